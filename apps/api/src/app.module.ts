@@ -1,0 +1,46 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { PlatformModule } from '@app/shared';
+import { EventStoreModule } from '@app/event-store';
+import { QueueModule } from '@app/queue';
+import { DOMAIN_MODULES } from '../../worker/src/domain-modules';
+import { ProcessorsModule } from '../../worker/src/processors.module';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { ErrorFilter } from './http/error.filter';
+import { OpsModule } from './ops/ops.module';
+import { UsersController } from './users/users.controller';
+
+export interface Roles {
+  /** Serve the product's HTTP API. */
+  readonly api: boolean;
+  /** Run BullMQ processors, async projections and the job outbox. */
+  readonly worker: boolean;
+}
+
+@Module({ imports: [...DOMAIN_MODULES], controllers: [UsersController] })
+class HttpApiModule {}
+
+/** One composition root for every role: `all` (the single-machine default), `api`, `worker`. */
+@Module({})
+export class AppModule {
+  static forRoot(roles: Roles): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        PlatformModule,
+        CqrsModule.forRoot(),
+        EventStoreModule.forRoot({ runConsumers: roles.worker }),
+        QueueModule,
+        ...DOMAIN_MODULES,
+        OpsModule,
+        ...(roles.api ? [HttpApiModule] : []),
+        ...(roles.worker ? [ProcessorsModule] : []),
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,77 @@
+import { CommandBus } from '@nestjs/cqrs';
+import { Command, CommandRunner, Option } from 'nest-commander';
+import { IANAZone } from 'luxon';
+import { ProjectionRebuilder, ProjectionRegistry } from '@app/event-store';
+import { JobReconciler } from '@app/queue';
+import { runMigrations, validateEnvironment } from '@app/shared';
+import { CreateOrganizationCommand, CreateOrganizationResult } from '@app/tenancy';
+
+const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
+
+@Command({ name: 'org:create', description: 'Create an organization and print its first admin key as JSON' })
+export class OrgCreateCommand extends CommandRunner {
+  constructor(private readonly commands: CommandBus) {
+    super();
+  }
+
+  async run(_: string[], options: { name?: string; timezone?: string }): Promise<void> {
+    if (!options.name?.trim()) throw new Error('--name is required');
+    const timezone = options.timezone ?? 'UTC';
+    if (!IANAZone.isValidZone(timezone)) throw new Error(`--timezone ${timezone} is not an IANA time zone`);
+    const r = await this.commands.execute<CreateOrganizationCommand, CreateOrganizationResult>(new CreateOrganizationCommand(options.name.trim(), timezone));
+    print({ orgId: r.orgId, adminUserId: r.adminUserId, adminKey: r.adminKey });
+  }
+
+  @Option({ flags: '-n, --name <name>', description: 'organization name', required: true })
+  parseName(v: string) {
+    return v;
+  }
+
+  @Option({ flags: '-t, --timezone <zone>', description: 'IANA time zone (default UTC)' })
+  parseTimezone(v: string) {
+    return v;
+  }
+}
+
+@Command({ name: 'migrate', description: 'Create the database if needed and apply pending migrations' })
+export class MigrateCommand extends CommandRunner {
+  async run(): Promise<void> {
+    // Already run by main.ts before the module boots; report what is there.
+    print({ applied: await runMigrations(validateEnvironment(process.env).DATABASE_URL) });
+  }
+}
+
+@Command({ name: 'projection:rebuild', arguments: '<name>', description: 'Rebuild a projection from the event store' })
+export class RebuildCommand extends CommandRunner {
+  constructor(private readonly rebuilder: ProjectionRebuilder) {
+    super();
+  }
+
+  async run([name]: string[]): Promise<void> {
+    print({ projection: name, ...(await this.rebuilder.rebuild(name)) });
+  }
+}
+
+@Command({ name: 'projection:list', description: 'List the projections' })
+export class ListProjectionsCommand extends CommandRunner {
+  constructor(private readonly registry: ProjectionRegistry) {
+    super();
+  }
+
+  async run(): Promise<void> {
+    print(this.registry.projectionNames().map((n) => ({ name: n, mode: this.registry.projection(n)!.mode })));
+  }
+}
+
+@Command({ name: 'jobs:reconcile', description: 'Re-create every pending job from Postgres (after Redis lost its data)' })
+export class ReconcileCommand extends CommandRunner {
+  constructor(private readonly reconciler: JobReconciler) {
+    super();
+  }
+
+  async run(): Promise<void> {
+    print(await this.reconciler.reconcile());
+  }
+}
+
+export const CLI_COMMANDS = [OrgCreateCommand, MigrateCommand, RebuildCommand, ListProjectionsCommand, ReconcileCommand];

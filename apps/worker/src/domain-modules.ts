@@ -1,0 +1,4 @@
+import { TenancyModule } from '@app/tenancy';
+
+/** Every product module; both roles load all of them (handlers, projections, job sources). */
+export const DOMAIN_MODULES = [TenancyModule];

@@ -1,0 +1,160 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Database, Sql } from '@app/shared';
+import { Gauge, Histogram } from 'prom-client';
+import { AppendSignal, EventStore } from './event-store';
+import { Checkpoint, START, StoredEvent } from './event-store.types';
+import { EventConsumer } from './projection';
+import { ProjectionRegistry } from './projection.registry';
+
+const BATCH = 500;
+const MAX_POSITION = '9223372036854775807';
+
+const lagSeconds = new Gauge({ name: 'projection_lag_seconds', help: 'Age of the newest event a consumer has processed, 0 when caught up', labelNames: ['consumer'] });
+const lagHistogram = new Histogram({
+  name: 'projection_event_lag_seconds',
+  help: 'Time from an event occurring to a consumer processing it',
+  labelNames: ['consumer'],
+  buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+});
+
+/** What the runner needs to switch on: the worker role turns it on, the api-only role does not. */
+export const RUN_CONSUMERS = Symbol('run-consumers');
+
+/**
+ * Drives every checkpointed consumer (async projections, the job outbox) in this process.
+ * Each batch runs in one transaction that row-locks the consumer's checkpoint (SKIP LOCKED), so across
+ * any number of processes only one applies a given consumer at a time, and its writes and the new
+ * checkpoint commit together (compare-and-set by the lock).
+ */
+@Injectable()
+export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(ConsumerRunner.name);
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private wake: (() => void)[] = [];
+
+  constructor(
+    private readonly db: Database,
+    private readonly registry: ProjectionRegistry,
+    private readonly signal: AppendSignal,
+    private readonly config: ConfigService,
+    @Inject(RUN_CONSUMERS) private readonly enabled: boolean,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.enabled) return;
+    const consumers = this.registry.checkpointed();
+    for (const c of consumers) await ConsumerRunner.ensureCheckpoint(this.db, c.name);
+    this.running = true;
+    const onAppend = () => this.wake.splice(0).forEach((w) => w());
+    this.signal.on('appended', onAppend);
+    this.loops = consumers.map((c) => this.loop(c));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.running = false;
+    this.wake.splice(0).forEach((w) => w());
+    await Promise.all(this.loops);
+  }
+
+  static async ensureCheckpoint(sql: Sql, name: string): Promise<void> {
+    await sql.query('INSERT INTO consumer_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING', [name]);
+  }
+
+  private async loop(consumer: EventConsumer): Promise<void> {
+    const interval = Number(this.config.get('POLL_INTERVAL_MS') ?? 50);
+    while (this.running) {
+      let handled = 0;
+      try {
+        handled = await ConsumerRunner.runBatch(this.db, consumer, BATCH);
+      } catch (err) {
+        this.logger.error({ err, consumer: consumer.name }, 'consumer batch failed; retrying');
+        await this.sleep(1000);
+        continue;
+      }
+      if (handled < BATCH) await this.sleep(interval);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake.push(done);
+    });
+  }
+
+  /**
+   * Applies one batch of a consumer. Returns how many events it handled; 0 also when another process
+   * holds the consumer right now.
+   */
+  static async runBatch(db: Database, consumer: EventConsumer, limit: number): Promise<number> {
+    const client = await db.pool.connect();
+    try {
+      // Taken before BEGIN, while this session has no transaction id that would hold the horizon back.
+      const horizon = await EventStore.horizon(client);
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ transaction_id: string; global_position: string }>(
+        `SELECT transaction_id::text AS transaction_id, global_position::text AS global_position
+           FROM consumer_checkpoints WHERE name = $1 FOR UPDATE SKIP LOCKED`,
+        [consumer.name],
+      );
+      if (rows.length === 0) {
+        await client.query('ROLLBACK');
+        return 0;
+      }
+      const from: Checkpoint = { transactionId: rows[0].transaction_id, globalPosition: rows[0].global_position };
+      const events = await EventStore.readAfter(client, from, horizon, consumer.eventTypes, limit);
+      if (events.length > 0) await consumer.handle(events, client);
+      const to = ConsumerRunner.nextCheckpoint(from, events, horizon, limit);
+      if (to.transactionId !== from.transactionId || to.globalPosition !== from.globalPosition) {
+        await client.query(
+          'UPDATE consumer_checkpoints SET transaction_id = $2::xid8, global_position = $3::bigint, updated_at = now() WHERE name = $1',
+          [consumer.name, to.transactionId, to.globalPosition],
+        );
+      }
+      await client.query('COMMIT');
+      ConsumerRunner.observeLag(consumer.name, events, events.length < limit);
+      return events.length;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * After a full batch, the last event read. After a short one, everything below the horizon has been
+   * seen (the type filter skipped the rest), so the checkpoint moves to just below the horizon.
+   */
+  static nextCheckpoint(from: Checkpoint, events: readonly StoredEvent[], horizon: string, limit: number): Checkpoint {
+    if (events.length === limit) {
+      const last = events[events.length - 1];
+      return { transactionId: last.transactionId, globalPosition: last.globalPosition };
+    }
+    const belowHorizon = (BigInt(horizon) - 1n).toString();
+    if (BigInt(belowHorizon) <= BigInt(from.transactionId)) return from;
+    return { transactionId: belowHorizon, globalPosition: MAX_POSITION };
+  }
+
+  private static observeLag(name: string, events: readonly StoredEvent[], caughtUp: boolean): void {
+    const now = Date.now();
+    for (const e of events) lagHistogram.observe({ consumer: name }, Math.max(0, now - Date.parse(e.metadata.occurredAt)) / 1000);
+    if (caughtUp) lagSeconds.set({ consumer: name }, 0);
+    else if (events.length) lagSeconds.set({ consumer: name }, (now - Date.parse(events[events.length - 1].metadata.occurredAt)) / 1000);
+  }
+
+  /** Resets a checkpoint to the start (used by rebuilds and tests). */
+  static async reset(sql: Sql, name: string, to: Checkpoint = START): Promise<void> {
+    await sql.query('UPDATE consumer_checkpoints SET transaction_id = $2::xid8, global_position = $3::bigint, updated_at = now() WHERE name = $1', [
+      name,
+      to.transactionId,
+      to.globalPosition,
+    ]);
+  }
+}

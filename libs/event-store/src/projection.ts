@@ -1,0 +1,34 @@
+import { SetMetadata } from '@nestjs/common';
+import { Sql } from '@app/shared';
+import { StoredEvent } from './event-store.types';
+
+/**
+ * A checkpointed reader of the event log. `handle` runs inside the transaction that moves the checkpoint,
+ * so its database writes happen exactly once; side effects outside Postgres (enqueueing a job) must be idempotent.
+ */
+export interface EventConsumer {
+  readonly name: string;
+  /** Event types it reads; the checkpoint still moves past every other event. */
+  readonly eventTypes: readonly string[];
+  handle(events: readonly StoredEvent[], tx: Sql): Promise<void>;
+}
+
+/**
+ * A read model built from events.
+ * - `inline`: applied inside the append's transaction, so the next read after a write sees it.
+ * - `async`: applied by the consumer runner shortly after commit (one instance across all processes).
+ * `apply` must be idempotent and use only event data (never the clock), so a rebuild equals the live tables.
+ */
+export interface Projection extends EventConsumer {
+  readonly mode: 'inline' | 'async';
+  /** Tables it owns: emptied and refilled by a rebuild. */
+  readonly tables: readonly string[];
+}
+
+export const PROJECTION = Symbol('projection');
+/** Marks a provider as a projection; the registry finds it at boot. */
+export const AsProjection = (): ClassDecorator => SetMetadata(PROJECTION, true);
+
+export const EVENT_CONSUMER = Symbol('event-consumer');
+/** Marks a provider as a checkpointed consumer that is not a projection (e.g. the job outbox). */
+export const AsEventConsumer = (): ClassDecorator => SetMetadata(EVENT_CONSUMER, true);

@@ -1,0 +1,24 @@
+import { SetMetadata } from '@nestjs/common';
+import { Sql } from '@app/shared';
+import { StoredEvent } from '@app/event-store';
+import { AnyJobName, JobRequest } from './queue.constants';
+
+export const JOB_HANDLER = Symbol('job-handler');
+export const JOB_SOURCE = Symbol('job-source');
+
+/** Executes one job name. Must be safe to run twice for the same job: it re-reads state first. */
+export interface JobHandler<P = any> {
+  run(payload: P, context: { jobId: string; attemptsMade: number }): Promise<void>;
+}
+export const HandlesJob = (name: AnyJobName): ClassDecorator => SetMetadata(JOB_HANDLER, name);
+
+/** Derives jobs from events (through the job outbox) and lists the jobs that should exist (for reconcile). */
+export interface JobSource {
+  readonly name: string;
+  readonly jobNames: readonly AnyJobName[];
+  readonly eventTypes: readonly string[];
+  jobsFor(events: readonly StoredEvent[], sql: Sql): Promise<JobRequest[]>;
+  /** Every job that should be in Redis now, rebuilt from Postgres alone. */
+  pending(sql: Sql): AsyncIterable<JobRequest>;
+}
+export const AsJobSource = (): ClassDecorator => SetMetadata(JOB_SOURCE, true);

@@ -1,0 +1,70 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import { IsIn, IsInt, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+
+/** Process configuration (SPEC §9). Everything else is per-organization settings stored as events. */
+export class Environment {
+  @Transform(({ value }) => (value === undefined || value === '' ? 3000 : Number(value)))
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT = 3000;
+
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/followups';
+
+  @Matches(/^rediss?:\/\/.+/, { message: 'REDIS_URL must be a redis:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** Key prefix for every BullMQ key, so several deployments (or test runs) can share one Redis. */
+  @Matches(/^[A-Za-z0-9_:-]+$/, { message: 'QUEUE_PREFIX may hold letters, digits, _ : - only' })
+  QUEUE_PREFIX = 'fu';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  /** How often async projections and the job outbox look for new events (ms). */
+  @Transform(({ value }) => (value === undefined || value === '' ? 50 : Number(value)))
+  @IsInt()
+  @Min(5)
+  @Max(100)
+  POLL_INTERVAL_MS = 50;
+
+  @Transform(({ value }) => (value === undefined || value === '' ? 20 : Number(value)))
+  @IsInt()
+  @Min(2)
+  @Max(500)
+  PG_POOL_SIZE = 20;
+
+  /** Jobs a worker process runs at once per queue. */
+  @Transform(({ value }) => (value === undefined || value === '' ? 50 : Number(value)))
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  WORKER_CONCURRENCY = 50;
+
+  @IsString()
+  NODE_ENV = 'production';
+
+  /** The CLI logs to stderr so that its stdout is only its JSON answer. */
+  @IsIn(['stdout', 'stderr'])
+  LOG_DESTINATION = 'stdout';
+}
+
+export class ConfigurationError extends Error {}
+
+/** Validates the environment at boot and fails with one readable line per bad variable. */
+export function validateEnvironment(raw: Record<string, unknown>): Environment {
+  const defaults = new Environment();
+  const merged: Record<string, unknown> = {};
+  for (const key of Object.keys(defaults) as (keyof Environment)[]) {
+    const value = raw[key];
+    merged[key] = value === undefined || value === '' ? defaults[key] : value;
+  }
+  const env = plainToInstance(Environment, merged);
+  const errors = validateSync(env);
+  if (errors.length > 0) {
+    const lines = errors.map((e) => `  ${e.property}=${JSON.stringify(e.value)}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    throw new ConfigurationError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return env;
+}

@@ -1,0 +1,49 @@
+import { Pool, PoolClient, QueryResultRow, types } from 'pg';
+
+// int8 and numeric come back as strings by default; counts and positions in this product fit in a JS number
+// except global positions and transaction ids, which we keep as strings on purpose (see event-store).
+types.setTypeParser(types.builtins.INT8, (v) => Number(v));
+
+/** The subset of a pg client that projections and repositories need: lets one code path run in or out of a transaction. */
+export interface Sql {
+  query<R extends QueryResultRow = any>(text: string | { text: string; name?: string; values?: unknown[] }, values?: unknown[]): Promise<{ rows: R[]; rowCount: number | null }>;
+}
+
+/**
+ * Plain SQL over one pg pool. We use pg directly rather than TypeORM's repositories on the hot paths:
+ * the event store and the projections are hand-written SQL that must stay reviewable and fast;
+ * TypeORM runs the schema migrations (see migrate.ts).
+ */
+export class Database implements Sql {
+  readonly pool: Pool;
+
+  constructor(url: string, max = 20) {
+    this.pool = new Pool({ connectionString: url, max, application_name: 'followup-engine' });
+    // An idle client dropped by the server must not crash the process; the pool replaces it.
+    this.pool.on('error', () => undefined);
+  }
+
+  query<R extends QueryResultRow = any>(text: string | { text: string; name?: string; values?: unknown[] }, values?: unknown[]) {
+    return this.pool.query<R>(text as any, values as any);
+  }
+
+  /** Runs fn inside BEGIN/COMMIT on one client; rolls back on any error. */
+  async transaction<T>(fn: (tx: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

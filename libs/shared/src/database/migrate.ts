@@ -1,0 +1,44 @@
+import { Client } from 'pg';
+import { DataSource } from 'typeorm';
+import { MIGRATIONS } from './migrations';
+
+/** Creates the database named in the URL if it does not exist (the single-machine default needs no manual step). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) {
+      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((err: { code?: string }) => {
+        if (err.code !== '42P04') throw err; // created by a concurrent starter
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** Applies pending migrations with TypeORM's runner; safe to call from several processes at once. */
+export async function runMigrations(url: string): Promise<string[]> {
+  const source = new DataSource({ type: 'postgres', url, migrations: MIGRATIONS, migrationsTableName: 'schema_migrations', logging: false });
+  await source.initialize();
+  try {
+    // Serialise concurrent starters (api and worker booting together) on an advisory lock.
+    const lock = source.createQueryRunner();
+    await lock.connect();
+    await lock.query('SELECT pg_advisory_lock(7428001)');
+    try {
+      const applied = await source.runMigrations({ transaction: 'each' });
+      return applied.map((m) => m.name);
+    } finally {
+      await lock.query('SELECT pg_advisory_unlock(7428001)');
+      await lock.release();
+    }
+  } finally {
+    await source.destroy();
+  }
+}

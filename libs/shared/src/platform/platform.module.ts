@@ -1,0 +1,37 @@
+import { Global, Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { LoggerModule } from 'nestjs-pino';
+import pino from 'pino';
+import { randomUUID } from 'node:crypto';
+import { Clock } from '../clock';
+import { validateEnvironment } from '../config/environment';
+import { DatabaseModule } from '../database/database.module';
+
+/** Configuration (validated at boot), structured JSON logs, the database pool and the clock. */
+@Global()
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: validateEnvironment, cache: true }),
+    LoggerModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => ({
+        pinoHttp: {
+          level: config.get('LOG_LEVEL'),
+          stream: config.get('LOG_DESTINATION') === 'stderr' ? pino.destination(2) : undefined,
+          genReqId: (req, res) => {
+            const id = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
+            res.setHeader('x-request-id', id);
+            return id;
+          },
+          // Never log credentials.
+          redact: ['req.headers.authorization', 'req.headers.cookie'],
+          autoLogging: { ignore: (req) => req.url === '/metrics' || (req.url ?? '').startsWith('/health') },
+        },
+      }),
+    }),
+    DatabaseModule,
+  ],
+  providers: [Clock],
+  exports: [Clock],
+})
+export class PlatformModule {}

@@ -1,0 +1,13 @@
+export class CreateOrganizationCommand {
+  constructor(
+    readonly name: string,
+    readonly timezone = 'UTC',
+    readonly adminName = 'Administrator',
+  ) {}
+}
+
+export interface CreateOrganizationResult {
+  orgId: string;
+  adminUserId: string;
+  adminKey: string;
+}

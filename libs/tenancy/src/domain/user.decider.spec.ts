@@ -1,0 +1,41 @@
+import { ConflictError, NotFoundError } from '@app/shared';
+import { ApiKeyIssued, ApiKeyRevoked, UserCreated, UserCreatedData, UserEvent } from './tenancy.events';
+import { decideUser, evolveUser, initialUserState, UserState } from './user.decider';
+
+const user: UserCreatedData = {
+  userId: 'u1',
+  orgId: 'o1',
+  name: 'Ana',
+  email: null,
+  role: 'agent',
+  branch: null,
+  department: null,
+  timezone: 'UTC',
+};
+const given = (events: UserEvent[]): UserState => events.reduce(evolveUser, initialUserState);
+const created: UserEvent = { type: UserCreated, data: user };
+const issued: UserEvent = { type: ApiKeyIssued, data: { keyId: 'k1', userId: 'u1', keyHash: 'h', prefix: 'fk_abc' } };
+
+describe('decideUser', () => {
+  it('should create a user when none exists', () => {
+    expect(decideUser({ type: 'CreateUser', user }, given([]))).toEqual([created]);
+  });
+
+  it('should refuse to create a user twice', () => {
+    expect(() => decideUser({ type: 'CreateUser', user }, given([created]))).toThrow(ConflictError);
+  });
+
+  it('should refuse a key for a user that does not exist', () => {
+    expect(() => decideUser({ type: 'IssueApiKey', userId: 'u1', keyId: 'k1', keyHash: 'h', prefix: 'p' }, given([]))).toThrow(NotFoundError);
+  });
+
+  it('should revoke an issued key once and then record nothing more', () => {
+    const revoke = { type: 'RevokeApiKey' as const, userId: 'u1', keyId: 'k1' };
+    expect(decideUser(revoke, given([created, issued]))).toEqual([{ type: ApiKeyRevoked, data: { keyId: 'k1', userId: 'u1' } }]);
+    expect(decideUser(revoke, given([created, issued, { type: ApiKeyRevoked, data: { keyId: 'k1', userId: 'u1' } }]))).toEqual([]);
+  });
+
+  it('should answer not found when revoking a key the user never had', () => {
+    expect(() => decideUser({ type: 'RevokeApiKey', userId: 'u1', keyId: 'nope' }, given([created]))).toThrow(NotFoundError);
+  });
+});

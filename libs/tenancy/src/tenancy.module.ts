@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { CreateOrganizationHandler } from './create-organization/create-organization.handler';
+import { CreateUserHandler } from './create-user/create-user.handler';
+import { RevokeApiKeyHandler } from './revoke-api-key/revoke-api-key.handler';
+import { TenancyProjection } from './tenancy.projection';
+import { UserRepository } from './user.repository';
+
+@Module({
+  imports: [CqrsModule],
+  providers: [TenancyProjection, UserRepository, CreateOrganizationHandler, CreateUserHandler, RevokeApiKeyHandler],
+  exports: [UserRepository],
+})
+export class TenancyModule {}

@@ -1,0 +1,59 @@
+import { Injectable } from '@nestjs/common';
+import { Actor, Database, Role } from '@app/shared';
+
+export interface UserView {
+  id: string;
+  name: string;
+  email: string | null;
+  role: Role;
+  branch: string | null;
+  department: string | null;
+  timezone: string;
+  active: boolean;
+  createdAt: string;
+}
+
+const COLUMNS = `id, name, email, role, branch, department, timezone, active, created_at AS "createdAt"`;
+
+/** Reads of the tenancy read model. Every query is scoped by organization. */
+@Injectable()
+export class UserRepository {
+  constructor(private readonly db: Database) {}
+
+  async actorForKeyHash(hashHex: string): Promise<Actor | null> {
+    const { rows } = await this.db.query<{ org_id: string; user_id: string; role: Role; timezone: string }>(
+      {
+        name: 'actor-for-key',
+        text: `SELECT u.org_id, u.id AS user_id, u.role, u.timezone
+                 FROM api_keys k JOIN users u ON u.id = k.user_id
+                WHERE k.key_hash = decode($1, 'hex') AND k.revoked_at IS NULL AND u.active`,
+      },
+      [hashHex],
+    );
+    const r = rows[0];
+    return r ? { orgId: r.org_id, userId: r.user_id, role: r.role, timezone: r.timezone } : null;
+  }
+
+  async find(orgId: string, userId: string): Promise<UserView | null> {
+    const { rows } = await this.db.query<UserView>(`SELECT ${COLUMNS} FROM users WHERE org_id = $1 AND id = $2`, [orgId, userId]);
+    return rows[0] ?? null;
+  }
+
+  async listAgents(orgId: string, filter: { active?: boolean }): Promise<UserView[]> {
+    const { rows } = await this.db.query<UserView>(
+      `SELECT ${COLUMNS} FROM users WHERE org_id = $1 AND role = 'agent' AND ($2::boolean IS NULL OR active = $2) ORDER BY name, id`,
+      [orgId, filter.active ?? null],
+    );
+    return rows;
+  }
+
+  async orgTimezone(orgId: string): Promise<string | null> {
+    const { rows } = await this.db.query<{ timezone: string }>('SELECT timezone FROM organizations WHERE id = $1', [orgId]);
+    return rows[0]?.timezone ?? null;
+  }
+
+  async keyOwner(orgId: string, keyId: string): Promise<string | null> {
+    const { rows } = await this.db.query<{ user_id: string }>('SELECT user_id FROM api_keys WHERE org_id = $1 AND id = $2', [orgId, keyId]);
+    return rows[0]?.user_id ?? null;
+  }
+}
