@@ -28,7 +28,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [
-        PlatformModule,
+        PlatformModule.forRoot(),
         CqrsModule.forRoot(),
         EventStoreModule.forRoot({ runConsumers: roles.worker }),
         QueueModule,

@@ -1,0 +1,94 @@
+import { INestApplication } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import Redis from 'ioredis';
+import request from 'supertest';
+import { Database } from '@app/shared';
+import { CreateOrganizationCommand, CreateOrganizationResult } from '@app/tenancy';
+import { createApp } from '../../../apps/api/src/bootstrap';
+import { createTestDatabase } from './test-database';
+
+export interface TestApp {
+  readonly app: INestApplication;
+  readonly db: Database;
+  /** This file's database name, also its Redis key prefix. */
+  readonly name: string;
+  http(): ReturnType<typeof request>;
+  createOrg(name?: string, timezone?: string): Promise<CreateOrganizationResult>;
+  createUser(adminKey: string, body: Record<string, unknown>): Promise<{ id: string; apiKey: string }>;
+  close(): Promise<void>;
+}
+
+/** Sets the environment a test process runs under: its own database and Redis prefix, quick polling, quiet logs. */
+export function testEnvironment(db: { name: string; url: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: db.url,
+    QUEUE_PREFIX: db.name,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+    POLL_INTERVAL_MS: '10',
+    PORT: '0',
+    ...extra,
+  };
+}
+
+/** The whole service (API + workers + projections) on a fresh database, reached through supertest. */
+export async function startTestApp(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<TestApp> {
+  const database = await createTestDatabase();
+  Object.assign(process.env, testEnvironment(database, options.env));
+  const app = await createApp({ api: true, worker: options.worker ?? true }, { migrate: false });
+  try {
+    await app.init();
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await database.drop();
+    throw err;
+  }
+  const db = app.get(Database);
+  const http = () => request(app.getHttpServer());
+  return {
+    app,
+    db,
+    name: database.name,
+    http,
+    createOrg: (name = 'Test org', timezone = 'UTC') =>
+      app.get(CommandBus).execute<CreateOrganizationCommand, CreateOrganizationResult>(new CreateOrganizationCommand(name, timezone)),
+    async createUser(adminKey, body) {
+      const res = await http().post('/api/users').set('authorization', `Bearer ${adminKey}`).send(body);
+      if (res.status !== 201) throw new Error(`createUser: ${res.status} ${JSON.stringify(res.body)}`);
+      return { id: res.body.id, apiKey: res.body.apiKey };
+    },
+    async close() {
+      await app.close();
+      await flushPrefix(database.name);
+      await database.drop();
+    },
+  };
+}
+
+export async function flushPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Polls until the assertion stops throwing (for async projections and workers), or fails with its last error. */
+export async function eventually<T>(assertion: () => Promise<T> | T, timeoutMs = 10_000, everyMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await assertion();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  }
+}
+
+export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
