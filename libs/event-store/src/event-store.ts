@@ -140,7 +140,7 @@ export class EventStore {
   /** The stored events carrying these idempotency keys (the original result of a replayed append). */
   async readByKeys(orgId: string, keys: readonly string[]): Promise<StoredEvent[]> {
     const { rows } = await this.db.query<Row>(
-      `SELECT ${EVENT_COLUMNS} FROM events WHERE org_id = $1 AND idempotency_key = ANY ($2) ORDER BY global_position`,
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE org_id = $1 AND idempotency_key = ANY ($2) ORDER BY events.global_position`,
       [orgId, keys],
     );
     return rows.map(toStored);
@@ -166,7 +166,7 @@ export class EventStore {
     const { rows } = await sql.query<Row>(
       `SELECT ${EVENT_COLUMNS} FROM events
         WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) AND transaction_id < $3::xid8 ${filter}
-        ORDER BY transaction_id, global_position LIMIT $4`,
+        ORDER BY events.transaction_id, events.global_position LIMIT $4`,
       values,
     );
     return rows.map(toStored);

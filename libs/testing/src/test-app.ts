@@ -92,3 +92,27 @@ export async function eventually<T>(assertion: () => Promise<T> | T, timeoutMs =
 }
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+
+/** A Nest context with the platform and event store only (for int-specs below the HTTP layer). */
+export async function startStoreContext(extra: { imports?: any[]; providers?: any[] } = {}) {
+  const { Test } = await import('@nestjs/testing');
+  const { PlatformModule } = await import('@app/shared');
+  const { EventStoreModule } = await import('@app/event-store');
+  const database = await createTestDatabase();
+  Object.assign(process.env, testEnvironment(database));
+  const moduleRef = await Test.createTestingModule({
+    imports: [PlatformModule.forRoot(), EventStoreModule.forRoot({ runConsumers: false }), ...(extra.imports ?? [])],
+    providers: extra.providers ?? [],
+  }).compile();
+  const app = moduleRef.createNestApplication();
+  await app.init();
+  return {
+    app,
+    db: app.get(Database),
+    name: database.name,
+    async close() {
+      await app.close();
+      await database.drop();
+    },
+  };
+}

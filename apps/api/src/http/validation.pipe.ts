@@ -1,4 +1,4 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((e) => {
@@ -8,9 +8,31 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
   });
 }
 
+// class-transformer drops these keys before the whitelist looks, so they would pass silently instead of being refused.
+const DROPPED_KEYS = new Set(['__proto__', 'constructor']);
+
+function droppedKeys(value: unknown, parent = ''): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  return Object.keys(value).flatMap((key) => {
+    const path = parent ? `${parent}.${key}` : key;
+    const own = DROPPED_KEYS.has(key) ? [`${path}: property ${path} should not exist`] : [];
+    return [...own, ...droppedKeys((value as Record<string, unknown>)[key], path)];
+  });
+}
+
+class StrictValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' || metadata.type === 'query') {
+      const refused = droppedKeys(value);
+      if (refused.length) throw new BadRequestException(refused);
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /** Whitelisted DTOs; unknown fields are refused; each message starts with the full path of its field. */
 export const validationPipe = () =>
-  new ValidationPipe({
+  new StrictValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

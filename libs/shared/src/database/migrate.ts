@@ -14,7 +14,7 @@ export async function ensureDatabase(url: string): Promise<void> {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (!rowCount) {
       await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((err: { code?: string }) => {
-        if (err.code !== '42P04') throw err; // created by a concurrent starter
+        if (err.code !== '42P04' && err.code !== '23505') throw err; // created by a concurrent starter
       });
     }
   } finally {

@@ -86,6 +86,7 @@ export class EventStore1700000000001 implements MigrationInterface {
           INSERT INTO events (stream_id, stream_version, org_id, type, data, metadata, idempotency_key)
           SELECT p_stream_id, v_version - v_count + x.ord, p_org_id, x.t, x.d, x.m, x.k
             FROM unnest(p_types, p_data, p_metadata, p_keys) WITH ORDINALITY AS x(t, d, m, k, ord)
+           ORDER BY x.ord
           RETURNING events.global_position
         )
         SELECT array_agg(ins.global_position ORDER BY ins.global_position) INTO v_positions FROM ins;

@@ -1,0 +1,241 @@
+/**
+ * Event store append throughput beside a raw INSERT of the same row shape, measured in the same run.
+ *
+ *   npm run bench:event-store
+ *   BENCH_SECONDS=10 BENCH_ROUNDS=3 BENCH_WRITERS=16 BENCH_BATCH=100 npm run bench:event-store
+ *
+ * Four scenarios, each run by BENCH_WRITERS concurrent closed-loop writers for BENCH_SECONDS per round:
+ *   raw single    one row per autocommit INSERT into a bare table (primary key only)
+ *   store single  EventStore.append of one event per call (the real Nest provider, fu_append)
+ *   raw batch     BENCH_BATCH rows per autocommit INSERT (unnest) into the bare table
+ *   store batch   EventStore.append of BENCH_BATCH events to one stream per call
+ * Rounds alternate the order of raw and store so drift on a shared machine does not favour either side.
+ * Target: store / raw >= 0.5 for both single and batch.
+ */
+import 'reflect-metadata';
+import { DynamicModule, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { randomUUID } from 'node:crypto';
+import { Database, PlatformModule } from '@app/shared';
+import { EventMetadata, EventStore, EventStoreModule, NewEvent } from '@app/event-store';
+import {
+  combine,
+  envInt,
+  EventRow,
+  fmtMs,
+  fmtRate,
+  fmtRatio,
+  LoadResult,
+  machineInfo,
+  printPairs,
+  printTable,
+  RAW_TABLE,
+  RawInsertBaseline,
+  runLoad,
+  withScratchDatabase,
+} from './lib';
+
+const SECONDS = envInt('BENCH_SECONDS', 10);
+const ROUNDS = envInt('BENCH_ROUNDS', 3);
+const WARMUP_SECONDS = envInt('BENCH_WARMUP_SECONDS', 2);
+const WRITERS = envInt('BENCH_WRITERS', 16);
+const BATCH = envInt('BENCH_BATCH', 100);
+/** Streams each writer cycles over; each append names the version it expects (optimistic concurrency). */
+const STREAMS_PER_WRITER = envInt('BENCH_STREAMS_PER_WRITER', 64);
+const ORGS = envInt('BENCH_ORGS', 4);
+const TARGET = 0.5;
+
+const ORG_IDS = Array.from({ length: ORGS }, () => randomUUID());
+const AGENT_IDS = Array.from({ length: 50 }, () => randomUUID());
+const CAMPAIGN_IDS = Array.from({ length: 10 }, () => randomUUID());
+const STATUSES = ['answered', 'no_answer', 'busy', 'voicemail', 'callback_requested'];
+const NOTES = ['Asked to call back after lunch, prefers WhatsApp for the quote.', 'Left a voicemail.', 'Interested in the premium plan; send the brochure.', ''];
+
+/** A CallLogged-like event of about 400 bytes of JSON: what an agent's dialler posts most often. */
+function callLogged(contactId: string, i: number): NewEvent {
+  const callId = randomUUID();
+  return {
+    type: 'CallLogged',
+    idempotencyKey: `call:${callId}`,
+    data: {
+      callId,
+      contactId,
+      agentId: AGENT_IDS[i % AGENT_IDS.length],
+      direction: i % 3 === 0 ? 'inbound' : 'outbound',
+      status: STATUSES[i % STATUSES.length],
+      durationSec: (i * 37) % 900,
+      startedAt: new Date(Date.UTC(2025, 0, 1) + i * 61_000).toISOString(),
+      note: NOTES[i % NOTES.length],
+      campaignId: CAMPAIGN_IDS[i % CAMPAIGN_IDS.length],
+      tags: ['inbound-lead', 'q1'],
+      followUpId: null,
+    },
+  };
+}
+
+function metadataFor(orgId: string, actorId: string): EventMetadata {
+  return { orgId, actorId, correlationId: randomUUID(), causationId: null, occurredAt: new Date().toISOString() };
+}
+
+/** Per writer: its streams, their versions (so expectedVersion is exact) and a contact id per stream. */
+class Writer {
+  readonly orgId: string;
+  private readonly versions = new Map<string, number>();
+  private readonly contacts = new Map<string, string>();
+
+  constructor(readonly index: number) {
+    this.orgId = ORG_IDS[index % ORG_IDS.length];
+  }
+
+  stream(kind: string, i: number): { streamId: string; version: number; contactId: string } {
+    const streamId = `${kind}-${this.index}-${i % STREAMS_PER_WRITER}`;
+    let contactId = this.contacts.get(streamId);
+    if (!contactId) this.contacts.set(streamId, (contactId = randomUUID()));
+    return { streamId, version: this.versions.get(streamId) ?? 0, contactId };
+  }
+
+  advance(streamId: string, version: number): void {
+    this.versions.set(streamId, version);
+  }
+}
+
+/** The same rows the store would write, as the raw baseline inserts them (JSON serialised per call, like append). */
+function rawRows(w: Writer, kind: string, i: number, n: number): EventRow[] {
+  const s = w.stream(kind, i);
+  const metadata = JSON.stringify(metadataFor(w.orgId, AGENT_IDS[i % AGENT_IDS.length]));
+  const rows = Array.from({ length: n }, (_, k) => {
+    const e = callLogged(s.contactId, i * n + k);
+    return { streamId: s.streamId, streamVersion: s.version + k + 1, orgId: w.orgId, type: e.type, data: JSON.stringify(e.data), metadata, idempotencyKey: e.idempotencyKey ?? null };
+  });
+  w.advance(s.streamId, s.version + n);
+  return rows;
+}
+
+async function storeAppend(store: EventStore, w: Writer, kind: string, i: number, n: number): Promise<number> {
+  const s = w.stream(kind, i);
+  const events = Array.from({ length: n }, (_, k) => callLogged(s.contactId, i * n + k));
+  const r = await store.append(s.streamId, events, { expectedVersion: s.version, metadata: metadataFor(w.orgId, AGENT_IDS[i % AGENT_IDS.length]) });
+  w.advance(s.streamId, r.nextExpectedVersion);
+  return events.length;
+}
+
+@Module({})
+class BenchModule {}
+
+/** Built after DATABASE_URL is set: PlatformModule.forRoot() reads and validates the environment when called. */
+const benchModule = (): DynamicModule => ({
+  module: BenchModule,
+  imports: [PlatformModule.forRoot(), EventStoreModule.forRoot({ runConsumers: false })],
+});
+
+type Scenario = 'raw single' | 'store single' | 'raw batch' | 'store batch';
+
+async function main(): Promise<void> {
+  await withScratchDatabase(async (scratch) => {
+    // The real code path: EventStore from EventStoreModule over the Database the platform module builds.
+    Object.assign(process.env, { DATABASE_URL: scratch.url, LOG_LEVEL: 'warn', PG_POOL_SIZE: String(Math.max(WRITERS + 4, 20)) });
+    const app = await NestFactory.createApplicationContext(benchModule(), { logger: false });
+    const raw = new RawInsertBaseline(scratch.url, WRITERS);
+    try {
+      await app.init();
+      const store = app.get(EventStore);
+      const db = app.get(Database);
+      await raw.createTable();
+
+      printPairs('machine', await machineInfo((sql) => db.query(sql)));
+      printPairs('parameters', [
+        ['database', `${scratch.name} (scratch, migrated, dropped at the end)`],
+        ['writers', `${WRITERS} concurrent closed-loop writers per scenario (store pool ${process.env.PG_POOL_SIZE}, raw pool ${WRITERS})`],
+        ['duration', `${ROUNDS} rounds x ${SECONDS} s per scenario, after ${WARMUP_SECONDS} s warm-up each`],
+        ['batch', `${BATCH} events per append / per INSERT statement`],
+        ['streams', `${STREAMS_PER_WRITER} per writer, exact expectedVersion, ${ORGS} organizations`],
+        ['event', `CallLogged, ~${JSON.stringify(callLogged(randomUUID(), 1).data).length} B data + ~${JSON.stringify(metadataFor(ORG_IDS[0], AGENT_IDS[0])).length} B metadata, unique idempotency key`],
+        ['baseline', `${RAW_TABLE}: same columns and defaults as events, primary key only (no unique/secondary indexes, no streams row, no lock)`],
+      ]);
+
+      const writers = Array.from({ length: WRITERS }, (_, w) => new Writer(w));
+      const ops: Record<Scenario, (w: number, i: number) => Promise<number>> = {
+        'raw single': (w, i) => raw.insertOne(rawRows(writers[w], 'raw1', i, 1)[0]),
+        'store single': (w, i) => storeAppend(store, writers[w], 'contact', i, 1),
+        'raw batch': (w, i) => raw.insertMany(rawRows(writers[w], 'rawN', i, BATCH)),
+        'store batch': (w, i) => storeAppend(store, writers[w], 'import', i, BATCH),
+      };
+      // Iteration counters carry on across rounds so each round keeps cycling the same streams.
+      const offsets: Record<Scenario, number> = { 'raw single': 0, 'store single': 0, 'raw batch': 0, 'store batch': 0 };
+      const run = async (s: Scenario, seconds: number): Promise<LoadResult> => {
+        const base = offsets[s];
+        const perWriter = new Array<number>(WRITERS).fill(0);
+        const r = await runLoad(s, { writers: WRITERS, seconds }, (w, i) => {
+          perWriter[w] = Math.max(perWriter[w], i + 1);
+          return ops[s](w, base + i);
+        });
+        offsets[s] = base + Math.max(...perWriter);
+        return r;
+      };
+
+      process.stdout.write('\nwarm-up ');
+      for (const s of Object.keys(ops) as Scenario[]) {
+        await run(s, WARMUP_SECONDS);
+        process.stdout.write('.');
+      }
+      process.stdout.write('\n');
+
+      const results: Record<Scenario, LoadResult[]> = { 'raw single': [], 'store single': [], 'raw batch': [], 'store batch': [] };
+      for (let round = 0; round < ROUNDS; round++) {
+        const order: Scenario[][] = round % 2 === 0 ? [['raw single', 'store single'], ['raw batch', 'store batch']] : [['store single', 'raw single'], ['store batch', 'raw batch']];
+        for (const pair of order) {
+          for (const s of pair) {
+            const r = await run(s, SECONDS);
+            results[s].push(r);
+            console.log(`round ${round + 1}/${ROUNDS}  ${s.padEnd(12)}  ${fmtRate(r.eventsPerSecond).padStart(9)} events/s  p50 ${fmtMs(r.p50)} ms  p99 ${fmtMs(r.p99)} ms`);
+          }
+        }
+      }
+
+      const total = Object.fromEntries((Object.keys(results) as Scenario[]).map((s) => [s, combine(results[s])])) as Record<Scenario, ReturnType<typeof combine>>;
+      console.log(`\nresults (${ROUNDS} x ${SECONDS} s, ${WRITERS} writers; latency is per call, worst round)\n`);
+      printTable(
+        ['scenario', 'events/s', 'calls/s', 'p50 ms', 'p95 ms', 'p99 ms', 'events', 'per round events/s'],
+        (Object.keys(total) as Scenario[]).map((s) => {
+          const t = total[s];
+          return [s, fmtRate(t.eventsPerSecond), fmtRate(t.opsPerSecond), fmtMs(t.p50), fmtMs(t.p95), fmtMs(t.p99), fmtRate(t.events), t.perRound.map(fmtRate).join(' / ')];
+        }),
+      );
+
+      const ratio = (a: Scenario, b: Scenario) => total[a].eventsPerSecond / total[b].eventsPerSecond;
+      const perRound = (a: Scenario, b: Scenario) => results[a].map((r, i) => fmtRatio(r.eventsPerSecond / results[b][i].eventsPerSecond)).join(' / ');
+      const single = ratio('store single', 'raw single');
+      const batch = ratio('store batch', 'raw batch');
+      console.log(`\nratio to the raw rate measured in this run (target >= ${TARGET})\n`);
+      printTable(
+        ['comparison', 'ratio', 'per round', 'verdict'],
+        [
+          ['store single / raw single', fmtRatio(single), perRound('store single', 'raw single'), single >= TARGET ? 'PASS' : 'FAIL'],
+          ['store batch / raw batch', fmtRatio(batch), perRound('store batch', 'raw batch'), batch >= TARGET ? 'PASS' : 'FAIL'],
+        ],
+      );
+
+      // Sanity: every counted event is stored exactly once.
+      const { rows } = await db.query<{ events: number; raw: number; streams: number; events_size: string; raw_size: string }>(
+        `SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM ${RAW_TABLE}) AS raw, (SELECT count(*) FROM streams) AS streams,
+                pg_size_pretty(pg_total_relation_size('events')) AS events_size, pg_size_pretty(pg_total_relation_size('${RAW_TABLE}')) AS raw_size`,
+      );
+      const c = rows[0];
+      printPairs('stored (warm-up included)', [
+        ['events', `${fmtRate(c.events)} rows in ${fmtRate(c.streams)} streams, ${c.events_size} with indexes`],
+        [RAW_TABLE, `${fmtRate(c.raw)} rows, ${c.raw_size}`],
+      ]);
+    } finally {
+      await raw.close().catch(() => undefined);
+      await app.close();
+    }
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,288 @@
+/**
+ * Helpers shared by the benchmark scripts in bench/: a scratch database per run, closed-loop load with
+ * N concurrent writers, percentiles, the raw-INSERT baseline and plain-text tables.
+ * Benchmarks print figures; they do not assert beyond a printed PASS/FAIL.
+ */
+import { Client, Pool } from 'pg';
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import { runMigrations } from '@app/shared';
+
+// ---------------------------------------------------------------- parameters
+
+/** A positive integer from the environment, or the default. */
+export function envInt(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  return n;
+}
+
+// ---------------------------------------------------------------- scratch database
+
+export const BENCH_ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface ScratchDatabase {
+  readonly name: string;
+  readonly url: string;
+}
+
+async function withAdmin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+  const client = new Client({ connectionString: BENCH_ADMIN_URL });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Creates `fu_bench_<random>`, runs every migration, hands it to fn and drops it afterwards, also when
+ * fn throws or the process is interrupted (Ctrl-C / SIGTERM).
+ */
+export async function withScratchDatabase<T>(fn: (db: ScratchDatabase) => Promise<T>): Promise<T> {
+  const name = `fu_bench_${randomBytes(4).toString('hex')}`;
+  const url = new URL(BENCH_ADMIN_URL);
+  url.pathname = `/${name}`;
+  const db: ScratchDatabase = { name, url: url.toString() };
+  const drop = () => withAdmin(async (c) => void (await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
+
+  let dropping: Promise<void> | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\n${signal}: dropping ${name}\n`);
+    dropping ??= drop();
+    dropping.finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  await withAdmin((c) => c.query(`CREATE DATABASE "${name}"`));
+  try {
+    await runMigrations(db.url);
+    return await fn(db);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    dropping ??= drop();
+    await dropping;
+  }
+}
+
+// ---------------------------------------------------------------- timing
+
+/** Nanoseconds on a monotonic clock. */
+export const now = (): bigint => process.hrtime.bigint();
+export const secondsSince = (start: bigint): number => Number(now() - start) / 1e9;
+
+/** The value below which p (0..1) of the sorted sample lies (nearest rank). */
+export function percentile(sorted: Float64Array | readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+  return sorted[rank];
+}
+
+export interface LoadResult {
+  readonly label: string;
+  readonly writers: number;
+  /** Calls completed (one call may carry many events). */
+  readonly ops: number;
+  readonly events: number;
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+  readonly opsPerSecond: number;
+  /** Latency of one call in milliseconds. */
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/**
+ * Closed-loop load: `writers` concurrent loops, each calling op back to back until `seconds` have passed.
+ * op(writer, i) returns how many events that call stored. The rate counts until the last call returns,
+ * so a slow tail is not hidden.
+ */
+export async function runLoad(
+  label: string,
+  options: { writers: number; seconds: number },
+  op: (writer: number, i: number) => Promise<number>,
+): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let events = 0;
+  const start = now();
+  const deadline = start + BigInt(Math.round(options.seconds * 1e9));
+  const loop = async (writer: number) => {
+    for (let i = 0; now() < deadline; i++) {
+      const t0 = now();
+      const stored = await op(writer, i); // not `events += await`: that reads events before the await
+      events += stored;
+      latencies.push(Number(now() - t0) / 1e6);
+    }
+  };
+  await Promise.all(Array.from({ length: options.writers }, (_, w) => loop(w)));
+  const seconds = secondsSince(start);
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    label,
+    writers: options.writers,
+    ops: latencies.length,
+    events,
+    seconds,
+    eventsPerSecond: events / seconds,
+    opsPerSecond: latencies.length / seconds,
+    p50: percentile(sorted, 0.5),
+    p95: percentile(sorted, 0.95),
+    p99: percentile(sorted, 0.99),
+    max: sorted.length ? sorted[sorted.length - 1] : NaN,
+  };
+}
+
+/** Merges the rounds of one scenario: totals summed, so the rate is events over all measured time. */
+export function combine(results: readonly LoadResult[]): LoadResult & { readonly perRound: readonly number[] } {
+  const events = results.reduce((s, r) => s + r.events, 0);
+  const ops = results.reduce((s, r) => s + r.ops, 0);
+  const seconds = results.reduce((s, r) => s + r.seconds, 0);
+  const worst = (k: 'p50' | 'p95' | 'p99' | 'max') => Math.max(...results.map((r) => r[k]));
+  return {
+    label: results[0].label,
+    writers: results[0].writers,
+    ops,
+    events,
+    seconds,
+    eventsPerSecond: events / seconds,
+    opsPerSecond: ops / seconds,
+    // Percentiles do not add up across rounds: report the worst round's.
+    p50: worst('p50'),
+    p95: worst('p95'),
+    p99: worst('p99'),
+    max: worst('max'),
+    perRound: results.map((r) => r.eventsPerSecond),
+  };
+}
+
+// ---------------------------------------------------------------- raw-INSERT baseline
+
+/** The columns an append writes (everything but the defaults), in the order the baseline inserts them. */
+export interface EventRow {
+  readonly streamId: string;
+  readonly streamVersion: number;
+  readonly orgId: string;
+  readonly type: string;
+  /** JSON text. */
+  readonly data: string;
+  /** JSON text. */
+  readonly metadata: string;
+  readonly idempotencyKey: string | null;
+}
+
+export const RAW_TABLE = 'bench_raw_events';
+
+/**
+ * The baseline: a bare table with the row shape of `events` (same columns, types and defaults) and only
+ * its primary key: no (stream, version) unique constraint, no idempotency index, no commit-order indexes,
+ * no streams table, no lock. What "a raw INSERT" costs on this machine in this run.
+ */
+export const RAW_TABLE_DDL = `
+  CREATE TABLE ${RAW_TABLE} (
+    global_position bigserial PRIMARY KEY,
+    transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    stream_id text NOT NULL,
+    stream_version bigint NOT NULL,
+    org_id uuid NOT NULL,
+    type text NOT NULL,
+    data jsonb NOT NULL,
+    metadata jsonb NOT NULL,
+    idempotency_key text,
+    recorded_at timestamptz NOT NULL DEFAULT clock_timestamp()
+  )`;
+
+const RAW_ONE = {
+  name: 'bench_raw_one',
+  text: `INSERT INTO ${RAW_TABLE} (stream_id, stream_version, org_id, type, data, metadata, idempotency_key)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+};
+// Same unnest shape fu_append uses to insert a batch, so the baseline batch is one statement too.
+const RAW_MANY = {
+  name: 'bench_raw_many',
+  text: `INSERT INTO ${RAW_TABLE} (stream_id, stream_version, org_id, type, data, metadata, idempotency_key)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::uuid[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[])`,
+};
+
+/** Raw autocommit INSERTs into the bare table over a pool of its own (prepared statements, like the store). */
+export class RawInsertBaseline {
+  readonly pool: Pool;
+
+  constructor(url: string, connections: number) {
+    this.pool = new Pool({ connectionString: url, max: connections, application_name: 'fu-bench-raw' });
+    this.pool.on('error', () => undefined);
+  }
+
+  async createTable(): Promise<void> {
+    await this.pool.query(`DROP TABLE IF EXISTS ${RAW_TABLE}; ${RAW_TABLE_DDL}`);
+  }
+
+  /** One row, one statement, one commit. */
+  async insertOne(r: EventRow): Promise<number> {
+    await this.pool.query({ ...RAW_ONE, values: [r.streamId, r.streamVersion, r.orgId, r.type, r.data, r.metadata, r.idempotencyKey] });
+    return 1;
+  }
+
+  /** Many rows, one statement, one commit. */
+  async insertMany(rows: readonly EventRow[]): Promise<number> {
+    await this.pool.query({
+      ...RAW_MANY,
+      values: [
+        rows.map((r) => r.streamId),
+        rows.map((r) => r.streamVersion),
+        rows.map((r) => r.orgId),
+        rows.map((r) => r.type),
+        rows.map((r) => r.data),
+        rows.map((r) => r.metadata),
+        rows.map((r) => r.idempotencyKey),
+      ],
+    });
+    return rows.length;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+// ---------------------------------------------------------------- printing
+
+/** Cores, memory, Node and PostgreSQL versions and the server settings that move commit-bound figures. */
+export async function machineInfo(query: (sql: string) => Promise<{ rows: any[] }>): Promise<[string, string][]> {
+  const { rows } = await query(`SELECT version() AS version,
+      current_setting('shared_buffers') AS shared_buffers, current_setting('synchronous_commit') AS synchronous_commit,
+      current_setting('fsync') AS fsync, current_setting('wal_level') AS wal_level, current_setting('max_wal_size') AS max_wal_size`);
+  const s = rows[0];
+  return [
+    ['cpu', `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}`],
+    ['memory', `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`],
+    ['node', process.version],
+    ['postgres', String(s.version).split(' on ')[0]],
+    ['pg settings', `shared_buffers=${s.shared_buffers} synchronous_commit=${s.synchronous_commit} fsync=${s.fsync} wal_level=${s.wal_level} max_wal_size=${s.max_wal_size}`],
+  ];
+}
+
+export function printPairs(title: string, pairs: readonly [string, string | number][]): void {
+  console.log(`\n${title}`);
+  const width = Math.max(...pairs.map(([k]) => k.length));
+  for (const [k, v] of pairs) console.log(`  ${k.padEnd(width)}  ${v}`);
+}
+
+/** A plain-text table: first column left-aligned, the others right-aligned. */
+export function printTable(headers: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  console.log(line(headers));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+export const fmtRate = (n: number): string => Math.round(n).toLocaleString('en-US');
+export const fmtMs = (n: number): string => (n < 10 ? n.toFixed(2) : n.toFixed(1));
+export const fmtRatio = (n: number): string => n.toFixed(2);

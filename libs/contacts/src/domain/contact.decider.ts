@@ -1,0 +1,517 @@
+import { ConflictError, NotFoundError, ValidationError } from '@app/shared';
+import {
+  CALL_DIRECTIONS,
+  CALL_STATUSES,
+  CONTACT_STATUSES,
+  CallDirection,
+  CallLogged,
+  CallLoggedData,
+  CallStarted,
+  CallStatus,
+  ContactAssigned,
+  ContactChanges,
+  ContactCreated,
+  ContactEvent,
+  ContactStatus,
+  ContactStatusChanged,
+  ContactUpdated,
+  DEFAULT_LEAD_QUALITY,
+  FOLLOW_UP_DEFAULTS,
+  FOLLOW_UP_TYPES,
+  FinalCallStatus,
+  FollowUpPriority,
+  FollowUpScheduled,
+  FollowUpScheduledData,
+  FollowUpSource,
+  FollowUpType,
+  INITIAL_LEAD_STATUS,
+  LEAD_QUALITIES,
+  LEAD_STATUSES,
+  LeadQuality,
+  LeadQualityChanged,
+  LeadStatus,
+  LeadStatusCause,
+  LeadStatusChanged,
+  MAX_ATTEMPTS,
+  MIN_ATTEMPTS,
+  NoteAdded,
+  PRIORITIES,
+  SOURCES,
+  isFinalCallStatus,
+} from './contact.events';
+import { isHttpUrl, isOneOf, isoUtc, normaliseTags, optionalText, requireText, sameTags, validName, validPhone, validTimeZone } from './contact.invariants';
+import { leadStatusAfterFollowUpScheduled, nextLeadStatus } from './lead-status';
+
+// ---------------------------------------------------------------------------------------------------------------
+// State
+
+export interface ContactCallState {
+  readonly status: CallStatus;
+  /** false while only `In-progress` is known */
+  readonly final: boolean;
+}
+
+export interface ContactState {
+  readonly exists: boolean;
+  readonly contactId: string | null;
+  readonly name: string;
+  readonly phone: string;
+  readonly timezone: string;
+  readonly tags: readonly string[];
+  readonly leadStatus: LeadStatus;
+  readonly leadQuality: LeadQuality;
+  readonly assignedAgentId: string | null;
+  readonly status: ContactStatus;
+  readonly campaignId: string | null;
+  readonly calls: ReadonlyMap<string, ContactCallState>;
+  readonly noteIds: ReadonlySet<string>;
+  readonly followUpIds: ReadonlySet<string>;
+}
+
+export const initialContactState: ContactState = {
+  exists: false,
+  contactId: null,
+  name: '',
+  phone: '',
+  timezone: 'UTC',
+  tags: [],
+  leadStatus: INITIAL_LEAD_STATUS,
+  leadQuality: DEFAULT_LEAD_QUALITY,
+  assignedAgentId: null,
+  status: 'ACTIVE',
+  campaignId: null,
+  calls: new Map(),
+  noteIds: new Set(),
+  followUpIds: new Set(),
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Commands
+
+export interface CreateContact {
+  readonly type: 'CreateContact';
+  readonly contactId: string;
+  readonly name: string;
+  readonly phone: string;
+  /** The handler passes the org's timezone when the client gave none. */
+  readonly timezone: string;
+  /** [WARM] */
+  readonly leadQuality?: LeadQuality;
+  readonly assignedAgentId?: string | null;
+  readonly tags?: readonly string[];
+  readonly campaignId?: string | null;
+}
+
+/** Absent field: unchanged. `assignedAgentId: null` unassigns, `campaignId: null` clears the campaign. */
+export interface UpdateContact {
+  readonly type: 'UpdateContact';
+  readonly contactId: string;
+  readonly name?: string;
+  readonly phone?: string;
+  readonly timezone?: string;
+  readonly tags?: readonly string[];
+  readonly campaignId?: string | null;
+  readonly leadQuality?: LeadQuality;
+  readonly assignedAgentId?: string | null;
+  readonly status?: ContactStatus;
+  /** A manual lead status change (cause `manual`). */
+  readonly leadStatus?: LeadStatus;
+}
+
+export interface CallInput {
+  readonly callId: string;
+  readonly agentId: string;
+  readonly direction: CallDirection;
+  readonly status: CallStatus;
+  readonly durationSec: number;
+  readonly startedAt: string;
+  readonly note?: string | null;
+  /** The lead status the push asks for; read for `Called` only (SPEC §4). */
+  readonly leadStatus?: LeadStatus | null;
+  /** null or absent: the contact's campaign */
+  readonly campaignId?: string | null;
+  readonly tags?: readonly string[];
+  /** The follow-up this call was an attempt of. */
+  readonly followUpId?: string | null;
+}
+
+/**
+ * A follow-up to schedule: SPEC §5 fields, with the clock-dependent default (`scheduledAt` = now + 1 h) and
+ * `followUpId` already filled in by the handler. See FOLLOW_UP_DEFAULTS for the others.
+ */
+export interface FollowUpInput {
+  readonly followUpId: string;
+  readonly type: FollowUpType;
+  readonly scheduledAt: string;
+  /** null or absent: inherit (routing decides at execution) */
+  readonly agentId?: string | null;
+  readonly priority: FollowUpPriority;
+  readonly maxAttempts: number;
+  readonly allowOutOfWindow: boolean;
+  readonly notes?: string | null;
+  /** null or absent: the call's campaign if it comes from a call, else the contact's */
+  readonly campaignId?: string | null;
+  /** required for sms, ignored otherwise */
+  readonly message?: string | null;
+  /** required for webhook, ignored otherwise; whether http / the host is allowed is the handler's check (org settings) */
+  readonly url?: string | null;
+}
+
+/** What a `Rescheduled` push carries: the lead asked to be called back at `callbackAt`. */
+export interface CallbackInput {
+  readonly followUpId: string;
+  readonly callbackAt: string;
+  readonly reason?: string | null;
+}
+
+export interface LogCall {
+  readonly type: 'LogCall';
+  readonly contactId: string;
+  readonly call: CallInput;
+  /** Required when status is `Follow up`, ignored otherwise. */
+  readonly followUp?: FollowUpInput;
+  /** Required when status is `Rescheduled`, ignored otherwise. */
+  readonly callback?: CallbackInput;
+}
+
+export interface AddNote {
+  readonly type: 'AddNote';
+  readonly contactId: string;
+  readonly noteId: string;
+  readonly authorId: string;
+  readonly text: string;
+  readonly at: string;
+}
+
+export interface ScheduleFollowUp {
+  readonly type: 'ScheduleFollowUp';
+  readonly contactId: string;
+  readonly source: FollowUpSource;
+  readonly followUp: FollowUpInput;
+}
+
+export type ContactCommand = CreateContact | UpdateContact | LogCall | AddNote | ScheduleFollowUp;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Evolve
+
+export function evolveContact(state: ContactState, event: ContactEvent): ContactState {
+  switch (event.type) {
+    case ContactCreated: {
+      const d = event.data;
+      return {
+        ...state,
+        exists: true,
+        contactId: d.contactId,
+        name: d.name,
+        phone: d.phone,
+        timezone: d.timezone,
+        tags: d.tags,
+        leadStatus: d.leadStatus,
+        leadQuality: d.leadQuality,
+        assignedAgentId: d.assignedAgentId,
+        status: d.status,
+        campaignId: d.campaignId,
+      };
+    }
+    case ContactUpdated:
+      return { ...state, ...event.data.changes };
+    case ContactAssigned:
+      return { ...state, assignedAgentId: event.data.toAgentId };
+    case LeadQualityChanged:
+      return { ...state, leadQuality: event.data.to };
+    case ContactStatusChanged:
+      return { ...state, status: event.data.to };
+    case LeadStatusChanged:
+      return { ...state, leadStatus: event.data.to };
+    case CallStarted:
+      // a live update never downgrades a call already known
+      if (state.calls.has(event.data.callId)) return state;
+      return { ...state, calls: new Map(state.calls).set(event.data.callId, { status: 'In-progress', final: false }) };
+    case CallLogged:
+      return { ...state, calls: new Map(state.calls).set(event.data.callId, { status: event.data.status, final: true }) };
+    case NoteAdded:
+      return { ...state, noteIds: new Set(state.noteIds).add(event.data.noteId) };
+    case FollowUpScheduled:
+      return { ...state, followUpIds: new Set(state.followUpIds).add(event.data.followUpId) };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Decide
+
+/**
+ * Pure: no clock, no ids, no I/O. Whether agents, campaigns and users exist, whether a webhook host is allowed,
+ * and who may do what are the handler's checks. An ARCHIVED contact still takes calls (diallers lag behind),
+ * notes and follow-ups: archiving only takes it off the hub.
+ */
+export function decideContact(command: ContactCommand, state: ContactState): ContactEvent[] {
+  switch (command.type) {
+    case 'CreateContact':
+      return createContact(command, state);
+    case 'UpdateContact':
+      return updateContact(command, state);
+    case 'LogCall':
+      return logCall(command, state);
+    case 'AddNote':
+      return addNote(command, state);
+    case 'ScheduleFollowUp':
+      return scheduleFollowUp(command, state);
+  }
+}
+
+/** Shaped like the event store's `Decider`, for foldStream / decideAndAppend. */
+export const contactDecider = {
+  initial: initialContactState,
+  evolve: evolveContact,
+  decide: decideContact,
+};
+
+function createContact(c: CreateContact, state: ContactState): ContactEvent[] {
+  if (state.exists) throw new ConflictError(`contact ${c.contactId} exists already`);
+  const leadQuality = c.leadQuality ?? DEFAULT_LEAD_QUALITY;
+  if (!isOneOf(LEAD_QUALITIES, leadQuality)) throw new ValidationError('leadQuality', `must be one of ${LEAD_QUALITIES.join(', ')}`);
+  return [
+    {
+      type: ContactCreated,
+      data: {
+        contactId: c.contactId,
+        name: validName(c.name),
+        phone: validPhone(c.phone),
+        timezone: validTimeZone(c.timezone),
+        leadQuality,
+        leadStatus: INITIAL_LEAD_STATUS,
+        assignedAgentId: c.assignedAgentId ?? null,
+        tags: normaliseTags(c.tags ?? [], 'tags'),
+        campaignId: c.campaignId ?? null,
+        status: 'ACTIVE',
+      },
+    },
+  ];
+}
+
+/** Event order: ContactUpdated, LeadQualityChanged, ContactAssigned, LeadStatusChanged, ContactStatusChanged. */
+function updateContact(c: UpdateContact, state: ContactState): ContactEvent[] {
+  ensureExists(state, c.contactId);
+  const contactId = c.contactId;
+  const changes: { -readonly [K in keyof ContactChanges]: ContactChanges[K] } = {};
+  if (c.name !== undefined) {
+    const name = validName(c.name);
+    if (name !== state.name) changes.name = name;
+  }
+  if (c.phone !== undefined) {
+    const phone = validPhone(c.phone);
+    if (phone !== state.phone) changes.phone = phone;
+  }
+  if (c.timezone !== undefined) {
+    const timezone = validTimeZone(c.timezone);
+    if (timezone !== state.timezone) changes.timezone = timezone;
+  }
+  if (c.tags !== undefined) {
+    const tags = normaliseTags(c.tags, 'tags');
+    if (!sameTags(tags, state.tags)) changes.tags = tags;
+  }
+  if (c.campaignId !== undefined && c.campaignId !== state.campaignId) changes.campaignId = c.campaignId;
+
+  const events: ContactEvent[] = [];
+  if (Object.keys(changes).length > 0) events.push({ type: ContactUpdated, data: { contactId, changes } });
+  if (c.leadQuality !== undefined && c.leadQuality !== state.leadQuality) {
+    if (!isOneOf(LEAD_QUALITIES, c.leadQuality)) throw new ValidationError('leadQuality', `must be one of ${LEAD_QUALITIES.join(', ')}`);
+    events.push({ type: LeadQualityChanged, data: { contactId, from: state.leadQuality, to: c.leadQuality } });
+  }
+  if (c.assignedAgentId !== undefined && c.assignedAgentId !== state.assignedAgentId) {
+    events.push({ type: ContactAssigned, data: { contactId, fromAgentId: state.assignedAgentId, toAgentId: c.assignedAgentId } });
+  }
+  if (c.leadStatus !== undefined && c.leadStatus !== state.leadStatus) {
+    if (!isOneOf(LEAD_STATUSES, c.leadStatus)) throw new ValidationError('leadStatus', `must be one of ${LEAD_STATUSES.join(', ')}`);
+    events.push(leadStatusChanged(contactId, state.leadStatus, c.leadStatus, { kind: 'manual' }));
+  }
+  if (c.status !== undefined && c.status !== state.status) {
+    if (!isOneOf(CONTACT_STATUSES, c.status)) throw new ValidationError('status', `must be one of ${CONTACT_STATUSES.join(', ')}`);
+    events.push({ type: ContactStatusChanged, data: { contactId, from: state.status, to: c.status } });
+  }
+  return events;
+}
+
+/**
+ * Idempotent by callId + status: a known final call with the same status is a duplicate ([]), with another
+ * status a conflict; `In-progress` for a call already known is a duplicate or a late live update ([]).
+ * Event order for a final call: CallLogged, then FollowUpScheduled (Follow up / Rescheduled), then at most
+ * one LeadStatusChanged (cause: the call), so projections see the call before what it caused.
+ */
+function logCall(c: LogCall, state: ContactState): ContactEvent[] {
+  ensureExists(state, c.contactId);
+  const { call } = c;
+  if (!isOneOf(CALL_STATUSES, call.status)) throw new ValidationError('status', `must be one of ${CALL_STATUSES.join(', ')}`);
+  requireText(call.callId, 'callId');
+  const known = state.calls.get(call.callId);
+
+  if (!isFinalCallStatus(call.status)) {
+    if (known) return [];
+    const base = callBase(c, state);
+    return [
+      {
+        type: CallStarted,
+        data: {
+          callId: base.callId,
+          contactId: base.contactId,
+          agentId: base.agentId,
+          direction: base.direction,
+          startedAt: base.startedAt,
+          campaignId: base.campaignId,
+          tags: base.tags,
+        },
+      },
+    ];
+  }
+
+  if (known?.final) {
+    if (known.status === call.status) return [];
+    throw new ConflictError(`call ${call.callId} was already logged as ${known.status}`);
+  }
+
+  const status: FinalCallStatus = call.status;
+  const base = callBase(c, state);
+  if (!Number.isFinite(call.durationSec) || call.durationSec < 0) throw new ValidationError('durationSec', 'must be a number of seconds, 0 or more');
+  const logged: CallLoggedData = {
+    ...base,
+    status,
+    durationSec: call.durationSec,
+    connected: call.durationSec > 0,
+    note: optionalText(call.note),
+    followUpId: call.followUpId ?? null,
+  };
+  const events: ContactEvent[] = [{ type: CallLogged, data: logged }];
+
+  let scheduled: FollowUpScheduledData | null = null;
+  if (status === 'Follow up') {
+    if (!c.followUp) throw new ValidationError('followUp', 'is required when status is Follow up');
+    scheduled = followUpData(c.followUp, 'call_outcome', state, { contactId: c.contactId, prefix: 'followUp.', callId: call.callId, campaignId: logged.campaignId });
+  } else if (status === 'Rescheduled') {
+    scheduled = callbackFollowUp(c.callback, logged, state);
+  }
+  if (scheduled) {
+    if (state.followUpIds.has(scheduled.followUpId)) throw new ConflictError(`follow-up ${scheduled.followUpId} exists already`);
+    events.push({ type: FollowUpScheduled, data: scheduled });
+  }
+
+  let to = nextLeadStatus(state.leadStatus, status, call.leadStatus ?? undefined);
+  if (scheduled) to = leadStatusAfterFollowUpScheduled(to, scheduled.type);
+  if (to !== state.leadStatus) {
+    events.push(leadStatusChanged(c.contactId, state.leadStatus, to, { kind: 'call', callId: call.callId, callStatus: status }));
+  }
+  return events;
+}
+
+function addNote(c: AddNote, state: ContactState): ContactEvent[] {
+  ensureExists(state, c.contactId);
+  if (state.noteIds.has(c.noteId)) return []; // the same id again is a replay of the same request
+  const text = typeof c.text === 'string' ? c.text.trim() : '';
+  if (!text) throw new ValidationError('text', 'must not be empty');
+  requireText(c.authorId, 'authorId');
+  return [{ type: NoteAdded, data: { noteId: c.noteId, contactId: c.contactId, authorId: c.authorId, text, at: isoUtc(c.at, 'at') } }];
+}
+
+/** FollowUpScheduled, then LeadStatusChanged to Followups (cause follow_up_scheduled) for a call follow-up. */
+function scheduleFollowUp(c: ScheduleFollowUp, state: ContactState): ContactEvent[] {
+  ensureExists(state, c.contactId);
+  if (state.followUpIds.has(c.followUp.followUpId)) return []; // the same id again is a replay of the same request
+  if (!isOneOf(SOURCES, c.source)) throw new ValidationError('source', `must be one of ${SOURCES.join(', ')}`);
+  const data = followUpData(c.followUp, c.source, state, { contactId: c.contactId, prefix: '', callId: null, campaignId: null });
+  const events: ContactEvent[] = [{ type: FollowUpScheduled, data }];
+  const to = leadStatusAfterFollowUpScheduled(state.leadStatus, data.type);
+  if (to !== state.leadStatus) {
+    events.push(leadStatusChanged(c.contactId, state.leadStatus, to, { kind: 'follow_up_scheduled', followUpId: data.followUpId }));
+  }
+  return events;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers (pure checks live in contact.invariants.ts)
+
+function ensureExists(state: ContactState, contactId: string): void {
+  if (!state.exists) throw new NotFoundError('contact', contactId);
+}
+
+function leadStatusChanged(contactId: string, from: LeadStatus, to: LeadStatus, cause: LeadStatusCause): ContactEvent {
+  return { type: LeadStatusChanged, data: { contactId, from, to, cause } };
+}
+
+function callBase(c: LogCall, state: ContactState) {
+  const { call } = c;
+  requireText(call.agentId, 'agentId');
+  if (!isOneOf(CALL_DIRECTIONS, call.direction)) throw new ValidationError('direction', `must be one of ${CALL_DIRECTIONS.join(', ')}`);
+  return {
+    callId: call.callId,
+    contactId: c.contactId,
+    agentId: call.agentId,
+    direction: call.direction,
+    startedAt: isoUtc(call.startedAt, 'startedAt'),
+    campaignId: call.campaignId ?? state.campaignId,
+    tags: normaliseTags(call.tags ?? [], 'tags'),
+  };
+}
+
+/**
+ * `Rescheduled`: the lead asked to be called back. A call follow-up at callbackAt, source lead_request, with the
+ * §5 defaults. agentId is null (inherit): routing gives it to whoever holds the lead when it comes due, which is
+ * the calling agent unless the lead was reassigned meanwhile (then the new owner makes the callback).
+ */
+function callbackFollowUp(callback: CallbackInput | undefined, call: CallLoggedData, state: ContactState): FollowUpScheduledData {
+  if (!callback || callback.callbackAt === undefined || callback.callbackAt === null || callback.callbackAt === '') {
+    throw new ValidationError('callbackAt', 'is required when status is Rescheduled');
+  }
+  requireText(callback.followUpId, 'callback.followUpId');
+  return {
+    followUpId: callback.followUpId,
+    contactId: call.contactId,
+    type: 'call',
+    scheduledAt: isoUtc(callback.callbackAt, 'callbackAt'),
+    agentId: null,
+    priority: FOLLOW_UP_DEFAULTS.priority,
+    maxAttempts: FOLLOW_UP_DEFAULTS.maxAttempts,
+    allowOutOfWindow: FOLLOW_UP_DEFAULTS.allowOutOfWindow,
+    notes: optionalText(callback.reason),
+    campaignId: call.campaignId ?? state.campaignId,
+    source: 'lead_request',
+    message: null,
+    url: null,
+    callId: call.callId,
+  };
+}
+
+function followUpData(
+  f: FollowUpInput,
+  source: FollowUpSource,
+  state: ContactState,
+  ctx: { contactId: string; prefix: string; callId: string | null; campaignId: string | null },
+): FollowUpScheduledData {
+  const field = (name: string) => `${ctx.prefix}${name}`;
+  requireText(f.followUpId, field('followUpId'));
+  if (!isOneOf(FOLLOW_UP_TYPES, f.type)) throw new ValidationError(field('type'), `must be one of ${FOLLOW_UP_TYPES.join(', ')}`);
+  if (!isOneOf(PRIORITIES, f.priority)) throw new ValidationError(field('priority'), `must be one of ${PRIORITIES.join(', ')}`);
+  if (!Number.isInteger(f.maxAttempts) || f.maxAttempts < MIN_ATTEMPTS || f.maxAttempts > MAX_ATTEMPTS) {
+    throw new ValidationError(field('maxAttempts'), `must be an integer from ${MIN_ATTEMPTS} to ${MAX_ATTEMPTS}`);
+  }
+  if (typeof f.allowOutOfWindow !== 'boolean') throw new ValidationError(field('allowOutOfWindow'), 'must be a boolean');
+  const message = f.type === 'sms' ? optionalText(f.message) : null;
+  if (f.type === 'sms' && !message) throw new ValidationError(field('message'), 'is required for an sms follow-up');
+  const url = f.type === 'webhook' ? optionalText(f.url) : null;
+  if (f.type === 'webhook' && (!url || !isHttpUrl(url))) throw new ValidationError(field('url'), 'must be an http(s) URL for a webhook follow-up');
+  return {
+    followUpId: f.followUpId,
+    contactId: ctx.contactId,
+    type: f.type,
+    scheduledAt: isoUtc(f.scheduledAt, field('scheduledAt')),
+    agentId: f.agentId ?? null,
+    priority: f.priority,
+    maxAttempts: f.maxAttempts,
+    allowOutOfWindow: f.allowOutOfWindow,
+    notes: optionalText(f.notes),
+    campaignId: f.campaignId ?? ctx.campaignId ?? state.campaignId,
+    source,
+    message,
+    url,
+    callId: ctx.callId,
+  };
+}

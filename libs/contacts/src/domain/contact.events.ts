@@ -1,0 +1,217 @@
+/**
+ * Events of the contact aggregate: one stream per contact (`contact-<uuid>`). The contact owns its calls,
+ * notes, lead status and the scheduling of its follow-ups, so that a call, the lead-status change it causes
+ * and the follow-up it schedules are appended in one transaction.
+ *
+ * Type names are stored in the event store: never rename one.
+ */
+
+export const CALL_STATUSES = ['Called', 'Busy', 'No Answer', 'Missed', 'In-progress', 'Follow up', 'Rescheduled'] as const;
+export type CallStatus = (typeof CALL_STATUSES)[number];
+
+/** Every status but the live `In-progress`: a call with one of these is an attempt. */
+export const FINAL_CALL_STATUSES = ['Called', 'Busy', 'No Answer', 'Missed', 'Follow up', 'Rescheduled'] as const;
+export type FinalCallStatus = (typeof FINAL_CALL_STATUSES)[number];
+
+export const CALL_DIRECTIONS = ['inbound', 'outbound'] as const;
+export type CallDirection = (typeof CALL_DIRECTIONS)[number];
+
+export const LEAD_STATUSES = ['New', 'Interested', 'Not Interested', 'Followups', 'Not Picked', 'Missed'] as const;
+export type LeadStatus = (typeof LEAD_STATUSES)[number];
+
+/** The lead has been reached: unreached outcomes (Busy, No Answer, Missed) no longer move it, nor does recycling. */
+export const SPOKEN_TO_STATUSES = ['Interested', 'Not Interested', 'Followups'] as const;
+export type SpokenToStatus = (typeof SPOKEN_TO_STATUSES)[number];
+
+export const LEAD_QUALITIES = ['HOT', 'WARM', 'COLD', 'NURTURE'] as const;
+export type LeadQuality = (typeof LEAD_QUALITIES)[number];
+
+export const CONTACT_STATUSES = ['ACTIVE', 'ARCHIVED'] as const;
+export type ContactStatus = (typeof CONTACT_STATUSES)[number];
+
+export const FOLLOW_UP_TYPES = ['call', 'sms', 'webhook'] as const;
+export type FollowUpType = (typeof FOLLOW_UP_TYPES)[number];
+
+export const PRIORITIES = ['low', 'normal', 'high', 'urgent'] as const;
+export type FollowUpPriority = (typeof PRIORITIES)[number];
+
+export const SOURCES = ['manual', 'call_outcome', 'lead_request', 'api', 'automation', 'import'] as const;
+export type FollowUpSource = (typeof SOURCES)[number];
+
+export const MIN_ATTEMPTS = 1;
+export const MAX_ATTEMPTS = 10;
+
+/** SPEC §5 defaults that do not depend on the clock or the contact (scheduledAt = now + 1 h is the handler's). */
+export const FOLLOW_UP_DEFAULTS = {
+  type: 'call',
+  priority: 'normal',
+  maxAttempts: 3,
+  allowOutOfWindow: false,
+} as const satisfies { type: FollowUpType; priority: FollowUpPriority; maxAttempts: number; allowOutOfWindow: boolean };
+
+export const DEFAULT_LEAD_QUALITY: LeadQuality = 'WARM';
+export const INITIAL_LEAD_STATUS: LeadStatus = 'New';
+
+export const isFinalCallStatus = (s: CallStatus): s is FinalCallStatus => s !== 'In-progress';
+export const isSpokenTo = (s: LeadStatus): s is SpokenToStatus => (SPOKEN_TO_STATUSES as readonly string[]).includes(s);
+
+export const ContactCreated = 'ContactCreated';
+export const ContactUpdated = 'ContactUpdated';
+export const ContactAssigned = 'ContactAssigned';
+export const LeadQualityChanged = 'LeadQualityChanged';
+export const ContactStatusChanged = 'ContactStatusChanged';
+export const CallStarted = 'CallStarted';
+export const CallLogged = 'CallLogged';
+export const LeadStatusChanged = 'LeadStatusChanged';
+export const NoteAdded = 'NoteAdded';
+export const FollowUpScheduled = 'FollowUpScheduled';
+
+export const CONTACT_EVENT_TYPES = [
+  ContactCreated,
+  ContactUpdated,
+  ContactAssigned,
+  LeadQualityChanged,
+  ContactStatusChanged,
+  CallStarted,
+  CallLogged,
+  LeadStatusChanged,
+  NoteAdded,
+  FollowUpScheduled,
+] as const;
+
+export interface ContactCreatedData {
+  readonly contactId: string;
+  readonly name: string;
+  /** E.164 */
+  readonly phone: string;
+  /** IANA zone name */
+  readonly timezone: string;
+  readonly leadQuality: LeadQuality;
+  readonly leadStatus: LeadStatus;
+  readonly assignedAgentId: string | null;
+  readonly tags: readonly string[];
+  readonly campaignId: string | null;
+  readonly status: ContactStatus;
+}
+
+export interface ContactChanges {
+  readonly name?: string;
+  readonly phone?: string;
+  readonly timezone?: string;
+  readonly tags?: readonly string[];
+  readonly campaignId?: string | null;
+}
+
+export interface ContactUpdatedData {
+  readonly contactId: string;
+  /** Only the fields whose value really changed. */
+  readonly changes: ContactChanges;
+}
+
+export interface ContactAssignedData {
+  readonly contactId: string;
+  readonly fromAgentId: string | null;
+  readonly toAgentId: string | null;
+}
+
+export interface LeadQualityChangedData {
+  readonly contactId: string;
+  readonly from: LeadQuality;
+  readonly to: LeadQuality;
+}
+
+export interface ContactStatusChangedData {
+  readonly contactId: string;
+  readonly from: ContactStatus;
+  readonly to: ContactStatus;
+}
+
+/** A live call (`In-progress`); its final status arrives later as `CallLogged` with the same callId. */
+export interface CallStartedData {
+  readonly callId: string;
+  readonly contactId: string;
+  readonly agentId: string;
+  readonly direction: CallDirection;
+  /** ISO-8601, UTC */
+  readonly startedAt: string;
+  readonly campaignId: string | null;
+  readonly tags: readonly string[];
+}
+
+/** A final call: one attempt. */
+export interface CallLoggedData {
+  readonly callId: string;
+  readonly contactId: string;
+  readonly agentId: string;
+  readonly direction: CallDirection;
+  readonly status: FinalCallStatus;
+  readonly durationSec: number;
+  /** durationSec > 0, whatever the status */
+  readonly connected: boolean;
+  /** ISO-8601, UTC */
+  readonly startedAt: string;
+  readonly note: string | null;
+  readonly campaignId: string | null;
+  readonly tags: readonly string[];
+  /** The follow-up this call was an attempt of, if the dialler said so. */
+  readonly followUpId: string | null;
+}
+
+export type LeadStatusCause =
+  | { readonly kind: 'call'; readonly callId: string; readonly callStatus: FinalCallStatus }
+  | { readonly kind: 'follow_up_scheduled'; readonly followUpId: string }
+  | { readonly kind: 'manual' };
+
+export interface LeadStatusChangedData {
+  readonly contactId: string;
+  readonly from: LeadStatus;
+  readonly to: LeadStatus;
+  readonly cause: LeadStatusCause;
+}
+
+export interface NoteAddedData {
+  readonly noteId: string;
+  readonly contactId: string;
+  readonly authorId: string;
+  readonly text: string;
+  /** ISO-8601, UTC */
+  readonly at: string;
+}
+
+export interface FollowUpScheduledData {
+  readonly followUpId: string;
+  readonly contactId: string;
+  readonly type: FollowUpType;
+  /** The due time (ISO-8601, UTC); a past time is accepted and is due at once. */
+  readonly scheduledAt: string;
+  /** null: inherit (routing picks the contact's assigned agent, else the campaign's pool, at execution). */
+  readonly agentId: string | null;
+  readonly priority: FollowUpPriority;
+  readonly maxAttempts: number;
+  readonly allowOutOfWindow: boolean;
+  readonly notes: string | null;
+  readonly campaignId: string | null;
+  readonly source: FollowUpSource;
+  /** sms only */
+  readonly message: string | null;
+  /** webhook only */
+  readonly url: string | null;
+  /** The call whose outcome scheduled it (`Follow up`, `Rescheduled`). */
+  readonly callId: string | null;
+}
+
+export type ContactEvent =
+  | { type: typeof ContactCreated; data: ContactCreatedData }
+  | { type: typeof ContactUpdated; data: ContactUpdatedData }
+  | { type: typeof ContactAssigned; data: ContactAssignedData }
+  | { type: typeof LeadQualityChanged; data: LeadQualityChangedData }
+  | { type: typeof ContactStatusChanged; data: ContactStatusChangedData }
+  | { type: typeof CallStarted; data: CallStartedData }
+  | { type: typeof CallLogged; data: CallLoggedData }
+  | { type: typeof LeadStatusChanged; data: LeadStatusChangedData }
+  | { type: typeof NoteAdded; data: NoteAddedData }
+  | { type: typeof FollowUpScheduled; data: FollowUpScheduledData };
+
+export type ContactEventType = ContactEvent['type'];
+
+export const contactStream = (contactId: string) => `contact-${contactId}`;

@@ -1,0 +1,86 @@
+import { ValidationError } from '@app/shared';
+
+/** Pure checks and normalisations the contact decider applies; the API's DTOs may reuse the predicates. */
+
+export const isOneOf = <T extends string>(values: readonly T[], value: unknown): value is T => typeof value === 'string' && (values as readonly string[]).includes(value);
+
+export function requireText(value: unknown, field: string): void {
+  if (typeof value !== 'string' || value.trim() === '') throw new ValidationError(field, 'is required');
+}
+
+/** Trimmed; blank or absent is null. */
+export function optionalText(value: string | null | undefined): string | null {
+  if (typeof value !== 'string') return null;
+  const t = value.trim();
+  return t === '' ? null : t;
+}
+
+export function validName(name: string): string {
+  const t = typeof name === 'string' ? name.trim() : '';
+  if (!t) throw new ValidationError('name', 'must not be empty');
+  return t;
+}
+
+const E164 = /^\+[1-9]\d{1,14}$/;
+export const isE164 = (phone: unknown): phone is string => typeof phone === 'string' && E164.test(phone);
+
+export function validPhone(phone: string): string {
+  if (!isE164(phone)) throw new ValidationError('phone', 'must be an E.164 number, like +14155550100');
+  return phone;
+}
+
+/** Intl knows the IANA database; this reads no clock. */
+export function isIanaTimeZone(zone: unknown): zone is string {
+  if (typeof zone !== 'string' || zone === '') return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function validTimeZone(zone: string): string {
+  if (!isIanaTimeZone(zone)) throw new ValidationError('timezone', 'must be an IANA time zone, like Europe/Madrid');
+  return zone;
+}
+
+// A timestamp must say its offset: the domain cannot guess whose local time a bare one is.
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):?(\d{2}))$/i;
+
+/** Timestamps are stored normalised to UTC (`toISOString`), so projections compare them as strings. */
+export function isoUtc(value: unknown, field: string): string {
+  const m = typeof value === 'string' ? ISO_TIMESTAMP.exec(value) : null;
+  const ms = m && isRealDateTime(m) ? Date.parse(value as string) : NaN;
+  if (Number.isNaN(ms)) throw new ValidationError(field, 'must be an ISO-8601 timestamp with an offset, like 2025-01-31T09:30:00Z');
+  return new Date(ms).toISOString();
+}
+
+// Date.parse rolls 2025-02-30 over to March: check the calendar ourselves.
+function isRealDateTime(m: RegExpExecArray): boolean {
+  const [y, mo, d, h, mi, sec, oh, om] = m.slice(1).map((p) => (p === undefined ? 0 : Number(p)));
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && h < 24 && mi < 60 && sec < 60 && oh < 24 && om < 60;
+}
+
+export function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+/** Trimmed, blanks dropped, duplicates dropped, first order kept. */
+export function normaliseTags(tags: readonly string[], field: string): string[] {
+  if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string')) throw new ValidationError(field, 'must be a list of strings');
+  return [...new Set(tags.map((t) => t.trim()).filter((t) => t !== ''))];
+}
+
+/** Tags are a set: the same tags in another order are no change. */
+export function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(b);
+  return a.every((t) => set.has(t));
+}

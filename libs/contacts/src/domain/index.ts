@@ -1,0 +1,4 @@
+export * from './contact.events';
+export * from './lead-status';
+export * from './contact.invariants';
+export * from './contact.decider';
