@@ -1,2 +1,4 @@
 export * from './test-database';
 export * from './test-app';
+export * from './private-redis';
+export * from './fixtures/probe-jobs';

@@ -348,21 +348,7 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
 
   if (!isFinalCallStatus(call.status)) {
     if (known) return [];
-    const base = callBase(c, state);
-    return [
-      {
-        type: CallStarted,
-        data: {
-          callId: base.callId,
-          contactId: base.contactId,
-          agentId: base.agentId,
-          direction: base.direction,
-          startedAt: base.startedAt,
-          campaignId: base.campaignId,
-          tags: base.tags,
-        },
-      },
-    ];
+    return [{ type: CallStarted, data: callBase(c, state) }];
   }
 
   if (known?.final) {
