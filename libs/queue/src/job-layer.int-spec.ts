@@ -151,7 +151,12 @@ describe('job layer', () => {
         providers: extraProviders,
       }).compile();
       const app = moduleRef.createNestApplication();
-      await app.init();
+      try {
+        await app.init();
+      } catch (err) {
+        await app.close().catch(() => undefined);
+        throw err;
+      }
       return app;
     };
 
