@@ -32,6 +32,9 @@ import {
   RAW_TABLE,
   RawInsertBaseline,
   runLoad,
+  WalSnapshot,
+  walDiff,
+  walSnapshot,
   withScratchDatabase,
 } from './lib';
 
@@ -128,7 +131,18 @@ const benchModule = (): DynamicModule => ({
   imports: [PlatformModule.forRoot(), EventStoreModule.forRoot({ runConsumers: false })],
 });
 
-type Scenario = 'raw single' | 'store single' | 'raw batch' | 'store batch';
+const ALL_SCENARIOS = ['raw single', 'store single', 'raw batch', 'store batch'] as const;
+type Scenario = (typeof ALL_SCENARIOS)[number];
+/** BENCH_ONLY="store single,raw single" runs a subset (for investigating one path); the default runs all four. */
+const SCENARIOS: Scenario[] = (() => {
+  const only = process.env.BENCH_ONLY?.split(',').map((x) => x.trim()).filter(Boolean);
+  if (!only?.length) return [...ALL_SCENARIOS];
+  const unknown = only.filter((x) => !(ALL_SCENARIOS as readonly string[]).includes(x));
+  if (unknown.length) throw new Error(`BENCH_ONLY: unknown scenario ${unknown.join(', ')}; known: ${ALL_SCENARIOS.join(', ')}`);
+  return ALL_SCENARIOS.filter((x) => only.includes(x));
+})();
+/** Within a round: store before raw (odd rounds), pairs kept together. */
+const PAIR_ORDER = (s: Scenario): number => ALL_SCENARIOS.indexOf(s) + (s.startsWith('store') ? -1.5 : 0);
 
 async function main(): Promise<void> {
   await withScratchDatabase(async (scratch) => {
@@ -162,58 +176,80 @@ async function main(): Promise<void> {
       };
       // Iteration counters carry on across rounds so each round keeps cycling the same streams.
       const offsets: Record<Scenario, number> = { 'raw single': 0, 'store single': 0, 'raw batch': 0, 'store batch': 0 };
+      const wal: Record<Scenario, WalSnapshot[]> = { 'raw single': [], 'store single': [], 'raw batch': [], 'store batch': [] };
       const run = async (s: Scenario, seconds: number): Promise<LoadResult> => {
         const base = offsets[s];
         const perWriter = new Array<number>(WRITERS).fill(0);
+        const before = await walSnapshot((q) => db.query(q));
         const r = await runLoad(s, { writers: WRITERS, seconds }, (w, i) => {
           perWriter[w] = Math.max(perWriter[w], i + 1);
           return ops[s](w, base + i);
         });
+        wal[s].push(walDiff(before, await walSnapshot((q) => db.query(q))));
         offsets[s] = base + Math.max(...perWriter);
         return r;
       };
 
       process.stdout.write('\nwarm-up ');
-      for (const s of Object.keys(ops) as Scenario[]) {
+      for (const s of SCENARIOS) {
         await run(s, WARMUP_SECONDS);
+        wal[s].length = 0;
         process.stdout.write('.');
       }
       process.stdout.write('\n');
 
       const results: Record<Scenario, LoadResult[]> = { 'raw single': [], 'store single': [], 'raw batch': [], 'store batch': [] };
       for (let round = 0; round < ROUNDS; round++) {
-        const order: Scenario[][] = round % 2 === 0 ? [['raw single', 'store single'], ['raw batch', 'store batch']] : [['store single', 'raw single'], ['store batch', 'raw batch']];
-        for (const pair of order) {
-          for (const s of pair) {
-            const r = await run(s, SECONDS);
-            results[s].push(r);
-            console.log(`round ${round + 1}/${ROUNDS}  ${s.padEnd(12)}  ${fmtRate(r.eventsPerSecond).padStart(9)} events/s  p50 ${fmtMs(r.p50)} ms  p99 ${fmtMs(r.p99)} ms`);
-          }
+        // Odd rounds run the store first, so drift on a shared machine does not favour either side.
+        const order = round % 2 === 0 ? SCENARIOS : [...SCENARIOS].sort((a, b) => PAIR_ORDER(a) - PAIR_ORDER(b));
+        for (const s of order) {
+          const r = await run(s, SECONDS);
+          results[s].push(r);
+          console.log(`round ${round + 1}/${ROUNDS}  ${s.padEnd(12)}  ${fmtRate(r.eventsPerSecond).padStart(9)} events/s  p50 ${fmtMs(r.p50)} ms  p99 ${fmtMs(r.p99)} ms`);
         }
       }
 
-      const total = Object.fromEntries((Object.keys(results) as Scenario[]).map((s) => [s, combine(results[s])])) as Record<Scenario, ReturnType<typeof combine>>;
-      console.log(`\nresults (${ROUNDS} x ${SECONDS} s, ${WRITERS} writers; latency is per call, worst round)\n`);
+      const total = Object.fromEntries(SCENARIOS.map((s) => [s, combine(results[s])])) as Record<Scenario, ReturnType<typeof combine>>;
+      console.log(`\nresults (${ROUNDS} x ${SECONDS} s, ${WRITERS} writers; latency is per call, worst round; WAL is cluster-wide, per event)\n`);
       printTable(
-        ['scenario', 'events/s', 'calls/s', 'p50 ms', 'p95 ms', 'p99 ms', 'events', 'per round events/s'],
-        (Object.keys(total) as Scenario[]).map((s) => {
+        ['scenario', 'events/s', 'calls/s', 'p50 ms', 'p95 ms', 'p99 ms', 'events', 'WAL B', 'WAL rec', 'FPI', 'ckpt', 'per round events/s'],
+        SCENARIOS.map((s) => {
           const t = total[s];
-          return [s, fmtRate(t.eventsPerSecond), fmtRate(t.opsPerSecond), fmtMs(t.p50), fmtMs(t.p95), fmtMs(t.p99), fmtRate(t.events), t.perRound.map(fmtRate).join(' / ')];
+          const w = wal[s].reduce((a, b) => ({ records: a.records + b.records, fpi: a.fpi + b.fpi, bytes: a.bytes + b.bytes, checkpoints: a.checkpoints + b.checkpoints }));
+          return [
+            s,
+            fmtRate(t.eventsPerSecond),
+            fmtRate(t.opsPerSecond),
+            fmtMs(t.p50),
+            fmtMs(t.p95),
+            fmtMs(t.p99),
+            fmtRate(t.events),
+            fmtRate(w.bytes / t.events),
+            (w.records / t.events).toFixed(1),
+            (w.fpi / t.events).toFixed(2),
+            String(w.checkpoints),
+            t.perRound.map(fmtRate).join(' / '),
+          ];
         }),
       );
 
-      const ratio = (a: Scenario, b: Scenario) => total[a].eventsPerSecond / total[b].eventsPerSecond;
-      const perRound = (a: Scenario, b: Scenario) => results[a].map((r, i) => fmtRatio(r.eventsPerSecond / results[b][i].eventsPerSecond)).join(' / ');
-      const single = ratio('store single', 'raw single');
-      const batch = ratio('store batch', 'raw batch');
-      console.log(`\nratio to the raw rate measured in this run (target >= ${TARGET})\n`);
-      printTable(
-        ['comparison', 'ratio', 'per round', 'verdict'],
+      const comparisons = (
         [
-          ['store single / raw single', fmtRatio(single), perRound('store single', 'raw single'), single >= TARGET ? 'PASS' : 'FAIL'],
-          ['store batch / raw batch', fmtRatio(batch), perRound('store batch', 'raw batch'), batch >= TARGET ? 'PASS' : 'FAIL'],
-        ],
-      );
+          ['store single', 'raw single'],
+          ['store batch', 'raw batch'],
+        ] as [Scenario, Scenario][]
+      ).filter(([a, b]) => SCENARIOS.includes(a) && SCENARIOS.includes(b));
+      if (comparisons.length > 0) {
+        console.log(`\nratio to the raw rate measured in this run (target >= ${TARGET})\n`);
+        printTable(
+          ['comparison', 'ratio', 'per round', 'verdict'],
+          comparisons.map(([a, b]) => {
+            const ratio = total[a].eventsPerSecond / total[b].eventsPerSecond;
+            const perRound = results[a].map((r, i) => fmtRatio(r.eventsPerSecond / results[b][i].eventsPerSecond)).join(' / ');
+            return [`${a} / ${b}`, fmtRatio(ratio), perRound, ratio >= TARGET ? 'PASS' : 'FAIL'];
+          }),
+        );
+      }
 
       // Sanity: every counted event is stored exactly once.
       const { rows } = await db.query<{ events: number; raw: number; streams: number; events_size: string; raw_size: string }>(

@@ -251,6 +251,29 @@ export class RawInsertBaseline {
   }
 }
 
+// ---------------------------------------------------------------- server-side counters
+
+/** Cluster-wide WAL and checkpoint counters (PostgreSQL 14+): diff two snapshots to cost a scenario. */
+export interface WalSnapshot {
+  readonly records: number;
+  readonly fpi: number;
+  readonly bytes: number;
+  readonly checkpoints: number;
+}
+
+export async function walSnapshot(query: (sql: string) => Promise<{ rows: any[] }>): Promise<WalSnapshot> {
+  const { rows } = await query(`SELECT w.wal_records::float8 AS records, w.wal_fpi::float8 AS fpi, w.wal_bytes::float8 AS bytes,
+      (b.checkpoints_timed + b.checkpoints_req)::float8 AS checkpoints FROM pg_stat_wal w, pg_stat_bgwriter b`);
+  return rows[0];
+}
+
+export const walDiff = (a: WalSnapshot, b: WalSnapshot): WalSnapshot => ({
+  records: b.records - a.records,
+  fpi: b.fpi - a.fpi,
+  bytes: b.bytes - a.bytes,
+  checkpoints: b.checkpoints - a.checkpoints,
+});
+
 // ---------------------------------------------------------------- printing
 
 /** Cores, memory, Node and PostgreSQL versions and the server settings that move commit-bound figures. */

@@ -2,6 +2,7 @@ import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { Queue } from 'bullmq';
+import Redis from 'ioredis';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
@@ -128,8 +129,9 @@ describe('job layer', () => {
     try {
       const before = (await queue.getDelayed(0, 100_000)).map((j) => j.id).sort();
       expect(before).toHaveLength(20_000);
-      const client = await queue.client;
-      await client.flushall();
+      const flusher = new Redis(redis.url);
+      await flusher.flushall();
+      flusher.disconnect();
       expect(await queue.getDelayedCount()).toBe(0);
 
       const { jobs } = await app.get(JobReconciler).reconcile();
@@ -161,8 +163,9 @@ describe('job layer', () => {
     };
 
     beforeAll(async () => {
-      const client = await maintenance().client;
-      await client.flushall();
+      const flusher = new Redis(redis.url);
+      await flusher.flushall();
+      flusher.disconnect();
     });
 
     it('should run a due job once and leave no completed job in Redis', async () => {
@@ -210,8 +213,8 @@ describe('job layer', () => {
     it('should refuse to start when a source makes a job nobody handles', async () => {
       @AsJobSource()
       class OrphanSource extends ProbeJobSource {
-        override readonly name = 'orphan';
-        override readonly jobNames = ['orphan.run'];
+        override readonly name: string = 'orphan';
+        override readonly jobNames: string[] = ['orphan.run'];
       }
       await expect(bootWorker([OrphanSource])).rejects.toThrow('no handler for job(s): orphan.run');
     });

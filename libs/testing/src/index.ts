@@ -2,3 +2,4 @@ export * from './test-database';
 export * from './test-app';
 export * from './private-redis';
 export * from './fixtures/probe-jobs';
+export * from './processes';

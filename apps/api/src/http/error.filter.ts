@@ -42,9 +42,8 @@ export class ErrorFilter implements ExceptionFilter {
       const message = typeof body === 'string' ? body : ((body as { message?: string | string[] }).message ?? exception.message);
       return { statusCode: exception.getStatus(), message };
     }
-    // body-parser errors (malformed JSON, too large, bad charset) carry their own 4xx status.
+    // body-parser errors (too large, bad charset) carry their own 4xx status; malformed JSON is mapped in bootstrap.
     const e = exception as { type?: string; status?: number; message?: string };
-    if (e?.type === 'entity.parse.failed') return { statusCode: 400, message: `body is not valid JSON: ${e.message}` };
     if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return { statusCode: e.status, message: `body: ${e.message}` };
     return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' };
   }

@@ -1,0 +1,87 @@
+import { createServer } from 'node:net';
+import { Database } from '@app/shared';
+import { createTestDatabase, eventually, runTs, spawnTs, testEnvironment } from '@app/testing';
+
+const CLI = 'apps/cli/src/main.ts';
+const dump = async (db: Database) =>
+  Promise.all(['organizations', 'users', 'api_keys'].map(async (t) => (await db.query(`SELECT * FROM ${t} ORDER BY id`)).rows));
+
+describe('processes a user runs', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    env = testEnvironment(database);
+  });
+  afterAll(async () => database?.drop());
+
+  it('should create an organization from the CLI and print only its admin key as JSON', async () => {
+    const { code, stdout, stderr } = await runTs(CLI, ['org:create', '--name', 'Acme', '--timezone', 'Europe/Madrid'], env);
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    const out = JSON.parse(stdout);
+    expect(out).toEqual({ orgId: expect.any(String), adminUserId: expect.any(String), adminKey: expect.stringMatching(/^fk_/) });
+    const db = new Database(database.url, 2);
+    try {
+      const { rows } = await db.query('SELECT name, timezone FROM organizations WHERE id = $1', [out.orgId]);
+      expect(rows).toEqual([{ name: 'Acme', timezone: 'Europe/Madrid' }]);
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
+
+  it('should refuse org:create without a name or with a bad time zone, naming the option', async () => {
+    const noName = await runTs(CLI, ['org:create'], env);
+    expect(noName.code).not.toBe(0);
+    expect(noName.stderr).toContain('--name');
+    const badZone = await runTs(CLI, ['org:create', '--name', 'X', '--timezone', 'Mars/Base'], env);
+    expect(badZone.code).not.toBe(0);
+    expect(badZone.stderr).toContain('--timezone');
+  }, 60_000);
+
+  it('should rebuild a projection from the CLI to exactly the live tables', async () => {
+    await runTs(CLI, ['org:create', '--name', 'Beta'], env);
+    const db = new Database(database.url, 2);
+    try {
+      const live = await dump(db);
+      expect(live[0].length).toBeGreaterThanOrEqual(2);
+      const { code, stdout } = await runTs(CLI, ['projection:rebuild', 'tenancy'], env);
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toEqual({ projection: 'tenancy', events: live[0].length * 3 });
+      expect(await dump(db)).toEqual(live);
+      const unknown = await runTs(CLI, ['projection:rebuild', 'nope'], env);
+      expect(unknown.code).not.toBe(0);
+      expect(unknown.stderr).toContain('unknown projection nope');
+    } finally {
+      await db.close();
+    }
+  }, 60_000);
+
+  it('should serve /health/ready from the run command and exit cleanly on SIGTERM', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const server = spawnTs('apps/api/src/main.ts', [], { ...env, PORT: String(port) });
+    let stderr = '';
+    server.stderr!.on('data', (d) => (stderr += d));
+    try {
+      const ready = await eventually(async () => {
+        const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
+        if (res.status !== 200) throw new Error(`status ${res.status}`);
+        return (await res.json()) as { status: string };
+      }, 60_000, 200);
+      expect(ready.status).toBe('ok');
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain('http_request_duration_seconds');
+      expect(metrics).toContain('queue_depth');
+    } finally {
+      server.kill('SIGTERM');
+    }
+    // Nest closes the app (workers finish their jobs, pools close) and then re-raises the signal.
+    const [code, signal] = await new Promise<[number | null, string | null]>((r) => server.once('exit', (c, s) => r([c, s])));
+    expect({ code, signal, stderr }).toEqual({ code: null, signal: 'SIGTERM', stderr: '' });
+  }, 90_000);
+});
