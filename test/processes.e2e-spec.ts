@@ -57,6 +57,14 @@ describe('processes a user runs', () => {
     }
   }, 60_000);
 
+  it('should refuse to boot with a readable message when the configuration is bad', async () => {
+    const { code, stderr } = await runTs('apps/api/src/main.ts', [], { ...env, PORT: 'eighty', REDIS_URL: 'localhost:6379' });
+    expect(code).toBe(1);
+    expect(stderr).toContain('Invalid configuration');
+    expect(stderr).toContain('PORT="eighty"');
+    expect(stderr).toContain('REDIS_URL must be a redis:// URL');
+  }, 60_000);
+
   it('should serve /health/ready from the run command and exit cleanly on SIGTERM', async () => {
     const port = await new Promise<number>((resolve) => {
       const s = createServer().listen(0, '127.0.0.1', () => {
