@@ -16,6 +16,7 @@ import 'reflect-metadata';
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Database, PlatformModule } from '@app/shared';
 import { EventMetadata, EventStore, EventStoreModule, NewEvent } from '@app/event-store';
 import {
@@ -47,6 +48,12 @@ const BATCH = envInt('BENCH_BATCH', 100);
 const STREAMS_PER_WRITER = envInt('BENCH_STREAMS_PER_WRITER', 64);
 const ORGS = envInt('BENCH_ORGS', 4);
 const TARGET = 0.5;
+/**
+ * SQL run on the scratch database after the migrations, to time a proposed schema or fu_append change
+ * without editing a migration: BENCH_SETUP_SQL="ALTER FUNCTION fu_append SET plan_cache_mode = force_custom_plan".
+ * A value ending in .sql is read as a file.
+ */
+const SETUP_SQL = process.env.BENCH_SETUP_SQL?.endsWith('.sql') ? readFileSync(process.env.BENCH_SETUP_SQL, 'utf8') : process.env.BENCH_SETUP_SQL;
 
 const ORG_IDS = Array.from({ length: ORGS }, () => randomUUID());
 const AGENT_IDS = Array.from({ length: 50 }, () => randomUUID());
@@ -155,6 +162,7 @@ async function main(): Promise<void> {
       const store = app.get(EventStore);
       const db = app.get(Database);
       await raw.createTable();
+      if (SETUP_SQL) await raw.pool.query(SETUP_SQL);
 
       printPairs('machine', await machineInfo((sql) => db.query(sql)));
       printPairs('parameters', [
@@ -164,6 +172,7 @@ async function main(): Promise<void> {
         ['batch', `${BATCH} events per append / per INSERT statement`],
         ['streams', `${STREAMS_PER_WRITER} per writer, exact expectedVersion, ${ORGS} organizations`],
         ['event', `CallLogged, ~${JSON.stringify(callLogged(randomUUID(), 1).data).length} B data + ~${JSON.stringify(metadataFor(ORG_IDS[0], AGENT_IDS[0])).length} B metadata, unique idempotency key`],
+        ['setup SQL', SETUP_SQL ? SETUP_SQL.trim().replace(/\s+/g, ' ').slice(0, 160) : 'none (schema exactly as migrated)'],
         ['baseline', `${RAW_TABLE}: same columns and defaults as events, primary key only (no unique/secondary indexes, no streams row, no lock)`],
       ]);
 

@@ -76,7 +76,7 @@ describe('projections', () => {
     } finally {
       await second.close();
     }
-  });
+  }, 120_000);
 
   it('should rebuild an async projection to exactly the live table', async () => {
     const live = await dump(ctx.db, 'stream_tally', 'stream_id');

@@ -2,3 +2,4 @@ export * from './contact.events';
 export * from './lead-status';
 export * from './contact.invariants';
 export * from './contact.decider';
+export * from './campaign';

@@ -1,0 +1,36 @@
+import { Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { TenancyModule } from '@app/tenancy';
+import { AddNoteHandler } from './add-note/add-note.handler';
+import { CallsRepository } from './calls.repository';
+import { CampaignsProjection } from './campaigns.projection';
+import { ContactWriter } from './contact-writer';
+import { ContactsProjection } from './contacts.projection';
+import { ContactsRepository } from './contacts.repository';
+import { CreateCampaignHandler } from './create-campaign/create-campaign.handler';
+import { CreateContactHandler } from './create-contact/create-contact.handler';
+import { CallIngest } from './log-call/call-ingest';
+import { LogCallHandler, LogCallsBatchHandler } from './log-call/log-call.handler';
+import { TimelineRepository } from './timeline.repository';
+import { UpdateContactHandler } from './update-contact/update-contact.handler';
+
+@Module({
+  imports: [CqrsModule, TenancyModule],
+  providers: [
+    ContactsProjection,
+    CampaignsProjection,
+    ContactWriter,
+    ContactsRepository,
+    CallsRepository,
+    TimelineRepository,
+    CallIngest,
+    CreateContactHandler,
+    UpdateContactHandler,
+    AddNoteHandler,
+    CreateCampaignHandler,
+    LogCallHandler,
+    LogCallsBatchHandler,
+  ],
+  exports: [ContactsRepository, CallsRepository, TimelineRepository, ContactWriter, CallIngest],
+})
+export class ContactsModule {}

@@ -1,0 +1,126 @@
+import { Injectable } from '@nestjs/common';
+import { Actor, Database, NotFoundError, ValidationError } from '@app/shared';
+
+export interface ContactView {
+  id: string;
+  name: string;
+  phone: string;
+  timezone: string;
+  leadQuality: string;
+  leadStatus: string;
+  assignedAgentId: string | null;
+  tags: string[];
+  campaignId: string | null;
+  status: string;
+  nextFollowUpAt: string | null;
+  lastCallAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ContactFilter {
+  assignedAgentId?: string;
+  status?: string;
+  leadStatus?: string;
+  leadQuality?: string;
+  campaignId?: string;
+  tag?: string;
+  q?: string;
+  cursor?: string;
+  limit: number;
+}
+
+const COLUMNS = `id, name, phone, timezone, lead_quality AS "leadQuality", lead_status AS "leadStatus", assigned_agent_id AS "assignedAgentId",
+  tags, campaign_id AS "campaignId", status, next_follow_up_at AS "nextFollowUpAt", last_call_at AS "lastCallAt",
+  created_at AS "createdAt", updated_at AS "updatedAt"`;
+
+/** Opaque keyset cursor over (created_at, id). */
+export const encodeCursor = (createdAt: Date | string, id: string) =>
+  Buffer.from(JSON.stringify([new Date(createdAt).toISOString(), id])).toString('base64url');
+
+export function decodeCursor(cursor: string): [string, string] {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (typeof at !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(at))) throw new Error();
+    return [at, id];
+  } catch {
+    throw new ValidationError('cursor', 'is not a cursor this API returned');
+  }
+}
+
+/** Reads of the contact read model. Scoped by org; an agent sees only the contacts assigned to them. */
+@Injectable()
+export class ContactsRepository {
+  constructor(private readonly db: Database) {}
+
+  async find(actor: Actor, id: string): Promise<ContactView | null> {
+    const { rows } = await this.db.query<ContactView>(`SELECT ${COLUMNS} FROM contacts WHERE org_id = $1 AND id = $2`, [actor.orgId, id]);
+    const contact = rows[0];
+    if (!contact || !ContactsRepository.visible(actor, contact)) return null;
+    return contact;
+  }
+
+  /** The contact or a 404 that does not tell "exists elsewhere" from "does not exist". */
+  async get(actor: Actor, id: string): Promise<ContactView> {
+    const contact = await this.find(actor, id);
+    if (!contact) throw new NotFoundError('contact', id);
+    return contact;
+  }
+
+  static visible(actor: Actor, contact: { assignedAgentId: string | null }): boolean {
+    return actor.role !== 'agent' || contact.assignedAgentId === actor.userId;
+  }
+
+  async list(actor: Actor, f: ContactFilter): Promise<{ contacts: ContactView[]; nextCursor: string | null }> {
+    const where = ['org_id = $1'];
+    const values: unknown[] = [actor.orgId];
+    const add = (sql: string, value: unknown) => {
+      values.push(value);
+      where.push(sql.replace('?', `$${values.length}`));
+    };
+    if (actor.role === 'agent') add('assigned_agent_id = ?', actor.userId);
+    else if (f.assignedAgentId) add('assigned_agent_id = ?', f.assignedAgentId);
+    if (f.status) add('status = ?', f.status);
+    if (f.leadStatus) add('lead_status = ?', f.leadStatus);
+    if (f.leadQuality) add('lead_quality = ?', f.leadQuality);
+    if (f.campaignId) add('campaign_id = ?', f.campaignId);
+    if (f.tag) add('tags @> ARRAY[?]::text[]', f.tag);
+    if (f.q) add(`(name ILIKE ? OR phone LIKE ?)`, `%${f.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    if (f.cursor) {
+      const [at, id] = decodeCursor(f.cursor);
+      values.push(at, id);
+      where.push(`(created_at, id) > ($${values.length - 1}::timestamptz, $${values.length}::uuid)`);
+    }
+    values.push(f.limit + 1);
+    const { rows } = await this.db.query<ContactView>(
+      `SELECT ${COLUMNS} FROM contacts WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT $${values.length}`,
+      values,
+    );
+    const page = rows.slice(0, f.limit);
+    const last = page[page.length - 1];
+    return { contacts: page, nextCursor: rows.length > f.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  async campaignExists(orgId: string, campaignId: string): Promise<boolean> {
+    const { rowCount } = await this.db.query('SELECT 1 FROM campaigns WHERE org_id = $1 AND id = $2', [orgId, campaignId]);
+    return !!rowCount;
+  }
+
+  async listCampaigns(orgId: string) {
+    const { rows } = await this.db.query(
+      `SELECT id, name, calling_window AS "callingWindow", agent_pool AS "agentPool", created_at AS "createdAt" FROM campaigns WHERE org_id = $1 ORDER BY name, id`,
+      [orgId],
+    );
+    return rows;
+  }
+
+  /** Ids among `userIds` that are active users of the org who can own contacts and make calls. */
+  async activeStaff(orgId: string, userIds: readonly string[]): Promise<Set<string>> {
+    if (userIds.length === 0) return new Set();
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM users WHERE org_id = $1 AND id = ANY ($2::uuid[]) AND active AND role <> 'integration'`,
+      [orgId, userIds],
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+}

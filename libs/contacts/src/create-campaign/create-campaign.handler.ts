@@ -1,0 +1,30 @@
+import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
+import { randomUUID } from 'node:crypto';
+import { Clock, ValidationError } from '@app/shared';
+import { EventStore, NO_STREAM } from '@app/event-store';
+import { ContactsRepository } from '../contacts.repository';
+import { campaignStream, decideCreateCampaign } from '../domain';
+import { CreateCampaignCommand } from './create-campaign.command';
+
+@CommandHandler(CreateCampaignCommand)
+export class CreateCampaignHandler implements ICommandHandler<CreateCampaignCommand, { id: string }> {
+  constructor(
+    private readonly store: EventStore,
+    private readonly contacts: ContactsRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute({ actor, campaign }: CreateCampaignCommand): Promise<{ id: string }> {
+    const pool = campaign.agentPool ?? [];
+    const staff = await this.contacts.activeStaff(actor.orgId, pool);
+    const unknown = pool.filter((id) => !staff.has(id));
+    if (unknown.length) throw new ValidationError('agentPool', `${unknown.join(', ')} are not active agents of this organization`);
+    const id = randomUUID();
+    await this.store.append(
+      campaignStream(id),
+      decideCreateCampaign(false, { campaignId: id, name: campaign.name, callingWindow: campaign.callingWindow ?? null, agentPool: pool }),
+      { expectedVersion: NO_STREAM, metadata: { orgId: actor.orgId, actorId: actor.userId, occurredAt: this.clock.now().toISOString() } },
+    );
+    return { id };
+  }
+}
