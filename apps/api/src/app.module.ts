@@ -10,6 +10,8 @@ import { ApiKeyGuard } from './auth/api-key.guard';
 import { ErrorFilter } from './http/error.filter';
 import { OpsModule } from './ops/ops.module';
 import { UsersController } from './users/users.controller';
+import { ContactsController } from './contacts/contacts.controller';
+import { CallsController } from './calls/calls.controller';
 
 export interface Roles {
   /** Serve the product's HTTP API. */
@@ -18,7 +20,7 @@ export interface Roles {
   readonly worker: boolean;
 }
 
-@Module({ imports: [...DOMAIN_MODULES], controllers: [UsersController] })
+@Module({ imports: [...DOMAIN_MODULES], controllers: [UsersController, ContactsController, CallsController] })
 class HttpApiModule {}
 
 /** One composition root for every role: `all` (the single-machine default), `api`, `worker`. */

@@ -33,7 +33,7 @@ export class TimelineRepository {
   constructor(private readonly db: Database) {}
 
   async forContact(actor: Actor, contactId: string, page: { before?: number; limit: number }): Promise<{ entries: TimelineEntry[]; nextCursor: string | null }> {
-    if (page.before !== undefined && (!Number.isInteger(page.before) || page.before < 1)) throw new ValidationError('before', 'must be a positive integer');
+    if (page.before !== undefined && (!Number.isInteger(page.before) || page.before < 1)) throw new ValidationError('cursor', 'must be a nextCursor this API returned');
     const { rows } = await this.db.query<{ type: string; data: Record<string, unknown>; metadata: { occurredAt: string; actorId?: string | null }; stream_version: number }>(
       `SELECT type, data, metadata, stream_version FROM events
         WHERE stream_id = $1 AND org_id = $2 AND ($3::bigint IS NULL OR stream_version < $3)

@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logge
 import { DomainError, ErrorCode } from '@app/shared';
 import { Response } from 'express';
 
-const STATUS: Record<ErrorCode, number> = {
+export const DOMAIN_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.Validation]: 400,
   [ErrorCode.Unauthorized]: 401,
   [ErrorCode.Forbidden]: 403,
@@ -36,7 +36,7 @@ export class ErrorFilter implements ExceptionFilter {
   }
 
   private describe(exception: unknown): { statusCode: number; message: string | string[] } {
-    if (exception instanceof DomainError) return { statusCode: STATUS[exception.code], message: exception.message };
+    if (exception instanceof DomainError) return { statusCode: DOMAIN_STATUS[exception.code], message: exception.message };
     if (exception instanceof HttpException) {
       const body = exception.getResponse();
       const message = typeof body === 'string' ? body : ((body as { message?: string | string[] }).message ?? exception.message);

@@ -15,6 +15,8 @@ export class CreateCampaignHandler implements ICommandHandler<CreateCampaignComm
   ) {}
 
   async execute({ actor, campaign }: CreateCampaignCommand): Promise<{ id: string }> {
+    const window = campaign.callingWindow;
+    if (window && window.end <= window.start) throw new ValidationError('callingWindow.end', 'must be after callingWindow.start');
     const pool = campaign.agentPool ?? [];
     const staff = await this.contacts.activeStaff(actor.orgId, pool);
     const unknown = pool.filter((id) => !staff.has(id));

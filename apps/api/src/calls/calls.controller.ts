@@ -1,0 +1,70 @@
+import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query, Res } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Response } from 'express';
+import { Actor, DomainError } from '@app/shared';
+import { CallPush, CallPushResult, CallsRepository, LogCallCommand, LogCallsBatchCommand } from '@app/contacts';
+import { CurrentActor, Roles } from '../auth/auth.decorators';
+import { DOMAIN_STATUS } from '../http/error.filter';
+import { validateItem } from '../http/validation.pipe';
+import { CallBatchDto, CallDto, ListCallsQuery } from './calls.dto';
+
+type BatchResult = { index: number; status: 'accepted' | 'duplicate' | 'rejected'; error?: string; statusCode?: number; callId?: string };
+
+@ApiTags('calls')
+@ApiBearerAuth()
+@Controller('api/calls')
+export class CallsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly calls: CallsRepository,
+  ) {}
+
+  /** 201 when recorded; 200 with status "duplicate" when this callId and status were pushed before. */
+  @Post()
+  async push(@CurrentActor() actor: Actor, @Body() body: CallDto, @Res({ passthrough: true }) res: Response): Promise<CallPushResult> {
+    const result = await this.commands.execute<LogCallCommand, CallPushResult>(new LogCallCommand(actor, body as CallPush));
+    res.status(result.status === 'duplicate' ? HttpStatus.OK : HttpStatus.CREATED);
+    return result;
+  }
+
+  /** Up to 1,000 calls, answered per item and in order: one bad item does not sink the others. */
+  @Post('batch')
+  @HttpCode(200)
+  async batch(@CurrentActor() actor: Actor, @Body() body: CallBatchDto): Promise<{ results: BatchResult[] }> {
+    const results: BatchResult[] = new Array(body.calls.length);
+    const valid: { index: number; call: CallPush }[] = [];
+    body.calls.forEach((item, index) => {
+      const checked = validateItem(CallDto, item);
+      if ('errors' in checked) results[index] = { index, status: 'rejected', statusCode: 400, error: checked.errors.join('; ') };
+      else valid.push({ index, call: checked.value as CallPush });
+    });
+    const outcomes = await this.commands.execute<LogCallsBatchCommand, ({ ok: CallPushResult } | { error: Error })[]>(
+      new LogCallsBatchCommand(
+        actor,
+        valid.map((v) => v.call),
+      ),
+    );
+    outcomes.forEach((outcome, k) => {
+      const index = valid[k].index;
+      const callId = valid[k].call.callId;
+      if ('ok' in outcome) results[index] = { index, status: outcome.ok.status, callId };
+      else if (outcome.error instanceof DomainError) results[index] = { index, status: 'rejected', callId, statusCode: statusOf(outcome.error), error: outcome.error.message };
+      else throw outcome.error; // our fault, not the item's: a 500 for the whole batch, which the dialler retries safely
+    });
+    return { results };
+  }
+
+  @Get()
+  list(@CurrentActor() actor: Actor, @Query() query: ListCallsQuery) {
+    return this.calls.list(actor, { ...query, limit: query.limit ?? 50 });
+  }
+
+  @Get('live')
+  @Roles('admin', 'supervisor')
+  async live(@CurrentActor() actor: Actor) {
+    return { calls: await this.calls.live(actor) };
+  }
+}
+
+const statusOf = (e: DomainError) => DOMAIN_STATUS[e.code];

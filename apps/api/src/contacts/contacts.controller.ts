@@ -1,0 +1,81 @@
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Actor } from '@app/shared';
+import {
+  AddNoteCommand,
+  CallsRepository,
+  ContactsRepository,
+  CreateCampaignCommand,
+  CreateContactCommand,
+  TimelineRepository,
+  UpdateContactCommand,
+} from '@app/contacts';
+import { CurrentActor, Roles } from '../auth/auth.decorators';
+import { PageQuery, uuidParam } from '../http/common.dto';
+import { CreateCampaignDto, CreateContactDto, CreateNoteDto, ListContactsQuery, UpdateContactDto } from './contacts.dto';
+
+@ApiTags('contacts')
+@ApiBearerAuth()
+@Controller('api')
+export class ContactsController {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly contacts: ContactsRepository,
+    private readonly calls: CallsRepository,
+    private readonly timeline: TimelineRepository,
+  ) {}
+
+  @Post('contacts')
+  async create(@CurrentActor() actor: Actor, @Body() body: CreateContactDto) {
+    const { id } = await this.commands.execute<CreateContactCommand, { id: string }>(new CreateContactCommand(actor, body));
+    return this.contacts.get(actor, id);
+  }
+
+  @Get('contacts')
+  list(@CurrentActor() actor: Actor, @Query() query: ListContactsQuery) {
+    return this.contacts.list(actor, { ...query, limit: query.limit ?? 50 });
+  }
+
+  @Get('contacts/:id')
+  get(@CurrentActor() actor: Actor, @Param('id', uuidParam('contact')) id: string) {
+    return this.contacts.get(actor, id);
+  }
+
+  @Patch('contacts/:id')
+  async update(@CurrentActor() actor: Actor, @Param('id', uuidParam('contact')) id: string, @Body() body: UpdateContactDto) {
+    await this.commands.execute(new UpdateContactCommand(actor, id, body));
+    return this.contacts.get(actor, id);
+  }
+
+  @Post('contacts/:id/notes')
+  async addNote(@CurrentActor() actor: Actor, @Param('id', uuidParam('contact')) id: string, @Body() body: CreateNoteDto) {
+    const note = await this.commands.execute<AddNoteCommand, { id: string; at: string }>(new AddNoteCommand(actor, id, body.text));
+    return { id: note.id, contactId: id, kind: 'note', text: body.text.trim(), authorId: actor.userId, createdAt: note.at, resolved: true };
+  }
+
+  @Get('contacts/:id/timeline')
+  async getTimeline(@CurrentActor() actor: Actor, @Param('id', uuidParam('contact')) id: string, @Query() query: PageQuery) {
+    await this.contacts.get(actor, id);
+    return this.timeline.forContact(actor, id, { before: query.cursor === undefined ? undefined : Number(query.cursor), limit: query.limit ?? 50 });
+  }
+
+  @Get('contacts/:id/calls')
+  async contactCalls(@CurrentActor() actor: Actor, @Param('id', uuidParam('contact')) id: string, @Query() query: PageQuery) {
+    await this.contacts.get(actor, id);
+    return this.calls.list(actor, { contactId: id, cursor: query.cursor, limit: query.limit ?? 50 });
+  }
+
+  @Post('campaigns')
+  @Roles('admin', 'supervisor')
+  @HttpCode(201)
+  async createCampaign(@CurrentActor() actor: Actor, @Body() body: CreateCampaignDto) {
+    const { id } = await this.commands.execute<CreateCampaignCommand, { id: string }>(new CreateCampaignCommand(actor, body));
+    return (await this.contacts.listCampaigns(actor.orgId)).find((c: { id: string }) => c.id === id);
+  }
+
+  @Get('campaigns')
+  async listCampaigns(@CurrentActor() actor: Actor) {
+    return { campaigns: await this.contacts.listCampaigns(actor.orgId) };
+  }
+}

@@ -1,0 +1,171 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsTimeZone,
+  IsUUID,
+  Matches,
+  MaxLength,
+  ValidateIf,
+  ValidateNested,
+  ArrayNotEmpty,
+} from 'class-validator';
+import { CONTACT_STATUSES, ContactStatus, LEAD_QUALITIES, LEAD_STATUSES, LeadQuality, LeadStatus } from '@app/contacts';
+import { E164, PageQuery } from '../http/common.dto';
+
+export class CreateContactDto {
+  @ApiProperty({ example: 'Sarah Lee' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name: string;
+
+  @ApiProperty({ example: '+14155550123', description: 'E.164' })
+  @IsString()
+  @Matches(E164, { message: 'phone must be an E.164 number such as +14155550123' })
+  phone: string;
+
+  @ApiPropertyOptional({ description: "IANA time zone; default: the organization's" })
+  @IsOptional()
+  @IsTimeZone()
+  timezone?: string;
+
+  @ApiPropertyOptional({ enum: LEAD_QUALITIES, default: 'WARM' })
+  @IsOptional()
+  @IsIn(LEAD_QUALITIES)
+  leadQuality?: LeadQuality;
+
+  @ApiPropertyOptional({ nullable: true })
+  @IsOptional()
+  @IsUUID()
+  assignedAgentId?: string | null;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MaxLength(50, { each: true })
+  tags?: string[];
+
+  @ApiPropertyOptional({ nullable: true })
+  @IsOptional()
+  @IsUUID()
+  campaignId?: string | null;
+}
+
+export class UpdateContactDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Matches(E164, { message: 'phone must be an E.164 number such as +14155550123' })
+  phone?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsTimeZone()
+  timezone?: string;
+
+  @ApiPropertyOptional({ enum: LEAD_QUALITIES })
+  @IsOptional()
+  @IsIn(LEAD_QUALITIES)
+  leadQuality?: LeadQuality;
+
+  @ApiPropertyOptional({ enum: LEAD_STATUSES })
+  @IsOptional()
+  @IsIn(LEAD_STATUSES)
+  leadStatus?: LeadStatus;
+
+  @ApiPropertyOptional({ nullable: true, description: 'null unassigns' })
+  @ValidateIf((o) => o.assignedAgentId !== null && o.assignedAgentId !== undefined)
+  @IsUUID()
+  assignedAgentId?: string | null;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MaxLength(50, { each: true })
+  tags?: string[];
+
+  @ApiPropertyOptional({ nullable: true, description: 'null clears' })
+  @ValidateIf((o) => o.campaignId !== null && o.campaignId !== undefined)
+  @IsUUID()
+  campaignId?: string | null;
+
+  @ApiPropertyOptional({ enum: CONTACT_STATUSES })
+  @IsOptional()
+  @IsIn(CONTACT_STATUSES)
+  status?: ContactStatus;
+}
+
+export class ListContactsQuery extends PageQuery {
+  @ApiPropertyOptional() @IsOptional() @IsUUID() assignedAgentId?: string;
+  @ApiPropertyOptional({ enum: CONTACT_STATUSES }) @IsOptional() @IsIn(CONTACT_STATUSES) status?: string;
+  @ApiPropertyOptional({ enum: LEAD_STATUSES }) @IsOptional() @IsIn(LEAD_STATUSES) leadStatus?: string;
+  @ApiPropertyOptional({ enum: LEAD_QUALITIES }) @IsOptional() @IsIn(LEAD_QUALITIES) leadQuality?: string;
+  @ApiPropertyOptional() @IsOptional() @IsUUID() campaignId?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(50) tag?: string;
+  @ApiPropertyOptional({ description: 'part of the name or phone' }) @IsOptional() @IsString() @MaxLength(100) q?: string;
+}
+
+export class CreateNoteDto {
+  @ApiProperty({ example: 'Decision-maker is the office manager, not the CEO.' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(10_000)
+  text: string;
+}
+
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+export class CallingWindowDto {
+  @ApiProperty({ example: ['mon', 'tue', 'wed', 'thu', 'fri'] })
+  @IsArray()
+  @ArrayNotEmpty()
+  @IsIn(DAYS, { each: true })
+  days: string[];
+
+  @ApiProperty({ example: '09:00' })
+  @Matches(HHMM, { message: 'start must be HH:MM' })
+  start: string;
+
+  @ApiProperty({ example: '18:00' })
+  @Matches(HHMM, { message: 'end must be HH:MM' })
+  end: string;
+}
+
+export class CreateCampaignDto {
+  @ApiProperty()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name: string;
+
+  @ApiPropertyOptional({ type: CallingWindowDto, description: "Narrows the organization's calling window" })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CallingWindowDto)
+  callingWindow?: CallingWindowDto;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @IsUUID('all', { each: true })
+  agentPool?: string[];
+}

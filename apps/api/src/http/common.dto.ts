@@ -1,0 +1,26 @@
+import { ParseUUIDPipe } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { NotFoundError } from '@app/shared';
+
+/** A path id that is not a UUID cannot name a visible record: 404, like an unknown one. */
+export const uuidParam = (what: string) => new ParseUUIDPipe({ exceptionFactory: () => new NotFoundError(what) });
+
+export class PageQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(500)
+  cursor?: string;
+}
+
+export const E164 = /^\+[1-9]\d{6,14}$/;
