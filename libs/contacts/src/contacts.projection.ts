@@ -24,12 +24,38 @@ import {
   NoteAddedData,
 } from './domain';
 
-const COLUMN: Record<string, string> = { name: 'name', phone: 'phone', timezone: 'timezone', tags: 'tags', campaignId: 'campaign_id' };
+/** Columns a contact event may set, by read-model column name. */
+type ContactFields = Partial<{
+  name: string;
+  phone: string;
+  timezone: string;
+  tags: readonly string[];
+  campaign_id: string | null;
+  assigned_agent_id: string | null;
+  lead_quality: string;
+  lead_status: string;
+  status: string;
+}>;
+
+interface ContactPatch {
+  id: string;
+  version: number;
+  updated_at: string;
+  fields: ContactFields;
+  last_call_at: string | null;
+}
+
+const PATCHABLE: (keyof ContactFields)[] = ['name', 'phone', 'timezone', 'tags', 'campaign_id', 'assigned_agent_id', 'lead_quality', 'lead_status', 'status'];
+const CHANGE_COLUMN: Record<string, keyof ContactFields> = { name: 'name', phone: 'phone', timezone: 'timezone', tags: 'tags', campaignId: 'campaign_id' };
 
 /**
  * The contact read model: contacts, their calls, and their notes and follow-ups (one table, told apart by kind).
  * Inline, so the next read after a push or a write shows it. One projection owns all three tables because
  * contacts.next_follow_up_at is derived from follow_ups: they are rebuilt together.
+ *
+ * Set-based: a batch of events (one push, a 1,000-call batch, or a rebuild page) is folded in memory first
+ * and written with a fixed number of statements. Every write is guarded (ON CONFLICT, version), so applying
+ * an event twice changes nothing.
  */
 @Injectable()
 @AsProjection()
@@ -51,126 +77,222 @@ export class ContactsProjection implements Projection {
   ];
 
   async handle(events: readonly StoredEvent[], tx: Sql): Promise<void> {
-    for (const e of events) await this.apply(e, tx);
-  }
+    const created: Record<string, unknown>[] = [];
+    const patches = new Map<string, ContactPatch>();
+    const started = new Map<string, Record<string, unknown>>();
+    const finals = new Map<string, Record<string, unknown>>();
+    const items: Record<string, unknown>[] = [];
+    const refresh = new Set<string>();
 
-  private async apply(e: StoredEvent, tx: Sql): Promise<void> {
-    const at = e.metadata.occurredAt;
-    // Every event of the stream moves the row's version; the guard makes a replayed event a no-op.
-    const touch = (sets: string, values: unknown[]) =>
-      tx.query(`UPDATE contacts SET ${sets ? `${sets}, ` : ''}version = $2, updated_at = $3 WHERE id = $1 AND version < $2`, [
-        (e.data as { contactId: string }).contactId,
-        e.streamVersion,
-        at,
-        ...values,
-      ]);
-    switch (e.type) {
-      case ContactCreated: {
-        const d = e.data as ContactCreatedData;
-        await tx.query(
-          `INSERT INTO contacts (id, org_id, name, phone, timezone, lead_quality, lead_status, assigned_agent_id, tags, campaign_id, status, version, created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) ON CONFLICT DO NOTHING`,
-          [d.contactId, e.orgId, d.name, d.phone, d.timezone, d.leadQuality, d.leadStatus, d.assignedAgentId, d.tags, d.campaignId, d.status, e.streamVersion, at],
-        );
-        return;
-      }
-      case ContactUpdated: {
-        const d = e.data as ContactUpdatedData;
-        const keys = Object.keys(d.changes).filter((k) => COLUMN[k]);
-        if (keys.length === 0) return;
-        await touch(
-          keys.map((k, i) => `${COLUMN[k]} = $${i + 4}`).join(', '),
-          keys.map((k) => (d.changes as Record<string, unknown>)[k]),
-        );
-        return;
-      }
-      case ContactAssigned:
-        await touch('assigned_agent_id = $4', [(e.data as ContactAssignedData).toAgentId]);
-        return;
-      case LeadQualityChanged:
-        await touch('lead_quality = $4', [(e.data as LeadQualityChangedData).to]);
-        return;
-      case ContactStatusChanged:
-        await touch('status = $4', [(e.data as ContactStatusChangedData).to]);
-        return;
-      case LeadStatusChanged:
-        await touch('lead_status = $4', [(e.data as LeadStatusChangedData).to]);
-        return;
-      case CallStarted: {
-        const d = e.data as CallStartedData;
-        await tx.query(
-          `INSERT INTO calls (org_id, call_id, contact_id, agent_id, direction, status, live, started_at, campaign_id, tags, logged_at)
-           VALUES ($1, $2, $3, $4, $5, 'In-progress', true, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-          [e.orgId, d.callId, d.contactId, d.agentId, d.direction, d.startedAt, d.campaignId, d.tags, at],
-        );
-        await touch('', []);
-        return;
-      }
-      case CallLogged: {
-        const d = e.data as CallLoggedData;
-        // The final status replaces the live row of the same call: In-progress then final is one call.
-        await tx.query(
-          `INSERT INTO calls (org_id, call_id, contact_id, agent_id, direction, status, live, duration_sec, connected, started_at, note, campaign_id, tags, follow_up_id, logged_at)
-           VALUES ($1, $2, $3, $4, $5, $6, false, $7, $8, $9, $10, $11, $12, $13, $14)
-           ON CONFLICT (org_id, call_id) DO UPDATE SET status = excluded.status, live = false, duration_sec = excluded.duration_sec,
-             connected = excluded.connected, agent_id = excluded.agent_id, direction = excluded.direction, started_at = excluded.started_at,
-             note = excluded.note, campaign_id = excluded.campaign_id, tags = excluded.tags, follow_up_id = excluded.follow_up_id, logged_at = excluded.logged_at`,
-          [e.orgId, d.callId, d.contactId, d.agentId, d.direction, d.status, d.durationSec, d.connected, d.startedAt, d.note, d.campaignId, d.tags, d.followUpId, at],
-        );
-        await touch('last_call_at = greatest(last_call_at, $4::timestamptz)', [d.startedAt]);
-        return;
-      }
-      case NoteAdded: {
-        const d = e.data as NoteAddedData;
-        await tx.query(
-          `INSERT INTO follow_ups (id, org_id, contact_id, kind, resolved, status, notes, author_id, created_at, updated_at, resolved_at)
-           VALUES ($1, $2, $3, 'note', true, 'note', $4, $5, $6, $6, $6) ON CONFLICT DO NOTHING`,
-          [d.noteId, e.orgId, d.contactId, d.text, d.authorId, d.at],
-        );
-        await touch('', []);
-        return;
-      }
-      case FollowUpScheduled: {
-        const d = e.data as FollowUpScheduledData;
-        await tx.query(
-          `INSERT INTO follow_ups (id, org_id, contact_id, kind, resolved, status, type, scheduled_at, agent_id, priority, max_attempts, next_attempt_at,
-             allow_out_of_window, notes, campaign_id, source, message, url, call_id, author_id, created_at, updated_at)
-           VALUES ($1, $2, $3, 'follow_up', false, 'scheduled', $4, $5, $6, $7, $8, $5, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)
-           ON CONFLICT DO NOTHING`,
-          [
-            d.followUpId,
-            e.orgId,
-            d.contactId,
-            d.type,
-            d.scheduledAt,
-            d.agentId,
-            d.priority,
-            d.maxAttempts,
-            d.allowOutOfWindow,
-            d.notes,
-            d.campaignId,
-            d.source,
-            d.message,
-            d.url,
-            d.callId,
-            e.metadata.actorId ?? null,
-            at,
-          ],
-        );
-        await ContactsProjection.refreshNextFollowUp(tx, d.contactId);
-        await touch('', []);
-        return;
+    const patch = (e: StoredEvent, fields: ContactFields = {}, lastCallAt: string | null = null) => {
+      const id = (e.data as { contactId: string }).contactId;
+      const p = patches.get(id) ?? { id, version: 0, updated_at: e.metadata.occurredAt, fields: {}, last_call_at: null };
+      p.version = Math.max(p.version, e.streamVersion);
+      p.updated_at = e.metadata.occurredAt;
+      Object.assign(p.fields, fields);
+      if (lastCallAt && (!p.last_call_at || lastCallAt > p.last_call_at)) p.last_call_at = lastCallAt;
+      patches.set(id, p);
+    };
+
+    for (const e of events) {
+      const at = e.metadata.occurredAt;
+      switch (e.type) {
+        case ContactCreated: {
+          const d = e.data as ContactCreatedData;
+          created.push({
+            id: d.contactId,
+            org_id: e.orgId,
+            name: d.name,
+            phone: d.phone,
+            timezone: d.timezone,
+            lead_quality: d.leadQuality,
+            lead_status: d.leadStatus,
+            assigned_agent_id: d.assignedAgentId,
+            tags: d.tags,
+            campaign_id: d.campaignId,
+            status: d.status,
+            version: e.streamVersion,
+            created_at: at,
+          });
+          break;
+        }
+        case ContactUpdated: {
+          const fields: ContactFields = {};
+          for (const [k, v] of Object.entries((e.data as ContactUpdatedData).changes)) if (CHANGE_COLUMN[k]) (fields as Record<string, unknown>)[CHANGE_COLUMN[k]] = v;
+          patch(e, fields);
+          break;
+        }
+        case ContactAssigned:
+          patch(e, { assigned_agent_id: (e.data as ContactAssignedData).toAgentId });
+          break;
+        case LeadQualityChanged:
+          patch(e, { lead_quality: (e.data as LeadQualityChangedData).to });
+          break;
+        case ContactStatusChanged:
+          patch(e, { status: (e.data as ContactStatusChangedData).to });
+          break;
+        case LeadStatusChanged:
+          patch(e, { lead_status: (e.data as LeadStatusChangedData).to });
+          break;
+        case CallStarted: {
+          const d = e.data as CallStartedData;
+          const key = `${e.orgId}|${d.callId}`;
+          if (!finals.has(key)) {
+            started.set(key, {
+              org_id: e.orgId,
+              call_id: d.callId,
+              contact_id: d.contactId,
+              agent_id: d.agentId,
+              direction: d.direction,
+              started_at: d.startedAt,
+              campaign_id: d.campaignId,
+              tags: d.tags,
+              logged_at: at,
+            });
+          }
+          patch(e);
+          break;
+        }
+        case CallLogged: {
+          const d = e.data as CallLoggedData;
+          const key = `${e.orgId}|${d.callId}`;
+          started.delete(key); // In-progress then final in one batch: one call, final
+          finals.set(key, {
+            org_id: e.orgId,
+            call_id: d.callId,
+            contact_id: d.contactId,
+            agent_id: d.agentId,
+            direction: d.direction,
+            status: d.status,
+            duration_sec: d.durationSec,
+            connected: d.connected,
+            started_at: d.startedAt,
+            note: d.note,
+            campaign_id: d.campaignId,
+            tags: d.tags,
+            follow_up_id: d.followUpId,
+            logged_at: at,
+          });
+          patch(e, {}, d.startedAt);
+          break;
+        }
+        case NoteAdded: {
+          const d = e.data as NoteAddedData;
+          items.push({ id: d.noteId, org_id: e.orgId, contact_id: d.contactId, kind: 'note', resolved: true, status: 'note', notes: d.text, author_id: d.authorId, created_at: d.at, resolved_at: d.at });
+          patch(e);
+          break;
+        }
+        case FollowUpScheduled: {
+          const d = e.data as FollowUpScheduledData;
+          items.push({
+            id: d.followUpId,
+            org_id: e.orgId,
+            contact_id: d.contactId,
+            kind: 'follow_up',
+            resolved: false,
+            status: 'scheduled',
+            type: d.type,
+            scheduled_at: d.scheduledAt,
+            agent_id: d.agentId,
+            priority: d.priority,
+            max_attempts: d.maxAttempts,
+            next_attempt_at: d.scheduledAt,
+            allow_out_of_window: d.allowOutOfWindow,
+            notes: d.notes,
+            campaign_id: d.campaignId,
+            source: d.source,
+            message: d.message,
+            url: d.url,
+            call_id: d.callId,
+            author_id: e.metadata.actorId ?? null,
+            created_at: at,
+          });
+          refresh.add(d.contactId);
+          patch(e);
+          break;
+        }
       }
     }
+
+    if (created.length) {
+      await tx.query(
+        `INSERT INTO contacts (id, org_id, name, phone, timezone, lead_quality, lead_status, assigned_agent_id, tags, campaign_id, status, version, created_at, updated_at)
+         SELECT id, org_id, name, phone, timezone, lead_quality, lead_status, assigned_agent_id, tags, campaign_id, status, version, created_at, created_at
+           FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, org_id uuid, name text, phone text, timezone text, lead_quality text, lead_status text,
+                assigned_agent_id uuid, tags text[], campaign_id uuid, status text, version bigint, created_at timestamptz)
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(created.map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],
+      );
+    }
+    if (items.length) {
+      await tx.query(
+        `INSERT INTO follow_ups (id, org_id, contact_id, kind, resolved, status, type, scheduled_at, agent_id, priority, max_attempts, next_attempt_at,
+           allow_out_of_window, notes, campaign_id, source, message, url, call_id, author_id, created_at, updated_at, resolved_at)
+         SELECT id, org_id, contact_id, kind, resolved, status, type, scheduled_at, agent_id, priority, max_attempts, next_attempt_at,
+           coalesce(allow_out_of_window, false), notes, campaign_id, source, message, url, call_id, author_id, created_at, created_at, resolved_at
+           FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, org_id uuid, contact_id uuid, kind text, resolved boolean, status text, type text,
+                scheduled_at timestamptz, agent_id uuid, priority text, max_attempts int, next_attempt_at timestamptz, allow_out_of_window boolean,
+                notes text, campaign_id uuid, source text, message text, url text, call_id text, author_id uuid, created_at timestamptz, resolved_at timestamptz)
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(items)],
+      );
+    }
+    const CALL_RECORD = `AS r(org_id uuid, call_id text, contact_id uuid, agent_id uuid, direction text, status text, duration_sec int, connected boolean,
+      started_at timestamptz, note text, campaign_id uuid, tags text[], follow_up_id uuid, logged_at timestamptz)`;
+    if (started.size) {
+      await tx.query(
+        `INSERT INTO calls (org_id, call_id, contact_id, agent_id, direction, status, live, started_at, campaign_id, tags, logged_at)
+         SELECT org_id, call_id, contact_id, agent_id, direction, 'In-progress', true, started_at, campaign_id, tags, logged_at
+           FROM jsonb_to_recordset($1::jsonb) ${CALL_RECORD}
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify([...started.values()].map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],
+      );
+    }
+    if (finals.size) {
+      // The final status replaces the live row of the same call: In-progress then final is one call.
+      await tx.query(
+        `INSERT INTO calls (org_id, call_id, contact_id, agent_id, direction, status, live, duration_sec, connected, started_at, note, campaign_id, tags, follow_up_id, logged_at)
+         SELECT org_id, call_id, contact_id, agent_id, direction, status, false, duration_sec, connected, started_at, note, campaign_id, tags, follow_up_id, logged_at
+           FROM jsonb_to_recordset($1::jsonb) ${CALL_RECORD}
+         ON CONFLICT (org_id, call_id) DO UPDATE SET status = excluded.status, live = false, duration_sec = excluded.duration_sec,
+           connected = excluded.connected, agent_id = excluded.agent_id, direction = excluded.direction, started_at = excluded.started_at,
+           note = excluded.note, campaign_id = excluded.campaign_id, tags = excluded.tags, follow_up_id = excluded.follow_up_id, logged_at = excluded.logged_at`,
+        [JSON.stringify([...finals.values()].map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],
+      );
+    }
+    if (patches.size) {
+      const sets = PATCHABLE.map((col) => `${col} = CASE WHEN p.fields ? '${col}' THEN ${fieldValue(col)} ELSE c.${col} END`).join(',\n           ');
+      await tx.query(
+        `UPDATE contacts c SET
+           ${sets},
+           last_call_at = CASE WHEN p.last_call_at IS NULL THEN c.last_call_at ELSE greatest(c.last_call_at, p.last_call_at) END,
+           version = p.version, updated_at = p.updated_at
+         FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, version bigint, updated_at timestamptz, fields jsonb, last_call_at timestamptz)
+         WHERE c.id = p.id AND c.version < p.version`,
+        [JSON.stringify([...patches.values()])],
+      );
+    }
+    if (refresh.size) await ContactsProjection.refreshNextFollowUp(tx, [...refresh]);
   }
 
   /** A contact's nextFollowUpAt: the due time of its earliest open call follow-up (SPEC §6). */
-  static refreshNextFollowUp(tx: Sql, contactId: string) {
+  static refreshNextFollowUp(tx: Sql, contactIds: readonly string[]) {
     return tx.query(
-      `UPDATE contacts SET next_follow_up_at = (
-         SELECT min(scheduled_at) FROM follow_ups WHERE contact_id = $1 AND kind = 'follow_up' AND type = 'call' AND NOT resolved
-       ) WHERE id = $1`,
-      [contactId],
+      `UPDATE contacts c SET next_follow_up_at = (
+         SELECT min(f.scheduled_at) FROM follow_ups f WHERE f.contact_id = c.id AND f.kind = 'follow_up' AND f.type = 'call' AND NOT f.resolved
+       ) WHERE c.id = ANY ($1::uuid[])`,
+      [contactIds],
     );
   }
+}
+
+/** jsonb_to_recordset reads a text[] column from a Postgres array literal. */
+function pgArray(values: readonly string[] | undefined): string {
+  return `{${(values ?? []).map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
+}
+
+function fieldValue(col: keyof ContactFields): string {
+  if (col === 'tags') return `ARRAY(SELECT jsonb_array_elements_text(p.fields->'tags'))`;
+  if (col === 'campaign_id' || col === 'assigned_agent_id') return `(p.fields->>'${col}')::uuid`;
+  return `p.fields->>'${col}'`;
 }

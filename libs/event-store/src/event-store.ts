@@ -13,6 +13,27 @@ const EVENT_COLUMNS = `global_position::text AS global_position, transaction_id:
 const appendedEvents = new Counter({ name: 'event_store_appended_events_total', help: 'Events stored by appends', labelNames: ['type'] });
 const replayedAppends = new Counter({ name: 'event_store_replayed_appends_total', help: 'Appends answered from an idempotency key' });
 
+/** One stream's part of a multi-stream append. */
+export interface AppendRequest {
+  readonly streamId: string;
+  readonly events: readonly NewEvent[];
+  readonly expectedVersion: ExpectedVersion;
+}
+
+export type AppendOutcome = 'ok' | 'replayed' | 'conflict' | 'foreign';
+
+export interface ManyResult {
+  readonly outcome: AppendOutcome;
+  /** ok / replayed: the stream's version after the append; conflict: its current version. */
+  readonly streamVersion: number | null;
+  readonly events: readonly StoredEvent[];
+}
+
+const APPEND_MANY_SQL = {
+  name: 'fu_append_many',
+  text: 'SELECT request, outcome, stream_version, positions::text[] AS positions FROM fu_append_many($1, $2, $3, $4, $5, $6, $7, $8)',
+};
+
 export interface AppendOptions {
   readonly expectedVersion: ExpectedVersion;
   readonly metadata: EventMetadata;
@@ -87,6 +108,77 @@ export class EventStore {
       this.signal.emit('appended');
     }
     return result;
+  }
+
+  /**
+   * Appends to many streams of one organization in one transaction (one round trip for the events, one pass
+   * of each inline projection). Each request is answered on its own: a stale version is 'conflict', a seen
+   * idempotency key 'replayed', another organization's stream 'foreign'; the others are stored.
+   */
+  async appendMany(requests: readonly AppendRequest[], metadata: EventMetadata): Promise<ManyResult[]> {
+    if (requests.length === 0) return [];
+    const events = requests.flatMap((r) => r.events);
+    const inline = this.registry.inlineFor(events.map((e) => e.type));
+    const meta = JSON.stringify(metadata);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const results = await this.db.transaction(async (tx) => {
+          const { rows } = await tx.query<{ request: number; outcome: AppendOutcome; stream_version: string | null; positions: string[] | null }>({
+            ...APPEND_MANY_SQL,
+            values: [
+              metadata.orgId,
+              requests.map((r) => r.streamId),
+              requests.map((r) => r.expectedVersion),
+              requests.map((r) => r.events.length),
+              events.map((e) => e.type),
+              events.map((e) => JSON.stringify(e.data)),
+              events.map(() => meta),
+              events.map((e) => e.idempotencyKey ?? null),
+            ],
+          });
+          const { rows: tid } = await tx.query<{ t: string }>('SELECT pg_current_xact_id()::text AS t');
+          const out: ManyResult[] = rows.map((row) => {
+            const request = requests[row.request - 1];
+            const version = row.stream_version === null ? null : Number(row.stream_version);
+            const stored: StoredEvent[] =
+              row.outcome !== 'ok'
+                ? []
+                : request.events.map((e, i) => ({
+                    globalPosition: row.positions![i],
+                    transactionId: tid[0].t,
+                    streamId: request.streamId,
+                    streamVersion: version! - request.events.length + i + 1,
+                    orgId: metadata.orgId,
+                    type: e.type,
+                    data: e.data,
+                    metadata,
+                    idempotencyKey: e.idempotencyKey ?? null,
+                  }));
+            return { outcome: row.outcome, streamVersion: version, events: stored };
+          });
+          const stored = out.flatMap((r) => r.events);
+          if (stored.length > 0) for (const p of inline) await p.handle(stored.filter((e) => p.eventTypes.includes(e.type)), tx);
+          return out;
+        });
+        for (const r of results) for (const e of r.events) appendedEvents.inc({ type: e.type });
+        if (results.some((r) => r.outcome === 'ok')) this.signal.emit('appended');
+        return results;
+      } catch (err) {
+        if ((err as { constraint?: string }).constraint === 'events_idempotency_uq' && attempt < 3) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** Many streams' events in one query, grouped by stream in version order (scoped to an organization). */
+  async readStreams(orgId: string, streamIds: readonly string[]): Promise<Map<string, StoredEvent[]>> {
+    const { rows } = await this.db.query<Row>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ANY ($1) AND org_id = $2 ORDER BY stream_id, stream_version`,
+      [streamIds, orgId],
+    );
+    const byStream = new Map<string, StoredEvent[]>(streamIds.map((id) => [id, []]));
+    for (const r of rows) byStream.get(r.stream_id)!.push(toStored(r));
+    return byStream;
   }
 
   private async appendWith(sql: Sql, streamId: string, events: readonly NewEvent[], o: AppendOptions): Promise<AppendResult> {

@@ -1,52 +1,169 @@
 import { Injectable } from '@nestjs/common';
-import { Actor, Clock, DomainError, ForbiddenError, ValidationError } from '@app/shared';
-import { ContactsRepository } from '../contacts.repository';
-import { ContactWriter } from '../contact-writer';
-import { FOLLOW_UP_DEFAULTS, FollowUpInput, LeadStatusChanged, FollowUpScheduled, LogCall } from '../domain';
+import { Actor, Clock, Database, DomainError, ForbiddenError, NotFoundError, ValidationError } from '@app/shared';
+import { AppendRequest, ConcurrencyError, EventStore, foldStream, NewEvent } from '@app/event-store';
+import {
+  contactDecider,
+  ContactEvent,
+  ContactState,
+  contactStream,
+  FOLLOW_UP_DEFAULTS,
+  FollowUpInput,
+  FollowUpScheduled,
+  LeadStatus,
+  LeadStatusChanged,
+  LogCall,
+} from '../domain';
 import { uuidFromKey } from '../ids';
-import { CallPush, CallPushResult } from './call-push';
+import { CallPush, CallPushResult, FollowUpFields } from './call-push';
 
 const DAY_MS = 24 * 3600_000;
 const HOUR_MS = 3600_000;
+const MAX_ROUNDS = 5;
+
+export type ItemOutcome = { ok: CallPushResult } | { error: DomainError | Error };
+
+interface References {
+  contacts: Map<string, string | null>; // id → assigned agent
+  staff: Set<string>;
+  campaigns: Set<string>;
+}
 
 /**
- * The dialler ingest path: checks what needs I/O (the contact is visible, the agent and campaigns belong to
- * the org), then appends the call with what it causes (lead status, follow-up) to the contact's stream in one
- * append. Idempotent by callId + status: the decider answers a known call with nothing, and the idempotency
- * keys answer a concurrent retry with the first one's result.
+ * The dialler ingest path. A push (or a batch of up to 1,000) costs a fixed number of round trips:
+ * one query each for the contacts, users and campaigns it names, one for the contacts' streams, and one
+ * transaction that appends every call with what it causes (lead status, follow-up) through fu_append_many
+ * and applies the inline read model once. Items of one contact are decided in the order sent, each on the
+ * state the previous one left (In-progress then final stays one call). Idempotent by callId + status: the
+ * decider answers a known call with nothing, the idempotency keys answer a concurrent retry with the first
+ * one's result. A stale stream version (another writer got there first) re-runs only that contact's items.
  */
 @Injectable()
 export class CallIngest {
   constructor(
-    private readonly writer: ContactWriter,
-    private readonly contacts: ContactsRepository,
+    private readonly store: EventStore,
+    private readonly db: Database,
     private readonly clock: Clock,
   ) {}
 
   async ingest(actor: Actor, push: CallPush): Promise<CallPushResult> {
+    const [outcome] = await this.ingestBatch(actor, [push]);
+    if ('error' in outcome) throw outcome.error;
+    return outcome.ok;
+  }
+
+  async ingestBatch(actor: Actor, calls: readonly CallPush[]): Promise<ItemOutcome[]> {
     const now = this.clock.now();
+    const results: ItemOutcome[] = new Array(calls.length);
+    const refs = await this.loadReferences(actor, calls);
+    let pending: number[] = [];
+    calls.forEach((push, i) => {
+      try {
+        this.check(actor, push, refs, now);
+        pending.push(i);
+      } catch (error) {
+        results[i] = { error: error as Error };
+      }
+    });
+
+    for (let round = 1; pending.length > 0; round++) {
+      const retry = await this.round(actor, calls, pending, results, now);
+      if (retry.length > 0 && round >= MAX_ROUNDS) {
+        for (const i of retry) results[i] = { error: new ConcurrencyError(`contact ${calls[i].contactId} is being written by someone else; retry`) };
+        break;
+      }
+      pending = retry;
+    }
+    return results;
+  }
+
+  /** One decide-and-append pass over the pending items; returns the items to run again (their stream moved). */
+  private async round(actor: Actor, calls: readonly CallPush[], pending: number[], results: ItemOutcome[], now: Date): Promise<number[]> {
+    const lanes = new Map<string, number[]>();
+    for (const i of pending) lanes.set(calls[i].contactId, [...(lanes.get(calls[i].contactId) ?? []), i]);
+    const streams = await this.store.readStreams(actor.orgId, [...lanes.keys()].map(contactStream));
+
+    const requests: AppendRequest[] = [];
+    const owners: { index: number; events: ContactEvent[]; before: ContactState }[] = [];
+    for (const [contactId, items] of lanes) {
+      const stored = streams.get(contactStream(contactId)) ?? [];
+      let state = foldStream(contactDecider, stored);
+      let version = stored.length ? stored[stored.length - 1].streamVersion : 0;
+      for (const i of items) {
+        let events: ContactEvent[];
+        try {
+          events = contactDecider.decide(this.command(actor, calls[i], now), state);
+        } catch (error) {
+          results[i] = { error: error as Error };
+          continue;
+        }
+        if (events.length === 0) {
+          results[i] = { ok: result(calls[i], 'duplicate', state, []) };
+          continue;
+        }
+        const key = `call:${calls[i].callId}:${calls[i].status}`;
+        requests.push({ streamId: contactStream(contactId), expectedVersion: version, events: events.map((e, k): NewEvent => ({ ...e, idempotencyKey: `${key}:${k}` })) });
+        owners.push({ index: i, events, before: state });
+        state = events.reduce(contactDecider.evolve, state);
+        version += events.length;
+      }
+    }
+    if (requests.length === 0) return [];
+
+    const appended = await this.store.appendMany(requests, { orgId: actor.orgId, actorId: actor.userId, occurredAt: now.toISOString() });
+    const retry = new Set<string>();
+    appended.forEach((r, k) => {
+      const { index, events, before } = owners[k];
+      const push = calls[index];
+      if (retry.has(push.contactId)) return; // an earlier item of this contact conflicted: this one runs again too
+      if (r.outcome === 'ok') results[index] = { ok: result(push, 'accepted', before, events) };
+      else if (r.outcome === 'replayed') results[index] = { ok: result(push, 'duplicate', before, []) };
+      else if (r.outcome === 'foreign') results[index] = { error: new NotFoundError('contact', push.contactId) };
+      else retry.add(push.contactId);
+    });
+    return pending.filter((i) => retry.has(calls[i].contactId) && results[i] === undefined);
+  }
+
+  /** Checks that need no stream: the time, who may push what, and that every id names a record of this org. */
+  private check(actor: Actor, push: CallPush, refs: References, now: Date): void {
     const started = Date.parse(push.startedAt);
     if (Number.isNaN(started)) throw new ValidationError('startedAt', 'must be an ISO-8601 timestamp');
     if (started > now.getTime() + DAY_MS) throw new ValidationError('startedAt', 'must not be more than 24 h in the future');
-
-    await this.contacts.get(actor, push.contactId);
+    const assigned = refs.contacts.get(push.contactId);
+    if (assigned === undefined || (actor.role === 'agent' && assigned !== actor.userId)) throw new NotFoundError('contact', push.contactId);
     if (actor.role === 'agent' && push.agentId !== actor.userId) throw new ForbiddenError('an agent can only log their own calls');
-    const staff = [push.agentId, push.followUp?.agentId].filter((x): x is string => !!x);
-    const known = await this.contacts.activeStaff(actor.orgId, staff);
-    if (!known.has(push.agentId)) throw new ValidationError('agentId', `${push.agentId} is not an active agent of this organization`);
-    if (push.followUp?.agentId && !known.has(push.followUp.agentId)) {
-      throw new ValidationError('followUp.agentId', `${push.followUp.agentId} is not an active agent of this organization`);
-    }
-    for (const [field, id] of [
-      ['campaignId', push.campaignId],
-      ['followUp.campaignId', push.followUp?.campaignId],
-    ] as const) {
-      if (id && !(await this.contacts.campaignExists(actor.orgId, id))) throw new ValidationError(field, `${id} is not a campaign of this organization`);
-    }
+    if (!refs.staff.has(push.agentId)) throw new ValidationError('agentId', `${push.agentId} is not an active agent of this organization`);
+    const fuAgent = push.followUp?.agentId;
+    if (fuAgent && !refs.staff.has(fuAgent)) throw new ValidationError('followUp.agentId', `${fuAgent} is not an active agent of this organization`);
+    if (push.campaignId && !refs.campaigns.has(push.campaignId)) throw new ValidationError('campaignId', `${push.campaignId} is not a campaign of this organization`);
+    const fuCampaign = push.followUp?.campaignId;
+    if (fuCampaign && !refs.campaigns.has(fuCampaign)) throw new ValidationError('followUp.campaignId', `${fuCampaign} is not a campaign of this organization`);
+  }
 
+  private async loadReferences(actor: Actor, calls: readonly CallPush[]): Promise<References> {
+    const contactIds = [...new Set(calls.map((c) => c.contactId))];
+    const userIds = [...new Set(calls.flatMap((c) => [c.agentId, c.followUp?.agentId]).filter((x): x is string => !!x))];
+    const campaignIds = [...new Set(calls.flatMap((c) => [c.campaignId, c.followUp?.campaignId]).filter((x): x is string => !!x))];
+    const [contacts, staff, campaigns] = await Promise.all([
+      this.db.query<{ id: string; assigned_agent_id: string | null }>('SELECT id, assigned_agent_id FROM contacts WHERE org_id = $1 AND id = ANY ($2::uuid[])', [
+        actor.orgId,
+        contactIds,
+      ]),
+      this.db.query<{ id: string }>(`SELECT id FROM users WHERE org_id = $1 AND id = ANY ($2::uuid[]) AND active AND role <> 'integration'`, [actor.orgId, userIds]),
+      campaignIds.length
+        ? this.db.query<{ id: string }>('SELECT id FROM campaigns WHERE org_id = $1 AND id = ANY ($2::uuid[])', [actor.orgId, campaignIds])
+        : Promise.resolve({ rows: [] as { id: string }[] }),
+    ]);
+    return {
+      contacts: new Map(contacts.rows.map((r) => [r.id, r.assigned_agent_id])),
+      staff: new Set(staff.rows.map((r) => r.id)),
+      campaigns: new Set(campaigns.rows.map((r) => r.id)),
+    };
+  }
+
+  private command(actor: Actor, push: CallPush, now: Date): LogCall {
     // Derived from the call, so a retried push schedules the very same follow-up.
     const followUpId = uuidFromKey(`follow-up:${actor.orgId}:${push.callId}`);
-    const command = (): LogCall => ({
+    return {
       type: 'LogCall',
       contactId: push.contactId,
       call: {
@@ -64,48 +181,24 @@ export class CallIngest {
       },
       followUp: push.followUp ? followUpInput(followUpId, push.followUp, now) : undefined,
       callback: push.callbackAt !== undefined ? { followUpId, callbackAt: push.callbackAt, reason: push.reason } : undefined,
-    });
-    const written = await this.writer.write(actor, push.contactId, command, `call:${push.callId}:${push.status}`);
-    const changed = written.events.find((e) => e.type === LeadStatusChanged);
-    const scheduled = written.events.find((e) => e.type === FollowUpScheduled);
-    return {
-      status: written.duplicate ? 'duplicate' : 'accepted',
-      callId: push.callId,
-      contactId: push.contactId,
-      leadStatus: changed && !written.result?.replayed ? (changed.data as { to: CallPushResult['leadStatus'] }).to : written.state.leadStatus,
-      followUpId: scheduled ? followUpId : null,
     };
-  }
-
-  /**
-   * A batch, answered per item in order. Items of one contact run one after the other in the order sent
-   * (In-progress then final must stay in that order); different contacts run in parallel.
-   */
-  async ingestBatch(actor: Actor, calls: readonly CallPush[], concurrency = 16): Promise<({ ok: CallPushResult } | { error: DomainError | Error })[]> {
-    const results: ({ ok: CallPushResult } | { error: DomainError | Error })[] = new Array(calls.length);
-    const byContact = new Map<string, number[]>();
-    calls.forEach((c, i) => byContact.set(c.contactId, [...(byContact.get(c.contactId) ?? []), i]));
-    const lanes = [...byContact.values()];
-    let next = 0;
-    const worker = async () => {
-      while (next < lanes.length) {
-        const lane = lanes[next++];
-        for (const i of lane) {
-          try {
-            results[i] = { ok: await this.ingest(actor, calls[i]) };
-          } catch (error) {
-            results[i] = { error: error as Error };
-          }
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, lanes.length) }, worker));
-    return results;
   }
 }
 
+function result(push: CallPush, status: CallPushResult['status'], before: ContactState, events: readonly ContactEvent[], ): CallPushResult {
+  const changed = events.find((e) => e.type === LeadStatusChanged);
+  const scheduled = events.find((e) => e.type === FollowUpScheduled);
+  return {
+    status,
+    callId: push.callId,
+    contactId: push.contactId,
+    leadStatus: changed ? (changed.data as { to: LeadStatus }).to : before.leadStatus,
+    followUpId: scheduled ? (scheduled.data as { followUpId: string }).followUpId : null,
+  };
+}
+
 /** SPEC §5 defaults: type call, due in one hour, priority normal, 3 attempts, no out-of-window calls. */
-export function followUpInput(followUpId: string, f: import('./call-push').FollowUpFields, now: Date): FollowUpInput {
+export function followUpInput(followUpId: string, f: FollowUpFields, now: Date): FollowUpInput {
   return {
     followUpId,
     type: f.type ?? FOLLOW_UP_DEFAULTS.type,
@@ -120,3 +213,4 @@ export function followUpInput(followUpId: string, f: import('./call-push').Follo
     url: f.url ?? null,
   };
 }
+

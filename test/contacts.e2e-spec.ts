@@ -1,0 +1,609 @@
+import { randomUUID } from 'node:crypto';
+import { Response } from 'supertest';
+import { bearer, startTestApp, TestApp } from '@app/testing';
+
+/** SPEC §9: every error is { statusCode, error, message }. */
+function expectError(res: Response, statusCode: number): void {
+  expect({ status: res.status, keys: Object.keys(res.body ?? {}).sort() }).toEqual({ status: statusCode, keys: ['error', 'message', 'statusCode'] });
+  expect(res.body.statusCode).toBe(statusCode);
+}
+
+/** The fields a 400 names: each message starts with the path of its field. */
+const fieldsNamed = (res: Response): string[] => [...new Set([res.body.message].flat().map((m: string) => m.split(/[ :]/)[0]))].sort();
+
+type Entry = { at: string; kind: string; actorId: string | null; data: Record<string, unknown>; version: number };
+type Contact = {
+  id: string;
+  name: string;
+  phone: string;
+  timezone: string;
+  leadQuality: string;
+  leadStatus: string;
+  assignedAgentId: string | null;
+  tags: string[];
+  campaignId: string | null;
+  status: string;
+  nextFollowUpAt: string | null;
+  lastCallAt: string | null;
+  createdAt: string;
+  updatedAt: string;
+};
+
+describe('contacts (SPEC §2, §9)', () => {
+  let t: TestApp;
+  /** Every response of the current test, to prove none was a 500 (SPEC §9). */
+  const seen: { req: string; status: number; body: unknown }[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t?.close());
+  afterEach(() => {
+    const failures = seen.filter((s) => s.status >= 500);
+    seen.length = 0;
+    expect(failures).toEqual([]);
+  });
+
+  const send = async (method: 'get' | 'post' | 'patch', path: string, key: string, body?: unknown): Promise<Response> => {
+    const req = t.http()[method](path).set(bearer(key));
+    const res = body === undefined ? await req : await req.send(body as object);
+    seen.push({ req: `${method.toUpperCase()} ${path}`, status: res.status, body: res.body });
+    return res;
+  };
+  const get = (path: string, key: string) => send('get', path, key);
+  const post = (path: string, key: string, body: unknown) => send('post', path, key, body);
+  const patch = (path: string, key: string, body: unknown) => send('patch', path, key, body);
+
+  let phoneSeq = 1000;
+  const nextPhone = () => `+1415555${String(phoneSeq++).padStart(4, '0')}`;
+
+  /** An org with an admin, a supervisor and two agents. */
+  const setup = async (timezone = 'UTC') => {
+    const org = await t.createOrg('Org', timezone);
+    const admin = { id: org.adminUserId, apiKey: org.adminKey };
+    const supervisor = await t.createUser(org.adminKey, { name: 'Sue', role: 'supervisor' });
+    const ana = await t.createUser(org.adminKey, { name: 'Ana', role: 'agent' });
+    const bob = await t.createUser(org.adminKey, { name: 'Bob', role: 'agent' });
+    return { org, admin, supervisor, ana, bob };
+  };
+
+  const createContact = async (key: string, body: Record<string, unknown> = {}): Promise<Contact> => {
+    const res = await post('/api/contacts', key, { name: 'Sarah Lee', phone: nextPhone(), ...body });
+    expect(res.status).toBe(201);
+    return res.body;
+  };
+
+  const timeline = async (id: string, key: string): Promise<Entry[]> => {
+    const res = await get(`/api/contacts/${id}/timeline`, key);
+    expect(res.status).toBe(200);
+    return res.body.entries;
+  };
+
+  const listIds = async (key: string, query = ''): Promise<string[]> => {
+    const res = await get(`/api/contacts${query}`, key);
+    expect(res.status).toBe(200);
+    return res.body.contacts.map((c: Contact) => c.id);
+  };
+
+  describe('create, get, patch', () => {
+    it("should create a New, ACTIVE, WARM contact in the org's timezone when only name and phone are given", async () => {
+      const { admin } = await setup('Europe/Madrid');
+      const res = await post('/api/contacts', admin.apiKey, { name: ' Sarah Lee ', phone: '+14155550123' });
+      expect(res.status).toBe(201);
+      expect(res.body).toEqual({
+        id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        name: 'Sarah Lee',
+        phone: '+14155550123',
+        timezone: 'Europe/Madrid',
+        leadQuality: 'WARM',
+        leadStatus: 'New',
+        assignedAgentId: null,
+        tags: [],
+        campaignId: null,
+        status: 'ACTIVE',
+        nextFollowUpAt: null,
+        lastCallAt: null,
+        createdAt: expect.any(String),
+        updatedAt: expect.any(String),
+      });
+      const got = await get(`/api/contacts/${res.body.id}`, admin.apiKey);
+      expect(got.status).toBe(200);
+      expect(got.body).toEqual(res.body);
+    });
+
+    it('should keep the given fields, with tags trimmed and once each, when they are all given', async () => {
+      const { admin, ana } = await setup();
+      const campaign = await post('/api/campaigns', admin.apiKey, { name: 'Spring' });
+      expect(campaign.status).toBe(201);
+      const c = await createContact(admin.apiKey, {
+        name: 'Tom Hart',
+        phone: '+442071838750',
+        timezone: 'Europe/London',
+        leadQuality: 'HOT',
+        assignedAgentId: ana.id,
+        tags: [' vip ', 'vip', 'b2b'],
+        campaignId: campaign.body.id,
+      });
+      expect(c).toMatchObject({
+        name: 'Tom Hart',
+        phone: '+442071838750',
+        timezone: 'Europe/London',
+        leadQuality: 'HOT',
+        leadStatus: 'New',
+        assignedAgentId: ana.id,
+        tags: ['vip', 'b2b'],
+        campaignId: campaign.body.id,
+        status: 'ACTIVE',
+      });
+    });
+
+    it('should assign the contact to the agent when an agent creates it', async () => {
+      const { ana } = await setup();
+      const c = await createContact(ana.apiKey);
+      expect(c.assignedAgentId).toBe(ana.id);
+      expect((await get(`/api/contacts/${c.id}`, ana.apiKey)).status).toBe(200);
+    });
+
+    it('should answer 403 when an agent creates a contact assigned to another agent', async () => {
+      const { admin, ana, bob } = await setup();
+      const res = await post('/api/contacts', ana.apiKey, { name: 'X', phone: nextPhone(), assignedAgentId: bob.id });
+      expectError(res, 403);
+      expect(await listIds(admin.apiKey)).toEqual([]);
+    });
+
+    it('should change only the given fields when a contact is patched', async () => {
+      const { admin } = await setup();
+      const c = await createContact(admin.apiKey, { name: 'Sarah Lee', tags: ['vip'] });
+      const res = await patch(`/api/contacts/${c.id}`, admin.apiKey, { name: 'Sarah Lee-Park', phone: '+14155559999', tags: ['b2b'], timezone: 'Asia/Tokyo' });
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ ...c, name: 'Sarah Lee-Park', phone: '+14155559999', tags: ['b2b'], timezone: 'Asia/Tokyo', updatedAt: expect.any(String) });
+      expect((await get(`/api/contacts/${c.id}`, admin.apiKey)).body).toEqual(res.body);
+    });
+
+    it('should record nothing when a patch changes nothing', async () => {
+      const { admin } = await setup();
+      const c = await createContact(admin.apiKey, { leadQuality: 'COLD' });
+      const before = await timeline(c.id, admin.apiKey);
+      const res = await patch(`/api/contacts/${c.id}`, admin.apiKey, { name: c.name, leadQuality: 'COLD', status: 'ACTIVE' });
+      expect(res.status).toBe(200);
+      expect(await timeline(c.id, admin.apiKey)).toEqual(before);
+    });
+
+    it('should answer 404 when the contact does not exist or the id is not a uuid', async () => {
+      const { admin } = await setup();
+      expectError(await get(`/api/contacts/${randomUUID()}`, admin.apiKey), 404);
+      expectError(await get('/api/contacts/not-a-uuid', admin.apiKey), 404);
+      expectError(await patch(`/api/contacts/${randomUUID()}`, admin.apiKey, { name: 'X' }), 404);
+    });
+  });
+
+  describe('timeline', () => {
+    it('should show creation, assignment, quality and status changes as events, newest first, when a contact is changed', async () => {
+      const { admin, supervisor, ana, bob } = await setup();
+      const c = await createContact(admin.apiKey, { assignedAgentId: ana.id });
+      expect((await patch(`/api/contacts/${c.id}`, supervisor.apiKey, { assignedAgentId: bob.id })).status).toBe(200);
+      expect((await patch(`/api/contacts/${c.id}`, admin.apiKey, { leadQuality: 'HOT' })).status).toBe(200);
+      expect((await patch(`/api/contacts/${c.id}`, admin.apiKey, { status: 'ARCHIVED' })).status).toBe(200);
+      expect((await patch(`/api/contacts/${c.id}`, admin.apiKey, { name: 'Sarah Park' })).status).toBe(200);
+
+      const entries = await timeline(c.id, admin.apiKey);
+      expect(entries.map((e) => e.kind)).toEqual(['contact_updated', 'contact_status_changed', 'lead_quality_changed', 'reassigned', 'contact_created']);
+      expect(entries.map((e) => e.version)).toEqual([5, 4, 3, 2, 1]);
+      expect(entries[0]).toMatchObject({ actorId: admin.id, data: { changes: { name: 'Sarah Park' } } });
+      expect(entries[1]).toMatchObject({ actorId: admin.id, data: { from: 'ACTIVE', to: 'ARCHIVED' } });
+      expect(entries[2]).toMatchObject({ actorId: admin.id, data: { from: 'WARM', to: 'HOT' } });
+      expect(entries[3]).toMatchObject({ actorId: supervisor.id, data: { fromAgentId: ana.id, toAgentId: bob.id } });
+      expect(entries[4]).toMatchObject({ actorId: admin.id, data: { name: 'Sarah Lee', assignedAgentId: ana.id } });
+      for (const e of entries) expect(Number.isNaN(Date.parse(e.at))).toBe(false);
+      const ats = entries.map((e) => e.at);
+      expect([...ats].sort().reverse()).toEqual(ats);
+
+      expect((await get(`/api/contacts/${c.id}`, admin.apiKey)).body).toMatchObject({ assignedAgentId: bob.id, leadQuality: 'HOT', status: 'ARCHIVED', name: 'Sarah Park' });
+    });
+
+    it('should record a manual lead status change with its cause when the lead status is patched', async () => {
+      const { admin } = await setup();
+      const c = await createContact(admin.apiKey);
+      const res = await patch(`/api/contacts/${c.id}`, admin.apiKey, { leadStatus: 'Interested' });
+      expect(res.status).toBe(200);
+      expect(res.body.leadStatus).toBe('Interested');
+      const [latest] = await timeline(c.id, admin.apiKey);
+      expect(latest).toMatchObject({ kind: 'lead_status_changed', data: { from: 'New', to: 'Interested', cause: { kind: 'manual' } } });
+    });
+
+    it('should page the timeline by nextCursor without gaps or repeats when the limit is small', async () => {
+      const { admin } = await setup();
+      const c = await createContact(admin.apiKey);
+      for (const q of ['HOT', 'COLD', 'NURTURE', 'WARM', 'HOT']) expect((await patch(`/api/contacts/${c.id}`, admin.apiKey, { leadQuality: q })).status).toBe(200);
+      const versions: number[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const res = await get(`/api/contacts/${c.id}/timeline?limit=2${cursor ? `&cursor=${cursor}` : ''}`, admin.apiKey);
+        expect(res.status).toBe(200);
+        versions.push(...res.body.entries.map((e: Entry) => e.version));
+        cursor = res.body.nextCursor;
+        pages++;
+      } while (cursor && pages < 10);
+      expect(versions).toEqual([6, 5, 4, 3, 2, 1]);
+      expect(pages).toBe(3);
+    });
+  });
+
+  describe('notes', () => {
+    it('should show a note on the timeline and change neither the lead status nor nextFollowUpAt when a note is added', async () => {
+      const { admin, ana } = await setup();
+      const c = await createContact(admin.apiKey, { assignedAgentId: ana.id });
+      const res = await post(`/api/contacts/${c.id}/notes`, ana.apiKey, { text: '  Decision-maker is the office manager.  ' });
+      expect(res.status).toBe(201);
+      expect(res.body).toEqual({
+        id: expect.any(String),
+        contactId: c.id,
+        kind: 'note',
+        text: 'Decision-maker is the office manager.',
+        authorId: ana.id,
+        createdAt: expect.any(String),
+        resolved: true,
+      });
+      const [latest] = await timeline(c.id, ana.apiKey);
+      expect(latest).toMatchObject({ kind: 'note', actorId: ana.id, at: res.body.createdAt, data: { noteId: res.body.id, text: 'Decision-maker is the office manager.', authorId: ana.id } });
+      const after = (await get(`/api/contacts/${c.id}`, ana.apiKey)).body;
+      expect(after).toMatchObject({ leadStatus: 'New', nextFollowUpAt: null });
+    });
+
+    it('should keep a scheduled follow-up as the next one when a note is added after it', async () => {
+      const { admin, ana } = await setup();
+      const c = await createContact(admin.apiKey, { assignedAgentId: ana.id });
+      const scheduledAt = new Date(Date.now() + 3 * 86_400_000).toISOString();
+      const call = await post('/api/calls', admin.apiKey, {
+        callId: randomUUID(),
+        contactId: c.id,
+        agentId: ana.id,
+        direction: 'outbound',
+        status: 'Follow up',
+        durationSec: 60,
+        startedAt: new Date().toISOString(),
+        followUp: { scheduledAt },
+      });
+      expect(call.status).toBe(201);
+      const before = (await get(`/api/contacts/${c.id}`, ana.apiKey)).body;
+      expect(before).toMatchObject({ leadStatus: 'Followups', nextFollowUpAt: scheduledAt });
+
+      expect((await post(`/api/contacts/${c.id}/notes`, ana.apiKey, { text: 'call me later' })).status).toBe(201);
+      const after = (await get(`/api/contacts/${c.id}`, ana.apiKey)).body;
+      expect(after).toMatchObject({ leadStatus: 'Followups', nextFollowUpAt: scheduledAt });
+    });
+
+    it.each([
+      ['empty', ''],
+      ['blank', '   '],
+      ['missing', undefined],
+    ])('should answer 400 naming text when the note text is %s', async (_, text) => {
+      const { admin } = await setup();
+      const c = await createContact(admin.apiKey);
+      const res = await post(`/api/contacts/${c.id}/notes`, admin.apiKey, text === undefined ? {} : { text });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['text']);
+      expect((await timeline(c.id, admin.apiKey)).map((e) => e.kind)).toEqual(['contact_created']);
+    });
+  });
+
+  describe('bad input', () => {
+    const otherOrgAgent = async () => {
+      const other = await t.createOrg('Other org');
+      return t.createUser(other.adminKey, { name: 'Olga', role: 'agent' });
+    };
+
+    it.each([
+      ['phone', { phone: '415-555-0100' }],
+      ['phone', { phone: '+0123456789' }],
+      ['timezone', { timezone: 'Mars/Olympus' }],
+      ['leadQuality', { leadQuality: 'SCORCHING' }],
+      ['leadQuality', { leadQuality: 'hot' }],
+      ['name', { name: '' }],
+      ['tags', { tags: 'vip' }],
+      ['nickname', { nickname: 'Sal' }],
+    ])('should answer 400 naming %s and create nothing when a contact is created with %j', async (field, bad) => {
+      const { admin } = await setup();
+      const res = await post('/api/contacts', admin.apiKey, { name: 'Sarah Lee', phone: nextPhone(), ...bad });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual([field]);
+      expect(await listIds(admin.apiKey)).toEqual([]);
+    });
+
+    it('should answer 400 naming assignedAgentId when a contact is created for an agent of another organization', async () => {
+      const { admin } = await setup();
+      const olga = await otherOrgAgent();
+      const res = await post('/api/contacts', admin.apiKey, { name: 'Sarah Lee', phone: nextPhone(), assignedAgentId: olga.id });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['assignedAgentId']);
+      expect(await listIds(admin.apiKey)).toEqual([]);
+    });
+
+    it('should answer 400 naming assignedAgentId when a contact is created for an unknown user', async () => {
+      const { admin } = await setup();
+      const res = await post('/api/contacts', admin.apiKey, { name: 'Sarah Lee', phone: nextPhone(), assignedAgentId: randomUUID() });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['assignedAgentId']);
+    });
+
+    it('should answer 400 naming campaignId when a contact is created in a campaign of another organization', async () => {
+      const { admin } = await setup();
+      const other = await t.createOrg('Other org');
+      const campaign = await post('/api/campaigns', other.adminKey, { name: 'Theirs' });
+      expect(campaign.status).toBe(201);
+      const res = await post('/api/contacts', admin.apiKey, { name: 'Sarah Lee', phone: nextPhone(), campaignId: campaign.body.id });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['campaignId']);
+    });
+
+    it.each([
+      ['phone', { phone: '555' }],
+      ['timezone', { timezone: 'Europe/Atlantis' }],
+      ['leadQuality', { leadQuality: 'LUKEWARM' }],
+      ['leadStatus', { leadStatus: 'Maybe' }],
+      ['status', { status: 'DELETED' }],
+      ['nickname', { nickname: 'Sal' }],
+    ])('should answer 400 naming %s and change nothing when a contact is patched with %j', async (field, bad) => {
+      const { admin } = await setup();
+      const c = await createContact(admin.apiKey);
+      const res = await patch(`/api/contacts/${c.id}`, admin.apiKey, bad);
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual([field]);
+      expect((await get(`/api/contacts/${c.id}`, admin.apiKey)).body).toEqual(c);
+    });
+
+    it('should answer 400 naming assignedAgentId and keep the agent when a contact is patched to an agent of another organization', async () => {
+      const { admin, ana } = await setup();
+      const olga = await otherOrgAgent();
+      const c = await createContact(admin.apiKey, { assignedAgentId: ana.id });
+      const res = await patch(`/api/contacts/${c.id}`, admin.apiKey, { assignedAgentId: olga.id });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['assignedAgentId']);
+      expect((await get(`/api/contacts/${c.id}`, admin.apiKey)).body.assignedAgentId).toBe(ana.id);
+    });
+
+    it.each([
+      ['limit', '?limit=0'],
+      ['limit', '?limit=201'],
+      ['leadStatus', '?leadStatus=Maybe'],
+      ['assignedAgentId', '?assignedAgentId=nobody'],
+      ['cursor', '?cursor=garbage'],
+      ['colour', '?colour=red'],
+    ])('should answer 400 naming %s when the list query is %s', async (field, query) => {
+      const { admin } = await setup();
+      const res = await get(`/api/contacts${query}`, admin.apiKey);
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual([field]);
+    });
+  });
+
+  describe('another organization', () => {
+    it("should answer 404 for GET, PATCH, notes, timeline and calls when the contact is another organization's", async () => {
+      const { admin } = await setup();
+      const other = await t.createOrg('Other org');
+      const theirs = await createContact(other.adminKey, { name: 'Hidden' });
+
+      for (const res of [
+        await get(`/api/contacts/${theirs.id}`, admin.apiKey),
+        await patch(`/api/contacts/${theirs.id}`, admin.apiKey, { name: 'Mine now' }),
+        await post(`/api/contacts/${theirs.id}/notes`, admin.apiKey, { text: 'peek' }),
+        await get(`/api/contacts/${theirs.id}/timeline`, admin.apiKey),
+        await get(`/api/contacts/${theirs.id}/calls`, admin.apiKey),
+      ]) {
+        expectError(res, 404);
+        expect(JSON.stringify(res.body)).not.toContain('Hidden');
+      }
+      expect(await listIds(admin.apiKey)).toEqual([]);
+      expect((await get(`/api/contacts/${theirs.id}`, other.adminKey)).body.name).toBe('Hidden');
+      expect((await timeline(theirs.id, other.adminKey)).map((e) => e.kind)).toEqual(['contact_created']);
+    });
+  });
+
+  describe('visibility by role', () => {
+    it("should answer 404 for GET, PATCH, notes, timeline and calls when an agent asks for another agent's contact", async () => {
+      const { admin, ana, bob } = await setup();
+      const bobs = await createContact(admin.apiKey, { name: 'Bobs lead', assignedAgentId: bob.id });
+      for (const res of [
+        await get(`/api/contacts/${bobs.id}`, ana.apiKey),
+        await patch(`/api/contacts/${bobs.id}`, ana.apiKey, { name: 'Stolen' }),
+        await post(`/api/contacts/${bobs.id}/notes`, ana.apiKey, { text: 'peek' }),
+        await get(`/api/contacts/${bobs.id}/timeline`, ana.apiKey),
+        await get(`/api/contacts/${bobs.id}/calls`, ana.apiKey),
+      ]) {
+        expectError(res, 404);
+        expect(res.body.message).toBe(`contact ${bobs.id} not found`);
+      }
+      expect((await get(`/api/contacts/${bobs.id}`, bob.apiKey)).body.name).toBe('Bobs lead');
+      expect((await timeline(bobs.id, bob.apiKey)).map((e) => e.kind)).toEqual(['contact_created']);
+    });
+
+    it('should answer 404 to an agent when the contact is unassigned', async () => {
+      const { admin, ana } = await setup();
+      const c = await createContact(admin.apiKey);
+      expectError(await get(`/api/contacts/${c.id}`, ana.apiKey), 404);
+      expect(await listIds(ana.apiKey)).toEqual([]);
+    });
+
+    it('should list only their own contacts when an agent lists, whatever the filter asks', async () => {
+      const { admin, ana, bob } = await setup();
+      const a1 = await createContact(admin.apiKey, { assignedAgentId: ana.id });
+      const b1 = await createContact(admin.apiKey, { assignedAgentId: bob.id });
+      await createContact(admin.apiKey);
+      const a2 = await createContact(ana.apiKey);
+      expect(await listIds(ana.apiKey)).toEqual([a1.id, a2.id]);
+      expect(await listIds(bob.apiKey)).toEqual([b1.id]);
+      expect(await listIds(ana.apiKey, `?assignedAgentId=${bob.id}`)).not.toContain(b1.id);
+    });
+
+    it('should see and change every contact of the org when the caller is a supervisor or an admin', async () => {
+      const { admin, supervisor, ana, bob } = await setup();
+      const a1 = await createContact(admin.apiKey, { assignedAgentId: ana.id });
+      const b1 = await createContact(admin.apiKey, { assignedAgentId: bob.id });
+      const u1 = await createContact(admin.apiKey);
+      for (const key of [admin.apiKey, supervisor.apiKey]) {
+        expect(await listIds(key)).toEqual([a1.id, b1.id, u1.id]);
+        expect((await get(`/api/contacts/${b1.id}`, key)).status).toBe(200);
+        expect((await get(`/api/contacts/${b1.id}/timeline`, key)).status).toBe(200);
+      }
+      const res = await patch(`/api/contacts/${b1.id}`, supervisor.apiKey, { leadQuality: 'HOT' });
+      expect(res.status).toBe(200);
+      expect(res.body.leadQuality).toBe('HOT');
+      expect((await post(`/api/contacts/${a1.id}/notes`, supervisor.apiKey, { text: 'coaching' })).status).toBe(201);
+    });
+
+    it('should let an agent change their own contact but not reassign it (403)', async () => {
+      const { admin, ana, bob } = await setup();
+      const c = await createContact(admin.apiKey, { assignedAgentId: ana.id });
+      const ok = await patch(`/api/contacts/${c.id}`, ana.apiKey, { leadQuality: 'HOT', assignedAgentId: ana.id });
+      expect(ok.status).toBe(200);
+      expect(ok.body).toMatchObject({ leadQuality: 'HOT', assignedAgentId: ana.id });
+
+      for (const assignedAgentId of [bob.id, null]) {
+        const res = await patch(`/api/contacts/${c.id}`, ana.apiKey, { assignedAgentId, name: 'Changed' });
+        expectError(res, 403);
+      }
+      const after = (await get(`/api/contacts/${c.id}`, admin.apiKey)).body;
+      expect(after).toMatchObject({ assignedAgentId: ana.id, name: c.name });
+      expect((await timeline(c.id, admin.apiKey)).map((e) => e.kind)).toEqual(['lead_quality_changed', 'contact_created']);
+    });
+
+    it('should move the contact from one agent to the other when a supervisor reassigns it', async () => {
+      const { supervisor, admin, ana, bob } = await setup();
+      const c = await createContact(admin.apiKey, { assignedAgentId: ana.id });
+      expect((await patch(`/api/contacts/${c.id}`, supervisor.apiKey, { assignedAgentId: bob.id })).status).toBe(200);
+      expectError(await get(`/api/contacts/${c.id}`, ana.apiKey), 404);
+      expect(await listIds(ana.apiKey)).toEqual([]);
+      expect(await listIds(bob.apiKey)).toEqual([c.id]);
+      const [latest] = await timeline(c.id, bob.apiKey);
+      expect(latest).toMatchObject({ kind: 'reassigned', actorId: supervisor.id, data: { fromAgentId: ana.id, toAgentId: bob.id } });
+    });
+
+    it('should unassign the contact when a supervisor patches assignedAgentId to null', async () => {
+      const { supervisor, admin, ana } = await setup();
+      const c = await createContact(admin.apiKey, { assignedAgentId: ana.id });
+      const res = await patch(`/api/contacts/${c.id}`, supervisor.apiKey, { assignedAgentId: null });
+      expect(res.status).toBe(200);
+      expect(res.body.assignedAgentId).toBeNull();
+      expect(await listIds(ana.apiKey)).toEqual([]);
+      expect((await timeline(c.id, admin.apiKey))[0]).toMatchObject({ kind: 'reassigned', data: { fromAgentId: ana.id, toAgentId: null } });
+    });
+  });
+
+  describe('list', () => {
+    it('should filter by each of assignedAgentId, status, leadStatus, leadQuality, campaignId, tag and q', async () => {
+      const { admin, ana, bob } = await setup();
+      const spring = (await post('/api/campaigns', admin.apiKey, { name: 'Spring' })).body.id;
+      const sarah = await createContact(admin.apiKey, { name: 'Sarah Lee', phone: '+14155550101', assignedAgentId: ana.id, leadQuality: 'HOT', tags: ['vip'], campaignId: spring });
+      const tom = await createContact(admin.apiKey, { name: 'Tom Hart', phone: '+442071838750', assignedAgentId: bob.id, leadQuality: 'COLD', tags: ['vip', 'b2b'] });
+      const lena = await createContact(admin.apiKey, { name: 'Lena 50%_off', phone: '+4930123456', leadQuality: 'NURTURE', campaignId: spring });
+      expect((await patch(`/api/contacts/${tom.id}`, admin.apiKey, { status: 'ARCHIVED' })).status).toBe(200);
+      expect((await patch(`/api/contacts/${lena.id}`, admin.apiKey, { leadStatus: 'Interested' })).status).toBe(200);
+
+      const cases: [string, string[]][] = [
+        ['', [sarah.id, tom.id, lena.id]],
+        [`?assignedAgentId=${ana.id}`, [sarah.id]],
+        [`?assignedAgentId=${bob.id}`, [tom.id]],
+        ['?status=ARCHIVED', [tom.id]],
+        ['?status=ACTIVE', [sarah.id, lena.id]],
+        ['?leadStatus=Interested', [lena.id]],
+        ['?leadStatus=New', [sarah.id, tom.id]],
+        ['?leadQuality=HOT', [sarah.id]],
+        ['?leadQuality=WARM', []],
+        [`?campaignId=${spring}`, [sarah.id, lena.id]],
+        [`?campaignId=${randomUUID()}`, []],
+        ['?tag=vip', [sarah.id, tom.id]],
+        ['?tag=b2b', [tom.id]],
+        ['?tag=vi', []],
+        ['?q=sarah', [sarah.id]],
+        ['?q=HART', [tom.id]],
+        ['?q=%2B4420', [tom.id]],
+        ['?q=50%25_', [lena.id]],
+        ['?q=_', [lena.id]],
+        ['?q=%25', [lena.id]],
+        ['?q=nobody', []],
+        [`?tag=vip&leadQuality=COLD&status=ARCHIVED`, [tom.id]],
+        [`?campaignId=${spring}&leadStatus=Interested`, [lena.id]],
+      ];
+      for (const [query, expected] of cases) {
+        expect({ query, ids: await listIds(admin.apiKey, query) }).toEqual({ query, ids: expected });
+      }
+    });
+
+    it('should walk every contact once, in order, when paging with a small limit', async () => {
+      const { admin } = await setup();
+      const created: string[] = [];
+      for (let i = 0; i < 7; i++) created.push((await createContact(admin.apiKey, { name: `Lead ${i}` })).id);
+      const seenIds: string[] = [];
+      const sizes: number[] = [];
+      let cursor: string | null = null;
+      do {
+        const res = await get(`/api/contacts?limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, admin.apiKey);
+        expect(res.status).toBe(200);
+        sizes.push(res.body.contacts.length);
+        seenIds.push(...res.body.contacts.map((c: Contact) => c.id));
+        cursor = res.body.nextCursor;
+      } while (cursor && sizes.length < 10);
+      expect(sizes).toEqual([3, 3, 1]);
+      expect(seenIds).toEqual(created);
+    });
+
+    it('should keep the filter across pages when paging a filtered list', async () => {
+      const { admin } = await setup();
+      const tagged: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const c = await createContact(admin.apiKey, { tags: i % 2 === 0 ? ['vip'] : [] });
+        if (i % 2 === 0) tagged.push(c.id);
+      }
+      const seenIds: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const res = await get(`/api/contacts?tag=vip&limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, admin.apiKey);
+        expect(res.status).toBe(200);
+        seenIds.push(...res.body.contacts.map((c: Contact) => c.id));
+        cursor = res.body.nextCursor;
+        pages++;
+      } while (cursor && pages < 10);
+      expect(seenIds).toEqual(tagged);
+      expect(pages).toBe(2);
+    });
+
+    it('should answer no nextCursor when the page holds the last contact exactly', async () => {
+      const { admin } = await setup();
+      for (let i = 0; i < 2; i++) await createContact(admin.apiKey);
+      const res = await get('/api/contacts?limit=2', admin.apiKey);
+      expect(res.status).toBe(200);
+      expect(res.body.contacts).toHaveLength(2);
+      expect(res.body.nextCursor).toBeNull();
+    });
+  });
+
+  describe('campaigns', () => {
+    it('should create a campaign and list it when a supervisor creates one', async () => {
+      const { supervisor, ana } = await setup();
+      const window = { days: ['mon', 'tue'], start: '09:00', end: '17:00' };
+      const res = await post('/api/campaigns', supervisor.apiKey, { name: 'Spring', callingWindow: window, agentPool: [ana.id] });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({ id: expect.any(String), name: 'Spring', callingWindow: window, agentPool: [ana.id] });
+      const list = await get('/api/campaigns', ana.apiKey);
+      expect(list.status).toBe(200);
+      expect(list.body.campaigns.map((c: { id: string }) => c.id)).toEqual([res.body.id]);
+    });
+
+    it.each(['agent', 'integration'])('should answer 403 and create nothing when an %s creates a campaign', async (role) => {
+      const { admin } = await setup();
+      const user = await t.createUser(admin.apiKey, { name: 'Someone', role });
+      const res = await post('/api/campaigns', user.apiKey, { name: 'Mine' });
+      expectError(res, 403);
+      expect((await get('/api/campaigns', admin.apiKey)).body.campaigns).toEqual([]);
+    });
+
+    it("should never list another organization's campaigns", async () => {
+      const { admin } = await setup();
+      const other = await t.createOrg('Other org');
+      expect((await post('/api/campaigns', other.adminKey, { name: 'Theirs' })).status).toBe(201);
+      expect((await get('/api/campaigns', admin.apiKey)).body.campaigns).toEqual([]);
+    });
+  });
+});
