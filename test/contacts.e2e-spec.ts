@@ -491,7 +491,8 @@ describe('contacts (SPEC §2, §9)', () => {
   });
 
   describe('list', () => {
-    it('should filter by each of assignedAgentId, status, leadStatus, leadQuality, campaignId, tag and q', async () => {
+    /** Three contacts of a fresh org told apart by every filter. */
+    const filterFixture = async () => {
       const { admin, ana, bob } = await setup();
       const spring = (await post('/api/campaigns', admin.apiKey, { name: 'Spring' })).body.id;
       const sarah = await createContact(admin.apiKey, { name: 'Sarah Lee', phone: '+14155550101', assignedAgentId: ana.id, leadQuality: 'HOT', tags: ['vip'], campaignId: spring });
@@ -499,8 +500,19 @@ describe('contacts (SPEC §2, §9)', () => {
       const lena = await createContact(admin.apiKey, { name: 'Lena 50%_off', phone: '+4930123456', leadQuality: 'NURTURE', campaignId: spring });
       expect((await patch(`/api/contacts/${tom.id}`, admin.apiKey, { status: 'ARCHIVED' })).status).toBe(200);
       expect((await patch(`/api/contacts/${lena.id}`, admin.apiKey, { leadStatus: 'Interested' })).status).toBe(200);
+      return { admin, ana, bob, spring, sarah, tom, lena };
+    };
 
-      const cases: [string, string[]][] = [
+    const expectLists = async (key: string, cases: [string, string[]][]) => {
+      for (const [query, expected] of cases) {
+        const res = await get(`/api/contacts${query}`, key);
+        expect({ query, status: res.status, ids: res.body.contacts?.map((c: Contact) => c.id) }).toEqual({ query, status: 200, ids: expected });
+      }
+    };
+
+    it('should filter by each of assignedAgentId, status, leadStatus, leadQuality, campaignId and tag, alone and combined', async () => {
+      const { admin, ana, bob, spring, sarah, tom, lena } = await filterFixture();
+      await expectLists(admin.apiKey, [
         ['', [sarah.id, tom.id, lena.id]],
         [`?assignedAgentId=${ana.id}`, [sarah.id]],
         [`?assignedAgentId=${bob.id}`, [tom.id]],
@@ -515,19 +527,27 @@ describe('contacts (SPEC §2, §9)', () => {
         ['?tag=vip', [sarah.id, tom.id]],
         ['?tag=b2b', [tom.id]],
         ['?tag=vi', []],
+        ['?tag=vip&leadQuality=COLD&status=ARCHIVED', [tom.id]],
+        [`?campaignId=${spring}&leadStatus=Interested`, [lena.id]],
+      ]);
+    });
+
+    // BUG: every GET /api/contacts?q=… answers 500 {"statusCode":500,"error":"Internal Server Error","message":"internal error"}.
+    // ContactsRepository.list (libs/contacts/src/contacts.repository.ts) builds `(name ILIKE ? OR phone LIKE ?)` with an
+    // `add` helper whose `sql.replace('?', …)` replaces only the first `?`, so PostgreSQL gets `phone LIKE ?` (syntax error).
+    it('should find contacts by part of the name (any case) or of the phone, with % and _ taken literally, when q is given', async () => {
+      const { admin, sarah, tom, lena } = await filterFixture();
+      await expectLists(admin.apiKey, [
         ['?q=sarah', [sarah.id]],
         ['?q=HART', [tom.id]],
         ['?q=%2B4420', [tom.id]],
+        ['?q=0101', [sarah.id]],
         ['?q=50%25_', [lena.id]],
         ['?q=_', [lena.id]],
         ['?q=%25', [lena.id]],
         ['?q=nobody', []],
-        [`?tag=vip&leadQuality=COLD&status=ARCHIVED`, [tom.id]],
-        [`?campaignId=${spring}&leadStatus=Interested`, [lena.id]],
-      ];
-      for (const [query, expected] of cases) {
-        expect({ query, ids: await listIds(admin.apiKey, query) }).toEqual({ query, ids: expected });
-      }
+        ['?q=e&tag=vip', [sarah.id]],
+      ]);
     });
 
     it('should walk every contact once, in order, when paging with a small limit', async () => {

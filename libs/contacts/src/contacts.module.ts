@@ -10,6 +10,7 @@ import { ContactsRepository } from './contacts.repository';
 import { CreateCampaignHandler } from './create-campaign/create-campaign.handler';
 import { CreateContactHandler } from './create-contact/create-contact.handler';
 import { CallIngest } from './log-call/call-ingest';
+import { IngestBatcher } from './log-call/ingest-batcher';
 import { LogCallHandler, LogCallsBatchHandler } from './log-call/log-call.handler';
 import { TimelineRepository } from './timeline.repository';
 import { UpdateContactHandler } from './update-contact/update-contact.handler';
@@ -24,6 +25,7 @@ import { UpdateContactHandler } from './update-contact/update-contact.handler';
     CallsRepository,
     TimelineRepository,
     CallIngest,
+    IngestBatcher,
     CreateContactHandler,
     UpdateContactHandler,
     AddNoteHandler,

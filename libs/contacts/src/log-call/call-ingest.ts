@@ -45,12 +45,6 @@ export class CallIngest {
     private readonly clock: Clock,
   ) {}
 
-  async ingest(actor: Actor, push: CallPush): Promise<CallPushResult> {
-    const [outcome] = await this.ingestBatch(actor, [push]);
-    if ('error' in outcome) throw outcome.error;
-    return outcome.ok;
-  }
-
   async ingestBatch(actor: Actor, calls: readonly CallPush[]): Promise<ItemOutcome[]> {
     const now = this.clock.now();
     const results: ItemOutcome[] = new Array(calls.length);

@@ -1,14 +1,15 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { CallPushResult } from './call-push';
 import { CallIngest } from './call-ingest';
+import { IngestBatcher } from './ingest-batcher';
 import { LogCallCommand, LogCallsBatchCommand } from './log-call.command';
 
 @CommandHandler(LogCallCommand)
 export class LogCallHandler implements ICommandHandler<LogCallCommand, CallPushResult> {
-  constructor(private readonly ingest: CallIngest) {}
+  constructor(private readonly batcher: IngestBatcher) {}
 
   execute({ actor, call }: LogCallCommand): Promise<CallPushResult> {
-    return this.ingest.ingest(actor, call);
+    return this.batcher.push(actor, call);
   }
 }
 

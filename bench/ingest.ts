@@ -1,0 +1,177 @@
+/**
+ * Dialler ingest throughput over HTTP, beside the raw INSERT rate of the event-store benchmark, in one run.
+ *
+ *   npm run bench:ingest
+ *   BENCH_SECONDS=10 BENCH_CONTACTS=5000 BENCH_CLIENTS=64 BENCH_BATCH_CLIENTS=4 BENCH_BATCH=500 npm run bench:ingest
+ *
+ * The service (API + workers + projections) runs as its own process against a scratch database; this
+ * process is the load generator. Every pushed call is recorded with what it causes (lead status change,
+ * follow-up for "Follow up"/"Rescheduled") and the inline read models (contacts, calls, follow-ups) are
+ * current when the request returns; the job outbox runs too.
+ *   raw single   one events-shaped row per autocommit INSERT into a bare table, BENCH_RAW_CONNECTIONS [32] connections
+ *   ingest single  POST /api/calls, BENCH_CLIENTS concurrent clients
+ *   raw batch    BENCH_BATCH rows per INSERT, BENCH_BATCH_CLIENTS connections
+ *   ingest batch   POST /api/calls/batch with BENCH_BATCH calls, BENCH_BATCH_CLIENTS concurrent clients
+ * Targets: single >= 0.3 of raw single; batch >= 10,000 calls/s and >= 0.3 of raw batch.
+ */
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import { Pool } from 'pg';
+import { JsonClient } from './http-client';
+import {
+  envInt,
+  EventRow,
+  fmtMs,
+  fmtRate,
+  fmtRatio,
+  LoadResult,
+  machineInfo,
+  printPairs,
+  printTable,
+  RawInsertBaseline,
+  runLoad,
+  withScratchDatabase,
+} from './lib';
+import { runJson, startServer } from './server';
+
+const SECONDS = envInt('BENCH_SECONDS', 10);
+const WARMUP = envInt('BENCH_WARMUP_SECONDS', 2);
+const CONTACTS = envInt('BENCH_CONTACTS', 5000);
+const AGENTS = envInt('BENCH_AGENTS', 20);
+const CLIENTS = envInt('BENCH_CLIENTS', 64);
+const BATCH_CLIENTS = envInt('BENCH_BATCH_CLIENTS', 4);
+const BATCH = envInt('BENCH_BATCH', 500);
+/** Postgres allows 100 connections by default; the service holds BENCH_SERVER_POOL of them during the run. */
+const RAW_CONNECTIONS = envInt('BENCH_RAW_CONNECTIONS', 32);
+
+const MIX = ['Called', 'Called', 'Called', 'Called', 'Busy', 'Busy', 'No Answer', 'No Answer', 'Missed', 'Follow up', 'Rescheduled'] as const;
+
+interface World {
+  contacts: { id: string; agentId: string }[];
+}
+
+function call(world: World, i: number) {
+  const contact = world.contacts[(i * 7919) % world.contacts.length];
+  const status = MIX[i % MIX.length];
+  const body: Record<string, unknown> = {
+    callId: randomUUID(),
+    contactId: contact.id,
+    agentId: contact.agentId,
+    direction: status === 'Missed' ? 'inbound' : 'outbound',
+    status,
+    durationSec: status === 'Called' || status === 'Follow up' || status === 'Rescheduled' ? 30 + (i % 600) : 0,
+    startedAt: new Date(Date.now() - 60_000).toISOString(),
+    note: i % 3 === 0 ? 'Asked to call back after lunch, prefers WhatsApp for the quote.' : undefined,
+    tags: ['q4'],
+  };
+  if (status === 'Called' && i % 2 === 0) body.leadStatus = 'Interested';
+  if (status === 'Follow up') body.followUp = { scheduledAt: new Date(Date.now() + 86_400_000).toISOString(), notes: 'send pricing' };
+  if (status === 'Rescheduled') {
+    body.callbackAt = new Date(Date.now() + 3_600_000).toISOString();
+    body.reason = 'in a meeting';
+  }
+  return body;
+}
+
+const rawRow = (i: number, orgId: string): EventRow => ({
+  streamId: `contact-${randomUUID()}`,
+  streamVersion: 1,
+  orgId,
+  type: 'CallLogged',
+  data: JSON.stringify(call({ contacts: [{ id: randomUUID(), agentId: randomUUID() }] }, i)),
+  metadata: JSON.stringify({ orgId, actorId: randomUUID(), occurredAt: new Date().toISOString() }),
+  idempotencyKey: `call:${randomUUID()}:Called:0`,
+});
+
+async function main(): Promise<void> {
+  await withScratchDatabase(async (scratch) => {
+    const env = { DATABASE_URL: scratch.url, QUEUE_PREFIX: scratch.name, PG_POOL_SIZE: String(envInt('BENCH_SERVER_POOL', 24)) };
+    const org = await runJson('apps/cli/src/main.ts', ['org:create', '--name', 'Bench'], env);
+    const server = await startServer(env);
+    const admin = new JsonClient(server.url, org.adminKey, 32);
+    try {
+      // The world: agents, an integration key for the dialler, contacts spread over the agents.
+      const agents: string[] = [];
+      for (let a = 0; a < AGENTS; a++) agents.push((await admin.request('POST', '/api/users', { name: `Agent ${a}`, role: 'agent' })).body.id);
+      const dialler = await admin.request('POST', '/api/users', { name: 'Dialler', role: 'integration' });
+      const world: World = { contacts: [] };
+      for (let c = 0; c < CONTACTS; c += 32) {
+        const made = await Promise.all(
+          Array.from({ length: Math.min(32, CONTACTS - c) }, (_, k) =>
+            admin.request('POST', '/api/contacts', { name: `Lead ${c + k}`, phone: `+1415555${String(c + k).padStart(4, '0')}`, assignedAgentId: agents[(c + k) % AGENTS] }),
+          ),
+        );
+        for (const m of made) {
+          if (m.status !== 201) throw new Error(`contact: ${m.status} ${JSON.stringify(m.body)}`);
+          world.contacts.push({ id: m.body.id, agentId: m.body.assignedAgentId });
+        }
+      }
+      const client = new JsonClient(server.url, dialler.body.apiKey, CLIENTS);
+      const pg = new Pool({ connectionString: scratch.url, max: 2 });
+      // Connections are scarce (max_connections 100 by default): each baseline gets a pool of its own, closed after.
+      const rawSingleBaseline = new RawInsertBaseline(scratch.url, RAW_CONNECTIONS);
+      await rawSingleBaseline.createTable();
+      let n = 0;
+      let failures = 0;
+      const pushOne = async () => {
+        const res = await client.request('POST', '/api/calls', call(world, n++));
+        if (res.status !== 201) failures++;
+        return 1;
+      };
+      const pushBatch = async () => {
+        const calls = Array.from({ length: BATCH }, () => call(world, n++));
+        const res = await client.request('POST', '/api/calls/batch', { calls });
+        if (res.status !== 200) throw new Error(`batch: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+        failures += res.body.results.filter((r: { status: string }) => r.status !== 'accepted').length;
+        return BATCH;
+      };
+
+      const results: LoadResult[] = [];
+      await runLoad('warm-up', { writers: CLIENTS, seconds: WARMUP }, pushOne);
+      results.push(await runLoad('raw single INSERT', { writers: RAW_CONNECTIONS, seconds: SECONDS }, (_, i) => rawSingleBaseline.insertOne(rawRow(i, org.orgId))));
+      await rawSingleBaseline.close();
+      results.push(await runLoad('POST /api/calls', { writers: CLIENTS, seconds: SECONDS }, pushOne));
+      const raw = new RawInsertBaseline(scratch.url, BATCH_CLIENTS);
+      results.push(
+        await runLoad(`raw INSERT x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, (_, i) =>
+          raw.insertMany(Array.from({ length: BATCH }, (_, k) => rawRow(i * BATCH + k, org.orgId))),
+        ),
+      );
+      results.push(await runLoad(`POST /api/calls/batch x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, pushBatch));
+
+      const counts = (await pg.query(`SELECT (SELECT count(*) FROM calls) AS calls, (SELECT count(*) FROM events) AS events`)).rows[0];
+      printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['contacts', CONTACTS], ['agents', AGENTS]]);
+      printTable(
+        ['scenario', 'clients', 'rows or calls/s', 'p50 ms', 'p99 ms'],
+        results.map((r) => [r.label, String(r.writers), fmtRate(r.eventsPerSecond), fmtMs(r.p50), fmtMs(r.p99)]),
+      );
+      const [rawSingle, single, rawBatch, batch] = results;
+      const ratioSingle = single.eventsPerSecond / rawSingle.eventsPerSecond;
+      const ratioBatch = batch.eventsPerSecond / rawBatch.eventsPerSecond;
+      printTable(
+        ['measure', 'value', 'target', 'verdict'],
+        [
+          ['single / raw single', fmtRatio(ratioSingle), '>= 0.30', ratioSingle >= 0.3 ? 'PASS' : 'FAIL'],
+          ['batch calls/s', fmtRate(batch.eventsPerSecond), '>= 10,000', batch.eventsPerSecond >= 10_000 ? 'PASS' : 'FAIL'],
+          ['batch / raw batch', fmtRatio(ratioBatch), '>= 0.30', ratioBatch >= 0.3 ? 'PASS' : 'FAIL'],
+        ],
+      );
+      printPairs('Totals', [
+        ['calls stored', counts.calls],
+        ['events stored', counts.events],
+        ['pushes not accepted', failures],
+      ]);
+      client.close();
+      await raw.close();
+      await pg.end();
+    } finally {
+      admin.close();
+      await server.stop();
+    }
+  });
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

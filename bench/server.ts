@@ -1,0 +1,55 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+const ROOT = join(__dirname, '..');
+
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+
+/** Runs a TypeScript entry point of the repo as its own process (its own core), transpile-only. */
+export function spawnTs(entry: string, args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(ROOT, entry), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+export async function runJson(entry: string, args: string[], env: Record<string, string>): Promise<any> {
+  const child = spawnTs(entry, args, env);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const code = await new Promise((r) => child.once('exit', r));
+  if (code !== 0) throw new Error(`${entry} ${args.join(' ')} exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+/** The whole service (API, workers, projections) in a child process; resolves once /health/ready answers. */
+export async function startServer(env: Record<string, string>): Promise<{ url: URL; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const child = spawnTs('apps/api/src/main.ts', [], { LOG_LEVEL: 'warn', ...env, PORT: String(port) });
+  const url = new URL(`http://127.0.0.1:${port}`);
+  for (let i = 0; ; i++) {
+    try {
+      const res = await fetch(new URL('/health/ready', url));
+      if (res.status === 200) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (i > 600) throw new Error('server did not become ready');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
