@@ -280,7 +280,8 @@ export const walDiff = (a: WalSnapshot, b: WalSnapshot): WalSnapshot => ({
 export async function machineInfo(query: (sql: string) => Promise<{ rows: any[] }>): Promise<[string, string][]> {
   const { rows } = await query(`SELECT version() AS version,
       current_setting('shared_buffers') AS shared_buffers, current_setting('synchronous_commit') AS synchronous_commit,
-      current_setting('fsync') AS fsync, current_setting('wal_level') AS wal_level, current_setting('max_wal_size') AS max_wal_size`);
+      current_setting('fsync') AS fsync, current_setting('wal_level') AS wal_level, current_setting('max_wal_size') AS max_wal_size,
+      current_setting('autovacuum') AS autovacuum`);
   const s = rows[0];
   return [
     ['cpu', `${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}`],
@@ -288,6 +289,9 @@ export async function machineInfo(query: (sql: string) => Promise<{ rows: any[] 
     ['node', process.version],
     ['postgres', String(s.version).split(' on ')[0]],
     ['pg settings', `shared_buffers=${s.shared_buffers} synchronous_commit=${s.synchronous_commit} fsync=${s.fsync} wal_level=${s.wal_level} max_wal_size=${s.max_wal_size}`],
+    // Without autovacuum nothing re-analyzes a table that started empty, so cached generic plans made then stay.
+    ['autovacuum', s.autovacuum === 'on' ? 'on' : `${s.autovacuum} (no auto-analyze: plans cached while a table was empty are never revisited)`],
+    ['load average', os.loadavg().map((l) => l.toFixed(2)).join(' ')],
   ];
 }
 

@@ -532,7 +532,7 @@ describe('contacts (SPEC §2, §9)', () => {
       ]);
     });
 
-    // BUG: every GET /api/contacts?q=… answers 500 {"statusCode":500,"error":"Internal Server Error","message":"internal error"}.
+    // Regression: every GET /api/contacts?q=… answers 500 {"statusCode":500,"error":"Internal Server Error","message":"internal error"}.
     // ContactsRepository.list (libs/contacts/src/contacts.repository.ts) builds `(name ILIKE ? OR phone LIKE ?)` with an
     // `add` helper whose `sql.replace('?', …)` replaces only the first `?`, so PostgreSQL gets `phone LIKE ?` (syntax error).
     it('should find contacts by part of the name (any case) or of the phone, with % and _ taken literally, when q is given', async () => {

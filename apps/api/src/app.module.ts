@@ -10,8 +10,10 @@ import { ApiKeyGuard } from './auth/api-key.guard';
 import { ErrorFilter } from './http/error.filter';
 import { OpsModule } from './ops/ops.module';
 import { UsersController } from './users/users.controller';
+import { FollowUpsController } from './follow-ups/follow-ups.controller';
 import { ContactsController } from './contacts/contacts.controller';
 import { CallsController } from './calls/calls.controller';
+import { SettingsController } from './settings/settings.controller';
 
 export interface Roles {
   /** Serve the product's HTTP API. */
@@ -20,7 +22,7 @@ export interface Roles {
   readonly worker: boolean;
 }
 
-@Module({ imports: [...DOMAIN_MODULES], controllers: [UsersController, ContactsController, CallsController] })
+@Module({ imports: [...DOMAIN_MODULES], controllers: [UsersController, ContactsController, CallsController, SettingsController, FollowUpsController] })
 class HttpApiModule {}
 
 /** One composition root for every role: `all` (the single-machine default), `api`, `worker`. */

@@ -1,5 +1,7 @@
 import { ContactsModule } from '@app/contacts';
+import { FollowUpsModule } from '@app/follow-ups';
 import { TenancyModule } from '@app/tenancy';
+import { SettingsModule } from '@app/settings';
 
 /** Every product module; both roles load all of them (handlers, projections, job sources). */
-export const DOMAIN_MODULES = [TenancyModule, ContactsModule];
+export const DOMAIN_MODULES = [TenancyModule, ContactsModule, SettingsModule, FollowUpsModule];

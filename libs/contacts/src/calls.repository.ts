@@ -43,7 +43,7 @@ export class CallsRepository {
     const values: unknown[] = [actor.orgId];
     const add = (sql: string, value: unknown) => {
       values.push(value);
-      where.push(sql.replace('?', `$${values.length}`));
+      where.push(sql.replaceAll('?', `$${values.length}`));
     };
     if (actor.role === 'agent') add('ct.assigned_agent_id = ?', actor.userId);
     if (f.contactId) add('c.contact_id = ?', f.contactId);

@@ -22,7 +22,42 @@ import {
   LeadStatusChangedData,
   NoteAdded,
   NoteAddedData,
+  FollowUpSnoozed,
+  FollowUpRescheduled,
+  FollowUpCancelled,
+  FollowUpCompleted,
+  FollowUpDeferred,
+  FollowUpAttemptStarted,
+  FollowUpAttemptSucceeded,
+  FollowUpAttemptFailed,
+  FollowUpExpired,
 } from './domain';
+
+/** Final values of a follow-up's columns after a batch of its lifecycle events ('attempt' → queued or in_progress by type). */
+type FollowUpPatch = Partial<{
+  status: string;
+  scheduled_at: string;
+  next_attempt_at: string | null;
+  attempts: number;
+  out_of_window: boolean;
+  resolved: boolean;
+  resolved_at: string;
+  schedule: number;
+  last_error: string | null;
+}> & { id: string; updated_at: string };
+
+const FOLLOW_UP_PATCHABLE = ['status', 'scheduled_at', 'next_attempt_at', 'attempts', 'out_of_window', 'resolved', 'resolved_at', 'schedule', 'last_error'] as const;
+const FOLLOW_UP_CAST: Record<(typeof FOLLOW_UP_PATCHABLE)[number], string> = {
+  status: 'text',
+  scheduled_at: 'timestamptz',
+  next_attempt_at: 'timestamptz',
+  attempts: 'int',
+  out_of_window: 'boolean',
+  resolved: 'boolean',
+  resolved_at: 'timestamptz',
+  schedule: 'int',
+  last_error: 'text',
+};
 
 /** Columns a contact event may set, by read-model column name. */
 type ContactFields = Partial<{
@@ -74,6 +109,15 @@ export class ContactsProjection implements Projection {
     CallLogged,
     NoteAdded,
     FollowUpScheduled,
+    FollowUpSnoozed,
+    FollowUpRescheduled,
+    FollowUpCancelled,
+    FollowUpCompleted,
+    FollowUpDeferred,
+    FollowUpAttemptStarted,
+    FollowUpAttemptSucceeded,
+    FollowUpAttemptFailed,
+    FollowUpExpired,
   ];
 
   async handle(events: readonly StoredEvent[], tx: Sql): Promise<void> {
@@ -83,6 +127,18 @@ export class ContactsProjection implements Projection {
     const finals = new Map<string, Record<string, unknown>>();
     const items: Record<string, unknown>[] = [];
     const refresh = new Set<string>();
+    const fuPatches = new Map<string, FollowUpPatch>();
+    const fuPatch = (e: StoredEvent, fields: Omit<FollowUpPatch, 'id' | 'updated_at'>) => {
+      const d = e.data as { followUpId: string; contactId: string };
+      const p = fuPatches.get(d.followUpId) ?? { id: d.followUpId, updated_at: e.metadata.occurredAt };
+      if (fields.out_of_window === false) delete fields.out_of_window; // once an attempt ran outside the window, it stays marked
+      Object.assign(p, fields, { updated_at: e.metadata.occurredAt });
+      fuPatches.set(d.followUpId, p);
+      refresh.add(d.contactId);
+      patch(e);
+    };
+    const ended = (e: StoredEvent, status: string, lastError?: string | null) =>
+      fuPatch(e, { status, resolved: true, resolved_at: e.metadata.occurredAt, next_attempt_at: null, ...(lastError !== undefined ? { last_error: lastError } : {}) });
 
     const patch = (e: StoredEvent, fields: ContactFields = {}, lastCallAt: string | null = null) => {
       const id = (e.data as { contactId: string }).contactId;
@@ -211,6 +267,47 @@ export class ContactsProjection implements Projection {
           patch(e);
           break;
         }
+        case FollowUpSnoozed:
+        case FollowUpRescheduled: {
+          const d = e.data as { until?: string; scheduledAt?: string; schedule: number; withdrawnAttempt: number | null };
+          const due = (e.type === FollowUpSnoozed ? d.until : d.scheduledAt)!;
+          fuPatch(e, {
+            status: e.type === FollowUpSnoozed ? 'snoozed' : 'scheduled',
+            scheduled_at: due,
+            next_attempt_at: due,
+            schedule: d.schedule,
+            ...(d.withdrawnAttempt !== null ? { attempts: d.withdrawnAttempt - 1 } : {}),
+          });
+          break;
+        }
+        case FollowUpDeferred: {
+          const d = e.data as { nextAttemptAt: string; schedule: number };
+          fuPatch(e, { next_attempt_at: d.nextAttemptAt, schedule: d.schedule });
+          break;
+        }
+        case FollowUpAttemptStarted: {
+          const d = e.data as { attempt: number; outOfWindow: boolean };
+          fuPatch(e, { status: 'attempt', attempts: d.attempt, out_of_window: d.outOfWindow, next_attempt_at: null });
+          break;
+        }
+        case FollowUpAttemptFailed: {
+          const d = e.data as { reason: string; retryAt: string | null; schedule: number | null };
+          if (d.retryAt) fuPatch(e, { status: 'scheduled', next_attempt_at: d.retryAt, schedule: d.schedule ?? undefined, last_error: d.reason });
+          else ended(e, 'failed', d.reason);
+          break;
+        }
+        case FollowUpAttemptSucceeded:
+          ended(e, 'completed', null);
+          break;
+        case FollowUpCompleted:
+          ended(e, 'completed');
+          break;
+        case FollowUpCancelled:
+          ended(e, 'cancelled');
+          break;
+        case FollowUpExpired:
+          ended(e, 'expired');
+          break;
       }
     }
 
@@ -270,6 +367,20 @@ export class ContactsProjection implements Projection {
          FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, version bigint, updated_at timestamptz, fields jsonb, last_call_at timestamptz)
          WHERE c.id = p.id AND c.version < p.version`,
         [JSON.stringify([...patches.values()])],
+      );
+    }
+    if (fuPatches.size) {
+      const sets = FOLLOW_UP_PATCHABLE.map((col) => {
+        const value = `(p.fields->>'${col}')::${FOLLOW_UP_CAST[col]}`;
+        const next = col === 'status' ? `CASE WHEN ${value} = 'attempt' THEN (CASE WHEN f.type = 'call' THEN 'queued' ELSE 'in_progress' END) ELSE ${value} END` : value;
+        const merged = col === 'out_of_window' ? `f.out_of_window OR coalesce(${value}, false)` : next;
+        return `${col} = CASE WHEN p.fields ? '${col}' THEN ${merged} ELSE f.${col} END`;
+      });
+      await tx.query(
+        `UPDATE follow_ups f SET ${sets.join(', ')}, updated_at = p.updated_at
+           FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, updated_at timestamptz, fields jsonb)
+          WHERE f.id = p.id`,
+        [JSON.stringify([...fuPatches.values()].map(({ id, updated_at, ...fields }) => ({ id, updated_at, fields })))],
       );
     }
     if (refresh.size) await ContactsProjection.refreshNextFollowUp(tx, [...refresh]);

@@ -76,7 +76,7 @@ export class ContactsRepository {
     const values: unknown[] = [actor.orgId];
     const add = (sql: string, value: unknown) => {
       values.push(value);
-      where.push(sql.replace('?', `$${values.length}`));
+      where.push(sql.replaceAll('?', `$${values.length}`));
     };
     if (actor.role === 'agent') add('assigned_agent_id = ?', actor.userId);
     else if (f.assignedAgentId) add('assigned_agent_id = ?', f.assignedAgentId);

@@ -21,7 +21,7 @@ export class EventStoreModule {
         ConsumerRunner,
         ProjectionRebuilder,
       ],
-      exports: [EventStore, ProjectionRegistry, ProjectionRebuilder, AppendSignal, ConsumerRunner],
+      exports: [EventStore, ProjectionRegistry, ProjectionRebuilder, AppendSignal, ConsumerRunner, RUN_CONSUMERS],
     };
   }
 }

@@ -48,7 +48,11 @@ export class UserRepository {
   }
 
   async orgTimezone(orgId: string): Promise<string | null> {
-    const { rows } = await this.db.query<{ timezone: string }>('SELECT timezone FROM organizations WHERE id = $1', [orgId]);
+    // The settings' timezone wins once an admin has set it (SPEC §7); before that, the one the org was created with.
+    const { rows } = await this.db.query<{ timezone: string }>(
+      `SELECT coalesce(s.settings->>'timezone', o.timezone) AS timezone FROM organizations o LEFT JOIN org_settings s ON s.org_id = o.id WHERE o.id = $1`,
+      [orgId],
+    );
     return rows[0]?.timezone ?? null;
   }
 

@@ -3,3 +3,4 @@ export * from './test-app';
 export * from './private-redis';
 export * from './fixtures/probe-jobs';
 export * from './processes';
+export * from './http-sink';

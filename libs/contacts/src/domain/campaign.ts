@@ -1,12 +1,7 @@
 import { ConflictError } from '@app/shared';
+import { CallingWindow } from './calling-window';
 
 export const CampaignCreated = 'CampaignCreated';
-
-export interface CallingWindow {
-  readonly days: readonly string[];
-  readonly start: string;
-  readonly end: string;
-}
 
 export interface CampaignCreatedData {
   readonly campaignId: string;

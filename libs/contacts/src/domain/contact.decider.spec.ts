@@ -572,6 +572,27 @@ describe(evolveContact.name, () => {
       ]),
       noteIds: new Set(['n1']),
       followUpIds: new Set(['f1']),
+      followUps: new Map([
+        [
+          'f1',
+          {
+            id: 'f1',
+            type: 'call',
+            status: 'scheduled',
+            scheduledAt: '2025-03-11T10:00:00.000Z',
+            nextAttemptAt: '2025-03-11T10:00:00.000Z',
+            agentId: null,
+            priority: 'normal',
+            campaignId: 'camp1',
+            maxAttempts: 3,
+            attempts: 0,
+            attemptOpen: false,
+            outOfWindow: false,
+            allowOutOfWindow: false,
+            schedule: 1,
+          },
+        ],
+      ]),
     });
   });
 

@@ -20,8 +20,17 @@ import {
   FOLLOW_UP_TYPES,
   FinalCallStatus,
   FollowUpPriority,
+  FollowUpAttemptFailed,
+  FollowUpAttemptStarted,
+  FollowUpAttemptSucceeded,
+  FollowUpCancelled,
+  FollowUpCompleted,
+  FollowUpDeferred,
+  FollowUpExpired,
+  FollowUpRescheduled,
   FollowUpScheduled,
   FollowUpScheduledData,
+  FollowUpSnoozed,
   FollowUpSource,
   FollowUpType,
   INITIAL_LEAD_STATUS,
@@ -41,6 +50,7 @@ import {
 } from './contact.events';
 import { isHttpUrl, isOneOf, isoUtc, normaliseTags, optionalText, requireText, sameTags, validName, validPhone, validTimeZone } from './contact.invariants';
 import { leadStatusAfterFollowUpScheduled, nextLeadStatus } from './lead-status';
+import { FollowUpCommand, FollowUpState, callAttemptEvents, decideFollowUp, evolveFollowUp, followUpFromScheduled } from './follow-up.decider';
 
 // ---------------------------------------------------------------------------------------------------------------
 // State
@@ -65,7 +75,10 @@ export interface ContactState {
   readonly campaignId: string | null;
   readonly calls: ReadonlyMap<string, ContactCallState>;
   readonly noteIds: ReadonlySet<string>;
+  /** Ids of every follow-up of the contact, ended or not (kept for the readers that only need ids). */
   readonly followUpIds: ReadonlySet<string>;
+  /** Every follow-up of the contact by id, with its lifecycle (SPEC §5). */
+  readonly followUps: ReadonlyMap<string, FollowUpState>;
 }
 
 export const initialContactState: ContactState = {
@@ -83,6 +96,7 @@ export const initialContactState: ContactState = {
   calls: new Map(),
   noteIds: new Set(),
   followUpIds: new Set(),
+  followUps: new Map(),
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -172,6 +186,12 @@ export interface LogCall {
   readonly followUp?: FollowUpInput;
   /** Required when status is `Rescheduled`, ignored otherwise. */
   readonly callback?: CallbackInput;
+  /**
+   * The handler's clock (ISO) and the org's retryDelaySeconds. With both, a final call ends the attempt of the
+   * call follow-up it belongs to (see callAttemptEvents); without them the call ends no attempt.
+   */
+  readonly now?: string;
+  readonly retryDelaySeconds?: number;
 }
 
 export interface AddNote {
@@ -190,7 +210,7 @@ export interface ScheduleFollowUp {
   readonly followUp: FollowUpInput;
 }
 
-export type ContactCommand = CreateContact | UpdateContact | LogCall | AddNote | ScheduleFollowUp;
+export type ContactCommand = CreateContact | UpdateContact | LogCall | AddNote | ScheduleFollowUp | FollowUpCommand;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Evolve
@@ -233,7 +253,24 @@ export function evolveContact(state: ContactState, event: ContactEvent): Contact
     case NoteAdded:
       return { ...state, noteIds: new Set(state.noteIds).add(event.data.noteId) };
     case FollowUpScheduled:
-      return { ...state, followUpIds: new Set(state.followUpIds).add(event.data.followUpId) };
+      return {
+        ...state,
+        followUpIds: new Set(state.followUpIds).add(event.data.followUpId),
+        followUps: new Map(state.followUps).set(event.data.followUpId, followUpFromScheduled(event.data)),
+      };
+    case FollowUpSnoozed:
+    case FollowUpRescheduled:
+    case FollowUpCancelled:
+    case FollowUpCompleted:
+    case FollowUpDeferred:
+    case FollowUpAttemptStarted:
+    case FollowUpAttemptSucceeded:
+    case FollowUpAttemptFailed:
+    case FollowUpExpired: {
+      const followUp = state.followUps.get(event.data.followUpId);
+      if (!followUp) return state;
+      return { ...state, followUps: new Map(state.followUps).set(followUp.id, evolveFollowUp(followUp, event)) };
+    }
   }
 }
 
@@ -257,6 +294,14 @@ export function decideContact(command: ContactCommand, state: ContactState): Con
       return addNote(command, state);
     case 'ScheduleFollowUp':
       return scheduleFollowUp(command, state);
+    case 'SnoozeFollowUp':
+    case 'RescheduleFollowUp':
+    case 'CancelFollowUp':
+    case 'CompleteFollowUp':
+    case 'StartFollowUpAttempt':
+    case 'RecordFollowUpAttemptResult':
+    case 'ExpireFollowUp':
+      return followUpCommand(command, state);
   }
 }
 
@@ -336,8 +381,10 @@ function updateContact(c: UpdateContact, state: ContactState): ContactEvent[] {
 /**
  * Idempotent by callId + status: a known final call with the same status is a duplicate ([]), with another
  * status a conflict; `In-progress` for a call already known is a duplicate or a late live update ([]).
- * Event order for a final call: CallLogged, then FollowUpScheduled (Follow up / Rescheduled), then at most
- * one LeadStatusChanged (cause: the call), so projections see the call before what it caused.
+ * Event order for a final call: CallLogged, then the attempt it ends (FollowUpAttemptStarted when none was
+ * open, then FollowUpAttemptSucceeded or FollowUpAttemptFailed; only when the command carries now and
+ * retryDelaySeconds), then FollowUpScheduled (Follow up / Rescheduled), then at most one LeadStatusChanged
+ * (cause: the call), so projections see the call before what it caused.
  */
 function logCall(c: LogCall, state: ContactState): ContactEvent[] {
   ensureExists(state, c.contactId);
@@ -368,6 +415,11 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
     followUpId: call.followUpId ?? null,
   };
   const events: ContactEvent[] = [{ type: CallLogged, data: logged }];
+  if (c.now !== undefined && c.retryDelaySeconds !== undefined) {
+    const now = isoUtc(c.now, 'now');
+    if (!Number.isFinite(c.retryDelaySeconds) || c.retryDelaySeconds < 0) throw new ValidationError('retryDelaySeconds', 'must be a number of seconds, 0 or more');
+    events.push(...callAttemptEvents(logged, state.followUps, now, c.retryDelaySeconds));
+  }
 
   let scheduled: FollowUpScheduledData | null = null;
   if (status === 'Follow up') {
@@ -410,6 +462,14 @@ function scheduleFollowUp(c: ScheduleFollowUp, state: ContactState): ContactEven
     events.push(leadStatusChanged(c.contactId, state.leadStatus, to, { kind: 'follow_up_scheduled', followUpId: data.followUpId }));
   }
   return events;
+}
+
+/** The lifecycle commands of one follow-up of this contact (follow-up.decider.ts). */
+function followUpCommand(c: FollowUpCommand, state: ContactState): ContactEvent[] {
+  ensureExists(state, c.contactId);
+  const followUp = state.followUps.get(c.followUpId);
+  if (!followUp) throw new NotFoundError('follow-up', c.followUpId);
+  return decideFollowUp(c, followUp);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -38,6 +38,29 @@ export type FollowUpPriority = (typeof PRIORITIES)[number];
 export const SOURCES = ['manual', 'call_outcome', 'lead_request', 'api', 'automation', 'import'] as const;
 export type FollowUpSource = (typeof SOURCES)[number];
 
+/** SPEC §5. `overdue` is not a status: it is an open follow-up whose due date is before today. */
+export const FOLLOW_UP_STATUSES = ['scheduled', 'queued', 'in_progress', 'completed', 'failed', 'cancelled', 'expired', 'snoozed'] as const;
+export type FollowUpStatus = (typeof FOLLOW_UP_STATUSES)[number];
+
+export const OPEN_FOLLOW_UP_STATUSES = ['scheduled', 'queued', 'in_progress', 'snoozed'] as const;
+export type OpenFollowUpStatus = (typeof OPEN_FOLLOW_UP_STATUSES)[number];
+
+export const ENDED_FOLLOW_UP_STATUSES = ['completed', 'failed', 'cancelled', 'expired'] as const;
+export type EndedFollowUpStatus = (typeof ENDED_FOLLOW_UP_STATUSES)[number];
+
+export const isOpenFollowUpStatus = (s: FollowUpStatus): s is OpenFollowUpStatus => (OPEN_FOLLOW_UP_STATUSES as readonly string[]).includes(s);
+export const isEndedFollowUpStatus = (s: FollowUpStatus): s is EndedFollowUpStatus => (ENDED_FOLLOW_UP_STATUSES as readonly string[]).includes(s);
+
+/** How a follow-up was completed outside an attempt: by hand on the follow-up, or by the hub's `done`. */
+export const FOLLOW_UP_COMPLETIONS = ['manual', 'hub'] as const;
+export type FollowUpCompletion = (typeof FOLLOW_UP_COMPLETIONS)[number];
+
+export const FOLLOW_UP_DEFERRAL_REASONS = ['out_of_window'] as const;
+export type FollowUpDeferralReason = (typeof FOLLOW_UP_DEFERRAL_REASONS)[number];
+
+/** The schedule number a follow-up starts with (FollowUpScheduled); see FollowUpState.schedule. */
+export const FIRST_FOLLOW_UP_SCHEDULE = 1;
+
 export const MIN_ATTEMPTS = 1;
 export const MAX_ATTEMPTS = 10;
 
@@ -65,6 +88,15 @@ export const CallLogged = 'CallLogged';
 export const LeadStatusChanged = 'LeadStatusChanged';
 export const NoteAdded = 'NoteAdded';
 export const FollowUpScheduled = 'FollowUpScheduled';
+export const FollowUpSnoozed = 'FollowUpSnoozed';
+export const FollowUpRescheduled = 'FollowUpRescheduled';
+export const FollowUpCancelled = 'FollowUpCancelled';
+export const FollowUpCompleted = 'FollowUpCompleted';
+export const FollowUpDeferred = 'FollowUpDeferred';
+export const FollowUpAttemptStarted = 'FollowUpAttemptStarted';
+export const FollowUpAttemptSucceeded = 'FollowUpAttemptSucceeded';
+export const FollowUpAttemptFailed = 'FollowUpAttemptFailed';
+export const FollowUpExpired = 'FollowUpExpired';
 
 export const CONTACT_EVENT_TYPES = [
   ContactCreated,
@@ -77,6 +109,28 @@ export const CONTACT_EVENT_TYPES = [
   LeadStatusChanged,
   NoteAdded,
   FollowUpScheduled,
+  FollowUpSnoozed,
+  FollowUpRescheduled,
+  FollowUpCancelled,
+  FollowUpCompleted,
+  FollowUpDeferred,
+  FollowUpAttemptStarted,
+  FollowUpAttemptSucceeded,
+  FollowUpAttemptFailed,
+  FollowUpExpired,
+] as const;
+
+/** The follow-up lifecycle events after FollowUpScheduled: each one's data carries followUpId and contactId. */
+export const FOLLOW_UP_LIFECYCLE_EVENT_TYPES = [
+  FollowUpSnoozed,
+  FollowUpRescheduled,
+  FollowUpCancelled,
+  FollowUpCompleted,
+  FollowUpDeferred,
+  FollowUpAttemptStarted,
+  FollowUpAttemptSucceeded,
+  FollowUpAttemptFailed,
+  FollowUpExpired,
 ] as const;
 
 export interface ContactCreatedData {
@@ -200,6 +254,96 @@ export interface FollowUpScheduledData {
   readonly callId: string | null;
 }
 
+interface FollowUpRef {
+  readonly followUpId: string;
+  readonly contactId: string;
+}
+
+/**
+ * `schedule` in the events below is the follow-up's schedule number after the event: it starts at 1 with
+ * FollowUpScheduled and grows by one with every event that sets a new next attempt time. A worker job is made
+ * for one schedule number; a job whose number is no longer the follow-up's is stale.
+ */
+
+/** Status `snoozed`; due again (scheduledAt and nextAttemptAt) at `until`. */
+export interface FollowUpSnoozedData extends FollowUpRef {
+  /** ISO-8601, UTC: the new due time */
+  readonly until: string;
+  readonly previousScheduledAt: string;
+  readonly schedule: number;
+  /**
+   * The attempt that was open when the follow-up was snoozed (a queued call nobody made yet), withdrawn: it no
+   * longer counts, so the follow-up's attempts go back to withdrawnAttempt - 1. null when no attempt was open.
+   */
+  readonly withdrawnAttempt: number | null;
+}
+
+/** Status `scheduled`; due time and next attempt move to `scheduledAt`. */
+export interface FollowUpRescheduledData extends FollowUpRef {
+  readonly scheduledAt: string;
+  readonly previousScheduledAt: string;
+  readonly schedule: number;
+  /** As in FollowUpSnoozedData. */
+  readonly withdrawnAttempt: number | null;
+}
+
+/** Ended: `cancelled`. */
+export interface FollowUpCancelledData extends FollowUpRef {
+  readonly reason: string | null;
+}
+
+/** Ended: `completed`, by hand or by the hub's `done` (not by an attempt: see FollowUpAttemptSucceeded). */
+export interface FollowUpCompletedData extends FollowUpRef {
+  readonly how: FollowUpCompletion;
+  /** The user who completed it, when known. */
+  readonly by: string | null;
+}
+
+/** Not run now (outside the calling window): no attempt counted; only nextAttemptAt moves, never scheduledAt. */
+export interface FollowUpDeferredData extends FollowUpRef {
+  readonly reason: FollowUpDeferralReason;
+  readonly nextAttemptAt: string;
+  readonly schedule: number;
+}
+
+/** Attempt n of maxAttempts counted; status `queued` for a call, `in_progress` for sms and webhook. */
+export interface FollowUpAttemptStartedData extends FollowUpRef {
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  /** It runs outside the calling window, by the follow-up's allowOutOfWindow override. */
+  readonly outOfWindow: boolean;
+  /** ISO-8601, UTC */
+  readonly at: string;
+}
+
+/** Ended: `completed`. */
+export interface FollowUpAttemptSucceededData extends FollowUpRef {
+  readonly attempt: number;
+  /** The call that ended a call attempt. */
+  readonly callId: string | null;
+  /** Free text from the executor (an sms provider's message id, a webhook's status code…). */
+  readonly detail: string | null;
+}
+
+/** retryAt set: status `scheduled`, next attempt at retryAt. retryAt null (it was the last attempt): `failed`, ended. */
+export interface FollowUpAttemptFailedData extends FollowUpRef {
+  readonly attempt: number;
+  /** e.g. `Busy`, `No Answer`, `Missed` (the call status), `timeout`, `http 500` */
+  readonly reason: string;
+  readonly callId: string | null;
+  readonly retryAt: string | null;
+  /** The new schedule number when retryAt is set; null otherwise. */
+  readonly schedule: number | null;
+}
+
+/** Ended: `expired`, overdue for longer than the expiry period. */
+export interface FollowUpExpiredData extends FollowUpRef {
+  /** The due time (scheduledAt) it was overdue since. */
+  readonly overdueSince: string;
+  /** ISO-8601, UTC: when the periodic job expired it */
+  readonly at: string;
+}
+
 export type ContactEvent =
   | { type: typeof ContactCreated; data: ContactCreatedData }
   | { type: typeof ContactUpdated; data: ContactUpdatedData }
@@ -210,7 +354,16 @@ export type ContactEvent =
   | { type: typeof CallLogged; data: CallLoggedData }
   | { type: typeof LeadStatusChanged; data: LeadStatusChangedData }
   | { type: typeof NoteAdded; data: NoteAddedData }
-  | { type: typeof FollowUpScheduled; data: FollowUpScheduledData };
+  | { type: typeof FollowUpScheduled; data: FollowUpScheduledData }
+  | { type: typeof FollowUpSnoozed; data: FollowUpSnoozedData }
+  | { type: typeof FollowUpRescheduled; data: FollowUpRescheduledData }
+  | { type: typeof FollowUpCancelled; data: FollowUpCancelledData }
+  | { type: typeof FollowUpCompleted; data: FollowUpCompletedData }
+  | { type: typeof FollowUpDeferred; data: FollowUpDeferredData }
+  | { type: typeof FollowUpAttemptStarted; data: FollowUpAttemptStartedData }
+  | { type: typeof FollowUpAttemptSucceeded; data: FollowUpAttemptSucceededData }
+  | { type: typeof FollowUpAttemptFailed; data: FollowUpAttemptFailedData }
+  | { type: typeof FollowUpExpired; data: FollowUpExpiredData };
 
 export type ContactEventType = ContactEvent['type'];
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Actor, Clock, Database, DomainError, ForbiddenError, NotFoundError, ValidationError } from '@app/shared';
+import { Actor, Clock, ConflictError, Database, DomainError, ForbiddenError, NotFoundError, ValidationError } from '@app/shared';
 import { AppendRequest, ConcurrencyError, EventStore, foldStream, NewEvent } from '@app/event-store';
 import {
   contactDecider,
@@ -19,6 +19,7 @@ import { CallPush, CallPushResult, FollowUpFields } from './call-push';
 const DAY_MS = 24 * 3600_000;
 const HOUR_MS = 3600_000;
 const MAX_ROUNDS = 5;
+const DEFAULT_RETRY_DELAY_SECONDS = 900;
 
 export type ItemOutcome = { ok: CallPushResult } | { error: DomainError | Error };
 
@@ -26,6 +27,10 @@ interface References {
   contacts: Map<string, string | null>; // id → assigned agent
   staff: Set<string>;
   campaigns: Set<string>;
+  /** Calls already recorded under these callIds, by callId → contact: a callId belongs to one contact. */
+  callOwners: Map<string, string>;
+  /** The org's retry delay: a failed call attempt of a follow-up is retried after it (SPEC §5 step 4). */
+  retryDelaySeconds: number;
 }
 
 /**
@@ -60,7 +65,7 @@ export class CallIngest {
     });
 
     for (let round = 1; pending.length > 0; round++) {
-      const retry = await this.round(actor, calls, pending, results, now);
+      const retry = await this.round(actor, calls, pending, results, now, refs.retryDelaySeconds);
       if (retry.length > 0 && round >= MAX_ROUNDS) {
         for (const i of retry) results[i] = { error: new ConcurrencyError(`contact ${calls[i].contactId} is being written by someone else; retry`) };
         break;
@@ -71,7 +76,7 @@ export class CallIngest {
   }
 
   /** One decide-and-append pass over the pending items; returns the items to run again (their stream moved). */
-  private async round(actor: Actor, calls: readonly CallPush[], pending: number[], results: ItemOutcome[], now: Date): Promise<number[]> {
+  private async round(actor: Actor, calls: readonly CallPush[], pending: number[], results: ItemOutcome[], now: Date, retryDelaySeconds: number): Promise<number[]> {
     const lanes = new Map<string, number[]>();
     for (const i of pending) lanes.set(calls[i].contactId, [...(lanes.get(calls[i].contactId) ?? []), i]);
     const streams = await this.store.readStreams(actor.orgId, [...lanes.keys()].map(contactStream));
@@ -85,13 +90,13 @@ export class CallIngest {
       for (const i of items) {
         let events: ContactEvent[];
         try {
-          events = contactDecider.decide(this.command(actor, calls[i], now), state);
+          events = contactDecider.decide(this.command(actor, calls[i], now, retryDelaySeconds), state);
         } catch (error) {
           results[i] = { error: error as Error };
           continue;
         }
         if (events.length === 0) {
-          results[i] = { ok: result(calls[i], 'duplicate', state, []) };
+          results[i] = { ok: result(calls[i], 'duplicate', state, [], uuidFromKey(`follow-up:${actor.orgId}:${calls[i].callId}`)) };
           continue;
         }
         const key = `call:${calls[i].callId}:${calls[i].status}`;
@@ -110,8 +115,9 @@ export class CallIngest {
       const push = calls[index];
       if (retry.has(push.contactId)) return; // an earlier item of this contact conflicted: this one runs again too
       if (r.outcome === 'ok') results[index] = { ok: result(push, 'accepted', before, events) };
-      else if (r.outcome === 'replayed') results[index] = { ok: result(push, 'duplicate', before, []) };
       else if (r.outcome === 'foreign') results[index] = { error: new NotFoundError('contact', push.contactId) };
+      // conflict: another writer moved the stream. replayed: a concurrent twin of this push went in first; run
+      // it again on a fresh read so the answer (a duplicate) describes the state the twin left.
       else retry.add(push.contactId);
     });
     return pending.filter((i) => retry.has(calls[i].contactId) && results[i] === undefined);
@@ -125,6 +131,8 @@ export class CallIngest {
     const assigned = refs.contacts.get(push.contactId);
     if (assigned === undefined || (actor.role === 'agent' && assigned !== actor.userId)) throw new NotFoundError('contact', push.contactId);
     if (actor.role === 'agent' && push.agentId !== actor.userId) throw new ForbiddenError('an agent can only log their own calls');
+    const owner = refs.callOwners.get(push.callId);
+    if (owner && owner !== push.contactId) throw new ConflictError(`call ${push.callId} was logged for another contact`);
     if (!refs.staff.has(push.agentId)) throw new ValidationError('agentId', `${push.agentId} is not an active agent of this organization`);
     const fuAgent = push.followUp?.agentId;
     if (fuAgent && !refs.staff.has(fuAgent)) throw new ValidationError('followUp.agentId', `${fuAgent} is not an active agent of this organization`);
@@ -137,7 +145,7 @@ export class CallIngest {
     const contactIds = [...new Set(calls.map((c) => c.contactId))];
     const userIds = [...new Set(calls.flatMap((c) => [c.agentId, c.followUp?.agentId]).filter((x): x is string => !!x))];
     const campaignIds = [...new Set(calls.flatMap((c) => [c.campaignId, c.followUp?.campaignId]).filter((x): x is string => !!x))];
-    const [contacts, staff, campaigns] = await Promise.all([
+    const [contacts, staff, campaigns, settings, owners] = await Promise.all([
       this.db.query<{ id: string; assigned_agent_id: string | null }>('SELECT id, assigned_agent_id FROM contacts WHERE org_id = $1 AND id = ANY ($2::uuid[])', [
         actor.orgId,
         contactIds,
@@ -146,20 +154,30 @@ export class CallIngest {
       campaignIds.length
         ? this.db.query<{ id: string }>('SELECT id FROM campaigns WHERE org_id = $1 AND id = ANY ($2::uuid[])', [actor.orgId, campaignIds])
         : Promise.resolve({ rows: [] as { id: string }[] }),
+      // Read straight from the settings read model: the contacts library does not depend on the settings one.
+      this.db.query<{ retry: number | null }>(`SELECT (settings->>'retryDelaySeconds')::int AS retry FROM org_settings WHERE org_id = $1`, [actor.orgId]),
+      this.db.query<{ call_id: string; contact_id: string }>('SELECT call_id, contact_id FROM calls WHERE org_id = $1 AND call_id = ANY ($2::text[])', [
+        actor.orgId,
+        [...new Set(calls.map((c) => c.callId))],
+      ]),
     ]);
     return {
       contacts: new Map(contacts.rows.map((r) => [r.id, r.assigned_agent_id])),
       staff: new Set(staff.rows.map((r) => r.id)),
       campaigns: new Set(campaigns.rows.map((r) => r.id)),
+      retryDelaySeconds: settings.rows[0]?.retry ?? DEFAULT_RETRY_DELAY_SECONDS,
+      callOwners: new Map(owners.rows.map((r) => [r.call_id, r.contact_id])),
     };
   }
 
-  private command(actor: Actor, push: CallPush, now: Date): LogCall {
+  private command(actor: Actor, push: CallPush, now: Date, retryDelaySeconds: number): LogCall {
     // Derived from the call, so a retried push schedules the very same follow-up.
     const followUpId = uuidFromKey(`follow-up:${actor.orgId}:${push.callId}`);
     return {
       type: 'LogCall',
       contactId: push.contactId,
+      now: now.toISOString(),
+      retryDelaySeconds,
       call: {
         callId: push.callId,
         agentId: push.agentId,
@@ -179,9 +197,13 @@ export class CallIngest {
   }
 }
 
-function result(push: CallPush, status: CallPushResult['status'], before: ContactState, events: readonly ContactEvent[], ): CallPushResult {
+function result(push: CallPush, status: CallPushResult['status'], before: ContactState, events: readonly ContactEvent[], ownFollowUpId?: string): CallPushResult {
   const changed = events.find((e) => e.type === LeadStatusChanged);
   const scheduled = events.find((e) => e.type === FollowUpScheduled);
+  // A duplicate answers with the follow-up its first push scheduled, so a dialler that lost that answer learns it.
+  if (!scheduled && ownFollowUpId && before.followUpIds.has(ownFollowUpId)) {
+    return { status, callId: push.callId, contactId: push.contactId, leadStatus: before.leadStatus, followUpId: ownFollowUpId };
+  }
   return {
     status,
     callId: push.callId,

@@ -42,6 +42,13 @@ export class Environment {
   @Max(1000)
   WORKER_CONCURRENCY = 50;
 
+  /** How often the periodic follow-up expiry job runs (ms). */
+  @Transform(({ value }) => (value === undefined || value === '' ? 60_000 : Number(value)))
+  @IsInt()
+  @Min(100)
+  @Max(86_400_000)
+  EXPIRY_INTERVAL_MS = 60_000;
+
   @IsString()
   NODE_ENV = 'production';
 

@@ -4,6 +4,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * Appends to many streams in one call and one transaction (batch ingest). Unlike fu_append it does not raise
  * on a stale version or a replay: it reports each request's outcome, so one conflicting item does not sink
  * the others. Stream locks are taken up front in one global order (by hash), so two batches never deadlock.
+ * Requests for one stream are decided in a chain (each on the state the previous one leaves): once one of
+ * them is not appended, the later ones for that stream are answered 'conflict' too, to be decided again.
  */
 export class AppendMany1700000000004 implements MigrationInterface {
   name = 'AppendMany1700000000004';
@@ -24,6 +26,7 @@ export class AppendMany1700000000004 implements MigrationInterface {
         v_org uuid;
         v_positions bigint[];
         v_keys text[];
+        v_failed text[] := '{}';
       BEGIN
         FOR v_hash IN SELECT DISTINCT hashtextextended(s, 0) AS h FROM unnest(p_stream_ids) s ORDER BY h LOOP
           PERFORM pg_advisory_xact_lock(v_hash);
@@ -35,21 +38,28 @@ export class AppendMany1700000000004 implements MigrationInterface {
           request := i;
           v_keys := p_keys[v_from:v_to];
           v_positions := NULL;
-          IF EXISTS (SELECT 1 FROM unnest(v_keys) k WHERE k IS NOT NULL) THEN
+          IF p_stream_ids[i] <> ALL (v_failed) AND EXISTS (SELECT 1 FROM unnest(v_keys) k WHERE k IS NOT NULL) THEN
             SELECT array_agg(e.global_position ORDER BY e.global_position), max(e.stream_version)
               INTO v_positions, v_version
               FROM events e WHERE e.org_id = p_org_id AND e.idempotency_key = ANY (v_keys);
           END IF;
-          IF v_positions IS NOT NULL THEN
+          IF p_stream_ids[i] = ANY (v_failed) THEN
+            -- decided on a state that assumed an earlier request for this stream went in: it did not
+            outcome := 'conflict'; stream_version := NULL; positions := NULL;
+            RETURN NEXT;
+          ELSIF v_positions IS NOT NULL THEN
             outcome := 'replayed'; stream_version := v_version; positions := v_positions;
+            v_failed := v_failed || p_stream_ids[i];
             RETURN NEXT;
           ELSE
             SELECT s.version, s.org_id INTO v_version, v_org FROM streams s WHERE s.stream_id = p_stream_ids[i];
             IF FOUND AND v_org <> p_org_id THEN
               outcome := 'foreign'; stream_version := NULL; positions := NULL;
+              v_failed := v_failed || p_stream_ids[i];
               RETURN NEXT;
             ELSIF p_expected[i] >= 0 AND coalesce(v_version, 0) <> p_expected[i] THEN
               outcome := 'conflict'; stream_version := coalesce(v_version, 0); positions := NULL;
+              v_failed := v_failed || p_stream_ids[i];
               RETURN NEXT;
             ELSE
               IF v_version IS NULL THEN

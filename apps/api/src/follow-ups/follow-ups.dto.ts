@@ -1,0 +1,33 @@
+import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
+import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { FOLLOW_UP_STATUSES, FOLLOW_UP_TYPES, FollowUpSource, SOURCES } from '@app/contacts';
+import { FollowUpFieldsDto } from '../calls/calls.dto';
+import { PageQuery } from '../http/common.dto';
+
+const ISO = { strict: true, strictSeparator: true };
+
+export class ScheduleFollowUpDto extends FollowUpFieldsDto {
+  @ApiPropertyOptional({ enum: SOURCES, default: 'manual' })
+  @IsOptional()
+  @IsIn(SOURCES)
+  source?: FollowUpSource;
+}
+
+export class RescheduleDto {
+  @ApiProperty({ description: 'the new due time (ISO-8601)' })
+  @IsISO8601(ISO)
+  scheduledAt: string;
+}
+
+export class CancelDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2000) reason?: string;
+}
+
+export class ListFollowUpsQuery extends PageQuery {
+  @ApiPropertyOptional() @IsOptional() @IsUUID() contactId?: string;
+  @ApiPropertyOptional() @IsOptional() @IsUUID() agentId?: string;
+  @ApiPropertyOptional({ enum: FOLLOW_UP_STATUSES }) @IsOptional() @IsIn(FOLLOW_UP_STATUSES) status?: string;
+  @ApiPropertyOptional({ enum: FOLLOW_UP_TYPES }) @IsOptional() @IsIn(FOLLOW_UP_TYPES) type?: string;
+  @ApiPropertyOptional({ description: 'scheduled at or after (ISO-8601)' }) @IsOptional() @IsISO8601(ISO) from?: string;
+  @ApiPropertyOptional({ description: 'scheduled before (ISO-8601)' }) @IsOptional() @IsISO8601(ISO) to?: string;
+}

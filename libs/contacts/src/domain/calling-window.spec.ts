@@ -1,0 +1,200 @@
+import { ValidationError } from '@app/shared';
+import { CallingWindow, WEEKDAYS, checkWindow, effectiveWindow, toFollowUpWindowCheck } from './calling-window';
+
+const ORG: CallingWindow = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat'], start: '08:00', end: '21:00' };
+const EVERY_DAY: CallingWindow = { ...ORG, days: [...WEEKDAYS] };
+
+/** checkWindow at a UTC instant, answering ISO strings. */
+const at = (utc: string, zone: string, window: CallingWindow | null = ORG) => {
+  const { inWindow, nextOpening } = checkWindow(new Date(utc), zone, window);
+  return { inWindow, nextOpening: nextOpening?.toISOString() ?? null };
+};
+const closedUntil = (nextOpening: string) => ({ inWindow: false, nextOpening });
+const open = (now: string) => ({ inWindow: true, nextOpening: new Date(now).toISOString() });
+
+describe(checkWindow.name, () => {
+  describe('in and out of the window', () => {
+    it('should be out of window and open at 08:00 the same day when it is 03:00 local', () => {
+      // Tuesday 2025-03-11, 03:00 EDT
+      expect(at('2025-03-11T07:00:00Z', 'America/New_York')).toEqual(closedUntil('2025-03-11T12:00:00.000Z'));
+    });
+
+    it('should open at 08:00 the next day when it is 22:00 local', () => {
+      expect(at('2025-03-12T02:00:00Z', 'America/New_York')).toEqual(closedUntil('2025-03-12T12:00:00.000Z'));
+    });
+
+    it('should open on Monday 08:00 when it is Saturday evening and the window is mon–sat', () => {
+      // Saturday 2025-03-15 21:30 EDT
+      expect(at('2025-03-16T01:30:00Z', 'America/New_York')).toEqual(closedUntil('2025-03-17T12:00:00.000Z'));
+    });
+
+    it('should open on Monday 08:00 when it is Sunday noon and the window is mon–sat', () => {
+      expect(at('2025-03-16T16:00:00Z', 'America/New_York')).toEqual(closedUntil('2025-03-17T12:00:00.000Z'));
+    });
+
+    it('should be in window, answering now as the opening, when it is inside the hours on an allowed day', () => {
+      expect(at('2025-03-11T15:30:00Z', 'America/New_York')).toEqual(open('2025-03-11T15:30:00Z'));
+    });
+
+    it('should be in window when it is exactly the start time (start inclusive)', () => {
+      expect(at('2025-03-11T12:00:00Z', 'America/New_York')).toEqual(open('2025-03-11T12:00:00Z'));
+    });
+
+    it('should be in window at 20:59:59 and out at 21:00 (end exclusive), opening the next day', () => {
+      expect(at('2025-03-12T00:59:59Z', 'America/New_York').inWindow).toBe(true);
+      expect(at('2025-03-12T01:00:00Z', 'America/New_York')).toEqual(closedUntil('2025-03-12T12:00:00.000Z'));
+    });
+
+    it('should open a week later when the only allowed day is today and today’s window is over', () => {
+      const tuesdays: CallingWindow = { ...ORG, days: ['tue'] };
+      expect(at('2025-03-12T02:00:00Z', 'America/New_York', tuesdays)).toEqual(closedUntil('2025-03-18T12:00:00.000Z'));
+    });
+  });
+
+  describe('the contact’s timezone', () => {
+    it('should judge the same instant in each contact’s local time when contacts are in Tokyo and Los Angeles', () => {
+      // 2025-03-12T05:00Z is 14:00 Wednesday in Tokyo, 22:00 Tuesday in Los Angeles
+      expect(at('2025-03-12T05:00:00Z', 'Asia/Tokyo')).toEqual(open('2025-03-12T05:00:00Z'));
+      expect(at('2025-03-12T05:00:00Z', 'America/Los_Angeles')).toEqual(closedUntil('2025-03-12T15:00:00.000Z'));
+    });
+
+    it('should open each contact at its own 08:00 when both are out of window at the same instant', () => {
+      // 2025-03-12T13:00Z is 22:00 Wednesday in Tokyo, 06:00 Wednesday in Los Angeles (PDT)
+      expect(at('2025-03-12T13:00:00Z', 'Asia/Tokyo')).toEqual(closedUntil('2025-03-12T23:00:00.000Z'));
+      expect(at('2025-03-12T13:00:00Z', 'America/Los_Angeles')).toEqual(closedUntil('2025-03-12T15:00:00.000Z'));
+    });
+
+    it('should use the local weekday, not the UTC one, when they differ', () => {
+      // Sunday 23:30 UTC is already Monday 08:30 in Tokyo
+      expect(at('2025-03-16T23:30:00Z', 'Asia/Tokyo').inWindow).toBe(true);
+      // Monday 01:00 UTC is still Sunday 21:00 in New York (EDT): closed on Sunday
+      expect(at('2025-03-17T01:00:00Z', 'America/New_York')).toEqual(closedUntil('2025-03-17T12:00:00.000Z'));
+    });
+
+    it('should refuse naming timezone when it is not an IANA zone', () => {
+      expect(() => checkWindow(new Date('2025-03-11T12:00:00Z'), 'Mars/Olympus', ORG)).toThrow(ValidationError);
+    });
+  });
+
+  describe('the day the clocks change', () => {
+    it('should open at 08:00 BST (07:00 UTC) when London springs forward that night', () => {
+      // Sunday 2025-03-30, 00:30 GMT; clocks go 01:00 GMT → 02:00 BST
+      expect(at('2025-03-30T00:30:00Z', 'Europe/London', EVERY_DAY)).toEqual(closedUntil('2025-03-30T07:00:00.000Z'));
+    });
+
+    it('should open on Monday at 08:00 BST (07:00 UTC) when Saturday evening was still GMT', () => {
+      expect(at('2025-03-29T22:00:00Z', 'Europe/London')).toEqual(closedUntil('2025-03-31T07:00:00.000Z'));
+    });
+
+    it('should open at 08:00 GMT (08:00 UTC) when London falls back that night', () => {
+      // Sunday 2025-10-26, 00:30 BST; clocks go 02:00 BST → 01:00 GMT
+      expect(at('2025-10-25T23:30:00Z', 'Europe/London', EVERY_DAY)).toEqual(closedUntil('2025-10-26T08:00:00.000Z'));
+    });
+
+    it('should open at 08:00 EDT (12:00 UTC) when New York springs forward that night', () => {
+      // Sunday 2025-03-09, 00:30 EST
+      expect(at('2025-03-09T05:30:00Z', 'America/New_York', EVERY_DAY)).toEqual(closedUntil('2025-03-09T12:00:00.000Z'));
+      // Saturday 22:00 EST: ten hours of wall clock, nine of real time, to the opening
+      expect(at('2025-03-09T03:00:00Z', 'America/New_York', EVERY_DAY)).toEqual(closedUntil('2025-03-09T12:00:00.000Z'));
+    });
+
+    it('should open at 08:00 EST (13:00 UTC) when New York falls back that night', () => {
+      // Sunday 2025-11-02, 00:30 EDT
+      expect(at('2025-11-02T04:30:00Z', 'America/New_York', EVERY_DAY)).toEqual(closedUntil('2025-11-02T13:00:00.000Z'));
+    });
+
+    it('should close at 21:00 local on both sides of the change', () => {
+      expect(at('2025-03-09T00:59:00Z', 'America/New_York', EVERY_DAY).inWindow).toBe(true); // Sat 19:59 EST
+      expect(at('2025-03-10T00:59:00Z', 'America/New_York', EVERY_DAY).inWindow).toBe(true); // Sun 20:59 EDT
+      expect(at('2025-03-10T01:00:00Z', 'America/New_York', EVERY_DAY).inWindow).toBe(false); // Sun 21:00 EDT
+    });
+  });
+
+  describe('a start time the clocks skip or repeat', () => {
+    const night: CallingWindow = { days: [...WEEKDAYS], start: '02:30', end: '05:00' };
+
+    it('should open at the first instant after the gap (03:00 EDT) when 02:30 does not exist that day', () => {
+      // Sunday 2025-03-09, 01:00 EST; 02:00 EST jumps to 03:00 EDT
+      expect(at('2025-03-09T06:00:00Z', 'America/New_York', night)).toEqual(closedUntil('2025-03-09T07:00:00.000Z'));
+    });
+
+    it('should be in window from the end of the gap, and not just before it', () => {
+      expect(at('2025-03-09T06:59:59Z', 'America/New_York', night).inWindow).toBe(false); // 01:59:59 EST
+      expect(at('2025-03-09T07:00:00Z', 'America/New_York', night).inWindow).toBe(true); // 03:00 EDT
+    });
+
+    it('should open at 02:30 on the days around the change, when 02:30 exists', () => {
+      expect(at('2025-03-08T06:00:00Z', 'America/New_York', night)).toEqual(closedUntil('2025-03-08T07:30:00.000Z')); // 02:30 EST
+      expect(at('2025-03-09T12:00:00Z', 'America/New_York', night)).toEqual(closedUntil('2025-03-10T06:30:00.000Z')); // 02:30 EDT
+    });
+
+    it('should open when the gap ends (02:00 BST) when London skips a 01:30 start', () => {
+      const early: CallingWindow = { days: [...WEEKDAYS], start: '01:30', end: '05:00' };
+      expect(at('2025-03-30T00:10:00Z', 'Europe/London', early)).toEqual(closedUntil('2025-03-30T01:00:00.000Z'));
+    });
+
+    it('should open when a half-hour gap ends when the zone skips 30 minutes (Lord Howe)', () => {
+      // Sunday 2025-10-05, 02:00 +10:30 jumps to 02:30 +11:00
+      const early: CallingWindow = { days: [...WEEKDAYS], start: '02:15', end: '05:00' };
+      expect(at('2025-10-04T14:00:00Z', 'Australia/Lord_Howe', early)).toEqual(closedUntil('2025-10-04T15:30:00.000Z'));
+    });
+
+    it('should open at the first occurrence when the start time happens twice (fall-back)', () => {
+      // Sunday 2025-11-02: 01:30 EDT (05:30 UTC), then 01:30 EST (06:30 UTC)
+      const early: CallingWindow = { days: [...WEEKDAYS], start: '01:30', end: '05:00' };
+      expect(at('2025-11-02T04:00:00Z', 'America/New_York', early)).toEqual(closedUntil('2025-11-02T05:30:00.000Z'));
+    });
+  });
+
+  describe('a window that never opens', () => {
+    it('should never open when there are no days', () => {
+      expect(at('2025-03-11T12:00:00Z', 'UTC', { ...ORG, days: [] })).toEqual({ inWindow: false, nextOpening: null });
+    });
+
+    it('should never open when the start is not before the end', () => {
+      expect(at('2025-03-11T12:00:00Z', 'UTC', { ...ORG, start: '21:00', end: '08:00' })).toEqual({ inWindow: false, nextOpening: null });
+    });
+
+    it('should never open when the window is null (an empty effective window)', () => {
+      expect(at('2025-03-11T12:00:00Z', 'UTC', null)).toEqual({ inWindow: false, nextOpening: null });
+    });
+
+    it('should ignore day names that are not weekdays', () => {
+      expect(at('2025-03-11T12:00:00Z', 'UTC', { ...ORG, days: ['Tuesday', 'wed'] })).toEqual(closedUntil('2025-03-12T08:00:00.000Z'));
+    });
+
+    it('should refuse when a time is not HH:MM', () => {
+      expect(() => checkWindow(new Date('2025-03-11T12:00:00Z'), 'UTC', { ...ORG, start: '8am' })).toThrow(ValidationError);
+    });
+  });
+});
+
+describe(effectiveWindow.name, () => {
+  it('should be the org’s window when there is no campaign', () => {
+    expect(effectiveWindow(ORG, null)).toEqual(ORG);
+  });
+
+  it('should keep the common days, the later start and the earlier end when a campaign narrows it', () => {
+    expect(effectiveWindow(ORG, { days: ['sun', 'fri', 'mon'], start: '09:30', end: '22:00' })).toEqual({ days: ['mon', 'fri'], start: '09:30', end: '21:00' });
+    expect(effectiveWindow(ORG, { days: [...WEEKDAYS], start: '07:00', end: '17:00' })).toEqual({ ...ORG, end: '17:00' });
+  });
+
+  it('should be null when the campaign shares no day with the org', () => {
+    expect(effectiveWindow(ORG, { days: ['sun'], start: '08:00', end: '21:00' })).toBeNull();
+  });
+
+  it('should be null when the hours do not overlap', () => {
+    expect(effectiveWindow(ORG, { days: ['mon'], start: '21:00', end: '23:00' })).toBeNull();
+  });
+
+  it('should be null when the org itself has no day', () => {
+    expect(effectiveWindow({ ...ORG, days: [] }, null)).toBeNull();
+  });
+});
+
+describe(toFollowUpWindowCheck.name, () => {
+  it('should give the ISO shape StartFollowUpAttempt takes', () => {
+    expect(toFollowUpWindowCheck({ inWindow: false, nextOpening: new Date('2025-03-11T12:00:00Z') })).toEqual({ inWindow: false, nextOpening: '2025-03-11T12:00:00.000Z' });
+    expect(toFollowUpWindowCheck({ inWindow: false, nextOpening: null })).toEqual({ inWindow: false, nextOpening: null });
+  });
+});

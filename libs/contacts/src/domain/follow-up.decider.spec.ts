@@ -1,0 +1,706 @@
+import { ConflictError, DomainError, NotFoundError, ValidationError } from '@app/shared';
+import {
+  CallLogged,
+  CallLoggedData,
+  ContactCreated,
+  ContactEvent,
+  ENDED_FOLLOW_UP_STATUSES,
+  FOLLOW_UP_STATUSES,
+  FollowUpAttemptFailed,
+  FollowUpAttemptFailedData,
+  FollowUpAttemptStarted,
+  FollowUpAttemptStartedData,
+  FollowUpAttemptSucceeded,
+  FollowUpCancelled,
+  FollowUpCompleted,
+  FollowUpDeferred,
+  FollowUpExpired,
+  FollowUpRescheduled,
+  FollowUpScheduled,
+  FollowUpScheduledData,
+  FollowUpSnoozed,
+  LeadStatusChanged,
+  isOpenFollowUpStatus,
+} from './contact.events';
+import { CallInput, ContactCommand, LogCall, decideContact, evolveContact, initialContactState } from './contact.decider';
+import { FollowUpState, FollowUpWindowCheck, RecordFollowUpAttemptResult, StartFollowUpAttempt } from './follow-up.decider';
+
+// ---- fixtures -------------------------------------------------------------------------------------------------
+
+const contactId = 'c1';
+const followUpId = 'f1';
+const due = '2025-03-11T14:00:00.000Z';
+const now = '2025-03-11T14:00:05.000Z';
+
+const created: ContactEvent = {
+  type: ContactCreated,
+  data: {
+    contactId,
+    name: 'Sarah Lee',
+    phone: '+14155550100',
+    timezone: 'America/New_York',
+    leadQuality: 'WARM',
+    leadStatus: 'Followups',
+    assignedAgentId: 'a1',
+    tags: [],
+    campaignId: 'camp1',
+    status: 'ACTIVE',
+  },
+};
+
+const scheduled = (overrides: Partial<FollowUpScheduledData> = {}): ContactEvent => ({
+  type: FollowUpScheduled,
+  data: {
+    followUpId,
+    contactId,
+    type: 'call',
+    scheduledAt: due,
+    agentId: null,
+    priority: 'normal',
+    maxAttempts: 3,
+    allowOutOfWindow: false,
+    notes: null,
+    campaignId: 'camp1',
+    source: 'manual',
+    message: null,
+    url: null,
+    callId: null,
+    ...overrides,
+  },
+});
+const sms = scheduled({ type: 'sms', message: 'See you tomorrow' });
+const webhook = scheduled({ type: 'webhook', url: 'https://hooks.example/x' });
+
+const started = (attempt: number, overrides: Partial<FollowUpAttemptStartedData> = {}): ContactEvent => ({
+  type: FollowUpAttemptStarted,
+  data: { followUpId, contactId, attempt, maxAttempts: 3, outOfWindow: false, at: now, ...overrides },
+});
+const failed = (attempt: number, retryAt: string | null, schedule: number | null, overrides: Partial<FollowUpAttemptFailedData> = {}): ContactEvent => ({
+  type: FollowUpAttemptFailed,
+  data: { followUpId, contactId, attempt, reason: 'failed', callId: null, retryAt, schedule, ...overrides },
+});
+
+const inWindow: FollowUpWindowCheck = { inWindow: true, nextOpening: null };
+const outOfWindow: FollowUpWindowCheck = { inWindow: false, nextOpening: '2025-03-12T12:00:00.000Z' };
+const neverOpen: FollowUpWindowCheck = { inWindow: false, nextOpening: null };
+
+const start = (overrides: Partial<StartFollowUpAttempt> = {}): StartFollowUpAttempt => ({
+  type: 'StartFollowUpAttempt',
+  contactId,
+  followUpId,
+  schedule: 1,
+  now,
+  window: inWindow,
+  ...overrides,
+});
+const result = (attempt: number, success: boolean, overrides: Partial<RecordFollowUpAttemptResult> = {}): RecordFollowUpAttemptResult => ({
+  type: 'RecordFollowUpAttemptResult',
+  contactId,
+  followUpId,
+  attempt,
+  success,
+  reason: success ? null : 'http 500',
+  retryAt: '2025-03-11T14:15:05.000Z',
+  ...overrides,
+});
+
+const snooze = (until = '2025-03-14T14:00:00Z') => ({ type: 'SnoozeFollowUp' as const, contactId, followUpId, until });
+const reschedule = (scheduledAt = '2025-03-20T09:00:00Z') => ({ type: 'RescheduleFollowUp' as const, contactId, followUpId, scheduledAt });
+const cancel = (reason?: string | null) => ({ type: 'CancelFollowUp' as const, contactId, followUpId, reason });
+const complete = (how: 'manual' | 'hub' = 'manual', by: string | null = 'a1') => ({ type: 'CompleteFollowUp' as const, contactId, followUpId, how, by });
+const expire = (at: string, expireAfterDays = 7) => ({ type: 'ExpireFollowUp' as const, contactId, followUpId, now: at, expireAfterDays });
+
+const call = (overrides: Partial<CallInput> = {}): CallInput => ({
+  callId: 'call1',
+  agentId: 'a1',
+  direction: 'outbound',
+  status: 'Called',
+  durationSec: 42,
+  startedAt: '2025-03-11T15:00:00.000Z',
+  ...overrides,
+});
+const logCall = (overrides: Partial<CallInput> = {}, extra: Partial<Omit<LogCall, 'type' | 'call'>> = {}): LogCall => ({
+  type: 'LogCall',
+  contactId,
+  call: call(overrides),
+  now: '2025-03-11T15:01:00.000Z',
+  retryDelaySeconds: 900,
+  ...extra,
+});
+const callLogged = (overrides: Partial<CallLoggedData> = {}): ContactEvent => ({
+  type: CallLogged,
+  data: {
+    callId: 'call1',
+    contactId,
+    agentId: 'a1',
+    direction: 'outbound',
+    status: 'Called',
+    durationSec: 42,
+    connected: true,
+    startedAt: '2025-03-11T15:00:00.000Z',
+    note: null,
+    campaignId: 'camp1',
+    tags: [],
+    followUpId: null,
+    ...overrides,
+  },
+});
+const retryAfterCall = '2025-03-11T15:16:00.000Z'; // the LogCall's now + 900 s
+
+// ---- given / when / then ------------------------------------------------------------------------------------
+
+const fold = (events: readonly ContactEvent[]) => events.reduce(evolveContact, initialContactState);
+const followUpAfter = (events: readonly ContactEvent[], id = followUpId): FollowUpState => {
+  const f = fold(events).followUps.get(id);
+  if (!f) throw new Error(`no follow-up ${id}`);
+  return f;
+};
+
+const given = (...history: ContactEvent[]) => ({
+  when: (command: ContactCommand) => ({
+    then: (expected: ContactEvent[]) => expect(decideContact(command, fold(history))).toEqual(expected),
+    thenThrows: (errorType: new (...args: never[]) => DomainError, expected: { field?: string; message?: string | RegExp } = {}) => {
+      let thrown: unknown;
+      try {
+        decideContact(command, fold(history));
+      } catch (e) {
+        thrown = e;
+      }
+      expect(thrown).toBeInstanceOf(errorType);
+      if (expected.field !== undefined) expect((thrown as DomainError).field).toBe(expected.field);
+      if (expected.message !== undefined) expect((thrown as DomainError).message).toMatch(expected.message);
+    },
+  }),
+});
+
+/** Feeds the events a decision produced back into the history, as the store would. */
+const after = (history: readonly ContactEvent[], ...commands: ContactCommand[]): ContactEvent[] =>
+  commands.reduce<ContactEvent[]>((events, command) => [...events, ...decideContact(command, fold(events))], [...history]);
+
+/** Histories that end the follow-up in each ended status. */
+const endedIn: Record<(typeof ENDED_FOLLOW_UP_STATUSES)[number], ContactEvent[]> = {
+  completed: [created, scheduled(), { type: FollowUpCompleted, data: { followUpId, contactId, how: 'manual', by: 'a1' } }],
+  failed: [created, scheduled({ maxAttempts: 1 }), started(1, { maxAttempts: 1 }), failed(1, null, null)],
+  cancelled: [created, scheduled(), { type: FollowUpCancelled, data: { followUpId, contactId, reason: null } }],
+  expired: [created, scheduled(), { type: FollowUpExpired, data: { followUpId, contactId, overdueSince: due, at: '2025-03-20T00:00:00.000Z' } }],
+};
+const endedHistories = ENDED_FOLLOW_UP_STATUSES.map((status) => [status, endedIn[status]] as const);
+
+// ---- tests ----------------------------------------------------------------------------------------------------
+
+describe('follow-up statuses', () => {
+  it('should tell the four open statuses from the four ended ones when asked', () => {
+    expect(FOLLOW_UP_STATUSES.filter(isOpenFollowUpStatus)).toEqual(['scheduled', 'queued', 'in_progress', 'snoozed']);
+    expect(FOLLOW_UP_STATUSES.filter((s) => !isOpenFollowUpStatus(s))).toEqual([...ENDED_FOLLOW_UP_STATUSES]);
+  });
+
+  it.each(endedHistories)('should fold to %s when the follow-up ends that way', (status, history) => {
+    expect(followUpAfter(history)).toMatchObject({ status, attemptOpen: false });
+  });
+});
+
+describe(`${decideContact.name}: follow-up lifecycle`, () => {
+  describe('FollowUpScheduled', () => {
+    it('should start scheduled at schedule 1 with no attempt when a follow-up is scheduled', () => {
+      expect(followUpAfter([created, scheduled({ allowOutOfWindow: true })])).toEqual({
+        id: followUpId,
+        type: 'call',
+        status: 'scheduled',
+        scheduledAt: due,
+        nextAttemptAt: due,
+        agentId: null,
+        priority: 'normal',
+        campaignId: 'camp1',
+        maxAttempts: 3,
+        attempts: 0,
+        attemptOpen: false,
+        outOfWindow: false,
+        allowOutOfWindow: true,
+        schedule: 1,
+      });
+      expect(fold([created, scheduled()]).followUpIds).toEqual(new Set([followUpId]));
+    });
+  });
+
+  describe('SnoozeFollowUp', () => {
+    it('should snooze it to the given time with the next schedule when it is scheduled', () => {
+      given(created, scheduled())
+        .when(snooze('2025-03-14T10:00:00-04:00'))
+        .then([{ type: FollowUpSnoozed, data: { followUpId, contactId, until: '2025-03-14T14:00:00.000Z', previousScheduledAt: due, schedule: 2, withdrawnAttempt: null } }]);
+    });
+
+    it('should make it snoozed and due (and next attempted) at the snooze end when folded', () => {
+      expect(followUpAfter(after([created, scheduled()], snooze()))).toMatchObject({
+        status: 'snoozed',
+        scheduledAt: '2025-03-14T14:00:00.000Z',
+        nextAttemptAt: '2025-03-14T14:00:00.000Z',
+        schedule: 2,
+      });
+    });
+
+    it('should withdraw the open attempt when a queued call follow-up is snoozed', () => {
+      const history = [created, scheduled(), started(1)];
+      given(...history)
+        .when(snooze())
+        .then([{ type: FollowUpSnoozed, data: { followUpId, contactId, until: '2025-03-14T14:00:00.000Z', previousScheduledAt: due, schedule: 2, withdrawnAttempt: 1 } }]);
+      expect(followUpAfter(after(history, snooze()))).toMatchObject({ status: 'snoozed', attempts: 0, attemptOpen: false });
+    });
+
+    it('should snooze it again to a later time when it is snoozed', () => {
+      const history = after([created, scheduled()], snooze());
+      given(...history)
+        .when(snooze('2025-03-17T14:00:00Z'))
+        .then([{ type: FollowUpSnoozed, data: { followUpId, contactId, until: '2025-03-17T14:00:00.000Z', previousScheduledAt: '2025-03-14T14:00:00.000Z', schedule: 3, withdrawnAttempt: null } }]);
+    });
+
+    it('should record nothing when the same snooze comes again', () => {
+      given(...after([created, scheduled()], snooze())).when(snooze()).then([]);
+    });
+
+    it.each(endedHistories)('should refuse with a conflict naming the status when the follow-up is %s', (status, history) => {
+      given(...history).when(snooze()).thenThrows(ConflictError, { message: `follow-up f1 is ${status}` });
+    });
+
+    it('should answer not found when the contact has no such follow-up', () => {
+      given(created).when(snooze()).thenThrows(NotFoundError, { message: 'follow-up f1 not found' });
+    });
+
+    it('should answer not found when the contact does not exist', () => {
+      given().when(snooze()).thenThrows(NotFoundError, { message: 'contact c1 not found' });
+    });
+
+    it('should refuse naming until when it is not a timestamp', () => {
+      given(created, scheduled()).when(snooze('in three days')).thenThrows(ValidationError, { field: 'until' });
+    });
+  });
+
+  describe('RescheduleFollowUp', () => {
+    it('should move the due time and the next attempt with the next schedule when it is scheduled', () => {
+      const history = [created, scheduled()];
+      given(...history)
+        .when(reschedule())
+        .then([{ type: FollowUpRescheduled, data: { followUpId, contactId, scheduledAt: '2025-03-20T09:00:00.000Z', previousScheduledAt: due, schedule: 2, withdrawnAttempt: null } }]);
+      expect(followUpAfter(after(history, reschedule()))).toMatchObject({
+        status: 'scheduled',
+        scheduledAt: '2025-03-20T09:00:00.000Z',
+        nextAttemptAt: '2025-03-20T09:00:00.000Z',
+        schedule: 2,
+      });
+    });
+
+    it('should make a snoozed follow-up scheduled again when it is rescheduled', () => {
+      expect(followUpAfter(after([created, scheduled()], snooze(), reschedule()))).toMatchObject({ status: 'scheduled', scheduledAt: '2025-03-20T09:00:00.000Z', schedule: 3 });
+    });
+
+    it('should withdraw the open attempt when a queued follow-up is rescheduled', () => {
+      const history = after([created, scheduled(), started(1)], reschedule());
+      expect(history.at(-1)).toMatchObject({ type: FollowUpRescheduled, data: { withdrawnAttempt: 1 } });
+      expect(followUpAfter(history)).toMatchObject({ status: 'scheduled', attempts: 0, attemptOpen: false });
+    });
+
+    it('should record nothing when it is rescheduled to the time it is scheduled at', () => {
+      given(created, scheduled()).when(reschedule(due)).then([]);
+    });
+
+    it('should move the next attempt back to the due time when a deferred follow-up is rescheduled to its due time', () => {
+      const deferred = after([created, scheduled()], start({ window: outOfWindow }));
+      given(...deferred)
+        .when(reschedule(due))
+        .then([{ type: FollowUpRescheduled, data: { followUpId, contactId, scheduledAt: due, previousScheduledAt: due, schedule: 3, withdrawnAttempt: null } }]);
+    });
+
+    it.each(endedHistories)('should refuse with a conflict naming the status when the follow-up is %s', (status, history) => {
+      given(...history).when(reschedule()).thenThrows(ConflictError, { message: `follow-up f1 is ${status}` });
+    });
+
+    it('should refuse naming scheduledAt when it has no offset', () => {
+      given(created, scheduled()).when(reschedule('2025-03-20T09:00:00')).thenThrows(ValidationError, { field: 'scheduledAt' });
+    });
+  });
+
+  describe('CancelFollowUp', () => {
+    it('should cancel it with the reason trimmed when it is open', () => {
+      given(created, scheduled())
+        .when(cancel('  lead bought elsewhere '))
+        .then([{ type: FollowUpCancelled, data: { followUpId, contactId, reason: 'lead bought elsewhere' } }]);
+    });
+
+    it('should cancel a queued follow-up with no reason when none is given', () => {
+      const history = [created, scheduled(), started(1)];
+      given(...history).when(cancel()).then([{ type: FollowUpCancelled, data: { followUpId, contactId, reason: null } }]);
+      expect(followUpAfter(after(history, cancel()))).toMatchObject({ status: 'cancelled', attemptOpen: false, attempts: 1 });
+    });
+
+    it.each(endedHistories)('should refuse with a conflict naming the status when the follow-up is %s', (status, history) => {
+      given(...history).when(cancel()).thenThrows(ConflictError, { message: `follow-up f1 is ${status}` });
+    });
+  });
+
+  describe('CompleteFollowUp', () => {
+    it.each(['manual', 'hub'] as const)('should complete it saying how (%s) and by whom when it is open', (how) => {
+      const history = [created, scheduled()];
+      given(...history).when(complete(how, 'a1')).then([{ type: FollowUpCompleted, data: { followUpId, contactId, how, by: 'a1' } }]);
+      expect(followUpAfter(after(history, complete(how)))).toMatchObject({ status: 'completed' });
+    });
+
+    it('should complete a snoozed follow-up when the hub marks it done', () => {
+      given(...after([created, scheduled()], snooze()))
+        .when(complete('hub', null))
+        .then([{ type: FollowUpCompleted, data: { followUpId, contactId, how: 'hub', by: null } }]);
+    });
+
+    it.each(endedHistories)('should refuse with a conflict naming the status when the follow-up is %s', (status, history) => {
+      given(...history).when(complete()).thenThrows(ConflictError, { message: `follow-up f1 is ${status}` });
+    });
+
+    it('should refuse naming how when it is neither manual nor hub', () => {
+      given(created, scheduled())
+        .when({ ...complete(), how: 'dialler' as 'manual' })
+        .thenThrows(ValidationError, { field: 'how' });
+    });
+  });
+
+  describe('StartFollowUpAttempt', () => {
+    it('should start attempt 1 of maxAttempts and queue a call follow-up when its job comes due in the window', () => {
+      const history = [created, scheduled()];
+      given(...history).when(start()).then([started(1)]);
+      expect(followUpAfter(after(history, start()))).toMatchObject({ status: 'queued', attempts: 1, attemptOpen: true, outOfWindow: false, schedule: 1 });
+    });
+
+    it('should make an sms follow-up in_progress when its attempt starts', () => {
+      expect(followUpAfter(after([created, sms], start()))).toMatchObject({ status: 'in_progress', attempts: 1, attemptOpen: true });
+    });
+
+    it('should start a snoozed follow-up when the snooze has run out', () => {
+      const snoozed = after([created, scheduled()], snooze());
+      given(...snoozed)
+        .when(start({ schedule: 2, now: '2025-03-14T14:00:01Z' }))
+        .then([started(1, { at: '2025-03-14T14:00:01.000Z' })]);
+    });
+
+    describe('calling window', () => {
+      it('should defer a call to the next opening without counting an attempt when it is out of window', () => {
+        const history = [created, scheduled()];
+        given(...history)
+          .when(start({ window: outOfWindow }))
+          .then([{ type: FollowUpDeferred, data: { followUpId, contactId, reason: 'out_of_window', nextAttemptAt: '2025-03-12T12:00:00.000Z', schedule: 2 } }]);
+        expect(followUpAfter(after(history, start({ window: outOfWindow })))).toMatchObject({
+          status: 'scheduled',
+          scheduledAt: due,
+          nextAttemptAt: '2025-03-12T12:00:00.000Z',
+          attempts: 0,
+          attemptOpen: false,
+          schedule: 2,
+        });
+      });
+
+      it('should defer an sms the same way when it is out of window', () => {
+        given(created, sms)
+          .when(start({ window: outOfWindow }))
+          .then([{ type: FollowUpDeferred, data: { followUpId, contactId, reason: 'out_of_window', nextAttemptAt: '2025-03-12T12:00:00.000Z', schedule: 2 } }]);
+      });
+
+      it('should run the attempt marked out of window when the follow-up allows it', () => {
+        const history = [created, scheduled({ allowOutOfWindow: true })];
+        given(...history).when(start({ window: outOfWindow })).then([started(1, { outOfWindow: true })]);
+        expect(followUpAfter(after(history, start({ window: outOfWindow })))).toMatchObject({ outOfWindow: true, attempts: 1 });
+      });
+
+      it('should run a webhook, not marked out of window, when it is out of window without the override', () => {
+        given(created, webhook).when(start({ window: outOfWindow })).then([started(1)]);
+        given(created, webhook).when(start({ window: neverOpen })).then([started(1)]);
+      });
+
+      it('should do nothing when the window never opens and the follow-up has no override', () => {
+        given(created, scheduled()).when(start({ window: neverOpen })).then([]);
+      });
+
+      it('should start the deferred attempt with the new schedule and ignore the old job when the window opens', () => {
+        const deferred = after([created, scheduled()], start({ window: outOfWindow }));
+        given(...deferred).when(start({ schedule: 1, now: '2025-03-12T12:00:00Z' })).then([]);
+        given(...deferred)
+          .when(start({ schedule: 2, now: '2025-03-12T12:00:00Z' }))
+          .then([started(1, { at: '2025-03-12T12:00:00.000Z' })]);
+      });
+
+      it('should refuse naming window.nextOpening when the opening it gives is not after now', () => {
+        given(created, scheduled())
+          .when(start({ window: { inWindow: false, nextOpening: now } }))
+          .thenThrows(ValidationError, { field: 'window.nextOpening' });
+      });
+    });
+
+    describe('stale jobs', () => {
+      it('should do nothing when the job was made for another schedule', () => {
+        given(created, scheduled()).when(start({ schedule: 2 })).then([]);
+        given(...after([created, scheduled()], snooze())).when(start({ schedule: 1 })).then([]);
+      });
+
+      it('should do nothing when an attempt is already open', () => {
+        given(created, scheduled(), started(1)).when(start()).then([]);
+      });
+
+      it.each(endedHistories)('should do nothing when the follow-up is %s', (_status, history) => {
+        given(...history).when(start()).then([]);
+      });
+
+      it('should do nothing when no attempt is left', () => {
+        const noneLeft: ContactEvent[] = [
+          created,
+          scheduled({ maxAttempts: 1 }),
+          started(1, { maxAttempts: 1 }),
+          { type: FollowUpSnoozed, data: { followUpId, contactId, until: due, previousScheduledAt: due, schedule: 2, withdrawnAttempt: null } },
+        ];
+        given(...noneLeft).when(start({ schedule: 2 })).then([]);
+      });
+
+      it('should answer not found when the contact has no such follow-up', () => {
+        given(created).when(start()).thenThrows(NotFoundError);
+      });
+    });
+  });
+
+  describe('RecordFollowUpAttemptResult', () => {
+    it('should complete the follow-up when the open attempt succeeds', () => {
+      const history = [created, sms, started(1)];
+      given(...history)
+        .when(result(1, true, { detail: ' provider id 77 ' }))
+        .then([{ type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: null, detail: 'provider id 77' } }]);
+      expect(followUpAfter(after(history, result(1, true)))).toMatchObject({ status: 'completed', attemptOpen: false, attempts: 1 });
+    });
+
+    it('should retry at retryAt with the next schedule when an attempt fails with attempts left', () => {
+      const history = [created, webhook, started(1)];
+      given(...history)
+        .when(result(1, false))
+        .then([failed(1, '2025-03-11T14:15:05.000Z', 2, { reason: 'http 500' })]);
+      expect(followUpAfter(after(history, result(1, false)))).toMatchObject({
+        status: 'scheduled',
+        scheduledAt: due,
+        nextAttemptAt: '2025-03-11T14:15:05.000Z',
+        attempts: 1,
+        attemptOpen: false,
+        schedule: 2,
+      });
+    });
+
+    it('should say failed when a failure comes with no reason', () => {
+      given(created, webhook, started(1)).when(result(1, false, { reason: null })).then([failed(1, '2025-03-11T14:15:05.000Z', 2)]);
+    });
+
+    it('should retry twice then fail the follow-up when all 3 attempts fail', () => {
+      const retry1 = '2025-03-11T14:15:05.000Z';
+      const retry2 = '2025-03-11T14:30:10.000Z';
+      const history = after(
+        [created, webhook],
+        start(),
+        result(1, false, { retryAt: retry1 }),
+        start({ schedule: 2, now: retry1 }),
+        result(2, false, { retryAt: retry2 }),
+        start({ schedule: 3, now: retry2 }),
+        result(3, false, { retryAt: '2025-03-11T14:45:15.000Z' }),
+      );
+      expect(history.slice(2)).toEqual([
+        started(1),
+        failed(1, retry1, 2, { reason: 'http 500' }),
+        started(2, { at: retry1 }),
+        failed(2, retry2, 3, { reason: 'http 500' }),
+        started(3, { at: retry2 }),
+        failed(3, null, null, { reason: 'http 500' }),
+      ]);
+      expect(followUpAfter(history)).toMatchObject({ status: 'failed', attempts: 3, attemptOpen: false, schedule: 3 });
+    });
+
+    it('should do nothing when the result is for an attempt that is not the open one', () => {
+      given(created, webhook, started(1)).when(result(2, true)).then([]);
+      given(created, webhook).when(result(1, true)).then([]);
+      given(...after([created, webhook], start(), result(1, false))).when(result(1, true)).then([]);
+    });
+
+    it('should do nothing when the attempt was withdrawn by a snooze', () => {
+      given(...after([created, scheduled(), started(1)], snooze())).when(result(1, false)).then([]);
+    });
+
+    it('should refuse naming retryAt when a failure with attempts left has no valid retry time', () => {
+      given(created, webhook, started(1)).when(result(1, false, { retryAt: 'soon' })).thenThrows(ValidationError, { field: 'retryAt' });
+    });
+  });
+
+  describe('ExpireFollowUp', () => {
+    it('should expire an open follow-up overdue for longer than expireAfterDays', () => {
+      const history = [created, scheduled()];
+      given(...history)
+        .when(expire('2025-03-18T14:00:00.001Z'))
+        .then([{ type: FollowUpExpired, data: { followUpId, contactId, overdueSince: due, at: '2025-03-18T14:00:00.001Z' } }]);
+      expect(followUpAfter(after(history, expire('2025-03-19T00:00:00Z')))).toMatchObject({ status: 'expired' });
+    });
+
+    it('should do nothing when it is overdue for exactly expireAfterDays or less', () => {
+      given(created, scheduled()).when(expire('2025-03-18T14:00:00Z')).then([]);
+      given(created, scheduled()).when(expire('2025-03-12T14:00:00Z')).then([]);
+    });
+
+    it('should honour another expiry period when the org sets one', () => {
+      given(created, scheduled())
+        .when(expire('2025-03-13T14:00:01Z', 2))
+        .then([{ type: FollowUpExpired, data: { followUpId, contactId, overdueSince: due, at: '2025-03-13T14:00:01.000Z' } }]);
+    });
+
+    it('should expire a queued call follow-up nobody called', () => {
+      expect(decideContact(expire('2025-03-25T00:00:00Z'), fold([created, scheduled(), started(1)])).map((e) => e.type)).toEqual([FollowUpExpired]);
+    });
+
+    it('should count from the snoozed due time when the follow-up was snoozed', () => {
+      const snoozed = after([created, scheduled()], snooze('2025-03-14T14:00:00Z'));
+      given(...snoozed).when(expire('2025-03-19T00:00:00Z')).then([]);
+      given(...snoozed)
+        .when(expire('2025-03-21T14:00:01Z'))
+        .then([{ type: FollowUpExpired, data: { followUpId, contactId, overdueSince: '2025-03-14T14:00:00.000Z', at: '2025-03-21T14:00:01.000Z' } }]);
+    });
+
+    it.each(endedHistories)('should do nothing, not refuse, when the follow-up is %s', (_status, history) => {
+      given(...history).when(expire('2026-01-01T00:00:00Z')).then([]);
+    });
+  });
+
+  describe('schedule numbers', () => {
+    it('should grow by one with every event that sets a new next attempt time, and not with the others', () => {
+      const history = after(
+        [created, scheduled()],
+        start({ window: outOfWindow }), // deferred → 2
+        start({ schedule: 2, now: '2025-03-12T12:00:00Z' }), // attempt 1, stays 2
+        result(1, false, { retryAt: '2025-03-12T12:15:00Z' }), // retry → 3
+        snooze(), // → 4
+        reschedule(), // → 5
+      );
+      const schedules = history
+        .slice(1)
+        .map((_, i) => fold(history.slice(0, i + 2)).followUps.get(followUpId)?.schedule);
+      expect(history.slice(1).map((e) => e.type)).toEqual([FollowUpScheduled, FollowUpDeferred, FollowUpAttemptStarted, FollowUpAttemptFailed, FollowUpSnoozed, FollowUpRescheduled]);
+      expect(schedules).toEqual([1, 2, 2, 3, 4, 5]);
+    });
+  });
+
+  describe('LogCall ending a call attempt', () => {
+    const queued = [created, scheduled(), started(1)];
+
+    it('should complete a queued call follow-up when the next outbound call connects', () => {
+      given(...queued)
+        .when(logCall())
+        .then([callLogged(), { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: 'call1', detail: null } }]);
+      expect(followUpAfter(after(queued, logCall()))).toMatchObject({ status: 'completed', attemptOpen: false });
+    });
+
+    it.each(['Busy', 'No Answer'] as const)('should fail the attempt and retry after the retry delay when the call is %s', (status) => {
+      given(...queued)
+        .when(logCall({ status, durationSec: 0 }))
+        // the lead is in Followups, a spoken-to status: an unanswered call leaves it
+        .then([callLogged({ status, durationSec: 0, connected: false }), failed(1, retryAfterCall, 2, { reason: status, callId: 'call1' })]);
+      expect(followUpAfter(after(queued, logCall({ status, durationSec: 0 })))).toMatchObject({ status: 'scheduled', nextAttemptAt: retryAfterCall, schedule: 2, attempts: 1 });
+    });
+
+    it('should put the attempt events between CallLogged and the lead status change', () => {
+      const newLead: ContactEvent = { ...created, data: { ...(created.data as object), leadStatus: 'New' } } as ContactEvent;
+      given(newLead, scheduled(), started(1))
+        .when(logCall({ status: 'No Answer', durationSec: 0 }))
+        .then([
+          callLogged({ status: 'No Answer', durationSec: 0, connected: false }),
+          failed(1, retryAfterCall, 2, { reason: 'No Answer', callId: 'call1' }),
+          { type: LeadStatusChanged, data: { contactId, from: 'New', to: 'Not Picked', cause: { kind: 'call', callId: 'call1', callStatus: 'No Answer' } } },
+        ]);
+    });
+
+    it('should fail the follow-up when the call on its last attempt is not answered', () => {
+      const lastAttempt = [created, scheduled({ maxAttempts: 1 }), started(1, { maxAttempts: 1 })];
+      given(...lastAttempt)
+        .when(logCall({ status: 'Busy', durationSec: 0 }))
+        .then([callLogged({ status: 'Busy', durationSec: 0, connected: false }), failed(1, null, null, { reason: 'Busy', callId: 'call1' })]);
+    });
+
+    it('should treat a Called call of 0 s as a failed attempt, because nobody was reached', () => {
+      given(...queued)
+        .when(logCall({ durationSec: 0 }))
+        .then([callLogged({ durationSec: 0, connected: false }), failed(1, retryAfterCall, 2, { reason: 'Called', callId: 'call1' })]);
+    });
+
+    it('should start and end an attempt when the call names a scheduled follow-up (the agent called before the worker ran)', () => {
+      const history = [created, scheduled()];
+      given(...history)
+        .when(logCall({ followUpId }))
+        .then([
+          callLogged({ followUpId }),
+          started(1, { at: '2025-03-11T15:00:00.000Z' }),
+          { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: 'call1', detail: null } },
+        ]);
+      expect(followUpAfter(after(history, logCall({ followUpId })))).toMatchObject({ status: 'completed', attempts: 1 });
+    });
+
+    it('should start and fail the next attempt when the call names a snoozed follow-up and is Missed', () => {
+      const snoozed = after([created, scheduled(), started(1), failed(1, due, 2)], snooze());
+      given(...snoozed)
+        .when(logCall({ followUpId, status: 'Missed', direction: 'inbound', durationSec: 0 }))
+        .then([
+          callLogged({ followUpId, status: 'Missed', direction: 'inbound', durationSec: 0, connected: false }),
+          started(2, { at: '2025-03-11T15:00:00.000Z' }),
+          failed(2, retryAfterCall, 4, { reason: 'Missed', callId: 'call1' }),
+        ]);
+    });
+
+    it('should end the attempt of the follow-up the call names, not the earliest queued one', () => {
+      const two = [created, scheduled(), started(1), scheduled({ followUpId: 'f2', scheduledAt: '2025-03-11T16:00:00.000Z' }), started(1, { followUpId: 'f2' })];
+      given(...two)
+        .when(logCall({ followUpId: 'f2' }))
+        .then([callLogged({ followUpId: 'f2' }), { type: FollowUpAttemptSucceeded, data: { followUpId: 'f2', contactId, attempt: 1, callId: 'call1', detail: null } }]);
+    });
+
+    it('should end the queued call follow-up due earliest when the outbound call names none', () => {
+      const two = [created, scheduled({ followUpId: 'f2', scheduledAt: '2025-03-11T16:00:00.000Z' }), started(1, { followUpId: 'f2' }), scheduled(), started(1)];
+      given(...two)
+        .when(logCall())
+        .then([callLogged(), { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: 'call1', detail: null } }]);
+    });
+
+    it('should end nothing when an inbound call names no follow-up', () => {
+      given(...queued).when(logCall({ direction: 'inbound' })).then([callLogged({ direction: 'inbound' })]);
+    });
+
+    it('should end nothing when the outbound call names no follow-up and none is queued', () => {
+      given(created, scheduled()).when(logCall()).then([callLogged()]);
+    });
+
+    it('should end nothing when the call names an ended, unknown or non-call follow-up', () => {
+      given(...endedIn.cancelled).when(logCall({ followUpId })).then([callLogged({ followUpId })]);
+      given(...queued).when(logCall({ followUpId: 'f9' })).then([callLogged({ followUpId: 'f9' })]);
+      given(created, sms, started(1)).when(logCall({ followUpId })).then([callLogged({ followUpId })]);
+    });
+
+    it('should end nothing when the handler passes no clock (now, retryDelaySeconds)', () => {
+      given(...queued)
+        .when(logCall({}, { now: undefined, retryDelaySeconds: undefined }))
+        .then([callLogged()]);
+    });
+
+    it('should end nothing while the call is live', () => {
+      expect(decideContact(logCall({ status: 'In-progress', durationSec: 0 }), fold(queued)).map((e) => e.type)).toEqual(['CallStarted']);
+    });
+
+    it('should record nothing when the same call is pushed again', () => {
+      given(...after(queued, logCall({ status: 'Busy', durationSec: 0 })))
+        .when(logCall({ status: 'Busy', durationSec: 0 }))
+        .then([]);
+    });
+
+    it('should end the attempt before scheduling the next follow-up when a Follow up call connects', () => {
+      const next = { followUpId: 'f2', type: 'call' as const, scheduledAt: '2025-03-13T14:00:00Z', priority: 'normal' as const, maxAttempts: 3, allowOutOfWindow: false };
+      expect(decideContact(logCall({ status: 'Follow up', followUpId }, { followUp: next }), fold(queued)).map((e) => e.type)).toEqual([
+        CallLogged,
+        FollowUpAttemptSucceeded,
+        FollowUpScheduled,
+      ]);
+    });
+
+    it('should refuse naming retryDelaySeconds when it is negative', () => {
+      given(...queued).when(logCall({}, { retryDelaySeconds: -1 })).thenThrows(ValidationError, { field: 'retryDelaySeconds' });
+    });
+  });
+});

@@ -1,0 +1,411 @@
+import { ConflictError, ValidationError } from '@app/shared';
+import {
+  CallLoggedData,
+  ContactEvent,
+  FIRST_FOLLOW_UP_SCHEDULE,
+  FOLLOW_UP_COMPLETIONS,
+  FollowUpAttemptFailed,
+  FollowUpAttemptFailedData,
+  FollowUpAttemptStarted,
+  FollowUpAttemptSucceeded,
+  FollowUpCancelled,
+  FollowUpCompleted,
+  FollowUpCompletion,
+  FollowUpDeferred,
+  FollowUpExpired,
+  FollowUpPriority,
+  FollowUpRescheduled,
+  FollowUpScheduledData,
+  FollowUpSnoozed,
+  FollowUpStatus,
+  FollowUpType,
+  isOpenFollowUpStatus,
+} from './contact.events';
+import { isOneOf, isoUtc, optionalText, requireText } from './contact.invariants';
+
+/**
+ * The follow-up lifecycle (SPEC §5) inside the contact aggregate: the state of one follow-up, how its events
+ * fold, and the decisions on it. The contact decider finds the follow-up (NotFoundError when the contact has
+ * none with that id) and delegates here. Pure: the clock (`now`), the retry time and the calling-window check
+ * come in with the command.
+ */
+
+// ---------------------------------------------------------------------------------------------------------------
+// State
+
+export interface FollowUpState {
+  readonly id: string;
+  readonly type: FollowUpType;
+  readonly status: FollowUpStatus;
+  /** The due time the hub, overdue and expiry use: moved only by snooze and reschedule. */
+  readonly scheduledAt: string;
+  /** When the worker should next run it: scheduledAt, or later after a deferral or a failed attempt. */
+  readonly nextAttemptAt: string;
+  readonly agentId: string | null;
+  readonly priority: FollowUpPriority;
+  readonly campaignId: string | null;
+  readonly maxAttempts: number;
+  /** Attempts started (and not withdrawn by a snooze or reschedule). */
+  readonly attempts: number;
+  /** Attempt number `attempts` is running: started, no result yet. */
+  readonly attemptOpen: boolean;
+  /** Some attempt ran outside the calling window (by the override). */
+  readonly outOfWindow: boolean;
+  readonly allowOutOfWindow: boolean;
+  /**
+   * Starts at 1; grows by one with every event that sets a new next attempt time (snoozed, rescheduled,
+   * deferred, failed with a retry). A worker job carries the number it was made for: another number is stale.
+   */
+  readonly schedule: number;
+}
+
+export function followUpFromScheduled(d: FollowUpScheduledData): FollowUpState {
+  return {
+    id: d.followUpId,
+    type: d.type,
+    status: 'scheduled',
+    scheduledAt: d.scheduledAt,
+    nextAttemptAt: d.scheduledAt,
+    agentId: d.agentId,
+    priority: d.priority,
+    campaignId: d.campaignId,
+    maxAttempts: d.maxAttempts,
+    attempts: 0,
+    attemptOpen: false,
+    outOfWindow: false,
+    allowOutOfWindow: d.allowOutOfWindow,
+    schedule: FIRST_FOLLOW_UP_SCHEDULE,
+  };
+}
+
+export type FollowUpLifecycleEvent = Extract<
+  ContactEvent,
+  {
+    type:
+      | typeof FollowUpSnoozed
+      | typeof FollowUpRescheduled
+      | typeof FollowUpCancelled
+      | typeof FollowUpCompleted
+      | typeof FollowUpDeferred
+      | typeof FollowUpAttemptStarted
+      | typeof FollowUpAttemptSucceeded
+      | typeof FollowUpAttemptFailed
+      | typeof FollowUpExpired;
+  }
+>;
+
+export function evolveFollowUp(f: FollowUpState, event: FollowUpLifecycleEvent): FollowUpState {
+  switch (event.type) {
+    case FollowUpSnoozed: {
+      const d = event.data;
+      const attempts = d.withdrawnAttempt === null ? f.attempts : d.withdrawnAttempt - 1;
+      return { ...f, status: 'snoozed', scheduledAt: d.until, nextAttemptAt: d.until, schedule: d.schedule, attempts, attemptOpen: false };
+    }
+    case FollowUpRescheduled: {
+      const d = event.data;
+      const attempts = d.withdrawnAttempt === null ? f.attempts : d.withdrawnAttempt - 1;
+      return { ...f, status: 'scheduled', scheduledAt: d.scheduledAt, nextAttemptAt: d.scheduledAt, schedule: d.schedule, attempts, attemptOpen: false };
+    }
+    case FollowUpCancelled:
+      return { ...f, status: 'cancelled', attemptOpen: false };
+    case FollowUpCompleted:
+      return { ...f, status: 'completed', attemptOpen: false };
+    case FollowUpDeferred:
+      // only the next attempt moves: the status (scheduled or snoozed) and the due time stay
+      return { ...f, nextAttemptAt: event.data.nextAttemptAt, schedule: event.data.schedule };
+    case FollowUpAttemptStarted: {
+      const d = event.data;
+      return {
+        ...f,
+        status: f.type === 'call' ? 'queued' : 'in_progress',
+        attempts: d.attempt,
+        attemptOpen: true,
+        outOfWindow: f.outOfWindow || d.outOfWindow,
+      };
+    }
+    case FollowUpAttemptSucceeded:
+      return { ...f, status: 'completed', attemptOpen: false };
+    case FollowUpAttemptFailed: {
+      const d = event.data;
+      if (d.retryAt === null) return { ...f, status: 'failed', attemptOpen: false };
+      return { ...f, status: 'scheduled', attemptOpen: false, nextAttemptAt: d.retryAt, schedule: d.schedule ?? f.schedule + 1 };
+    }
+    case FollowUpExpired:
+      return { ...f, status: 'expired', attemptOpen: false };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Commands (each names the contact's stream and one of its follow-ups)
+
+interface FollowUpCommandBase {
+  readonly contactId: string;
+  readonly followUpId: string;
+}
+
+/** Open follow-ups only. The handler computes `until` (now + the org's snoozeDays). */
+export interface SnoozeFollowUp extends FollowUpCommandBase {
+  readonly type: 'SnoozeFollowUp';
+  readonly until: string;
+}
+
+/** Open follow-ups only. */
+export interface RescheduleFollowUp extends FollowUpCommandBase {
+  readonly type: 'RescheduleFollowUp';
+  readonly scheduledAt: string;
+}
+
+/** Open follow-ups only. */
+export interface CancelFollowUp extends FollowUpCommandBase {
+  readonly type: 'CancelFollowUp';
+  readonly reason?: string | null;
+}
+
+/** Open follow-ups only: by hand (`manual`) or by the hub's `done` (`hub`). */
+export interface CompleteFollowUp extends FollowUpCommandBase {
+  readonly type: 'CompleteFollowUp';
+  readonly how: FollowUpCompletion;
+  readonly by: string | null;
+}
+
+/** The calling-window check the worker made for the contact (see calling-window.ts), ISO timestamps. */
+export interface FollowUpWindowCheck {
+  readonly inWindow: boolean;
+  /** The next opening after now; null when the window never opens. Read only when out of window. */
+  readonly nextOpening: string | null;
+}
+
+/** What the worker runs when a job comes due: starts an attempt, defers it, or does nothing when the job is stale. */
+export interface StartFollowUpAttempt extends FollowUpCommandBase {
+  readonly type: 'StartFollowUpAttempt';
+  /** The schedule number the job was made for. */
+  readonly schedule: number;
+  readonly now: string;
+  readonly window: FollowUpWindowCheck;
+}
+
+/** The outcome of the open attempt (sms provider, webhook, dialler timeout). Calls end theirs through LogCall. */
+export interface RecordFollowUpAttemptResult extends FollowUpCommandBase {
+  readonly type: 'RecordFollowUpAttemptResult';
+  readonly attempt: number;
+  readonly success: boolean;
+  /** Why it failed; read on failure only (default `failed`). */
+  readonly reason: string | null;
+  readonly callId?: string | null;
+  readonly detail?: string | null;
+  /** now + the org's retryDelaySeconds; used only on a failure with attempts left. */
+  readonly retryAt: string;
+}
+
+/** The periodic expiry job. */
+export interface ExpireFollowUp extends FollowUpCommandBase {
+  readonly type: 'ExpireFollowUp';
+  readonly now: string;
+  readonly expireAfterDays: number;
+}
+
+export type FollowUpCommand =
+  | SnoozeFollowUp
+  | RescheduleFollowUp
+  | CancelFollowUp
+  | CompleteFollowUp
+  | StartFollowUpAttempt
+  | RecordFollowUpAttemptResult
+  | ExpireFollowUp;
+
+export const FOLLOW_UP_COMMAND_TYPES: readonly FollowUpCommand['type'][] = [
+  'SnoozeFollowUp',
+  'RescheduleFollowUp',
+  'CancelFollowUp',
+  'CompleteFollowUp',
+  'StartFollowUpAttempt',
+  'RecordFollowUpAttemptResult',
+  'ExpireFollowUp',
+];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Decide
+
+const DAY_MS = 24 * 3600_000;
+
+/**
+ * Snooze, reschedule, cancel and complete refuse an ended follow-up (ConflictError naming its status). The
+ * worker's commands (start, result, expire) answer [] instead: a job may race a user's action, and losing the
+ * race is not an error.
+ */
+export function decideFollowUp(c: FollowUpCommand, f: FollowUpState): ContactEvent[] {
+  switch (c.type) {
+    case 'SnoozeFollowUp':
+      return snooze(c, f);
+    case 'RescheduleFollowUp':
+      return reschedule(c, f);
+    case 'CancelFollowUp':
+      ensureOpen(f);
+      return [{ type: FollowUpCancelled, data: { ...ref(c), reason: optionalText(c.reason) } }];
+    case 'CompleteFollowUp':
+      return complete(c, f);
+    case 'StartFollowUpAttempt':
+      return startAttempt(c, f);
+    case 'RecordFollowUpAttemptResult':
+      return recordResult(c, f);
+    case 'ExpireFollowUp':
+      return expire(c, f);
+  }
+}
+
+function snooze(c: SnoozeFollowUp, f: FollowUpState): ContactEvent[] {
+  const until = isoUtc(c.until, 'until');
+  ensureOpen(f);
+  if (f.status === 'snoozed' && f.scheduledAt === until) return []; // the same snooze again
+  return [
+    {
+      type: FollowUpSnoozed,
+      data: { ...ref(c), until, previousScheduledAt: f.scheduledAt, schedule: f.schedule + 1, withdrawnAttempt: f.attemptOpen ? f.attempts : null },
+    },
+  ];
+}
+
+function reschedule(c: RescheduleFollowUp, f: FollowUpState): ContactEvent[] {
+  const scheduledAt = isoUtc(c.scheduledAt, 'scheduledAt');
+  ensureOpen(f);
+  if (f.status === 'scheduled' && f.scheduledAt === scheduledAt && f.nextAttemptAt === scheduledAt) return []; // nothing moves
+  return [
+    {
+      type: FollowUpRescheduled,
+      data: { ...ref(c), scheduledAt, previousScheduledAt: f.scheduledAt, schedule: f.schedule + 1, withdrawnAttempt: f.attemptOpen ? f.attempts : null },
+    },
+  ];
+}
+
+function complete(c: CompleteFollowUp, f: FollowUpState): ContactEvent[] {
+  if (!isOneOf(FOLLOW_UP_COMPLETIONS, c.how)) throw new ValidationError('how', `must be one of ${FOLLOW_UP_COMPLETIONS.join(', ')}`);
+  ensureOpen(f);
+  return [{ type: FollowUpCompleted, data: { ...ref(c), how: c.how, by: optionalText(c.by) } }];
+}
+
+/**
+ * Stale ([]) unless the follow-up waits for this very job: scheduled or snoozed, the job's schedule number is
+ * the current one, no attempt is open and attempts are left. Webhooks ignore the calling window. A call or sms
+ * outside it is deferred to the next opening without counting an attempt, or runs marked outOfWindow when the
+ * follow-up allows it. A window that never opens (nextOpening null) leaves nothing to defer to: [] — the
+ * follow-up stays due in the hub until an agent acts on it or it expires.
+ */
+function startAttempt(c: StartFollowUpAttempt, f: FollowUpState): ContactEvent[] {
+  const now = isoUtc(c.now, 'now');
+  if (!Number.isInteger(c.schedule)) throw new ValidationError('schedule', 'must be an integer');
+  if (!c.window || typeof c.window.inWindow !== 'boolean') throw new ValidationError('window.inWindow', 'must be a boolean');
+  if ((f.status !== 'scheduled' && f.status !== 'snoozed') || c.schedule !== f.schedule || f.attemptOpen || f.attempts >= f.maxAttempts) return [];
+
+  let outOfWindow = false;
+  if (f.type !== 'webhook' && !c.window.inWindow) {
+    if (f.allowOutOfWindow) {
+      outOfWindow = true;
+    } else {
+      if (c.window.nextOpening === null || c.window.nextOpening === undefined) return [];
+      const nextAttemptAt = isoUtc(c.window.nextOpening, 'window.nextOpening');
+      if (Date.parse(nextAttemptAt) <= Date.parse(now)) throw new ValidationError('window.nextOpening', 'must be after now when out of window');
+      return [{ type: FollowUpDeferred, data: { ...ref(c), reason: 'out_of_window', nextAttemptAt, schedule: f.schedule + 1 } }];
+    }
+  }
+  return [{ type: FollowUpAttemptStarted, data: { ...ref(c), attempt: f.attempts + 1, maxAttempts: f.maxAttempts, outOfWindow, at: now } }];
+}
+
+/** Stale ([]) unless `attempt` is the open one. A failure retries at retryAt while attempts are left, else fails the follow-up. */
+function recordResult(c: RecordFollowUpAttemptResult, f: FollowUpState): ContactEvent[] {
+  if (!Number.isInteger(c.attempt)) throw new ValidationError('attempt', 'must be an integer');
+  if (typeof c.success !== 'boolean') throw new ValidationError('success', 'must be a boolean');
+  if (!f.attemptOpen || f.attempts !== c.attempt) return [];
+  const callId = optionalText(c.callId);
+  if (c.success) {
+    return [{ type: FollowUpAttemptSucceeded, data: { ...ref(c), attempt: c.attempt, callId, detail: optionalText(c.detail) } }];
+  }
+  return [attemptFailed(f, c.contactId, c.attempt, optionalText(c.reason) ?? 'failed', callId, () => isoUtc(c.retryAt, 'retryAt'))];
+}
+
+/** [] unless the follow-up is open and its due time is more than expireAfterDays × 24 h before now. */
+function expire(c: ExpireFollowUp, f: FollowUpState): ContactEvent[] {
+  const now = isoUtc(c.now, 'now');
+  if (!Number.isFinite(c.expireAfterDays) || c.expireAfterDays < 0) throw new ValidationError('expireAfterDays', 'must be a number of days, 0 or more');
+  if (!isOpenFollowUpStatus(f.status)) return [];
+  if (Date.parse(now) - Date.parse(f.scheduledAt) <= c.expireAfterDays * DAY_MS) return [];
+  return [{ type: FollowUpExpired, data: { ...ref(c), overdueSince: f.scheduledAt, at: now } }];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A logged call ending a call follow-up's attempt (SPEC §5 step 3, `call`)
+
+/**
+ * The follow-up a final call is an attempt of: the open call follow-up it names, or, when it names none and it
+ * is outbound, the call follow-up with an open (queued) attempt that is due earliest. A call naming a follow-up
+ * that is not an open call follow-up of this contact (unknown, ended, sms) ends nothing: diallers lag.
+ */
+export function followUpOfCall(call: Pick<CallLoggedData, 'followUpId' | 'direction'>, followUps: ReadonlyMap<string, FollowUpState>): FollowUpState | null {
+  if (call.followUpId !== null) {
+    const named = followUps.get(call.followUpId);
+    return named && named.type === 'call' && isOpenFollowUpStatus(named.status) ? named : null;
+  }
+  if (call.direction !== 'outbound') return null;
+  let earliest: FollowUpState | null = null;
+  for (const f of followUps.values()) {
+    if (f.type !== 'call' || !f.attemptOpen || !isOpenFollowUpStatus(f.status)) continue;
+    if (!earliest || f.scheduledAt < earliest.scheduledAt || (f.scheduledAt === earliest.scheduledAt && f.id < earliest.id)) earliest = f;
+  }
+  return earliest;
+}
+
+/**
+ * The attempt events a final call causes. Connected (durationSec > 0) is a success; any call that did not
+ * connect is a failed attempt: Busy, No Answer and Missed by the spec, and also Called, Follow up or Rescheduled
+ * with 0 s (nobody was spoken to, whatever the agent picked), with the call status as the reason. The failure
+ * retries at now + retryDelaySeconds, or fails the follow-up on its last attempt. A follow-up with no open
+ * attempt (the agent called before the worker ran) first gets its attempt started, at the call's start,
+ * never out of window: the engine did not run it.
+ */
+export function callAttemptEvents(call: CallLoggedData, followUps: ReadonlyMap<string, FollowUpState>, now: string, retryDelaySeconds: number): ContactEvent[] {
+  const f = followUpOfCall(call, followUps);
+  if (!f) return [];
+  const events: ContactEvent[] = [];
+  let attempt = f.attempts;
+  if (!f.attemptOpen) {
+    if (f.attempts >= f.maxAttempts) return []; // cannot happen with the transitions above; never count past the maximum
+    attempt = f.attempts + 1;
+    events.push({
+      type: FollowUpAttemptStarted,
+      data: { followUpId: f.id, contactId: call.contactId, attempt, maxAttempts: f.maxAttempts, outOfWindow: false, at: call.startedAt },
+    });
+  }
+  if (call.connected) {
+    events.push({ type: FollowUpAttemptSucceeded, data: { followUpId: f.id, contactId: call.contactId, attempt, callId: call.callId, detail: null } });
+  } else {
+    const retryAt = () => new Date(Date.parse(now) + retryDelaySeconds * 1000).toISOString();
+    events.push(attemptFailed(f, call.contactId, attempt, call.status, call.callId, retryAt));
+  }
+  return events;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+function ensureOpen(f: FollowUpState): void {
+  if (!isOpenFollowUpStatus(f.status)) throw new ConflictError(`follow-up ${f.id} is ${f.status}`);
+}
+
+function ref(c: FollowUpCommandBase) {
+  requireText(c.followUpId, 'followUpId');
+  return { followUpId: c.followUpId, contactId: c.contactId };
+}
+
+/** `attempt` is the last one (attempts == maxAttempts) → retryAt null, the follow-up fails; else it retries at retryAt. */
+function attemptFailed(f: FollowUpState, contactId: string, attempt: number, reason: string, callId: string | null, retryAt: () => string): ContactEvent {
+  const last = attempt >= f.maxAttempts;
+  const data: FollowUpAttemptFailedData = {
+    followUpId: f.id,
+    contactId,
+    attempt,
+    reason,
+    callId,
+    retryAt: last ? null : retryAt(),
+    schedule: last ? null : f.schedule + 1,
+  };
+  return { type: FollowUpAttemptFailed, data };
+}

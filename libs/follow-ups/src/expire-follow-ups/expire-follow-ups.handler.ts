@@ -1,0 +1,77 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Database } from '@app/shared';
+import { RUN_CONSUMERS } from '@app/event-store';
+import { HandlesJob, JobHandler, JobQueues, QueueName } from '@app/queue';
+import { FollowUpExpired } from '@app/contacts';
+import { Counter } from 'prom-client';
+import { EXPIRE_FOLLOW_UPS } from '../follow-up.jobs';
+import { FollowUpWriter, systemActor } from '../follow-up-writer';
+
+const expired = new Counter({ name: 'follow_ups_expired_total', help: 'Follow-ups expired by the periodic job' });
+const PAGE = 500;
+
+/**
+ * SPEC §5 expiry: an open follow-up overdue for longer than the org's expireAfterDays becomes expired.
+ * "Overdue for longer than N days" is measured from its due time (scheduledAt), N × 24 h, the same for every
+ * viewer whatever their time zone.
+ */
+@Injectable()
+@HandlesJob(EXPIRE_FOLLOW_UPS)
+export class ExpireFollowUpsHandler implements JobHandler<Record<string, never>> {
+  private readonly logger = new Logger(ExpireFollowUpsHandler.name);
+
+  constructor(
+    private readonly db: Database,
+    private readonly writer: FollowUpWriter,
+  ) {}
+
+  async run(): Promise<void> {
+    const now = this.writer.clock.now();
+    let after = '00000000-0000-0000-0000-000000000000';
+    let count = 0;
+    for (;;) {
+      const { rows } = await this.db.query<{ id: string; org_id: string; contact_id: string; days: number }>(
+        `SELECT f.id, f.org_id, f.contact_id, coalesce((s.settings->>'expireAfterDays')::int, 7) AS days
+           FROM follow_ups f LEFT JOIN org_settings s ON s.org_id = f.org_id
+          WHERE f.kind = 'follow_up' AND NOT f.resolved AND f.id > $2
+            AND f.scheduled_at < $1::timestamptz - make_interval(days => coalesce((s.settings->>'expireAfterDays')::int, 7))
+          ORDER BY f.id LIMIT ${PAGE}`,
+        [now.toISOString(), after],
+      );
+      for (const r of rows) {
+        const written = await this.writer.write(systemActor(r.org_id), r.contact_id, () => ({
+          type: 'ExpireFollowUp',
+          contactId: r.contact_id,
+          followUpId: r.id,
+          now: now.toISOString(),
+          expireAfterDays: r.days,
+        }));
+        if (written.events.some((e) => e.type === FollowUpExpired)) count++;
+      }
+      if (rows.length < PAGE) break;
+      after = rows[rows.length - 1].id;
+    }
+    if (count) {
+      expired.inc(count);
+      this.logger.log({ expired: count }, 'follow-ups expired');
+    }
+  }
+}
+
+/** The periodic expiry job: a BullMQ job scheduler, upserted by worker processes (one schedule however many). */
+@Injectable()
+export class ExpiryScheduler implements OnApplicationBootstrap {
+  constructor(
+    private readonly queues: JobQueues,
+    private readonly config: ConfigService,
+    @Inject(RUN_CONSUMERS) private readonly worker: boolean,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.worker) return;
+    await this.queues
+      .queue(QueueName.Maintenance)
+      .upsertJobScheduler(EXPIRE_FOLLOW_UPS, { every: Number(this.config.get('EXPIRY_INTERVAL_MS') ?? 60_000) }, { name: EXPIRE_FOLLOW_UPS, data: {} });
+  }
+}

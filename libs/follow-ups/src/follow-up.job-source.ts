@@ -1,0 +1,99 @@
+import { Injectable } from '@nestjs/common';
+import { Sql } from '@app/shared';
+import { StoredEvent } from '@app/event-store';
+import { AsJobSource, JobRequest, JobSource } from '@app/queue';
+import {
+  FollowUpAttemptFailed,
+  FollowUpAttemptStarted,
+  FollowUpDeferred,
+  FollowUpRescheduled,
+  FollowUpScheduled,
+  FollowUpScheduledData,
+  FollowUpSnoozed,
+} from '@app/contacts';
+import { EXECUTE_FOLLOW_UP, executeJob, FOLLOW_UP_ATTEMPT_TIMEOUT, timeoutJob } from './follow-up.jobs';
+
+/**
+ * Every event that sets a follow-up's next attempt makes one delayed job for (follow-up, schedule) at that
+ * time; an attempt of a call follow-up sent to a dialler makes its timeout job. Ids are deterministic, so the
+ * outbox may enqueue twice and reconcile may run any time.
+ */
+@Injectable()
+@AsJobSource()
+export class FollowUpJobSource implements JobSource {
+  readonly name = 'follow-ups';
+  readonly jobNames = [EXECUTE_FOLLOW_UP, FOLLOW_UP_ATTEMPT_TIMEOUT];
+  readonly eventTypes = [FollowUpScheduled, FollowUpSnoozed, FollowUpRescheduled, FollowUpDeferred, FollowUpAttemptFailed, FollowUpAttemptStarted];
+
+  async jobsFor(events: readonly StoredEvent[], sql: Sql): Promise<JobRequest[]> {
+    const jobs: JobRequest[] = [];
+    const needInfo = events.filter((e) => e.type !== FollowUpScheduled).map((e) => e.data.followUpId as string);
+    const info = await this.followUpInfo(sql, needInfo);
+    for (const e of events) {
+      const d = e.data;
+      const base = { orgId: e.orgId, contactId: d.contactId as string, followUpId: d.followUpId as string };
+      switch (e.type) {
+        case FollowUpScheduled: {
+          const s = d as FollowUpScheduledData;
+          jobs.push(executeJob({ ...base, schedule: 1 }, s.scheduledAt, s.priority));
+          break;
+        }
+        case FollowUpSnoozed:
+          jobs.push(executeJob({ ...base, schedule: d.schedule }, d.until, info.get(base.followUpId)?.priority ?? 'normal'));
+          break;
+        case FollowUpRescheduled:
+          jobs.push(executeJob({ ...base, schedule: d.schedule }, d.scheduledAt, info.get(base.followUpId)?.priority ?? 'normal'));
+          break;
+        case FollowUpDeferred:
+          jobs.push(executeJob({ ...base, schedule: d.schedule }, d.nextAttemptAt, info.get(base.followUpId)?.priority ?? 'normal'));
+          break;
+        case FollowUpAttemptFailed:
+          if (d.retryAt) jobs.push(executeJob({ ...base, schedule: d.schedule }, d.retryAt, info.get(base.followUpId)?.priority ?? 'normal'));
+          break;
+        case FollowUpAttemptStarted: {
+          const f = info.get(base.followUpId);
+          if (f?.type === 'call' && f.diallerUrl) jobs.push(timeoutJob({ ...base, attempt: d.attempt }, Date.parse(d.at) + f.timeoutSeconds * 1000));
+          break;
+        }
+      }
+    }
+    return jobs;
+  }
+
+  /** From Postgres alone: the next attempt of every open follow-up, and the timeout of every dialled call attempt. */
+  async *pending(sql: Sql): AsyncIterable<JobRequest> {
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const { rows } = await sql.query(
+        `SELECT f.id, f.org_id, f.contact_id, f.status, f.type, f.schedule, f.priority, f.attempts, f.next_attempt_at, f.updated_at,
+                s.settings->'dialler'->>'url' AS dialler_url, coalesce((s.settings->>'attemptTimeoutSeconds')::int, 3600) AS timeout_seconds
+           FROM follow_ups f LEFT JOIN org_settings s ON s.org_id = f.org_id
+          WHERE f.kind = 'follow_up' AND NOT f.resolved AND f.id > $1 ORDER BY f.id LIMIT 1000`,
+        [after],
+      );
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        const base = { orgId: r.org_id, contactId: r.contact_id, followUpId: r.id };
+        if ((r.status === 'scheduled' || r.status === 'snoozed') && r.next_attempt_at) {
+          yield executeJob({ ...base, schedule: r.schedule }, new Date(r.next_attempt_at).toISOString(), r.priority);
+        } else if (r.status === 'queued' && r.dialler_url) {
+          yield timeoutJob({ ...base, attempt: r.attempts }, new Date(r.updated_at).getTime() + r.timeout_seconds * 1000);
+        }
+      }
+      after = rows[rows.length - 1].id;
+    }
+  }
+
+  private async followUpInfo(sql: Sql, ids: string[]) {
+    const out = new Map<string, { priority: string; type: string; diallerUrl: string | null; timeoutSeconds: number }>();
+    if (ids.length === 0) return out;
+    const { rows } = await sql.query(
+      `SELECT f.id, f.priority, f.type, s.settings->'dialler'->>'url' AS dialler_url,
+              coalesce((s.settings->>'attemptTimeoutSeconds')::int, 3600) AS timeout_seconds
+         FROM follow_ups f LEFT JOIN org_settings s ON s.org_id = f.org_id WHERE f.id = ANY ($1::uuid[])`,
+      [ids],
+    );
+    for (const r of rows) out.set(r.id, { priority: r.priority, type: r.type, diallerUrl: r.dialler_url, timeoutSeconds: r.timeout_seconds });
+    return out;
+  }
+}

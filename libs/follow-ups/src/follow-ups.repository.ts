@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { Actor, Database, NotFoundError } from '@app/shared';
+import { decodeCursor, encodeCursor } from '@app/contacts';
+
+/** A follow-up as the API returns it (SPEC §5), with the names the contact card shows. */
+export interface FollowUpView {
+  id: string;
+  contactId: string;
+  contactName: string;
+  type: string;
+  status: string;
+  scheduledAt: string;
+  agentId: string | null;
+  agentName: string | null;
+  priority: string;
+  maxAttempts: number;
+  attempts: number;
+  nextAttemptAt: string | null;
+  allowOutOfWindow: boolean;
+  outOfWindow: boolean;
+  notes: string | null;
+  campaignId: string | null;
+  campaignName: string | null;
+  source: string;
+  message?: string | null;
+  url?: string | null;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+  resolvedAt: string | null;
+}
+
+export interface FollowUpFilter {
+  contactId?: string;
+  agentId?: string;
+  status?: string;
+  type?: string;
+  from?: string;
+  to?: string;
+  cursor?: string;
+  limit: number;
+}
+
+const COLUMNS = `f.id, f.contact_id AS "contactId", c.name AS "contactName", f.type, f.status, f.scheduled_at AS "scheduledAt",
+  f.agent_id AS "agentId", u.name AS "agentName", f.priority, f.max_attempts AS "maxAttempts", f.attempts,
+  f.next_attempt_at AS "nextAttemptAt", f.allow_out_of_window AS "allowOutOfWindow", f.out_of_window AS "outOfWindow", f.notes,
+  f.campaign_id AS "campaignId", cp.name AS "campaignName", f.source, f.message, f.url, f.last_error AS "lastError",
+  f.created_at AS "createdAt", f.updated_at AS "updatedAt", f.resolved_at AS "resolvedAt"`;
+const FROM = `follow_ups f JOIN contacts c ON c.id = f.contact_id LEFT JOIN users u ON u.id = f.agent_id LEFT JOIN campaigns cp ON cp.id = f.campaign_id`;
+
+/** message only for sms, url only for webhook (SPEC §5: "as the type needs"). */
+function shape(row: FollowUpView): FollowUpView {
+  const { message, url, ...rest } = row;
+  return { ...rest, ...(row.type === 'sms' ? { message } : {}), ...(row.type === 'webhook' ? { url } : {}) };
+}
+
+/** Follow-ups (not notes) of the read model. Scoped by org; an agent sees those of the contacts assigned to them. */
+@Injectable()
+export class FollowUpsRepository {
+  constructor(private readonly db: Database) {}
+
+  async get(actor: Actor, id: string): Promise<FollowUpView> {
+    const { rows } = await this.db.query<FollowUpView & { assigned: string | null }>(
+      `SELECT ${COLUMNS}, c.assigned_agent_id AS assigned FROM ${FROM} WHERE f.org_id = $1 AND f.id = $2 AND f.kind = 'follow_up'`,
+      [actor.orgId, id],
+    );
+    const row = rows[0];
+    if (!row || (actor.role === 'agent' && row.assigned !== actor.userId)) throw new NotFoundError('follow-up', id);
+    const { assigned: _assigned, ...view } = row;
+    return shape(view);
+  }
+
+  /** The global list (and the contact card with contactId): newest scheduled first, keyset pagination. */
+  async list(actor: Actor, f: FollowUpFilter): Promise<{ followUps: FollowUpView[]; nextCursor: string | null }> {
+    const where = [`f.org_id = $1`, `f.kind = 'follow_up'`];
+    const values: unknown[] = [actor.orgId];
+    const add = (sql: string, value: unknown) => {
+      values.push(value);
+      where.push(sql.replaceAll('?', `$${values.length}`));
+    };
+    if (actor.role === 'agent') add('c.assigned_agent_id = ?', actor.userId);
+    if (f.contactId) add('f.contact_id = ?', f.contactId);
+    if (f.agentId) add('f.agent_id = ?', f.agentId);
+    if (f.status) add('f.status = ?', f.status);
+    if (f.type) add('f.type = ?', f.type);
+    if (f.from) add('f.scheduled_at >= ?', f.from);
+    if (f.to) add('f.scheduled_at < ?', f.to);
+    if (f.cursor) {
+      const [at, id] = decodeCursor(f.cursor);
+      values.push(at, id);
+      where.push(`(f.created_at, f.id) < ($${values.length - 1}::timestamptz, $${values.length}::uuid)`);
+    }
+    values.push(f.limit + 1);
+    const { rows } = await this.db.query<FollowUpView>(
+      `SELECT ${COLUMNS} FROM ${FROM} WHERE ${where.join(' AND ')} ORDER BY f.created_at DESC, f.id DESC LIMIT $${values.length}`,
+      values,
+    );
+    const page = rows.slice(0, f.limit);
+    const last = page[page.length - 1];
+    return { followUps: page.map(shape), nextCursor: rows.length > f.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+}

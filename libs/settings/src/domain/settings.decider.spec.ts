@@ -1,0 +1,108 @@
+import { NotFoundError, ValidationError } from '@app/shared';
+import { DEFAULT_SETTINGS, OrgSettingsWithSecret, withoutSecret } from './settings';
+import { decideSettings, evolveSettings, initialSettingsState, SettingsState } from './settings.decider';
+import { SettingsChanged, SettingsEvent, SettingsInitialized, SigningSecretRotated } from './settings.events';
+
+const SECRET = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
+const OTHER_SECRET = `whsec_${Buffer.alloc(32, 2).toString('base64')}`;
+const initialized: SettingsEvent = { type: SettingsInitialized, data: { settings: { ...DEFAULT_SETTINGS, timezone: 'Europe/London', signingSecret: SECRET } } };
+const given = (events: SettingsEvent[]): SettingsState => events.reduce(evolveSettings, initialSettingsState);
+const settingsOf = (events: SettingsEvent[]): OrgSettingsWithSecret => given(events).settings!;
+
+describe(decideSettings.name, () => {
+  describe('InitializeSettings', () => {
+    it('should create the defaults with the org timezone and the secret when there are none', () => {
+      expect(decideSettings({ type: 'InitializeSettings', timezone: 'Europe/London', signingSecret: SECRET }, given([]))).toEqual([initialized]);
+    });
+
+    it('should record nothing when they exist already (the first writer wins)', () => {
+      expect(decideSettings({ type: 'InitializeSettings', timezone: 'UTC', signingSecret: OTHER_SECRET }, given([initialized]))).toEqual([]);
+    });
+
+    it('should refuse a secret that is not in the Standard Webhooks format', () => {
+      expect(() => decideSettings({ type: 'InitializeSettings', timezone: 'UTC', signingSecret: 'secret' }, given([]))).toThrow(ValidationError);
+    });
+  });
+
+  describe('ChangeSettings', () => {
+    it('should merge nested sections one level deep and record the patch and the whole result without the secret', () => {
+      const events = decideSettings({ type: 'ChangeSettings', changes: { snoozeDays: 5, callingWindow: { start: '09:00' } } }, given([initialized]));
+      expect(events).toEqual([
+        {
+          type: SettingsChanged,
+          data: {
+            changes: { snoozeDays: 5, callingWindow: { start: '09:00' } },
+            settings: { ...DEFAULT_SETTINGS, timezone: 'Europe/London', snoozeDays: 5, callingWindow: { ...DEFAULT_SETTINGS.callingWindow, start: '09:00' } },
+          },
+        },
+      ]);
+      expect(JSON.stringify(events)).not.toContain(SECRET);
+    });
+
+    it('should keep the secret when a change is applied', () => {
+      const changed = decideSettings({ type: 'ChangeSettings', changes: { expireAfterDays: 10 } }, given([initialized]));
+      expect(settingsOf([initialized, ...changed])).toEqual({ ...DEFAULT_SETTINGS, timezone: 'Europe/London', expireAfterDays: 10, signingSecret: SECRET });
+    });
+
+    it('should check the end of the window against the stored start', () => {
+      const later = decideSettings({ type: 'ChangeSettings', changes: { callingWindow: { start: '12:00', end: '20:00' } } }, given([initialized]));
+      expect(() => decideSettings({ type: 'ChangeSettings', changes: { callingWindow: { end: '11:00' } } }, given([initialized, ...later]))).toThrow(
+        expect.objectContaining({ field: 'callingWindow.end' }),
+      );
+    });
+
+    it('should name the first bad field and list every problem', () => {
+      const attempt = () => decideSettings({ type: 'ChangeSettings', changes: { timezone: 'Nowhere/Land', snoozeDays: 0 } }, given([initialized]));
+      expect(attempt).toThrow(ValidationError);
+      expect(attempt).toThrow(expect.objectContaining({ field: 'timezone', message: expect.stringContaining('snoozeDays') }));
+    });
+
+    it('should refuse the signing secret and unknown fields', () => {
+      const patch = (changes: unknown) => () => decideSettings({ type: 'ChangeSettings', changes: changes as never }, given([initialized]));
+      expect(patch({ signingSecret: OTHER_SECRET })).toThrow(expect.objectContaining({ field: 'signingSecret' }));
+      expect(patch({ callingWindow: { lunch: '12:00' } })).toThrow(expect.objectContaining({ field: 'callingWindow.lunch' }));
+      expect(patch({ dialler: null })).toThrow(expect.objectContaining({ field: 'dialler' }));
+    });
+
+    it('should put days in week order and normalise hosts', () => {
+      const [event] = decideSettings(
+        {
+          type: 'ChangeSettings',
+          changes: { callingWindow: { days: ['fri', 'mon'] }, webhooks: { allowHttpHosts: ['Dialler.Internal', 'dialler.internal', '[::1]'] } },
+        },
+        given([initialized]),
+      );
+      expect(event.type === SettingsChanged && event.data.changes).toEqual({
+        callingWindow: { days: ['mon', 'fri'] },
+        webhooks: { allowHttpHosts: ['dialler.internal', '::1'] },
+      });
+    });
+
+    it('should record nothing when nothing changes', () => {
+      expect(decideSettings({ type: 'ChangeSettings', changes: { snoozeDays: 3, dialler: { url: null } } }, given([initialized]))).toEqual([]);
+      expect(decideSettings({ type: 'ChangeSettings', changes: {} }, given([initialized]))).toEqual([]);
+    });
+
+    it('should answer not found before the settings exist', () => {
+      expect(() => decideSettings({ type: 'ChangeSettings', changes: { snoozeDays: 5 } }, given([]))).toThrow(NotFoundError);
+    });
+  });
+
+  describe('RotateSigningSecret', () => {
+    it('should replace the secret and leave the rest alone', () => {
+      const rotated = decideSettings({ type: 'RotateSigningSecret', signingSecret: OTHER_SECRET }, given([initialized]));
+      expect(rotated).toEqual([{ type: SigningSecretRotated, data: { signingSecret: OTHER_SECRET } }]);
+      const after = settingsOf([initialized, ...rotated]);
+      expect(after.signingSecret).toBe(OTHER_SECRET);
+      expect(withoutSecret(after)).toEqual(withoutSecret(settingsOf([initialized])));
+    });
+  });
+});
+
+describe(evolveSettings.name, () => {
+  it('should fill in fields the stored settings predate from the defaults', () => {
+    const { snoozeDays: _missing, ...older } = { ...DEFAULT_SETTINGS, signingSecret: SECRET };
+    const state = given([{ type: SettingsInitialized, data: { settings: older as OrgSettingsWithSecret } }]);
+    expect(state.settings!.snoozeDays).toBe(DEFAULT_SETTINGS.snoozeDays);
+  });
+});

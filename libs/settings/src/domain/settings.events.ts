@@ -1,0 +1,29 @@
+import { OrgSettingsWithSecret, PublicSettings, SettingsPatch } from './settings';
+
+export const SettingsInitialized = 'SettingsInitialized';
+export const SettingsChanged = 'SettingsChanged';
+export const SigningSecretRotated = 'SigningSecretRotated';
+
+export interface SettingsInitializedData {
+  readonly settings: OrgSettingsWithSecret;
+}
+
+export interface SettingsChangedData {
+  /** The validated patch as it was applied. */
+  readonly changes: SettingsPatch;
+  /** The whole result, except the secret: it is recorded only where it is made (initialized, rotated). */
+  readonly settings: PublicSettings;
+}
+
+export interface SigningSecretRotatedData {
+  readonly signingSecret: string;
+}
+
+export type SettingsEvent =
+  | { type: typeof SettingsInitialized; data: SettingsInitializedData }
+  | { type: typeof SettingsChanged; data: SettingsChangedData }
+  | { type: typeof SigningSecretRotated; data: SigningSecretRotatedData };
+
+export const SETTINGS_EVENT_TYPES = [SettingsInitialized, SettingsChanged, SigningSecretRotated] as const;
+
+export const settingsStream = (orgId: string) => `settings-${orgId}`;

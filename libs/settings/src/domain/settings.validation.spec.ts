@@ -1,0 +1,93 @@
+import { DEFAULT_SETTINGS, mergeSettings, PublicSettings, SettingsPatch } from './settings';
+import { isValidHost, normalizeHost, outboundUrlProblem, settingsProblems } from './settings.validation';
+
+const fieldsOf = (patch: SettingsPatch | Record<string, unknown>) =>
+  settingsProblems(mergeSettings(DEFAULT_SETTINGS, patch as SettingsPatch)).map((p) => p.field);
+
+describe(settingsProblems.name, () => {
+  it('should find nothing wrong with the defaults', () => {
+    expect(settingsProblems(DEFAULT_SETTINGS)).toEqual([]);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a timezone that is not IANA', { timezone: 'Mars/Olympus' }, 'timezone'],
+    ['an empty list of days', { callingWindow: { days: [] } }, 'callingWindow.days'],
+    ['an unknown day', { callingWindow: { days: ['mon', 'funday'] } }, 'callingWindow.days'],
+    ['a repeated day', { callingWindow: { days: ['mon', 'mon'] } }, 'callingWindow.days'],
+    ['a start that is not HH:MM', { callingWindow: { start: '8:00' } }, 'callingWindow.start'],
+    ['an end past 23:59', { callingWindow: { end: '24:00' } }, 'callingWindow.end'],
+    ['an end before the start', { callingWindow: { start: '10:00', end: '09:00' } }, 'callingWindow.end'],
+    ['an end equal to the start', { callingWindow: { start: '10:00', end: '10:00' } }, 'callingWindow.end'],
+    ['a start after the stored end', { callingWindow: { start: '22:00' } }, 'callingWindow.end'],
+    ['snoozeDays 0', { snoozeDays: 0 }, 'snoozeDays'],
+    ['snoozeDays 366', { snoozeDays: 366 }, 'snoozeDays'],
+    ['a fractional snoozeDays', { snoozeDays: 1.5 }, 'snoozeDays'],
+    ['expireAfterDays 0', { expireAfterDays: 0 }, 'expireAfterDays'],
+    ['retryDelaySeconds 0', { retryDelaySeconds: 0 }, 'retryDelaySeconds'],
+    ['retryDelaySeconds over a week', { retryDelaySeconds: 604_801 }, 'retryDelaySeconds'],
+    ['attemptTimeoutSeconds over a day', { attemptTimeoutSeconds: 86_401 }, 'attemptTimeoutSeconds'],
+    ['a string for a number', { snoozeDays: '3' }, 'snoozeDays'],
+    ['enabled not a boolean', { autoAssignment: { enabled: 'yes' } }, 'autoAssignment.enabled'],
+    ['a spoken-to status to recycle', { autoAssignment: { statuses: ['Interested'] } }, 'autoAssignment.statuses'],
+    ['a repeated status', { autoAssignment: { statuses: ['Missed', 'Missed'] } }, 'autoAssignment.statuses'],
+    ['a negative delay', { autoAssignment: { delaySeconds: -1 } }, 'autoAssignment.delaySeconds'],
+    ['a delay over 30 days', { autoAssignment: { delaySeconds: 2_592_001 } }, 'autoAssignment.delaySeconds'],
+    ['an unknown strategy', { autoAssignment: { strategy: 'random' } }, 'autoAssignment.strategy'],
+    ['an unknown scope', { autoAssignment: { scope: 'team' } }, 'autoAssignment.scope'],
+    ['too many reassignments', { autoAssignment: { maxReassignments: 101 } }, 'autoAssignment.maxReassignments'],
+    ['a relative dialler url', { dialler: { url: '/dial' } }, 'dialler.url'],
+    ['an ftp sms url', { sms: { url: 'ftp://sms.example.com/send' } }, 'sms.url'],
+    ['plain http to a host not allowed', { dialler: { url: 'http://dialler.example.com/dial' } }, 'dialler.url'],
+    ['https to a private IP', { dialler: { url: 'https://10.1.2.3/dial' } }, 'dialler.url'],
+    ['https to loopback IPv6', { sms: { url: 'https://[::1]/send' } }, 'sms.url'],
+    ['https to localhost', { sms: { url: 'https://localhost/send' } }, 'sms.url'],
+    ['https to the metadata address in decimal', { sms: { url: 'https://2852039166/latest' } }, 'sms.url'],
+    ['a host with a scheme', { webhooks: { allowHttpHosts: ['http://x.example.com'] } }, 'webhooks.allowHttpHosts'],
+    ['a host with a port', { webhooks: { allowHttpHosts: ['x.example.com:8080'] } }, 'webhooks.allowHttpHosts'],
+    ['51 hosts', { webhooks: { allowHttpHosts: Array.from({ length: 51 }, (_, i) => `h${i}.example.com`) } }, 'webhooks.allowHttpHosts'],
+  ])('should name the field for %s', (_what, patch, field) => {
+    expect(fieldsOf(patch)).toEqual([field]);
+  });
+
+  it('should accept http and private addresses to hosts in allowHttpHosts (after the merge)', () => {
+    expect(fieldsOf({ dialler: { url: 'http://10.1.2.3:8080/dial' }, webhooks: { allowHttpHosts: ['10.1.2.3'] } })).toEqual([]);
+    expect(fieldsOf({ sms: { url: 'http://sms.internal/send' }, webhooks: { allowHttpHosts: ['SMS.internal'] } })).toEqual([]);
+    expect(fieldsOf({ sms: { url: 'http://[::1]:9000/send' }, webhooks: { allowHttpHosts: ['::1'] } })).toEqual([]);
+  });
+
+  it('should refuse to drop a host from allowHttpHosts that a stored url still needs', () => {
+    const current: PublicSettings = mergeSettings(DEFAULT_SETTINGS, { dialler: { url: 'http://10.1.2.3/dial' }, webhooks: { allowHttpHosts: ['10.1.2.3'] } });
+    expect(settingsProblems(current)).toEqual([]);
+    expect(settingsProblems(mergeSettings(current, { webhooks: { allowHttpHosts: [] } })).map((p) => p.field)).toEqual(['dialler.url']);
+  });
+
+  it('should start every message with the path of its field', () => {
+    const problems = settingsProblems(mergeSettings(DEFAULT_SETTINGS, { snoozeDays: 0, callingWindow: { end: '07:00' } }));
+    expect(problems.map((p) => p.field)).toEqual(['callingWindow.end', 'snoozeDays']);
+    for (const p of problems) expect(p.message.startsWith(`${p.field} `)).toBe(true);
+  });
+});
+
+describe(outboundUrlProblem.name, () => {
+  it('should accept https to a public name and say why it refuses the rest', () => {
+    expect(outboundUrlProblem('https://hooks.example.com/x?y=1', [])).toBeNull();
+    expect(outboundUrlProblem('not a url', [])).toMatch(/absolute http\(s\) URL/);
+    expect(outboundUrlProblem('http://hooks.example.com/x', [])).toMatch(/https/);
+    expect(outboundUrlProblem('https://127.0.0.1/x', [])).toMatch(/private or loopback/);
+    expect(outboundUrlProblem('https://[::ffff:127.0.0.1]/x', [])).toMatch(/private or loopback/);
+    expect(outboundUrlProblem('http://127.0.0.1:8080/x', ['127.0.0.1'])).toBeNull();
+  });
+});
+
+describe(isValidHost.name, () => {
+  it.each(['example.com', 'dialler', 'my_service', 'a-b.c-d.example', '10.0.0.1', '::1', '[fe80::1]', 'EXAMPLE.com.'])('should accept %s', (h) => {
+    expect(isValidHost(h)).toBe(true);
+  });
+  it.each(['', 'http://x', 'x:80', 'x/y', '-x.com', 'x-.com', 'a..b', '999.1.1.1', '1.2.3', 'a b', 'x'.repeat(64)])('should refuse %p', (h) => {
+    expect(isValidHost(h)).toBe(false);
+  });
+  it('should normalise case, brackets, a trailing dot and the IPv6 form', () => {
+    expect(normalizeHost('[0:0::1]')).toBe('::1');
+    expect(normalizeHost('Example.COM.')).toBe('example.com');
+  });
+});

@@ -1,0 +1,136 @@
+import { CommandBus, CqrsModule } from '@nestjs/cqrs';
+import { Webhook } from 'standardwebhooks';
+import { Actor } from '@app/shared';
+import { HttpSink, startHttpSink, startStoreContext } from '@app/testing';
+import { CreateOrganizationCommand, CreateOrganizationResult, TenancyModule } from '@app/tenancy';
+import { ChangeSettingsCommand } from '../change-settings/change-settings.command';
+import { SettingsPatch } from '../domain/settings';
+import { SettingsModule } from '../settings.module';
+import { SettingsRepository } from '../settings.repository';
+import { HostResolver } from './host-resolver';
+import { OutboundHttp } from './outbound-http';
+
+describe(OutboundHttp.name, () => {
+  let ctx: Awaited<ReturnType<typeof startStoreContext>>;
+  let sink: HttpSink;
+  let outbound: OutboundHttp;
+  let resolver: HostResolver;
+  let org: CreateOrganizationResult;
+  let admin: Actor;
+
+  const configure = (changes: SettingsPatch) => ctx.app.get(CommandBus).execute(new ChangeSettingsCommand(admin, changes));
+  const allow = (...hosts: string[]) => configure({ webhooks: { allowHttpHosts: hosts } });
+
+  beforeAll(async () => {
+    ctx = await startStoreContext({ imports: [CqrsModule.forRoot(), TenancyModule, SettingsModule] });
+    outbound = ctx.app.get(OutboundHttp);
+    resolver = ctx.app.get(HostResolver);
+    org = await ctx.app.get(CommandBus).execute(new CreateOrganizationCommand('Outbound org'));
+    admin = { orgId: org.orgId, userId: org.adminUserId, role: 'admin', timezone: 'UTC' };
+    sink = await startHttpSink();
+  });
+  afterAll(async () => {
+    await sink?.close();
+    await ctx?.close();
+  });
+  beforeEach(async () => {
+    sink.requests.length = 0;
+    sink.respondWith(200);
+    jest.restoreAllMocks();
+    await allow('127.0.0.1');
+  });
+
+  it('should deliver a signed JSON body that verifies with the org secret', async () => {
+    const body = { event: 'follow_up.due', followUpId: 'f1', n: 1 };
+    const result = await outbound.post(org.orgId, { url: `${sink.url}/hook?x=1`, messageId: 'msg_f1_1', body });
+    expect(result).toEqual({ ok: true, status: 200, error: null });
+    expect(sink.requests).toHaveLength(1);
+    const [req] = sink.requests;
+    expect(req.path).toBe('/hook?x=1');
+    expect(req.body).toEqual(body);
+    expect(req.headers).toMatchObject({ 'content-type': 'application/json', 'webhook-id': 'msg_f1_1' });
+    expect(req.headers['webhook-signature']).toMatch(/^v1,/);
+    const { signingSecret } = await ctx.app.get(SettingsRepository).ensure(org.orgId);
+    const headers = {
+      'webhook-id': String(req.headers['webhook-id']),
+      'webhook-timestamp': String(req.headers['webhook-timestamp']),
+      'webhook-signature': String(req.headers['webhook-signature']),
+    };
+    expect(new Webhook(signingSecret).verify(req.rawBody, headers)).toEqual(body);
+    expect(() => new Webhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).verify(req.rawBody, headers)).toThrow();
+  });
+
+  it('should call a non-2xx answer a failure with its status', async () => {
+    sink.respondWith(500);
+    expect(await outbound.post(org.orgId, { url: sink.url, messageId: 'm', body: {} })).toEqual({ ok: false, status: 500, error: 'HTTP 500' });
+    sink.respondWith(302);
+    expect(await outbound.post(org.orgId, { url: sink.url, messageId: 'm', body: {} })).toMatchObject({ ok: false, status: 302 });
+  });
+
+  it('should give up at the timeout', async () => {
+    sink.respondWith(200, 2_000);
+    const started = Date.now();
+    const result = await outbound.post(org.orgId, { url: sink.url, messageId: 'm', body: {}, timeoutMs: 200 });
+    expect(result).toEqual({ ok: false, status: null, error: 'timed out after 200 ms' });
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it('should report a connection that fails', async () => {
+    const closed = await startHttpSink();
+    await closed.close();
+    const result = await outbound.post(org.orgId, { url: closed.url, messageId: 'm', body: {} });
+    expect(result).toMatchObject({ ok: false, status: null, error: expect.stringContaining('ECONNREFUSED') });
+  });
+
+  it('should refuse plain http and private addresses to hosts that are not allowed, without sending anything', async () => {
+    await allow();
+    const port = sink.port;
+    for (const url of [
+      sink.url,
+      `https://127.0.0.1:${port}/`,
+      `https://[::ffff:127.0.0.1]:${port}/`,
+      `https://localhost:${port}/`,
+      'ftp://127.0.0.1/x',
+      'nope',
+    ]) {
+      const result = await outbound.post(org.orgId, { url, messageId: 'm', body: {} });
+      expect({ url, ...result }).toMatchObject({ url, ok: false, status: null, error: expect.stringMatching(/^refused: /) });
+    }
+    expect(sink.requests).toHaveLength(0);
+  });
+
+  it('should refuse a name that resolves to any non-public address', async () => {
+    jest.spyOn(resolver, 'resolve').mockResolvedValue([
+      { address: '93.184.216.34', family: 4 },
+      { address: '10.0.0.7', family: 4 },
+    ]);
+    const result = await outbound.post(org.orgId, { url: 'https://hooks.example.test/x', messageId: 'm', body: {} });
+    expect(result).toEqual({
+      ok: false,
+      status: null,
+      error: expect.stringMatching(/^refused: hooks\.example\.test resolves to a non-public address \(10\.0\.0\.7\)/),
+    });
+  });
+
+  it('should connect to the address it checked, not to a second DNS answer', async () => {
+    // sink.test exists in no DNS: the request can only reach the sink through the address the check returned.
+    await allow('sink.test');
+    const spy = jest.spyOn(resolver, 'resolve').mockResolvedValue([{ address: '127.0.0.1', family: 4 }]);
+    const result = await outbound.post(org.orgId, { url: `http://sink.test:${sink.port}/dial`, messageId: 'm', body: { ok: 1 } });
+    expect(result).toEqual({ ok: true, status: 200, error: null });
+    expect(spy).toHaveBeenCalledTimes(1);
+    expect(sink.requests[0].headers.host).toBe(`sink.test:${sink.port}`);
+  });
+
+  it('should reach a loopback address over http when its host is allowed', async () => {
+    await allow('localhost');
+    const result = await outbound.post(org.orgId, { url: `http://localhost:${sink.port}/`, messageId: 'm', body: [1, 2] });
+    expect(result).toEqual({ ok: true, status: 200, error: null });
+    expect(sink.requests[0].body).toEqual([1, 2]);
+  });
+
+  it('should report a name that does not resolve', async () => {
+    const result = await outbound.post(org.orgId, { url: 'https://no-such-host.invalid/x', messageId: 'm', body: {} });
+    expect(result).toMatchObject({ ok: false, status: null, error: expect.stringContaining('cannot resolve no-such-host.invalid') });
+  });
+});

@@ -1,0 +1,281 @@
+import { Response } from 'supertest';
+import { bearer, startTestApp, TestApp } from '@app/testing';
+
+/** SPEC §9: every error is { statusCode, error, message }. */
+function expectError(res: Response, statusCode: number): void {
+  expect({ status: res.status, keys: Object.keys(res.body ?? {}).sort() }).toEqual({ status: statusCode, keys: ['error', 'message', 'statusCode'] });
+  expect(res.body.statusCode).toBe(statusCode);
+}
+
+/** The fields a 400 names: each message (or each `; `-separated part) starts with the path of its field. */
+const fieldsNamed = (res: Response): string[] =>
+  [
+    ...new Set(
+      [res.body.message]
+        .flat()
+        .flatMap((m: string) => m.split('; '))
+        .map((m: string) => m.split(/[ :]/)[0]),
+    ),
+  ].sort();
+
+const SPEC_DEFAULTS = {
+  timezone: 'UTC',
+  callingWindow: { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat'], start: '08:00', end: '21:00' },
+  snoozeDays: 3,
+  expireAfterDays: 7,
+  retryDelaySeconds: 900,
+  attemptTimeoutSeconds: 3600,
+  autoAssignment: { enabled: false, statuses: ['Not Picked', 'Missed'], delaySeconds: 0, strategy: 'round_robin', scope: 'org', maxReassignments: 3 },
+  dialler: { url: null },
+  sms: { url: null },
+  webhooks: { allowHttpHosts: [] },
+};
+const SECRET = /^whsec_[A-Za-z0-9+/]{43}=$/;
+
+describe('settings (SPEC §7)', () => {
+  let t: TestApp;
+  /** Every response of the current test, to prove none was a 500 (SPEC §9). */
+  const seen: { req: string; status: number; body: unknown }[] = [];
+
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => t?.close());
+  afterEach(() => {
+    const failures = seen.filter((s) => s.status >= 500);
+    seen.length = 0;
+    expect(failures).toEqual([]);
+  });
+
+  const send = async (method: 'get' | 'post' | 'patch', path: string, key: string, body?: unknown): Promise<Response> => {
+    const req = t.http()[method](path).set(bearer(key));
+    const res = body === undefined ? await req : await req.send(body as object);
+    seen.push({ req: `${method.toUpperCase()} ${path}`, status: res.status, body: res.body });
+    return res;
+  };
+  const get = (key: string) => send('get', '/api/settings', key);
+  const patch = (key: string, body: unknown) => send('patch', '/api/settings', key, body);
+  const rotate = (key: string) => send('post', '/api/settings/signing-secret/rotate', key);
+
+  const setup = async (timezone = 'UTC') => {
+    const org = await t.createOrg('Org', timezone);
+    const admin = { id: org.adminUserId, apiKey: org.adminKey };
+    const supervisor = await t.createUser(org.adminKey, { name: 'Sue', role: 'supervisor' });
+    const agent = await t.createUser(org.adminKey, { name: 'Ana', role: 'agent' });
+    const integration = await t.createUser(org.adminKey, { name: 'Dialler', role: 'integration' });
+    return { org, admin, supervisor, agent, integration };
+  };
+
+  const eventTypes = async (orgId: string): Promise<string[]> =>
+    (await t.db.query<{ type: string }>('SELECT type FROM events WHERE stream_id = $1 ORDER BY stream_version', [`settings-${orgId}`])).rows.map((r) => r.type);
+
+  describe('GET /api/settings', () => {
+    it('should answer the SPEC defaults with a Standard Webhooks secret on the first read', async () => {
+      const { admin, org } = await setup();
+      const res = await get(admin.apiKey);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ ...SPEC_DEFAULTS, signingSecret: expect.stringMatching(SECRET) });
+      expect(await eventTypes(org.orgId)).toEqual(['SettingsInitialized']);
+    });
+
+    it("should start from the organization's timezone", async () => {
+      const { admin } = await setup('Europe/Madrid');
+      expect((await get(admin.apiKey)).body.timezone).toBe('Europe/Madrid');
+    });
+
+    it('should show the secret to the admin only, the same on every read', async () => {
+      const { admin, supervisor, agent, integration } = await setup();
+      const first = await get(admin.apiKey);
+      expect((await get(admin.apiKey)).body.signingSecret).toBe(first.body.signingSecret);
+      for (const key of [supervisor.apiKey, agent.apiKey, integration.apiKey]) {
+        const res = await get(key);
+        expect(res.status).toBe(200);
+        expect(res.body).toEqual(SPEC_DEFAULTS);
+        expect(JSON.stringify(res.body)).not.toContain(first.body.signingSecret);
+      }
+    });
+
+    it('should create the settings once when many first reads race', async () => {
+      const { admin, org } = await setup();
+      const reads = await Promise.all(Array.from({ length: 8 }, () => get(admin.apiKey)));
+      expect(reads.map((r) => r.status)).toEqual(Array(8).fill(200));
+      expect(new Set(reads.map((r) => r.body.signingSecret)).size).toBe(1);
+      expect(await eventTypes(org.orgId)).toEqual(['SettingsInitialized']);
+    });
+
+    it('should answer 401 without a key', async () => {
+      expectError(await t.http().get('/api/settings'), 401);
+    });
+  });
+
+  describe('PATCH /api/settings', () => {
+    it('should merge the given fields one level deep, persist them and leave another organization alone', async () => {
+      const a = await setup();
+      const b = await setup();
+      const before = await get(a.admin.apiKey);
+      const res = await patch(a.admin.apiKey, {
+        timezone: 'America/New_York',
+        callingWindow: { start: '09:30' },
+        snoozeDays: 5,
+        retryDelaySeconds: 2,
+        autoAssignment: { enabled: true, strategy: 'least_loaded' },
+        webhooks: { allowHttpHosts: ['dialler.internal'] },
+        dialler: { url: 'http://dialler.internal:8080/dial' },
+        sms: { url: 'https://sms.example.com/send' },
+      });
+      expect(res.status).toBe(200);
+      const expected = {
+        ...SPEC_DEFAULTS,
+        timezone: 'America/New_York',
+        callingWindow: { ...SPEC_DEFAULTS.callingWindow, start: '09:30' },
+        snoozeDays: 5,
+        retryDelaySeconds: 2,
+        autoAssignment: { ...SPEC_DEFAULTS.autoAssignment, enabled: true, strategy: 'least_loaded' },
+        webhooks: { allowHttpHosts: ['dialler.internal'] },
+        dialler: { url: 'http://dialler.internal:8080/dial' },
+        sms: { url: 'https://sms.example.com/send' },
+        signingSecret: before.body.signingSecret,
+      };
+      expect(res.body).toEqual(expected);
+      expect((await get(a.admin.apiKey)).body).toEqual(expected);
+
+      const second = await patch(a.admin.apiKey, { callingWindow: { days: ['sat', 'mon'] }, autoAssignment: { maxReassignments: 0 } });
+      expect(second.status).toBe(200);
+      expect(second.body.callingWindow).toEqual({ days: ['mon', 'sat'], start: '09:30', end: '21:00' });
+      expect(second.body.autoAssignment).toEqual({ ...expected.autoAssignment, maxReassignments: 0 });
+
+      expect((await get(b.admin.apiKey)).body).toEqual({ ...SPEC_DEFAULTS, signingSecret: expect.stringMatching(SECRET) });
+      expect((await get(b.admin.apiKey)).body.signingSecret).not.toBe(before.body.signingSecret);
+    });
+
+    it('should record each change as an event with the patch and the result, never the secret', async () => {
+      const { admin, org } = await setup();
+      const { body: initial } = await get(admin.apiKey);
+      expect((await patch(admin.apiKey, { expireAfterDays: 14 })).status).toBe(200);
+      expect((await patch(admin.apiKey, { expireAfterDays: 14 })).status).toBe(200); // no change: no event
+      expect(await eventTypes(org.orgId)).toEqual(['SettingsInitialized', 'SettingsChanged']);
+      const { rows } = await t.db.query(`SELECT data, metadata FROM events WHERE stream_id = $1 AND type = 'SettingsChanged'`, [`settings-${org.orgId}`]);
+      expect(rows[0].data.changes).toEqual({ expireAfterDays: 14 });
+      expect(rows[0].data.settings.expireAfterDays).toBe(14);
+      expect(rows[0].metadata.actorId).toBe(admin.id);
+      expect(JSON.stringify(rows[0].data)).not.toContain(initial.signingSecret);
+    });
+
+    it('should let the first write create the settings', async () => {
+      const { admin, org } = await setup('Asia/Tokyo');
+      const res = await patch(admin.apiKey, { snoozeDays: 2 });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ timezone: 'Asia/Tokyo', snoozeDays: 2, signingSecret: expect.stringMatching(SECRET) });
+      expect(await eventTypes(org.orgId)).toEqual(['SettingsInitialized', 'SettingsChanged']);
+    });
+
+    it('should answer 403 to a supervisor, an agent and an integration, and change nothing', async () => {
+      const { admin, supervisor, agent, integration, org } = await setup();
+      await get(admin.apiKey);
+      for (const key of [supervisor.apiKey, agent.apiKey, integration.apiKey]) expectError(await patch(key, { snoozeDays: 9 }), 403);
+      expect((await get(admin.apiKey)).body.snoozeDays).toBe(3);
+      expect(await eventTypes(org.orgId)).toEqual(['SettingsInitialized']);
+    });
+
+    it.each<[string, Record<string, unknown>, string[]]>([
+      ['a timezone that is not IANA', { timezone: 'Mars/Olympus' }, ['timezone']],
+      ['an empty list of days', { callingWindow: { days: [] } }, ['callingWindow.days']],
+      ['an unknown day', { callingWindow: { days: ['mon', 'someday'] } }, ['callingWindow.days']],
+      ['a repeated day', { callingWindow: { days: ['mon', 'tue', 'mon'] } }, ['callingWindow.days']],
+      ['a start that is not HH:MM', { callingWindow: { start: '9am' } }, ['callingWindow.start']],
+      ['an end of 24:00', { callingWindow: { end: '24:00' } }, ['callingWindow.end']],
+      ['an end before the start', { callingWindow: { start: '18:00', end: '09:00' } }, ['callingWindow.end']],
+      ['a start after the stored end', { callingWindow: { start: '21:30' } }, ['callingWindow.end']],
+      ['an end before the stored start', { callingWindow: { end: '07:00' } }, ['callingWindow.end']],
+      ['snoozeDays 0', { snoozeDays: 0 }, ['snoozeDays']],
+      ['snoozeDays 366', { snoozeDays: 366 }, ['snoozeDays']],
+      ['snoozeDays as a string', { snoozeDays: '3' }, ['snoozeDays']],
+      ['snoozeDays null', { snoozeDays: null }, ['snoozeDays']],
+      ['expireAfterDays 0', { expireAfterDays: 0 }, ['expireAfterDays']],
+      ['expireAfterDays 366', { expireAfterDays: 366 }, ['expireAfterDays']],
+      ['retryDelaySeconds 0', { retryDelaySeconds: 0 }, ['retryDelaySeconds']],
+      ['retryDelaySeconds 604801', { retryDelaySeconds: 604_801 }, ['retryDelaySeconds']],
+      ['attemptTimeoutSeconds 0', { attemptTimeoutSeconds: 0 }, ['attemptTimeoutSeconds']],
+      ['attemptTimeoutSeconds 86401', { attemptTimeoutSeconds: 86_401 }, ['attemptTimeoutSeconds']],
+      ['enabled not a boolean', { autoAssignment: { enabled: 'yes' } }, ['autoAssignment.enabled']],
+      ['a spoken-to status to recycle', { autoAssignment: { statuses: ['Interested'] } }, ['autoAssignment.statuses']],
+      ['a negative delay', { autoAssignment: { delaySeconds: -1 } }, ['autoAssignment.delaySeconds']],
+      ['a delay over 30 days', { autoAssignment: { delaySeconds: 2_592_001 } }, ['autoAssignment.delaySeconds']],
+      ['an unknown strategy', { autoAssignment: { strategy: 'random' } }, ['autoAssignment.strategy']],
+      ['an unknown scope', { autoAssignment: { scope: 'team' } }, ['autoAssignment.scope']],
+      ['maxReassignments 101', { autoAssignment: { maxReassignments: 101 } }, ['autoAssignment.maxReassignments']],
+      ['a dialler url that is not a URL', { dialler: { url: 'dialler' } }, ['dialler.url']],
+      ['an sms url that is not http(s)', { sms: { url: 'ftp://sms.example.com/' } }, ['sms.url']],
+      ['a plain http dialler url', { dialler: { url: 'http://dialler.example.com/dial' } }, ['dialler.url']],
+      ['an https url at a private address', { dialler: { url: 'https://192.168.1.20/dial' } }, ['dialler.url']],
+      ['an https url at loopback', { sms: { url: 'https://127.0.0.1:8443/send' } }, ['sms.url']],
+      ['an https url at the link-local metadata address', { sms: { url: 'https://169.254.169.254/latest' } }, ['sms.url']],
+      ['a url as a number', { sms: { url: 42 } }, ['sms.url']],
+      ['a host with a scheme', { webhooks: { allowHttpHosts: ['http://dialler.internal'] } }, ['webhooks.allowHttpHosts']],
+      ['51 hosts', { webhooks: { allowHttpHosts: Array.from({ length: 51 }, (_, i) => `h${i}.internal`) } }, ['webhooks.allowHttpHosts']],
+      ['allowHttpHosts not an array', { webhooks: { allowHttpHosts: 'dialler.internal' } }, ['webhooks.allowHttpHosts']],
+      ['a section that is not an object', { callingWindow: 'always' }, ['callingWindow']],
+      ['the signing secret', { signingSecret: 'whsec_AAAA' }, ['signingSecret']],
+      ['an unknown field', { quietHours: true }, ['quietHours']],
+      ['an unknown nested field', { callingWindow: { lunch: '12:00' } }, ['callingWindow.lunch']],
+      ['several bad fields at once', { snoozeDays: 0, autoAssignment: { scope: 'x' } }, ['autoAssignment.scope', 'snoozeDays']],
+    ])('should answer 400 naming the field for %s, and change nothing', async (_what, body, fields) => {
+      const { admin, org } = await setup();
+      const before = (await get(admin.apiKey)).body;
+      const res = await patch(admin.apiKey, body);
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(fields);
+      expect((await get(admin.apiKey)).body).toEqual(before);
+      expect(await eventTypes(org.orgId)).toEqual(['SettingsInitialized']);
+    });
+
+    it('should allow plain http and a private address to a host in allowHttpHosts, given in the same patch or before', async () => {
+      const { admin } = await setup();
+      const same = await patch(admin.apiKey, { dialler: { url: 'http://10.0.0.5:8080/dial' }, webhooks: { allowHttpHosts: ['10.0.0.5', 'sms.internal'] } });
+      expect(same.status).toBe(200);
+      const later = await patch(admin.apiKey, { sms: { url: 'http://SMS.internal/send' } });
+      expect(later.status).toBe(200);
+      expect(later.body).toMatchObject({ dialler: { url: 'http://10.0.0.5:8080/dial' }, sms: { url: 'http://SMS.internal/send' } });
+    });
+
+    it('should refuse to drop a host from allowHttpHosts while an endpoint still needs it', async () => {
+      const { admin } = await setup();
+      expect((await patch(admin.apiKey, { dialler: { url: 'http://10.0.0.5/dial' }, webhooks: { allowHttpHosts: ['10.0.0.5'] } })).status).toBe(200);
+      const res = await patch(admin.apiKey, { webhooks: { allowHttpHosts: [] } });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['dialler.url']);
+      expect((await patch(admin.apiKey, { dialler: { url: null }, webhooks: { allowHttpHosts: [] } })).status).toBe(200);
+    });
+  });
+
+  describe('POST /api/settings/signing-secret/rotate', () => {
+    it('should replace the secret, keep the rest, and record it as an event', async () => {
+      const { admin, org } = await setup();
+      const before = (await patch(admin.apiKey, { snoozeDays: 4 })).body;
+      const res = await rotate(admin.apiKey);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ ...before, signingSecret: expect.stringMatching(SECRET) });
+      expect(res.body.signingSecret).not.toBe(before.signingSecret);
+      expect((await get(admin.apiKey)).body.signingSecret).toBe(res.body.signingSecret);
+      expect(await eventTypes(org.orgId)).toEqual(['SettingsInitialized', 'SettingsChanged', 'SigningSecretRotated']);
+    });
+
+    it('should answer 403 to anyone but an admin', async () => {
+      const { admin, supervisor, agent } = await setup();
+      const { body } = await get(admin.apiKey);
+      for (const key of [supervisor.apiKey, agent.apiKey]) expectError(await rotate(key), 403);
+      expect((await get(admin.apiKey)).body.signingSecret).toBe(body.signingSecret);
+    });
+  });
+
+  it('should rebuild the read model from the events into what it was', async () => {
+    const { admin } = await setup();
+    await patch(admin.apiKey, { snoozeDays: 6, callingWindow: { end: '20:00' } });
+    await rotate(admin.apiKey);
+    const dump = async () => (await t.db.query('SELECT org_id, settings, version, updated_at FROM org_settings ORDER BY org_id')).rows;
+    const live = await dump();
+    const { ProjectionRebuilder } = await import('@app/event-store');
+    await t.app.get(ProjectionRebuilder).rebuild('settings');
+    expect(await dump()).toEqual(live);
+  });
+});
