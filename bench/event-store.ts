@@ -71,7 +71,7 @@ function callLogged(contactId: string, i: number): NewEvent {
   const callId = randomUUID();
   return {
     type: 'CallLogged',
-    idempotencyKey: `call:${callId}`,
+    idempotencyKey: `call:${callId}:${STATUSES[i % STATUSES.length]}:1`, // the shape call ingest uses
     data: {
       callId,
       contactId,
