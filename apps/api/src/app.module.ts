@@ -11,6 +11,7 @@ import { ErrorFilter } from './http/error.filter';
 import { OpsModule } from './ops/ops.module';
 import { UsersController } from './users/users.controller';
 import { FollowUpsController } from './follow-ups/follow-ups.controller';
+import { HubController } from './hub/hub.controller';
 import { ContactsController } from './contacts/contacts.controller';
 import { CallsController } from './calls/calls.controller';
 import { SettingsController } from './settings/settings.controller';
@@ -22,7 +23,7 @@ export interface Roles {
   readonly worker: boolean;
 }
 
-@Module({ imports: [...DOMAIN_MODULES], controllers: [UsersController, ContactsController, CallsController, SettingsController, FollowUpsController] })
+@Module({ imports: [...DOMAIN_MODULES], controllers: [UsersController, ContactsController, CallsController, SettingsController, HubController, FollowUpsController] })
 class HttpApiModule {}
 
 /** One composition root for every role: `all` (the single-machine default), `api`, `worker`. */

@@ -1,0 +1,42 @@
+import { Body, Controller, Get, Patch, Query } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Actor, Clock, ForbiddenError, isSupervisorOrAdmin, NotFoundError, ValidationError } from '@app/shared';
+import { HubActionCommand, HubActionResult, HubRepository } from '@app/hub';
+import { UserRepository } from '@app/tenancy';
+import { CurrentActor } from '../auth/auth.decorators';
+import { DueActionDto, DueQuery } from './hub.dto';
+
+/** The follow-ups hub (SPEC §6): the contract of an existing front end. */
+@ApiTags('hub')
+@ApiBearerAuth()
+@Controller('api/follow-ups/due')
+export class HubController {
+  constructor(
+    private readonly hub: HubRepository,
+    private readonly commands: CommandBus,
+    private readonly users: UserRepository,
+    private readonly clock: Clock,
+  ) {}
+
+  @Get()
+  async due(@CurrentActor() actor: Actor, @Query() query: DueQuery) {
+    let agentId = actor.userId;
+    if (query.agentId !== undefined) {
+      if (!isSupervisorOrAdmin(actor)) throw new ForbiddenError('agentId is for supervisors and admins');
+      if (!(await this.users.find(actor.orgId, query.agentId))) throw new NotFoundError('agent', query.agentId);
+      agentId = query.agentId;
+    }
+    // "Today" is the caller's, in the caller's time zone, also when a supervisor looks at an agent's hub.
+    return this.hub.due(actor.orgId, agentId, actor.timezone, this.clock.now(), query.filter ?? 'all', query.limit ?? 10);
+  }
+
+  @Patch()
+  async act(@CurrentActor() actor: Actor, @Body() body: DueActionDto): Promise<HubActionResult> {
+    if ((body.personId === undefined) === (body.personIds === undefined)) {
+      throw new ValidationError('personIds', 'send exactly one of personId or personIds');
+    }
+    const ids = body.personIds ?? [body.personId!];
+    return this.commands.execute<HubActionCommand, HubActionResult>(new HubActionCommand(actor, ids, body.action));
+  }
+}

@@ -1,0 +1,64 @@
+import { group, overdueDays, timing, todayIn } from './due-timing';
+
+const at = (iso: string) => new Date(iso);
+
+describe(timing.name, () => {
+  it('should say due today when the due time is earlier today in the viewer’s zone', () => {
+    expect(timing(at('2026-03-10T08:00:00Z'), 'UTC', at('2026-03-10T20:00:00Z'))).toEqual({
+      overdueDays: 0,
+      reason: 'Follow-up due today',
+      suggestedTiming: 'Due today',
+    });
+  });
+
+  it('should say 1 day, singular, when it was due yesterday', () => {
+    expect(timing(at('2026-03-09T23:00:00Z'), 'UTC', at('2026-03-10T00:30:00Z'))).toEqual({
+      overdueDays: 1,
+      reason: 'Follow-up overdue by 1 day',
+      suggestedTiming: 'Overdue',
+    });
+  });
+
+  it('should count 4 calendar days, plural', () => {
+    expect(timing(at('2026-03-06T12:00:00Z'), 'UTC', at('2026-03-10T09:00:00Z')).reason).toBe('Follow-up overdue by 4 days');
+  });
+});
+
+describe(overdueDays.name, () => {
+  it('should count days in the viewer’s zone where "today" differs from UTC', () => {
+    // 2026-03-10 02:00 UTC is still 2026-03-09 in Los Angeles: a follow-up due 2026-03-09 18:00 local is due today there.
+    const due = at('2026-03-10T01:00:00Z');
+    const now = at('2026-03-10T02:00:00Z');
+    expect(overdueDays(due, 'America/Los_Angeles', now)).toBe(0);
+    // In Tokyo the same due time was 2026-03-10 10:00 and now is 2026-03-10 11:00: also today.
+    expect(overdueDays(due, 'Asia/Tokyo', now)).toBe(0);
+    // Due 2026-03-09 23:30 UTC is 2026-03-10 08:30 in Tokyo, but "now" 2026-03-11 00:10 Tokyo is the next day.
+    expect(overdueDays(at('2026-03-09T23:30:00Z'), 'Asia/Tokyo', at('2026-03-10T15:10:00Z'))).toBe(1);
+  });
+
+  it('should count one calendar day across a spring-forward night (a 23-hour day)', () => {
+    // Europe/London springs forward on 2026-03-29.
+    expect(overdueDays(at('2026-03-28T23:30:00Z'), 'Europe/London', at('2026-03-29T22:30:00Z'))).toBe(1);
+  });
+
+  it('should count one calendar day across a fall-back night (a 25-hour day)', () => {
+    // America/New_York falls back on 2026-11-01: due 2026-10-31 23:50 local, now 2026-11-01 23:50 local.
+    expect(overdueDays(at('2026-11-01T03:50:00Z'), 'America/New_York', at('2026-11-02T04:50:00Z'))).toBe(1);
+  });
+
+  it('should count across a month end', () => {
+    expect(overdueDays(at('2026-01-30T10:00:00Z'), 'UTC', at('2026-02-02T10:00:00Z'))).toBe(3);
+  });
+});
+
+describe(todayIn.name, () => {
+  it('should give the viewer’s local midnight to midnight', () => {
+    expect(todayIn('Asia/Kolkata', at('2026-03-10T20:00:00Z'))).toEqual({ start: at('2026-03-10T18:30:00Z'), end: at('2026-03-11T18:30:00Z') });
+  });
+});
+
+describe(group.name, () => {
+  it('should put hot and overdue first, then hot, then overdue, then the rest', () => {
+    expect([group(true, true), group(true, false), group(false, true), group(false, false)]).toEqual([0, 1, 2, 3]);
+  });
+});

@@ -1,0 +1,38 @@
+import { DateTime } from 'luxon';
+
+/** The caller's calendar day in their time zone: [start, end). */
+export function todayIn(timezone: string, now: Date): { start: Date; end: Date } {
+  const local = DateTime.fromJSDate(now, { zone: timezone }).startOf('day');
+  return { start: local.toJSDate(), end: local.plus({ days: 1 }).toJSDate() };
+}
+
+/**
+ * Whole calendar days from the due date to today, both taken in the viewer's time zone: 0 when due today.
+ * Calendar days, not 24-hour spans, so a DST change or a month end in between counts as one day.
+ */
+export function overdueDays(dueAt: Date, timezone: string, now: Date): number {
+  const due = DateTime.fromJSDate(dueAt, { zone: timezone }).startOf('day');
+  const today = DateTime.fromJSDate(now, { zone: timezone }).startOf('day');
+  return Math.max(0, Math.round(today.diff(due, 'days').days));
+}
+
+export interface Timing {
+  readonly overdueDays: number;
+  readonly reason: string;
+  readonly suggestedTiming: 'Due today' | 'Overdue';
+}
+
+/** SPEC §6: "Follow-up due today" / "Follow-up overdue by N day(s)". */
+export function timing(dueAt: Date, timezone: string, now: Date): Timing {
+  const days = overdueDays(dueAt, timezone, now);
+  if (days === 0) return { overdueDays: 0, reason: 'Follow-up due today', suggestedTiming: 'Due today' };
+  return { overdueDays: days, reason: `Follow-up overdue by ${days} ${days === 1 ? 'day' : 'days'}`, suggestedTiming: 'Overdue' };
+}
+
+/** SPEC §6 order: hot and overdue, then hot, then overdue, then the rest. */
+export function group(isHot: boolean, isOverdue: boolean): number {
+  if (isHot && isOverdue) return 0;
+  if (isHot) return 1;
+  if (isOverdue) return 2;
+  return 3;
+}
