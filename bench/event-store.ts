@@ -163,7 +163,7 @@ const SCENARIOS: Scenario[] = (() => {
   if (unknown.length) throw new Error(`BENCH_ONLY: unknown scenario ${unknown.join(', ')}; known: ${ALL_SCENARIOS.join(', ')}`);
   return ALL_SCENARIOS.filter((x) => only.includes(x));
 })();
-/** Within a round: store before raw (odd rounds), pairs kept together. */
+/** The order of rounds 2, 4, ...: each store scenario just before its raw baseline. */
 const PAIR_ORDER = (s: Scenario): number => ALL_SCENARIOS.indexOf(s) + (s.startsWith('store') ? -1.5 : 0);
 
 async function main(): Promise<void> {
@@ -207,6 +207,7 @@ async function main(): Promise<void> {
       const offsets: Record<Scenario, number> = { 'raw single': 0, 'store single': 0, 'raw batch': 0, 'store batch': 0 };
       const wal: Record<Scenario, WalSnapshot[]> = { 'raw single': [], 'store single': [], 'raw batch': [], 'store batch': [] };
       const keyReads: Record<Scenario, number> = { 'raw single': 0, 'store single': 0, 'raw batch': 0, 'store batch': 0 };
+      const counted = { store: 0, raw: 0 }; // warm-up included, checked against the tables at the end
       const run = async (s: Scenario, seconds: number): Promise<LoadResult> => {
         const base = offsets[s];
         const perWriter = new Array<number>(WRITERS).fill(0);
@@ -219,6 +220,7 @@ async function main(): Promise<void> {
         wal[s].push(walDiff(before, await walSnapshot((q) => db.query(q))));
         keyReads[s] += (await idempotencyIndexReads(db)) - readsBefore;
         offsets[s] = base + Math.max(...perWriter);
+        counted[s.startsWith('store') ? 'store' : 'raw'] += r.events;
         return r;
       };
 
@@ -233,7 +235,7 @@ async function main(): Promise<void> {
 
       const results: Record<Scenario, LoadResult[]> = { 'raw single': [], 'store single': [], 'raw batch': [], 'store batch': [] };
       for (let round = 0; round < ROUNDS; round++) {
-        // Odd rounds run the store first, so drift on a shared machine does not favour either side.
+        // Rounds 2, 4, ... run the store first, so drift on a shared machine does not favour either side.
         const order = round % 2 === 0 ? SCENARIOS : [...SCENARIOS].sort((a, b) => PAIR_ORDER(a) - PAIR_ORDER(b));
         for (const s of order) {
           const r = await run(s, SECONDS);
@@ -293,10 +295,12 @@ async function main(): Promise<void> {
                 pg_size_pretty(pg_total_relation_size('events')) AS events_size, pg_size_pretty(pg_total_relation_size('${RAW_TABLE}')) AS raw_size`,
       );
       const c = rows[0];
+      const check = (n: number, expected: number) => (n === expected ? 'as counted' : `MISMATCH: ${fmtRate(expected)} counted`);
       printPairs('stored (warm-up included)', [
-        ['events', `${fmtRate(c.events)} rows in ${fmtRate(c.streams)} streams, ${c.events_size} with indexes`],
-        [RAW_TABLE, `${fmtRate(c.raw)} rows, ${c.raw_size}`],
+        ['events', `${fmtRate(c.events)} rows (${check(c.events, counted.store)}) in ${fmtRate(c.streams)} streams, ${c.events_size} with indexes`],
+        [RAW_TABLE, `${fmtRate(c.raw)} rows (${check(c.raw, counted.raw)}), ${c.raw_size}`],
       ]);
+      if (c.events !== counted.store || c.raw !== counted.raw) process.exitCode = 1;
     } finally {
       await raw.close().catch(() => undefined);
       await app.close();
@@ -305,7 +309,7 @@ async function main(): Promise<void> {
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(), // process.exitCode when the stored counts did not match
   (err) => {
     console.error(err);
     process.exit(1);

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Actor, Clock } from '@app/shared';
+import { Actor, Clock, KeyedMutex } from '@app/shared';
 import { AppendResult, decideAndAppend, EventStore } from '@app/event-store';
 import { ContactCommand, contactDecider, ContactEvent, ContactState, contactStream } from './domain';
 
@@ -14,12 +14,18 @@ export interface ContactWriteResult {
 /** Load the contact's stream → decide → append, retried on a concurrent write. */
 @Injectable()
 export class ContactWriter {
+  private readonly mutex = new KeyedMutex();
+
   constructor(
     private readonly store: EventStore,
     private readonly clock: Clock,
   ) {}
 
-  async write(actor: Actor, contactId: string, command: (state: ContactState) => ContactCommand, idempotencyKey?: string): Promise<ContactWriteResult> {
+  write(actor: Actor, contactId: string, command: (state: ContactState) => ContactCommand, idempotencyKey?: string): Promise<ContactWriteResult> {
+    return this.mutex.run(contactId, () => this.writeNow(actor, contactId, command, idempotencyKey));
+  }
+
+  private async writeNow(actor: Actor, contactId: string, command: (state: ContactState) => ContactCommand, idempotencyKey?: string): Promise<ContactWriteResult> {
     const { state, events, result } = await decideAndAppend(this.store, {
       streamId: contactStream(contactId),
       metadata: { orgId: actor.orgId, actorId: actor.userId, occurredAt: this.clock.now().toISOString() },

@@ -6,3 +6,4 @@ export * from './database/database.module';
 export * from './database/migrate';
 export * from './clock';
 export * from './platform/platform.module';
+export * from './keyed-mutex';

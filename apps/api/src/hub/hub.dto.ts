@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { HubAction, HubFilter } from '@app/hub';
 
 const FILTERS: HubFilter[] = ['all', 'overdue', 'today', 'hot'];
@@ -9,7 +9,8 @@ const ACTIONS: HubAction[] = ['done', 'snooze'];
 export class DueQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 10 })
   @IsOptional()
-  @Type(() => Number)
+  // Strictly digits: "1e2", "0x10", " 1" or "2.0" are not what a client means by a positive integer.
+  @Transform(({ value }) => (typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : Number.NaN))
   @IsInt({ message: 'limit must be a positive integer' })
   @Min(1, { message: 'limit must be a positive integer' })
   @Max(200, { message: 'limit must not be greater than 200' })
@@ -28,13 +29,13 @@ export class DueQuery {
 
 export class DueActionDto {
   @ApiPropertyOptional({ description: 'one contact (inline row action); send this or personIds' })
-  @IsOptional()
+  @ValidateIf((o) => o.personId !== undefined)
   @IsString()
   @MaxLength(100)
   personId?: string;
 
   @ApiPropertyOptional({ type: [String], maxItems: 200, description: 'several contacts (bulk action bar)' })
-  @IsOptional()
+  @ValidateIf((o) => o.personIds !== undefined)
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(200)
