@@ -14,7 +14,8 @@ export const freePort = () =>
 
 /** Runs a TypeScript entry point of the repo as its own process (its own core), transpile-only. */
 export function spawnTs(entry: string, args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(ROOT, entry), ...args], {
+  const profile = process.env.BENCH_PROFILE ? ['-r', join(ROOT, 'bench/cpu-profile.js')] : [];
+  return spawn(process.execPath, [...profile, '-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(ROOT, entry), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
     stdio: ['ignore', 'pipe', 'inherit'],

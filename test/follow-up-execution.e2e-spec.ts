@@ -14,6 +14,7 @@ type FollowUp = {
   status: string;
   scheduledAt: string;
   agentId: string | null;
+  campaignId: string | null;
   maxAttempts: number;
   attempts: number;
   nextAttemptAt: string | null;
@@ -72,8 +73,9 @@ afterAll(async () => {
 });
 
 /**
- * Scenarios that mostly wait (retry delays, timeouts, due times) run as `it.concurrent`, each in its own org with
- * its own sinks, so the file stays fast; the others run in order. Every scenario owns its data: no shared state.
+ * Most scenarios mostly wait (retry delays, timeouts, due times), so they run as `it.concurrent`, each in its own org
+ * with its own sinks and contacts: no shared state. The Redis-loss tests delete every key of this file, so they run
+ * last and alone.
  */
 describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
   /** Every request goes through here. SPEC §9: never a 500 for anything a client sent; checked per request (concurrent tests share no afterEach) and once more at the end. */
@@ -194,9 +196,9 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       const failed = await waitFor(o, f.id, { status: 'failed' }, 15_000);
       expect(failed).toMatchObject({ attempts: 3, maxAttempts: 3, lastError: 'HTTP 500', scheduledAt: f.scheduledAt, nextAttemptAt: null });
       expect(failed.resolvedAt).not.toBeNull();
-      expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1`, `${f.id}.2`, `${f.id}.3`]);
+      expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1.1`, `${f.id}.2.2`, `${f.id}.3.3`]);
       expect(hook.requests.map((r) => r.body.attempt)).toEqual([1, 2, 3]);
-      for (const [i, r] of hook.requests.entries()) expectSigned(r, o.secret, `${f.id}.${i + 1}`);
+      for (const [i, r] of hook.requests.entries()) expectSigned(r, o.secret, `${f.id}.${i + 1}.${i + 1}`);
       const times = hook.requests.map((r) => r.receivedAt.getTime());
       for (let i = 1; i < times.length; i++) {
         expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(SECOND - 50);
@@ -233,7 +235,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(hook.requests).toHaveLength(1);
       const [r] = hook.requests;
       expect(r.path).toBe('/hooks/follow-up?x=1');
-      expectSigned(r, o.secret, `${f.id}.1`);
+      expectSigned(r, o.secret, `${f.id}.1.1`);
       expect(r.body).toMatchObject({ type: 'follow_up.due', followUpId: f.id, contactId: c.id, attempt: 1, maxAttempts: 4, scheduledAt: f.scheduledAt, notes: 'renewal' });
     });
 
@@ -247,7 +249,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       hook.respondWith(204);
       const done = await waitFor(o, f.id, { status: 'completed' });
       expect(done.attempts).toBe(2);
-      expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1`, `${f.id}.2`]);
+      expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1.1`, `${f.id}.2.2`]);
     });
   });
 
@@ -262,7 +264,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(sms.requests).toHaveLength(1);
       const [r] = sms.requests;
       expect(r.path).toBe('/send');
-      expectSigned(r, o.secret, `${f.id}.1`);
+      expectSigned(r, o.secret, `${f.id}.1.1`);
       expect(r.body).toMatchObject({ type: 'sms.send', followUpId: f.id, contactId: c.id, to: c.phone, message: 'Your quote is ready', attempt: 1 });
     });
 
@@ -295,7 +297,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
     });
 
     it.concurrent('should give a re-dialled attempt its full attemptTimeoutSeconds after a reschedule', async () => {
-      // BUG: attemptTimeoutSeconds 3. Attempt 1 is dialled at t0 (timeout job `fu-timeout.<id>.1` due at t0+3 s); the
+      // Regression: attemptTimeoutSeconds 3. Attempt 1 is dialled at t0 (timeout job `fu-timeout.<id>.1` due at t0+3 s); the
       // follow-up is rescheduled while queued to t0+~1 s, which withdraws attempt 1; at t0+1 s it is dialled again as
       // attempt 1, whose timeout job gets the same deterministic id `fu-timeout.<id>.1`, so BullMQ keeps the old one and
       // the new attempt times out at t0+3 s: ~2 s after it started instead of 3 s. Likely cause: timeoutJob's jobId
@@ -314,7 +316,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
     });
 
     it.concurrent('should dial again with a new webhook-id after a queued call follow-up is rescheduled', async () => {
-      // BUG: a call follow-up is dialled (webhook-id `<id>.1`), then rescheduled while queued (POST
+      // Regression: a call follow-up is dialled (webhook-id `<id>.1`), then rescheduled while queued (POST
       // /api/follow-ups/:id/reschedule, 200): the reschedule withdraws the open attempt, and when the new time comes the
       // dial request is sent again with the SAME webhook-id `<id>.1` (but another body: a new scheduledAt). The
       // webhook-id is the receiver's de-duplication key ("stable across retries of one message, so the receiver can drop
@@ -363,7 +365,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
 
       await eventually(() => expect(requestsFor(dialler, f.id)).toHaveLength(2));
       const [first, second] = requestsFor(dialler, f.id);
-      expectSigned(second, d.secret, `${f.id}.2`);
+      expectSigned(second, d.secret, `${f.id}.2.2`);
       expect(second.body.attempt).toBe(2);
       expect(second.receivedAt.getTime() - first.receivedAt.getTime()).toBeGreaterThanOrEqual(SECOND - 50);
       await waitFor(d, f.id, { status: 'queued', attempts: 2 });
@@ -380,7 +382,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       await eventually(() => expect(requestsFor(dialler, f.id)).toHaveLength(1));
       const [r] = requestsFor(dialler, f.id);
       expect(r.path).toBe('/dial');
-      expectSigned(r, d.secret, `${f.id}.1`);
+      expectSigned(r, d.secret, `${f.id}.1.1`);
       expect(r.body).toMatchObject({ type: 'call.dial', followUpId: f.id, contactId: c.id, to: c.phone, agentId: d.agent.id, attempt: 1, maxAttempts: 3 });
 
       const queued = await waitFor(d, f.id, { status: 'queued', attempts: 1 });
@@ -391,6 +393,31 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(done).toMatchObject({ status: 'completed', attempts: 1, lastError: null });
       expect(done.resolvedAt).not.toBeNull();
       await sleep(300);
+      expect(requestsFor(dialler, f.id)).toHaveLength(1);
+    });
+
+    it.concurrent('should complete a call follow-up on a connected call pushed before it comes due, and never dial it', async () => {
+      const dialler = await sink();
+      const o = await setup({ dialler: { url: dialler.url } });
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(1000) });
+      await pushCall(o, c.id, { followUpId: f.id, status: 'Called', durationSec: 20 });
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'completed', attempts: 1 });
+      await sleep(Date.parse(f.scheduledAt) + 700 - Date.now());
+      expect(requestsFor(dialler, f.id)).toEqual([]);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'completed', attempts: 1 });
+    });
+
+    it.concurrent('should not time out an attempt that a snooze withdrew', async () => {
+      const dialler = await sink();
+      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 1 });
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0) });
+      await waitFor(o, f.id, { status: 'queued', attempts: 1 });
+      const snoozed = await send('post', `/api/follow-ups/${f.id}/snooze`, o.admin);
+      expect(snoozed.body).toMatchObject({ status: 'snoozed', attempts: 0 });
+      await sleep(1800); // past the withdrawn attempt's timeout and a retry delay
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'snoozed', attempts: 0, lastError: null, scheduledAt: snoozed.body.scheduledAt });
       expect(requestsFor(dialler, f.id)).toHaveLength(1);
     });
 
@@ -456,6 +483,9 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0), allowOutOfWindow: true });
       const queued = await waitFor(o, f.id, { status: 'queued' });
       expect(queued).toMatchObject({ attempts: 1, outOfWindow: true, allowOutOfWindow: true, scheduledAt: f.scheduledAt });
+      // the contact card shows the out-of-window marker (SPEC §8)
+      const card = await send('get', `/api/contacts/${c.id}/follow-ups`, o.admin);
+      expect(card.body.followUps).toEqual([expect.objectContaining({ id: f.id, outOfWindow: true, status: 'queued', attempts: 1, maxAttempts: 3 })]);
     });
 
     it.concurrent('should send an sms out of window when allowOutOfWindow is true, marking it outOfWindow', async () => {
@@ -522,6 +552,20 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(done.attempts).toBe(1);
       expect(hook.requests).toHaveLength(1);
       expect(hook.requests[0].receivedAt.getTime()).toBeGreaterThanOrEqual(Date.parse(newTime) - 20);
+      expect(hook.requests[0].body.scheduledAt).toBe(newTime);
+    });
+
+    it.concurrent('should run a follow-up rescheduled earlier once, at its new time, and not again at the old one', async () => {
+      const o = await setup();
+      const hook = await sink();
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'webhook', url: hook.url, scheduledAt: iso(1500) });
+      const newTime = iso(300);
+      expect((await send('post', `/api/follow-ups/${f.id}/reschedule`, o.admin, { scheduledAt: newTime })).status).toBe(200);
+      await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      expect(hook.requests[0].receivedAt.getTime()).toBeLessThan(Date.parse(f.scheduledAt));
+      await sleep(Date.parse(f.scheduledAt) + 500 - Date.now());
+      expect(hook.requests).toHaveLength(1);
       expect(hook.requests[0].body.scheduledAt).toBe(newTime);
     });
 
@@ -623,7 +667,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
     });
 
     it('should keep expiring follow-ups after Redis keys are lost and jobs are reconciled', async () => {
-      // BUG: Redis loses its data under a running service (failover without persistence) and `jobs:reconcile` runs
+      // Regression: Redis loses its data under a running service (failover without persistence) and `jobs:reconcile` runs
       // (here t.app.get(JobReconciler).reconcile()); docs/operations.md says "nothing else is needed". But the periodic
       // expiry job is gone for good: with EXPIRY_INTERVAL_MS 300 and expireAfterDays 1, a call follow-up due 2 days ago
       // stays `queued` (never `expired`) until a worker process restarts. The worker also prints "Missing key for job

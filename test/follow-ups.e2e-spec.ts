@@ -132,7 +132,7 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
     return res.body;
   };
   const list = async (key: string, query: Record<string, string | number> = {}): Promise<Page> => {
-    const qs = new URLSearchParams(Object.entries(query).map(([k, v]) => [k, String(v)])).toString();
+    const qs = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)])).toString();
     const res = await get(`/api/follow-ups${qs ? `?${qs}` : ''}`, key);
     expect({ status: res.status, body: res.body }).toMatchObject({ status: 200 });
     return res.body;
@@ -308,7 +308,7 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
     });
 
     it('should refuse an https webhook to a loopback or private address not in webhooks.allowHttpHosts with a 400 naming url', async () => {
-      // BUG: POST /api/contacts/:id/follow-ups { type: 'webhook', url: 'https://127.0.0.1/hook' } (or https://10.0.0.5/,
+      // Regression: POST /api/contacts/:id/follow-ups { type: 'webhook', url: 'https://127.0.0.1/hook' } (or https://10.0.0.5/,
       // https://localhost/) in an org whose allowHttpHosts is empty answers 201; SPEC §7 says "any address in a private
       // or loopback range is refused unless its host is in allowHttpHosts" (PATCH /api/settings refuses the same URL for
       // dialler.url). The follow-up can never be delivered: every attempt fails with "refused: …" at execution.
@@ -429,6 +429,16 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       for (const row of page.followUps) expect(await followUp(row.id, a.admin.apiKey)).toEqual(row);
     });
 
+    it('should keep notes off the card and out of the list (SPEC §2)', async () => {
+      const contactId = await createContact(a.admin.apiKey);
+      const note = await post(`/api/contacts/${contactId}/notes`, a.admin.apiKey, { text: 'Prefers mornings' });
+      expect(note.status).toBe(201);
+      const f = await schedule(a.admin.apiKey, contactId, {});
+      expect((await card(contactId, a.admin.apiKey)).followUps.map((x) => x.id)).toEqual([f.id]);
+      expect((await list(a.admin.apiKey, { contactId })).followUps.map((x) => x.id)).toEqual([f.id]);
+      if (note.body.id) expectError(await get(`/api/follow-ups/${note.body.id}`, a.admin.apiKey), 404);
+    });
+
     it('should page the card with limit and cursor', async () => {
       const contactId = await createContact(a.admin.apiKey);
       const made: string[] = [];
@@ -506,6 +516,37 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       const res = await get(`/api/follow-ups?${qs}`, o.admin.apiKey);
       expectError(res, 400);
       expect(fieldsNamed(res)).toEqual([field]);
+    });
+
+    it.each([
+      ['garbage', 'garbage!'],
+      ['a forged one whose time is not a time', Buffer.from(JSON.stringify(['Infinity years', randomUUID()])).toString('base64url')],
+    ])('should refuse a cursor that is %s with a 400 naming cursor', async (_what, cursor) => {
+      for (const path of ['/api/follow-ups', `/api/contacts/${c1}/follow-ups`]) {
+        const res = await get(`${path}?cursor=${encodeURIComponent(cursor)}`, o.admin.apiKey);
+        expect({ path, status: res.status }).toEqual({ path, status: 400 });
+        expect(fieldsNamed(res)).toEqual(['cursor']);
+      }
+    });
+
+    it('should refuse a forged cursor (id not a uuid, time out of range) with a 400 naming cursor, never a 500', async () => {
+      // Regression: GET /api/follow-ups?cursor=<base64url of ["2031-06-01T00:00:00.000Z","not-a-uuid"]> (and the contact card
+      // GET /api/contacts/:id/follow-ups with the same cursor) answers 500 "internal error"; SPEC §9: never a 500 for
+      // anything a client sent, 400 naming the field. Likely cause: decodeCursor (libs/contacts/src/contacts.repository.ts)
+      // checks only that the id is a string and the time passes Date.parse, and FollowUpsRepository.list casts them with
+      // `::uuid` / `::timestamptz`, so Postgres raises (22P02 invalid uuid; 22008 out of range for a year like -271821).
+      const forged = [
+        ['2031-06-01T00:00:00.000Z', 'not-a-uuid'],
+        ['-271821-04-20T00:00:00.000Z', randomUUID()],
+      ].map((parts) => Buffer.from(JSON.stringify(parts)).toString('base64url'));
+      const answers: { path: string; status: number }[] = [];
+      for (const cursor of forged) {
+        for (const path of ['/api/follow-ups', `/api/contacts/${c1}/follow-ups`]) {
+          const res = await get(`${path}?cursor=${encodeURIComponent(cursor)}`, o.admin.apiKey);
+          answers.push({ path: `${path} ${Buffer.from(cursor, 'base64url').toString()}`, status: res.status });
+        }
+      }
+      expect(answers).toEqual(answers.map((x) => ({ ...x, status: 400 })));
     });
 
     it('should show an agent only the follow-ups of contacts assigned to them', async () => {

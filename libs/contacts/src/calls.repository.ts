@@ -53,7 +53,7 @@ export class CallsRepository {
     if (f.from) add('c.started_at >= ?', f.from);
     if (f.to) add('c.started_at < ?', f.to);
     if (f.cursor) {
-      const [at, id] = decodeCursor(f.cursor);
+      const [at, id] = decodeCursor(f.cursor, false);
       values.push(at, id);
       where.push(`(c.started_at, c.call_id) < ($${values.length - 1}::timestamptz, $${values.length})`);
     }

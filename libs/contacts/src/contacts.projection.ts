@@ -89,7 +89,9 @@ const CHANGE_COLUMN: Record<string, keyof ContactFields> = { name: 'name', phone
  * contacts.next_follow_up_at is derived from follow_ups: they are rebuilt together.
  *
  * Set-based: a batch of events (one push, a 1,000-call batch, or a rebuild page) is folded in memory first
- * and written with a fixed number of statements. Every write is guarded (ON CONFLICT, version), so applying
+ * and written with a fixed number of statements. The UPDATEs name their keys with `id = ANY ($ids)` as well
+ * as joining the record set: without that the planner (which guesses 100 rows for jsonb_to_recordset, and has
+ * no statistics where autovacuum is off) hash-joins against a sequential scan of the whole table. Every write is guarded (ON CONFLICT, version), so applying
  * an event twice changes nothing.
  */
 @Injectable()
@@ -365,8 +367,8 @@ export class ContactsProjection implements Projection {
            last_call_at = CASE WHEN p.last_call_at IS NULL THEN c.last_call_at ELSE greatest(c.last_call_at, p.last_call_at) END,
            version = p.version, updated_at = p.updated_at
          FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, version bigint, updated_at timestamptz, fields jsonb, last_call_at timestamptz)
-         WHERE c.id = p.id AND c.version < p.version`,
-        [JSON.stringify([...patches.values()])],
+         WHERE c.id = ANY ($2::uuid[]) AND c.id = p.id AND c.version < p.version`,
+        [JSON.stringify([...patches.values()]), [...patches.keys()]],
       );
     }
     if (fuPatches.size) {
@@ -379,8 +381,8 @@ export class ContactsProjection implements Projection {
       await tx.query(
         `UPDATE follow_ups f SET ${sets.join(', ')}, updated_at = p.updated_at
            FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, updated_at timestamptz, fields jsonb)
-          WHERE f.id = p.id`,
-        [JSON.stringify([...fuPatches.values()].map(({ id, updated_at, ...fields }) => ({ id, updated_at, fields })))],
+          WHERE f.id = ANY ($2::uuid[]) AND f.id = p.id`,
+        [JSON.stringify([...fuPatches.values()].map(({ id, updated_at, ...fields }) => ({ id, updated_at, fields }))), [...fuPatches.keys()]],
       );
     }
     if (refresh.size) await ContactsProjection.refreshNextFollowUp(tx, [...refresh]);

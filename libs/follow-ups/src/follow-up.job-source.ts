@@ -52,7 +52,9 @@ export class FollowUpJobSource implements JobSource {
           break;
         case FollowUpAttemptStarted: {
           const f = info.get(base.followUpId);
-          if (f?.type === 'call' && f.diallerUrl) jobs.push(timeoutJob({ ...base, attempt: d.attempt }, Date.parse(d.at) + f.timeoutSeconds * 1000));
+          if (f?.type === 'call' && f.diallerUrl) {
+            jobs.push(timeoutJob({ ...base, attempt: d.attempt, schedule: d.schedule ?? f.schedule }, Date.parse(d.at) + f.timeoutSeconds * 1000));
+          }
           break;
         }
       }
@@ -77,7 +79,7 @@ export class FollowUpJobSource implements JobSource {
         if ((r.status === 'scheduled' || r.status === 'snoozed') && r.next_attempt_at) {
           yield executeJob({ ...base, schedule: r.schedule }, new Date(r.next_attempt_at).toISOString(), r.priority);
         } else if (r.status === 'queued' && r.dialler_url) {
-          yield timeoutJob({ ...base, attempt: r.attempts }, new Date(r.updated_at).getTime() + r.timeout_seconds * 1000);
+          yield timeoutJob({ ...base, attempt: r.attempts, schedule: r.schedule }, new Date(r.updated_at).getTime() + r.timeout_seconds * 1000);
         }
       }
       after = rows[rows.length - 1].id;
@@ -85,15 +87,15 @@ export class FollowUpJobSource implements JobSource {
   }
 
   private async followUpInfo(sql: Sql, ids: string[]) {
-    const out = new Map<string, { priority: string; type: string; diallerUrl: string | null; timeoutSeconds: number }>();
+    const out = new Map<string, { priority: string; type: string; schedule: number; diallerUrl: string | null; timeoutSeconds: number }>();
     if (ids.length === 0) return out;
     const { rows } = await sql.query(
-      `SELECT f.id, f.priority, f.type, s.settings->'dialler'->>'url' AS dialler_url,
+      `SELECT f.id, f.priority, f.type, f.schedule, s.settings->'dialler'->>'url' AS dialler_url,
               coalesce((s.settings->>'attemptTimeoutSeconds')::int, 3600) AS timeout_seconds
          FROM follow_ups f LEFT JOIN org_settings s ON s.org_id = f.org_id WHERE f.id = ANY ($1::uuid[])`,
       [ids],
     );
-    for (const r of rows) out.set(r.id, { priority: r.priority, type: r.type, diallerUrl: r.dialler_url, timeoutSeconds: r.timeout_seconds });
+    for (const r of rows) out.set(r.id, { priority: r.priority, type: r.type, schedule: r.schedule, diallerUrl: r.dialler_url, timeoutSeconds: r.timeout_seconds });
     return out;
   }
 }

@@ -17,6 +17,8 @@ export interface AttemptTimeoutPayload {
   contactId: string;
   followUpId: string;
   attempt: number;
+  /** The schedule the attempt started under: a withdrawn attempt's number can repeat, its schedule cannot. */
+  schedule: number;
 }
 
 declare module '@app/queue' {
@@ -43,6 +45,6 @@ export const timeoutJob = (p: AttemptTimeoutPayload, runAt: number) => ({
   name: FOLLOW_UP_ATTEMPT_TIMEOUT,
   queue: QueueName.FollowUps,
   payload: p,
-  jobId: `fu-timeout.${p.followUpId}.${p.attempt}`,
+  jobId: `fu-timeout.${p.followUpId}.${p.schedule}.${p.attempt}`,
   runAt,
 });

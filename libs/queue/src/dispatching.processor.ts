@@ -19,6 +19,8 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
   onApplicationBootstrap(): void {
     this.registry.assertComplete();
     this.worker.concurrency = Number(this.config.get('WORKER_CONCURRENCY') ?? 50);
+    // BullMQ prints to console.error when nobody listens; route it to the structured log instead.
+    this.worker.on('error', (err) => this.logger.error({ err }, 'worker error'));
   }
 
   async process(job: Job): Promise<void> {

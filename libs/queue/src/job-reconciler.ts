@@ -30,7 +30,8 @@ export class JobReconciler {
       await this.queues.enqueue(batch);
       jobs += batch.length;
     }
-    this.logger.log({ jobs }, 'jobs reconciled from Postgres');
+    for (const recurring of this.registry.recurring) await recurring.ensureSchedule();
+    this.logger.log({ jobs, recurring: this.registry.recurring.length }, 'jobs reconciled from Postgres');
     return { jobs };
   }
 }

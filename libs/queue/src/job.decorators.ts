@@ -22,3 +22,11 @@ export interface JobSource {
   pending(sql: Sql): AsyncIterable<JobRequest>;
 }
 export const AsJobSource = (): ClassDecorator => SetMetadata(JOB_SOURCE, true);
+
+export const JOB_SCHEDULE = Symbol('job-schedule');
+
+/** A recurring job (a BullMQ job scheduler). Redis loses schedulers with the rest: reconcile re-creates them. */
+export interface RecurringJob {
+  ensureSchedule(): Promise<void>;
+}
+export const AsRecurringJob = (): ClassDecorator => SetMetadata(JOB_SCHEDULE, true);

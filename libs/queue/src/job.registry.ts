@@ -1,12 +1,13 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
-import { JOB_HANDLER, JOB_SOURCE, JobHandler, JobSource } from './job.decorators';
+import { JOB_HANDLER, JOB_SCHEDULE, JOB_SOURCE, JobHandler, JobSource, RecurringJob } from './job.decorators';
 
 /** Handlers and sources found at boot. A job a source makes with no handler, or two handlers for one name, fail startup. */
 @Injectable()
 export class JobRegistry implements OnModuleInit {
   private readonly handlers = new Map<string, JobHandler>();
   readonly sources: JobSource[] = [];
+  readonly recurring: RecurringJob[] = [];
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -22,6 +23,7 @@ export class JobRegistry implements OnModuleInit {
         this.handlers.set(name, instance as JobHandler);
       }
       if (this.reflector.get(JOB_SOURCE, metatype)) this.sources.push(instance as JobSource);
+      if (this.reflector.get(JOB_SCHEDULE, metatype)) this.recurring.push(instance as RecurringJob);
     }
   }
 

@@ -314,6 +314,8 @@ export interface FollowUpAttemptStartedData extends FollowUpRef {
   readonly outOfWindow: boolean;
   /** ISO-8601, UTC */
   readonly at: string;
+  /** The follow-up's schedule when the attempt started: with the attempt number, it names this attempt uniquely. */
+  readonly schedule?: number;
 }
 
 /** Ended: `completed`. */

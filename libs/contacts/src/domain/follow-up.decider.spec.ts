@@ -73,7 +73,7 @@ const webhook = scheduled({ type: 'webhook', url: 'https://hooks.example/x' });
 
 const started = (attempt: number, overrides: Partial<FollowUpAttemptStartedData> = {}): ContactEvent => ({
   type: FollowUpAttemptStarted,
-  data: { followUpId, contactId, attempt, maxAttempts: 3, outOfWindow: false, at: now, ...overrides },
+  data: { followUpId, contactId, attempt, maxAttempts: 3, outOfWindow: false, at: now, schedule: attempt, ...overrides },
 });
 const failed = (attempt: number, retryAt: string | null, schedule: number | null, overrides: Partial<FollowUpAttemptFailedData> = {}): ContactEvent => ({
   type: FollowUpAttemptFailed,
@@ -375,7 +375,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       const snoozed = after([created, scheduled()], snooze());
       given(...snoozed)
         .when(start({ schedule: 2, now: '2025-03-14T14:00:01Z' }))
-        .then([started(1, { at: '2025-03-14T14:00:01.000Z' })]);
+        .then([started(1, { at: '2025-03-14T14:00:01.000Z', schedule: 2 })]);
     });
 
     describe('calling window', () => {
@@ -420,7 +420,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         given(...deferred).when(start({ schedule: 1, now: '2025-03-12T12:00:00Z' })).then([]);
         given(...deferred)
           .when(start({ schedule: 2, now: '2025-03-12T12:00:00Z' }))
-          .then([started(1, { at: '2025-03-12T12:00:00.000Z' })]);
+          .then([started(1, { at: '2025-03-12T12:00:00.000Z', schedule: 2 })]);
       });
 
       it('should refuse naming window.nextOpening when the opening it gives is not after now', () => {
@@ -641,7 +641,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         .when(logCall({ followUpId, status: 'Missed', direction: 'inbound', durationSec: 0 }))
         .then([
           callLogged({ followUpId, status: 'Missed', direction: 'inbound', durationSec: 0, connected: false }),
-          started(2, { at: '2025-03-11T15:00:00.000Z' }),
+          started(2, { at: '2025-03-11T15:00:00.000Z', schedule: 3 }),
           failed(2, retryAfterCall, 4, { reason: 'Missed', callId: 'call1' }),
         ]);
     });

@@ -307,7 +307,7 @@ function startAttempt(c: StartFollowUpAttempt, f: FollowUpState): ContactEvent[]
       return [{ type: FollowUpDeferred, data: { ...ref(c), reason: 'out_of_window', nextAttemptAt, schedule: f.schedule + 1 } }];
     }
   }
-  return [{ type: FollowUpAttemptStarted, data: { ...ref(c), attempt: f.attempts + 1, maxAttempts: f.maxAttempts, outOfWindow, at: now } }];
+  return [{ type: FollowUpAttemptStarted, data: { ...ref(c), attempt: f.attempts + 1, maxAttempts: f.maxAttempts, outOfWindow, at: now, schedule: f.schedule } }];
 }
 
 /** Stale ([]) unless `attempt` is the open one. A failure retries at retryAt while attempts are left, else fails the follow-up. */
@@ -371,7 +371,7 @@ export function callAttemptEvents(call: CallLoggedData, followUps: ReadonlyMap<s
     attempt = f.attempts + 1;
     events.push({
       type: FollowUpAttemptStarted,
-      data: { followUpId: f.id, contactId: call.contactId, attempt, maxAttempts: f.maxAttempts, outOfWindow: false, at: call.startedAt },
+      data: { followUpId: f.id, contactId: call.contactId, attempt, maxAttempts: f.maxAttempts, outOfWindow: false, at: call.startedAt, schedule: f.schedule },
     });
   }
   if (call.connected) {

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { EventStore, foldStream } from '@app/event-store';
 import { HandlesJob, JobHandler } from '@app/queue';
+import { contactDecider, contactStream } from '@app/contacts';
 import { SettingsRepository } from '@app/settings';
 import { AttemptTimeoutPayload, FOLLOW_UP_ATTEMPT_TIMEOUT } from '../follow-up.jobs';
 import { FollowUpWriter, systemActor } from '../follow-up-writer';
@@ -9,11 +11,16 @@ import { FollowUpWriter, systemActor } from '../follow-up-writer';
 @HandlesJob(FOLLOW_UP_ATTEMPT_TIMEOUT)
 export class AttemptTimeoutHandler implements JobHandler<AttemptTimeoutPayload> {
   constructor(
+    private readonly store: EventStore,
     private readonly writer: FollowUpWriter,
     private readonly settings: SettingsRepository,
   ) {}
 
   async run(job: AttemptTimeoutPayload): Promise<void> {
+    const state = foldStream(contactDecider, await this.store.readStream(job.orgId, contactStream(job.contactId)));
+    const f = state.followUps.get(job.followUpId);
+    // A timeout for an attempt that was withdrawn (snooze, reschedule) and started again is not this attempt's.
+    if (!f || f.schedule !== job.schedule || !f.attemptOpen || f.attempts !== job.attempt) return;
     const settings = await this.settings.get(job.orgId);
     const now = this.writer.clock.now();
     // The decider ignores a result for an attempt that is no longer the open one (a call ended it first).

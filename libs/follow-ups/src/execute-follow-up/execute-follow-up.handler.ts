@@ -66,7 +66,9 @@ export class ExecuteFollowUpHandler implements JobHandler<ExecuteFollowUpPayload
 
   private async perform(job: ExecuteFollowUpPayload, f: FollowUpState, phone: string): Promise<void> {
     const settings = await this.settings.get(job.orgId);
-    const messageId = `${f.id}.${f.attempts}`;
+    // Stable across re-runs of this attempt (receivers drop the repeat), new for every attempt: a withdrawn
+    // attempt's number can come again, but never with the same schedule.
+    const messageId = `${f.id}.${f.schedule}.${f.attempts}`;
     const common = { followUpId: f.id, contactId: job.contactId, attempt: f.attempts, maxAttempts: f.maxAttempts, scheduledAt: f.scheduledAt };
     let outcome: { ok: boolean; error: string | null; status?: number | null };
     switch (f.type) {

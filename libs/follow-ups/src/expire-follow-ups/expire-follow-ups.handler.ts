@@ -1,8 +1,8 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Database } from '@app/shared';
 import { RUN_CONSUMERS } from '@app/event-store';
-import { HandlesJob, JobHandler, JobQueues, QueueName } from '@app/queue';
+import { AsRecurringJob, HandlesJob, JobHandler, JobQueues, QueueName, RecurringJob } from '@app/queue';
 import { FollowUpExpired } from '@app/contacts';
 import { Counter } from 'prom-client';
 import { EXPIRE_FOLLOW_UPS } from '../follow-up.jobs';
@@ -59,9 +59,16 @@ export class ExpireFollowUpsHandler implements JobHandler<Record<string, never>>
   }
 }
 
-/** The periodic expiry job: a BullMQ job scheduler, upserted by worker processes (one schedule however many). */
+/**
+ * The periodic expiry job: a BullMQ job scheduler (one schedule however many workers upsert it). Worker
+ * processes assert it at boot and every minute, and jobs:reconcile re-creates it, so losing Redis loses no
+ * more than a minute of expiry.
+ */
 @Injectable()
-export class ExpiryScheduler implements OnApplicationBootstrap {
+@AsRecurringJob()
+export class ExpiryScheduler implements RecurringJob, OnApplicationBootstrap, OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+
   constructor(
     private readonly queues: JobQueues,
     private readonly config: ConfigService,
@@ -70,6 +77,16 @@ export class ExpiryScheduler implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.worker) return;
+    await this.ensureSchedule();
+    this.timer = setInterval(() => void this.ensureSchedule().catch(() => undefined), 60_000);
+    this.timer.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  async ensureSchedule(): Promise<void> {
     await this.queues
       .queue(QueueName.Maintenance)
       .upsertJobScheduler(EXPIRE_FOLLOW_UPS, { every: Number(this.config.get('EXPIRY_INTERVAL_MS') ?? 60_000) }, { name: EXPIRE_FOLLOW_UPS, data: {} });

@@ -2,7 +2,7 @@ import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '@app/shared';
 import { ContactsRepository, followUpInput } from '@app/contacts';
-import { SettingsRepository } from '@app/settings';
+import { outboundUrlProblem, SettingsRepository } from '@app/settings';
 import { FollowUpWriter } from '../follow-up-writer';
 import { ScheduleFollowUpCommand } from './schedule-follow-up.command';
 
@@ -24,11 +24,9 @@ export class ScheduleFollowUpHandler implements ICommandHandler<ScheduleFollowUp
       throw new ValidationError('campaignId', `${fields.campaignId} is not a campaign of this organization`);
     }
     if (fields.type === 'webhook' && fields.url) {
-      const url = new URL(fields.url);
-      const allowed = (await this.settings.get(actor.orgId)).webhooks.allowHttpHosts;
-      if (url.protocol === 'http:' && !allowed.includes(url.hostname)) {
-        throw new ValidationError('url', `must be https, or http to a host in settings webhooks.allowHttpHosts (${url.hostname} is not)`);
-      }
+      // The same rule as the settings' endpoints (SPEC §7); the resolved address is checked again when it is sent.
+      const problem = outboundUrlProblem(fields.url, (await this.settings.get(actor.orgId)).webhooks.allowHttpHosts);
+      if (problem) throw new ValidationError('url', problem);
     }
     const id = randomUUID();
     const now = this.writer.clock.now();
