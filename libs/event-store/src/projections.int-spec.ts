@@ -62,8 +62,13 @@ describe('projections', () => {
       const streams = Array.from({ length: 20 }, () => `t-${randomUUID()}`);
       const meta = { orgId, occurredAt: new Date().toISOString() };
       let writing = true;
+      // An empty batch does not mean caught up: the horizon is cluster-wide, so a transaction of another test
+      // database can hold it back for a while. Run until every event is in the table.
+      const applied = async () => (await ctx.db.query<{ n: number }>('SELECT coalesce(sum(events), 0)::int AS n FROM stream_tally')).rows[0].n;
       const run = async (db: Database) => {
-        while (writing || (await ConsumerRunner.runBatch(db, tally, 50)) > 0) await ConsumerRunner.runBatch(db, tally, 50);
+        while (writing || (await applied()) < 1000) {
+          if ((await ConsumerRunner.runBatch(db, tally, 50)) === 0) await new Promise((r) => setTimeout(r, 5));
+        }
       };
       const runners = [run(ctx.db), run(second)];
       for (let i = 0; i < 1000; i++) await store.append(streams[i % 20], [{ type: 'Tallied', data: { i } }], { expectedVersion: ANY, metadata: meta });
@@ -80,12 +85,17 @@ describe('projections', () => {
 
   it('should rebuild an async projection to exactly the live table', async () => {
     const live = await dump(ctx.db, 'stream_tally', 'stream_id');
-    const { events } = await ctx.app.get(ProjectionRebuilder).rebuild('stream-tally');
+    // The rebuild stops at the horizon; the runner goes on from there (another test database's transaction may
+    // hold the horizon back, leaving some events to it). Together they apply every event exactly once.
+    let { events } = await ctx.app.get(ProjectionRebuilder).rebuild('stream-tally');
+    while (events < 1000) {
+      const n = await ConsumerRunner.runBatch(ctx.db, tally, 500);
+      events += n;
+      if (n === 0) await new Promise((r) => setTimeout(r, 10));
+    }
     expect(events).toBe(1000);
     expect(await dump(ctx.db, 'stream_tally', 'stream_id')).toEqual(live);
-    // The runner goes on from where the rebuild stopped: nothing is applied twice.
     expect(await ConsumerRunner.runBatch(ctx.db, tally, 500)).toBe(0);
-    expect(await dump(ctx.db, 'stream_tally', 'stream_id')).toEqual(live);
   });
 
   it('should rebuild the inline tenancy projection to exactly the live tables', async () => {

@@ -5,6 +5,7 @@ import { AppendMany1700000000004 } from './1700000000004-append-many';
 import { Settings1700000000005 } from './1700000000005-settings';
 import { FollowUpExecution1700000000006 } from './1700000000006-follow-up-execution';
 import { Hub1700000000007 } from './1700000000007-hub';
+import { IdempotencyPointLookups1700000000008 } from './1700000000008-idempotency-point-lookups';
 
 /** Every migration, in order. A new one is appended here. */
-export const MIGRATIONS = [EventStore1700000000001, Tenancy1700000000002, ContactsCalls1700000000003, AppendMany1700000000004, Settings1700000000005, FollowUpExecution1700000000006, Hub1700000000007];
+export const MIGRATIONS = [EventStore1700000000001, Tenancy1700000000002, ContactsCalls1700000000003, AppendMany1700000000004, Settings1700000000005, FollowUpExecution1700000000006, Hub1700000000007, IdempotencyPointLookups1700000000008];
