@@ -5,6 +5,7 @@ import { SettingsModule } from '@app/settings';
 import { ChangeFollowUpHandler } from './change-follow-up/change-follow-up.handler';
 import { AttemptTimeoutHandler } from './execute-follow-up/attempt-timeout.handler';
 import { ExecuteFollowUpHandler } from './execute-follow-up/execute-follow-up.handler';
+import { FollowUpExecutor } from './execute-follow-up/follow-up-executor';
 import { ExpireFollowUpsHandler, ExpiryScheduler } from './expire-follow-ups/expire-follow-ups.handler';
 import { FollowUpJobSource } from './follow-up.job-source';
 import { FollowUpWriter } from './follow-up-writer';
@@ -17,6 +18,7 @@ import { ScheduleFollowUpHandler } from './schedule-follow-up/schedule-follow-up
     FollowUpsRepository,
     FollowUpWriter,
     FollowUpJobSource,
+    FollowUpExecutor,
     ExecuteFollowUpHandler,
     AttemptTimeoutHandler,
     ExpireFollowUpsHandler,

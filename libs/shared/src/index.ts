@@ -7,3 +7,4 @@ export * from './database/migrate';
 export * from './clock';
 export * from './platform/platform.module';
 export * from './keyed-mutex';
+export * from './group-queue';

@@ -1,11 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Actor } from '@app/shared';
+import { Actor, GroupQueue } from '@app/shared';
 import { Counter, Histogram } from 'prom-client';
 import { CallPush, CallPushResult } from './call-push';
-import { CallIngest, ItemOutcome } from './call-ingest';
-
-const MAX_BATCH = 500;
-const MAX_IN_FLIGHT = 4;
+import { CallIngest } from './call-ingest';
 
 const batchSize = new Histogram({
   name: 'ingest_group_commit_size',
@@ -14,69 +11,41 @@ const batchSize = new Histogram({
 });
 const fallbacks = new Counter({ name: 'ingest_group_commit_fallbacks_total', help: 'Groups re-run one push at a time after an unexpected error' });
 
-interface Waiting {
-  push: CallPush;
-  resolve: (r: ItemOutcome) => void;
-}
-
-interface Lane {
-  actor: Actor;
-  queue: Waiting[];
-  inFlight: number;
-}
-
 /**
  * Group commit for single pushes. Concurrent POST /api/calls of one caller are appended together: while a
- * group is being written, the pushes that arrive wait and go in the next group (no timer, so a lone push
- * is written at once). Each push is still decided on its own and answered on its own; a group costs one
- * transaction and a fixed number of queries instead of one each. If a group fails for a reason that is
- * not one push's fault, its pushes are written again one by one, so one cannot sink the others.
+ * group is being written, the pushes that arrive wait and go in the next group (GroupQueue: no timer, so a
+ * lone push is written at once). Each push is still decided and answered on its own; a group costs one
+ * transaction and a fixed number of queries instead of one each. If a group fails for a reason that is not
+ * one push's fault, its pushes are written again one by one, so one cannot sink the others.
  */
 @Injectable()
 export class IngestBatcher {
-  private readonly lanes = new Map<string, Lane>();
+  private readonly lanes = new Map<string, GroupQueue<CallPush, CallPushResult>>();
 
   constructor(private readonly ingest: CallIngest) {}
 
-  async push(actor: Actor, push: CallPush): Promise<CallPushResult> {
+  push(actor: Actor, push: CallPush): Promise<CallPushResult> {
     const key = `${actor.orgId}|${actor.userId}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = { actor, queue: [], inFlight: 0 };
+      lane = new GroupQueue<CallPush, CallPushResult>((group) => this.write(actor, group), 500, 4, (n) => batchSize.observe(n));
       this.lanes.set(key, lane);
     }
-    const outcome = await new Promise<ItemOutcome>((resolve) => {
-      lane!.queue.push({ push, resolve });
-      this.drain(key, lane!);
-    });
-    if ('error' in outcome) throw outcome.error;
-    return outcome.ok;
+    return lane.push(push);
   }
 
-  private drain(key: string, lane: Lane): void {
-    while (lane.queue.length > 0 && lane.inFlight < MAX_IN_FLIGHT) {
-      const group = lane.queue.splice(0, MAX_BATCH);
-      lane.inFlight++;
-      void this.write(lane.actor, group).finally(() => {
-        lane.inFlight--;
-        if (lane.queue.length > 0) this.drain(key, lane);
-        else if (lane.inFlight === 0) this.lanes.delete(key);
-      });
-    }
-  }
-
-  private async write(actor: Actor, group: Waiting[]): Promise<void> {
-    batchSize.observe(group.length);
+  private async write(actor: Actor, group: { item: CallPush; done: (r: CallPushResult) => void; fail: (e: unknown) => void }[]): Promise<void> {
+    let outcomes;
     try {
-      const outcomes = await this.ingest.ingestBatch(
+      outcomes = await this.ingest.ingestBatch(
         actor,
-        group.map((w) => w.push),
+        group.map((g) => g.item),
       );
-      group.forEach((w, i) => w.resolve(outcomes[i]));
     } catch (err) {
-      if (group.length === 1) return group[0].resolve({ error: err as Error });
+      if (group.length === 1) return group[0].fail(err);
       fallbacks.inc();
-      await Promise.all(group.map(async (w) => w.resolve((await this.ingest.ingestBatch(actor, [w.push]).catch((error: Error) => [{ error }]))[0])));
+      outcomes = await Promise.all(group.map(async (g) => (await this.ingest.ingestBatch(actor, [g.item]).catch((error: Error) => [{ error }]))[0]));
     }
+    outcomes.forEach((o, i) => ('error' in o ? group[i].fail(o.error) : group[i].done(o.ok)));
   }
 }
