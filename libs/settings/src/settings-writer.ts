@@ -1,3 +1,4 @@
+import { forgetCachedSettings } from './settings.cache';
 import { Injectable } from '@nestjs/common';
 import { Actor, Clock, Database, NotFoundError } from '@app/shared';
 import { ConcurrencyError, decideAndAppend, EventStore, foldStream, NO_STREAM } from '@app/event-store';
@@ -27,6 +28,7 @@ export class SettingsWriter {
       const events = settingsDecider.decide({ type: 'InitializeSettings', timezone, signingSecret: generateSigningSecret() }, state);
       try {
         await this.store.append(settingsStream(orgId), events, { expectedVersion: NO_STREAM, metadata: this.metadata(orgId, actorId) });
+        forgetCachedSettings(orgId);
         return events.reduce(settingsDecider.evolve, state).settings!;
       } catch (err) {
         if (!(err instanceof ConcurrencyError) || attempt >= 3) throw err;
@@ -44,6 +46,7 @@ export class SettingsWriter {
       decide: (s: SettingsState) => settingsDecider.decide(command, s),
     });
     const applied = events as SettingsEvent[];
+    forgetCachedSettings(actor.orgId); // after the commit: workers of this process see the change at once
     return { state: applied.reduce(settingsDecider.evolve, state), events: applied };
   }
 

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Actor, Database, NotFoundError } from '@app/shared';
 import { DEFAULT_SETTINGS, OrgSettings, OrgSettingsWithSecret, withDefaults } from './domain/settings';
 import { SettingsWriter } from './settings-writer';
+import { SETTINGS_CACHE } from './settings.cache';
 
 /** Reads of the org_settings read model, scoped by organization. */
 @Injectable()
@@ -27,6 +28,28 @@ export class SettingsRepository {
   async ensure(actorOrOrgId: Actor | string): Promise<OrgSettingsWithSecret> {
     const [orgId, actorId] = typeof actorOrOrgId === 'string' ? [actorOrOrgId, null] : [actorOrOrgId.orgId, actorOrOrgId.userId];
     return (await this.stored(orgId)) ?? this.writer.ensure(orgId, actorId);
+  }
+
+  /**
+   * The same, from a per-process cache at most `maxAgeMs` old: for workers, which read the settings for every
+   * job. A change made elsewhere reaches them within that time.
+   */
+  async getCached(orgId: string, maxAgeMs = 1000): Promise<OrgSettings> {
+    return this.cached(`get|${orgId}`, maxAgeMs, () => this.get(orgId)) as Promise<OrgSettings>;
+  }
+
+  async ensureCached(orgId: string, maxAgeMs = 1000): Promise<OrgSettingsWithSecret> {
+    return this.cached(`ensure|${orgId}`, maxAgeMs, () => this.ensure(orgId)) as Promise<OrgSettingsWithSecret>;
+  }
+
+  private cached(key: string, maxAgeMs: number, load: () => Promise<unknown>): Promise<unknown> {
+    const hit = SETTINGS_CACHE.get(key);
+    if (hit && Date.now() - hit.at < maxAgeMs) return hit.value;
+    const value = load();
+    SETTINGS_CACHE.set(key, { at: Date.now(), value });
+    value.catch(() => SETTINGS_CACHE.delete(key));
+    if (SETTINGS_CACHE.size > 10_000) SETTINGS_CACHE.clear();
+    return value;
   }
 
   private async stored(orgId: string): Promise<OrgSettingsWithSecret | null> {

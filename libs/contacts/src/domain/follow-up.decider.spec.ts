@@ -217,6 +217,9 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         outOfWindow: false,
         allowOutOfWindow: true,
         schedule: 1,
+        message: null,
+        url: null,
+        notes: null,
       });
       expect(fold([created, scheduled()]).followUpIds).toEqual(new Set([followUpId]));
     });

@@ -57,6 +57,10 @@ export interface FollowUpState {
    * deferred, failed with a retry). A worker job carries the number it was made for: another number is stale.
    */
   readonly schedule: number;
+  /** What to deliver: the sms text, the webhook URL, the notes (the worker needs no read-model query). */
+  readonly message?: string | null;
+  readonly url?: string | null;
+  readonly notes?: string | null;
 }
 
 export function followUpFromScheduled(d: FollowUpScheduledData): FollowUpState {
@@ -75,6 +79,9 @@ export function followUpFromScheduled(d: FollowUpScheduledData): FollowUpState {
     outOfWindow: false,
     allowOutOfWindow: d.allowOutOfWindow,
     schedule: FIRST_FOLLOW_UP_SCHEDULE,
+    message: d.message,
+    url: d.url,
+    notes: d.notes,
   };
 }
 

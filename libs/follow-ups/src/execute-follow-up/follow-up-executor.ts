@@ -84,7 +84,7 @@ export class FollowUpExecutor {
   async execute(job: ExecuteFollowUpPayload): Promise<void> {
     const started = await this.starts.push(job);
     if (!started) return;
-    const settings = await this.settings.get(job.orgId);
+    const settings = await this.settings.getCached(job.orgId);
     const outcome = await this.perform({ job, followUp: started.attempt, phone: started.state.phone, settings });
     if (outcome) await this.results.push({ job, attempt: started.attempt, outcome, retryDelaySeconds: settings.retryDelaySeconds });
   }
@@ -92,7 +92,7 @@ export class FollowUpExecutor {
   private async start(group: { item: ExecuteFollowUpPayload; done: (r: { attempt: FollowUpState; state: ContactState } | null) => void }[]): Promise<void> {
     const jobs = group.map((g) => g.item);
     const settings = new Map<string, OrgSettings>();
-    for (const orgId of new Set(jobs.map((j) => j.orgId))) settings.set(orgId, await this.settings.get(orgId));
+    for (const orgId of new Set(jobs.map((j) => j.orgId))) settings.set(orgId, await this.settings.getCached(orgId));
     const windows = await this.campaignWindows(jobs);
     const now = this.clock.now();
     const attempts = await this.writeRounds(jobs, (state, job) => {
@@ -208,14 +208,11 @@ export class FollowUpExecutor {
     const messageId = `${f.id}.${f.schedule}.${f.attempts}`;
     const common = { followUpId: f.id, contactId: job.contactId, attempt: f.attempts, maxAttempts: f.maxAttempts, scheduledAt: f.scheduledAt };
     switch (f.type) {
-      case 'webhook': {
-        const { rows } = await this.db.query<{ url: string; notes: string | null }>('SELECT url, notes FROM follow_ups WHERE id = $1', [f.id]);
-        return this.outbound.post(job.orgId, { url: rows[0]?.url ?? '', messageId, body: { type: 'follow_up.due', ...common, notes: rows[0]?.notes ?? null } });
-      }
+      case 'webhook':
+        return this.outbound.post(job.orgId, { url: f.url ?? '', messageId, body: { type: 'follow_up.due', ...common, notes: f.notes ?? null } });
       case 'sms': {
         if (!settings.sms.url) return { ok: false, error: 'no SMS provider configured' };
-        const { rows } = await this.db.query<{ message: string }>('SELECT message FROM follow_ups WHERE id = $1', [f.id]);
-        return this.outbound.post(job.orgId, { url: settings.sms.url, messageId, body: { type: 'sms.send', ...common, to: a.phone, message: rows[0]?.message ?? '' } });
+        return this.outbound.post(job.orgId, { url: settings.sms.url, messageId, body: { type: 'sms.send', ...common, to: a.phone, message: f.message ?? '' } });
       }
       case 'call': {
         // Queued: the contact shows in its agent's hub anyway. With a dialler, ask it to dial; the attempt then

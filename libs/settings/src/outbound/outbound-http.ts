@@ -48,7 +48,8 @@ export class OutboundHttp {
   ) {}
 
   async post(orgId: string, request: OutboundRequest): Promise<OutboundResult> {
-    const { signingSecret, webhooks } = await this.settings.ensure(orgId);
+    // Cached for a second: a worker signs many requests for one org; a rotated secret applies within a second.
+    const { signingSecret, webhooks } = await this.settings.ensureCached(orgId);
     const allow = webhooks.allowHttpHosts;
 
     const problem = typeof request.url === 'string' ? outboundUrlProblem(request.url, allow) : 'must be an absolute http(s) URL';
