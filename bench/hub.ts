@@ -5,6 +5,7 @@
  *
  *   npm run bench:hub
  *   BENCH_CONTACTS=1000000 BENCH_AGENTS=500 BENCH_SECONDS=10 BENCH_PATCHES=30 npm run bench:hub
+ *   BENCH_TIMEZONE=Europe/London npm run bench:hub  # the org's (and so the agents') time zone; default UTC
  *   BENCH_SERVER_ROLE=all npm run bench:hub        # the whole service (workers too) instead of --api-only
  *
  * Phases (one scratch database):
@@ -17,8 +18,11 @@
  *      (spread from 10 days ago to later today) and every 50th (offset 5) one due in 1-30 days. Then ANALYZE.
  *   3. Idle, then again while an ingest load runs (POST /api/calls/batch, BENCH_INGEST_CLIENTS x
  *      BENCH_INGEST_BATCH calls to random contacts, like bench/ingest.ts), each scenario BENCH_SECONDS closed-loop:
- *        raw SELECT          the agent's due contacts straight from `contacts` (the hub's index), LIMIT 200, over pg
- *        hub repository      HubRepository.due() in this process (the hub's SQL + mapping, no HTTP)
+ *        raw SELECT          the agent's due contacts straight from `contacts` (the hub's index), LIMIT 200, over pg:
+ *                            the floor every hub figure is divided by (same condition, same number of clients)
+ *        hub SQL only        the repository's own statement (captured from its first call), over pg, no mapping
+ *        hub repository      HubRepository.due() in this process (the hub's SQL + mapping to items, no HTTP)
+ *        GET /health/live    the service's HTTP floor: Express + Nest, no key lookup, no query
  *        GET limit=10 / 200  over HTTP with the agent's key; with 8 clients, 8 agents, one each
  *      and PATCH /api/follow-ups/due {personIds: <the 200 ids a GET limit=200 returned>, action: snooze} once per
  *      agent for BENCH_PATCHES agents not used otherwise (each has its ~200 due contacts, so each PATCH has 200).
@@ -67,6 +71,8 @@ const POPULATE_BATCH = envInt('BENCH_POPULATE_BATCH', 1000);
 const POPULATE_PARALLEL = envInt('BENCH_POPULATE_PARALLEL', 3);
 const INGEST_CLIENTS = envInt('BENCH_INGEST_CLIENTS', 2);
 const INGEST_BATCH = envInt('BENCH_INGEST_BATCH', 500);
+/** The org's time zone (the agents inherit it): "today", overdue days and the due spread are taken in it. */
+const TIMEZONE = process.env.BENCH_TIMEZONE || 'UTC';
 const SERVER_ROLE = process.env.BENCH_SERVER_ROLE === 'all' ? 'all' : 'api';
 const TARGET_IDLE_P99 = 15;
 const TARGET_INGEST_P99 = 50;
@@ -303,6 +309,7 @@ async function measureCondition(
   world: World,
   raw: Pool,
   repo: HubRepository,
+  hubSql: { text: string; values: unknown[] },
   http: JsonClient[],
 ): Promise<Row[]> {
   const agentIds = world.agents.slice(0, CLIENTS).map((a) => a.id);
@@ -323,11 +330,22 @@ async function measureCondition(
   const rows: Row[] = [];
   const rawOne = await runLoad(label('raw SELECT 200'), { writers: 1, seconds: SECONDS }, () => rawSelect(0)());
   rows.push({ scenario: rawOne.label, clients: 1, result: rawOne });
+  const sqlOne = await runLoad(label('hub SQL only, limit 200'), { writers: 1, seconds: SECONDS }, async () => {
+    const { rows } = await raw.query({ name: 'bench-hub-sql', text: hubSql.text, values: hubSql.values });
+    return rows.length;
+  });
+  rows.push({ scenario: sqlOne.label, clients: 1, result: sqlOne, floor: rawOne });
   const repoOne = await runLoad(label('hub repository, limit 200'), { writers: 1, seconds: SECONDS }, async () => {
     const page = await repo.due(world.orgId, agentIds[0], world.timezone, new Date(), 'all', 200);
     return page.followUps.length;
   });
   rows.push({ scenario: repoOne.label, clients: 1, result: repoOne, floor: rawOne });
+  const live = await runLoad(label('GET /health/live'), { writers: 1, seconds: SECONDS }, async () => {
+    const res = await http[0].request('GET', '/health/live');
+    if (res.status !== 200) throw new Error(`GET /health/live: ${res.status}`);
+    return 1;
+  });
+  rows.push({ scenario: live.label, clients: 1, result: live });
   for (const limit of [10, 200]) {
     const r = await runLoad(label(`GET limit=${limit}`), { writers: 1, seconds: SECONDS }, () => get(limit)(0));
     rows.push({ scenario: r.label, clients: 1, result: r, floor: rawOne, target });
@@ -406,7 +424,7 @@ async function main(): Promise<void> {
       QUEUE_PREFIX: scratch.name,
       PG_POOL_SIZE: String(envInt('BENCH_SERVER_POOL', 24)),
     };
-    const org = await runJson('apps/cli/src/main.ts', ['org:create', '--name', 'Bench'], env);
+    const org = await runJson('apps/cli/src/main.ts', ['org:create', '--name', 'Bench', '--timezone', TIMEZONE], env);
     const server = await startService(env);
     const admin = new JsonClient(server.url, org.adminKey, 16);
     const pg = new Pool({ connectionString: scratch.url, max: CLIENTS + 2, application_name: 'fu-bench-hub' });
@@ -416,7 +434,7 @@ async function main(): Promise<void> {
     try {
       // ---- the org: settings (time zone; expiry later than the oldest due time), agents, a dialler key
       const settings = await admin.request('GET', '/api/settings');
-      const timezone: string = settings.body?.timezone ?? 'UTC';
+      const timezone: string = settings.body?.timezone ?? TIMEZONE;
       const patched = await admin.request('PATCH', '/api/settings', { expireAfterDays: 30 });
       if (patched.status !== 200) throw new Error(`settings: ${patched.status} ${JSON.stringify(patched.body).slice(0, 300)}`);
       const world: World = { orgId: org.orgId, timezone, agents: [], contacts: new Array(CONTACTS) };
@@ -478,6 +496,9 @@ async function main(): Promise<void> {
         return query(text, values);
       }) as Database['query'];
       const repo = app.get(HubRepository);
+      await repo.due(world.orgId, world.agents[0].id, timezone, new Date(), 'all', 200);
+      if (!captured) throw new Error('the hub statement was not captured');
+      const hubSql: { text: string; values: unknown[] } = captured;
 
       const http = world.agents.slice(0, CLIENTS).map((a) => new JsonClient(server.url, a.key, 1));
       const dueOf = async (agent: number) => (await http[agent].request('GET', '/api/follow-ups/due?limit=10')).body.counts;
@@ -487,14 +508,14 @@ async function main(): Promise<void> {
 
       // ---- idle
       process.stderr.write('measuring (idle)...\n');
-      const rows = await measureCondition('idle', world, pg, repo, http);
+      const rows = await measureCondition('idle', world, pg, repo, hubSql, http);
       const patchesIdle = await measurePatches('idle', server.url, patchIdle);
 
       // ---- while calls are being ingested
       process.stderr.write('measuring (under ingest)...\n');
       const ingestClient = new JsonClient(server.url, dialler.body.apiKey, INGEST_CLIENTS);
       const ingest = startIngest(ingestClient, world);
-      rows.push(...(await measureCondition('ingest', world, pg, repo, http)));
+      rows.push(...(await measureCondition('ingest', world, pg, repo, hubSql, http)));
       const patchesIngest = await measurePatches('ingest', server.url, patchIngest);
       const ingestDone = await ingest.stop();
       ingestClient.close();
@@ -502,7 +523,7 @@ async function main(): Promise<void> {
 
       const explainClient = await pg.connect();
       try {
-        if (captured) await explainHub(explainClient, captured);
+        await explainHub(explainClient, hubSql);
       } finally {
         explainClient.release();
       }
@@ -514,7 +535,7 @@ async function main(): Promise<void> {
         ['server pool', `${env.PG_POOL_SIZE} connections`],
       ]);
       printPairs('Data', [
-        ['contacts', `${fmtRate(sizes.contacts)} in one org, ${AGENTS} agents (${fmtRate(CONTACTS / AGENTS)} each), ${sizes.contacts_size} with indexes`],
+        ['contacts', `${fmtRate(sizes.contacts)} in one org (time zone ${timezone}), ${AGENTS} agents (${fmtRate(CONTACTS / AGENTS)} each), ${sizes.contacts_size} with indexes`],
         ['follow-ups', `${fmtRate(sizes.follow_ups)} open call follow-ups (scheduled by the bulk load)`],
         ['due now', `${fmtRate(sizes.due)} contacts (${fmtRate(sizes.due / AGENTS)} per agent); hub index ${sizes.hub_ix_size}`],
         ['events', `${fmtRate(sizes.events)} (${sizes.events_size} with indexes)`],

@@ -1,16 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Response } from 'supertest';
-import { bearer, startTestApp, TestApp } from '@app/testing';
-
-/** SPEC §9: every error is { statusCode, error, message }. */
-function expectError(res: Response, statusCode: number): void {
-  expect({ status: res.status, keys: Object.keys(res.body ?? {}).sort() }).toEqual({ status: statusCode, keys: ['error', 'message', 'statusCode'] });
-  expect(res.body.statusCode).toBe(statusCode);
-}
-
-/** The fields an error message names: each message (or each `; `-separated part of a batch error) starts with its field. */
-const fieldsOf = (messages: string | string[]): string[] => [...new Set([messages].flat().flatMap((m) => m.split('; ')).map((m) => m.split(/[ :]/)[0]))].sort();
-const fieldsNamed = (res: Response): string[] => fieldsOf(res.body.message);
+import { expectError, fieldsNamed, fieldsOf, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
 
 type Entry = { at: string; kind: string; actorId: string | null; data: Record<string, unknown>; version: number };
 type Call = { callId: string; contactId: string; agentId: string; status: string; live: boolean; durationSec: number; connected: boolean; startedAt: string; campaignId: string | null; followUpId: string | null; note: string | null; tags: string[]; direction: string };
@@ -33,7 +22,8 @@ describe('calls (SPEC §3, §4, §9)', () => {
   let foreign: { adminKey: string; agentId: string };
 
   /** Every response of the current test, to prove none was a 500 (SPEC §9). */
-  const seen: { req: string; status: number; body: unknown }[] = [];
+  const client = recordingClient(() => t);
+  installNo5xxGuard(client);
 
   beforeAll(async () => {
     t = await startTestApp();
@@ -49,19 +39,9 @@ describe('calls (SPEC §3, §4, §9)', () => {
     foreign = { adminKey: b.adminKey, agentId: bAgent.id };
   });
   afterAll(async () => t?.close());
-  afterEach(() => {
-    const failures = seen.filter((s) => s.status >= 500);
-    seen.length = 0;
-    expect(failures).toEqual([]);
-  });
 
-  const send = async (method: 'get' | 'post' | 'patch', path: string, key: string, body?: unknown): Promise<Response> => {
-    const req = t.http()[method](path).set(bearer(key));
-    const res = body === undefined ? await req : await req.send(body as object);
-    seen.push({ req: `${method.toUpperCase()} ${path}`, status: res.status, body: res.body });
-    return res;
-  };
-  const get = (path: string, key = admin.apiKey) => send('get', path, key);
+  const { send } = client;
+  const get = (path: string, key = admin.apiKey) => client.get(path, key);
 
   let phoneSeq = 1000;
   /** A fresh contact of org A assigned to the agent, optionally brought to a lead status first (by hand). */

@@ -1,15 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Response } from 'supertest';
-import { bearer, startTestApp, TestApp } from '@app/testing';
-
-/** SPEC §9: every error is { statusCode, error, message }. */
-function expectError(res: Response, statusCode: number): void {
-  expect({ status: res.status, keys: Object.keys(res.body ?? {}).sort() }).toEqual({ status: statusCode, keys: ['error', 'message', 'statusCode'] });
-  expect(res.body.statusCode).toBe(statusCode);
-}
-
-/** The fields a 400 names: each message starts with the path of its field. */
-const fieldsNamed = (res: Response): string[] => [...new Set([res.body.message].flat().map((m: string) => m.split(/[ :]/)[0]))].sort();
+import { expectError, fieldsNamed, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
 
 type Entry = { at: string; kind: string; actorId: string | null; data: Record<string, unknown>; version: number };
 type Contact = {
@@ -32,27 +22,15 @@ type Contact = {
 describe('contacts (SPEC §2, §9)', () => {
   let t: TestApp;
   /** Every response of the current test, to prove none was a 500 (SPEC §9). */
-  const seen: { req: string; status: number; body: unknown }[] = [];
+  const client = recordingClient(() => t);
+  installNo5xxGuard(client);
 
   beforeAll(async () => {
     t = await startTestApp();
   });
   afterAll(async () => t?.close());
-  afterEach(() => {
-    const failures = seen.filter((s) => s.status >= 500);
-    seen.length = 0;
-    expect(failures).toEqual([]);
-  });
 
-  const send = async (method: 'get' | 'post' | 'patch', path: string, key: string, body?: unknown): Promise<Response> => {
-    const req = t.http()[method](path).set(bearer(key));
-    const res = body === undefined ? await req : await req.send(body as object);
-    seen.push({ req: `${method.toUpperCase()} ${path}`, status: res.status, body: res.body });
-    return res;
-  };
-  const get = (path: string, key: string) => send('get', path, key);
-  const post = (path: string, key: string, body: unknown) => send('post', path, key, body);
-  const patch = (path: string, key: string, body: unknown) => send('patch', path, key, body);
+  const { get, post, patch } = client;
 
   let phoneSeq = 1000;
   const nextPhone = () => `+1415555${String(phoneSeq++).padStart(4, '0')}`;

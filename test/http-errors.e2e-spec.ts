@@ -1,20 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Response } from 'supertest';
-import { bearer, startTestApp, TestApp } from '@app/testing';
-
-/** SPEC §9: every error is exactly { statusCode, error, message }, with the status's reason phrase. */
-function expectError(res: Response, statusCode: number, error: string): void {
-  expect({ status: res.status, body: res.body }).toEqual({ status: statusCode, body: { statusCode, error, message: expect.anything() } });
-  expect(res.headers['content-type']).toMatch(/^application\/json/);
-  const messages = [res.body.message].flat();
-  expect(messages.length).toBeGreaterThan(0);
-  for (const m of messages) expect(typeof m === 'string' && m.length > 0).toBe(true);
-}
-
-const messagesOf = (res: Response): string[] => [res.body.message].flat();
-
-/** The fields a 400 names: each validation message starts with the path of its field. */
-const fieldsNamed = (res: Response): string[] => [...new Set(messagesOf(res).map((m) => m.split(/[ :]/)[0]))].sort();
+import { bearer, expectError, fieldsNamed, messagesOf, startTestApp, TestApp } from '@app/testing';
 
 describe('HTTP errors (SPEC §9)', () => {
   let t: TestApp;

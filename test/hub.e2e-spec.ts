@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
-import { Response } from 'supertest';
-import { bearer, startTestApp, TestApp } from '@app/testing';
+import { expectError, fieldsNamed, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
 
 /**
  * SPEC §6, the follow-ups hub: the contract of an existing front end (field names, defaults, limits, order,
@@ -44,14 +43,6 @@ const ITEM_FIELDS = [
   'suggestedTiming',
 ];
 
-/** The fields a 400 names: each message starts with the path of its field. */
-const fieldsNamed = (res: Response): string[] => [...new Set([res.body.message].flat().map((m: string) => String(m).split(/[ :]/)[0]))].sort();
-
-/** SPEC §9: every error is exactly { statusCode, error, message }. */
-function expectError(res: Response, statusCode: number, error: string): void {
-  expect({ status: res.status, body: res.body }).toEqual({ status: statusCode, body: { statusCode, error, message: expect.anything() } });
-}
-
 /** A time on a UTC calendar day: `daysAgo` days before today (negative: after), at `hour` o'clock. */
 const utcDay = (daysAgo: number, hour: number): Date =>
   DateTime.utc().startOf('day').minus({ days: daysAgo }).plus({ hours: hour }).toJSDate();
@@ -64,27 +55,15 @@ jest.setTimeout(30_000);
 describe('follow-ups hub (SPEC §6)', () => {
   let t: TestApp;
   /** Every response of the current test, to prove none was a 500. */
-  const seen: { req: string; status: number; body: unknown }[] = [];
+  const client = recordingClient(() => t);
+  installNo5xxGuard(client);
 
   beforeAll(async () => {
     t = await startTestApp();
   });
   afterAll(async () => t?.close());
-  afterEach(() => {
-    const failures = seen.filter((s) => s.status >= 500);
-    seen.length = 0;
-    expect(failures).toEqual([]);
-  });
 
-  const send = async (method: 'get' | 'post' | 'patch', path: string, key: string, body?: unknown): Promise<Response> => {
-    const req = t.http()[method](path).set(bearer(key));
-    const res = body === undefined ? await req : await req.send(body as object);
-    seen.push({ req: `${method.toUpperCase()} ${path}`, status: res.status, body: res.body });
-    return res;
-  };
-  const get = (path: string, key: string) => send('get', path, key);
-  const post = (path: string, key: string, body: unknown) => send('post', path, key, body);
-  const patch = (path: string, key: string, body: unknown) => send('patch', path, key, body);
+  const { get, post, patch } = client;
 
   let phoneSeq = 1000;
   const nextPhone = () => `+1415555${String(phoneSeq++).padStart(4, '0')}`;

@@ -1,22 +1,4 @@
-import { Response } from 'supertest';
-import { bearer, startTestApp, TestApp } from '@app/testing';
-
-/** SPEC §9: every error is { statusCode, error, message }. */
-function expectError(res: Response, statusCode: number): void {
-  expect({ status: res.status, keys: Object.keys(res.body ?? {}).sort() }).toEqual({ status: statusCode, keys: ['error', 'message', 'statusCode'] });
-  expect(res.body.statusCode).toBe(statusCode);
-}
-
-/** The fields a 400 names: each message (or each `; `-separated part) starts with the path of its field. */
-const fieldsNamed = (res: Response): string[] =>
-  [
-    ...new Set(
-      [res.body.message]
-        .flat()
-        .flatMap((m: string) => m.split('; '))
-        .map((m: string) => m.split(/[ :]/)[0]),
-    ),
-  ].sort();
+import { expectError, fieldsNamed, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
 
 const SPEC_DEFAULTS = {
   timezone: 'UTC',
@@ -35,27 +17,17 @@ const SECRET = /^whsec_[A-Za-z0-9+/]{43}=$/;
 describe('settings (SPEC §7)', () => {
   let t: TestApp;
   /** Every response of the current test, to prove none was a 500 (SPEC §9). */
-  const seen: { req: string; status: number; body: unknown }[] = [];
+  const client = recordingClient(() => t);
+  installNo5xxGuard(client);
 
   beforeAll(async () => {
     t = await startTestApp();
   });
   afterAll(async () => t?.close());
-  afterEach(() => {
-    const failures = seen.filter((s) => s.status >= 500);
-    seen.length = 0;
-    expect(failures).toEqual([]);
-  });
 
-  const send = async (method: 'get' | 'post' | 'patch', path: string, key: string, body?: unknown): Promise<Response> => {
-    const req = t.http()[method](path).set(bearer(key));
-    const res = body === undefined ? await req : await req.send(body as object);
-    seen.push({ req: `${method.toUpperCase()} ${path}`, status: res.status, body: res.body });
-    return res;
-  };
-  const get = (key: string) => send('get', '/api/settings', key);
-  const patch = (key: string, body: unknown) => send('patch', '/api/settings', key, body);
-  const rotate = (key: string) => send('post', '/api/settings/signing-secret/rotate', key);
+  const get = (key: string) => client.get('/api/settings', key);
+  const patch = (key: string, body: unknown) => client.patch('/api/settings', key, body);
+  const rotate = (key: string) => client.post('/api/settings/signing-secret/rotate', key);
 
   const setup = async (timezone = 'UTC') => {
     const org = await t.createOrg('Org', timezone);

@@ -1,10 +1,10 @@
 import { INestApplication } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import Redis from 'ioredis';
 import request from 'supertest';
 import { Database } from '@app/shared';
 import { CreateOrganizationCommand, CreateOrganizationResult } from '@app/tenancy';
 import { createApp } from '../../../apps/api/src/bootstrap';
+import { flushPrefix } from './redis-prefix';
 import { createTestDatabase } from './test-database';
 
 export interface TestApp {
@@ -62,20 +62,6 @@ export async function startTestApp(options: { worker?: boolean; env?: Record<str
       await database.drop();
     },
   };
-}
-
-export async function flushPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /** Polls until the assertion stops throwing (for async projections and workers), or fails with its last error. */
