@@ -398,7 +398,7 @@ describe('calls (SPEC §3, §4, §9)', () => {
 
       // and none of these first pushes is a duplicate
       expect(responses.map((r) => (r.status === 409 ? 'refused' : `${r.status} ${r.body.status}`)).filter((s) => s !== '201 accepted' && s !== 'refused')).toEqual([]);
-    });
+    }, 60_000);
 
     it('should answer 409 and keep the first status when an already final callId comes with another final status', async () => {
       const id = await newContact();

@@ -130,7 +130,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
     expect(res.status).toBe(200);
     return res.body;
   };
-  const waitFor = (o: Org, id: string, expected: Partial<FollowUp>, timeoutMs = 10_000) =>
+  const waitFor = (o: Org, id: string, expected: Partial<FollowUp>, timeoutMs = 30_000) =>
     eventually(async () => {
       const f = await followUp(o, id);
       expect(f).toMatchObject(expected);

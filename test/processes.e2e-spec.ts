@@ -28,7 +28,7 @@ describe('processes a user runs', () => {
     } finally {
       await db.close();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('should refuse org:create without a name or with a bad time zone, naming the option', async () => {
     const noName = await runTs(CLI, ['org:create'], env);
@@ -37,7 +37,7 @@ describe('processes a user runs', () => {
     const badZone = await runTs(CLI, ['org:create', '--name', 'X', '--timezone', 'Mars/Base'], env);
     expect(badZone.code).not.toBe(0);
     expect(badZone.stderr).toContain('--timezone');
-  }, 60_000);
+  }, 180_000);
 
   it('should rebuild a projection from the CLI to exactly the live tables', async () => {
     await runTs(CLI, ['org:create', '--name', 'Beta'], env);
@@ -55,7 +55,7 @@ describe('processes a user runs', () => {
     } finally {
       await db.close();
     }
-  }, 60_000);
+  }, 180_000);
 
   it('should refuse to boot with a readable message when the configuration is bad', async () => {
     const { code, stderr } = await runTs('apps/api/src/main.ts', [], { ...env, PORT: 'eighty', REDIS_URL: 'localhost:6379' });
@@ -63,7 +63,7 @@ describe('processes a user runs', () => {
     expect(stderr).toContain('Invalid configuration');
     expect(stderr).toContain('PORT="eighty"');
     expect(stderr).toContain('REDIS_URL must be a redis:// URL');
-  }, 60_000);
+  }, 180_000);
 
   it('should serve /health/ready from the run command and exit cleanly on SIGTERM', async () => {
     const port = await new Promise<number>((resolve) => {
