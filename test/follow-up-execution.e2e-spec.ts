@@ -57,7 +57,7 @@ function nightZone(): string {
   return candidates.find(observesDst) ?? candidates[0] ?? etcZoneAtLocalHour(3);
 }
 
-jest.setTimeout(30_000);
+jest.setTimeout(90_000);
 
 // Root-level hooks: `it.concurrent` tests start right after these (jest-circus), before any nested beforeAll.
 let t: TestApp;
@@ -187,7 +187,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(retrying.scheduledAt).toBe(f.scheduledAt);
       expect(Date.parse(retrying.nextAttemptAt!) - hook.requests[0].receivedAt.getTime()).toBeGreaterThanOrEqual(SECOND - 50);
 
-      const failed = await waitFor(o, f.id, { status: 'failed' }, 15_000);
+      const failed = await waitFor(o, f.id, { status: 'failed' }, 45_000);
       expect(failed).toMatchObject({ attempts: 3, maxAttempts: 3, lastError: 'HTTP 500', scheduledAt: f.scheduledAt, nextAttemptAt: null });
       expect(failed.resolvedAt).not.toBeNull();
       expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1.1`, `${f.id}.2.2`, `${f.id}.3.3`]);
@@ -210,7 +210,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       hook.respondWith(500);
       const c = await createContact(o);
       const f = await schedule(o, c.id, { type: 'webhook', url: hook.url, scheduledAt: iso(0), maxAttempts: 2 });
-      const failed = await waitFor(o, f.id, { status: 'failed' }, 15_000);
+      const failed = await waitFor(o, f.id, { status: 'failed' }, 45_000);
       expect(failed.attempts).toBe(2);
       const events = await eventsOf(o, c.id, f.id);
       expect(timeOf(events, 'follow_up_attempt_started', 1) - timeOf(events, 'follow_up_attempt_failed', 0)).toBeGreaterThanOrEqual(3 * SECOND - 50);
@@ -278,7 +278,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       const o = await setup({ dialler: { url: dial.url }, attemptTimeoutSeconds: 1 });
       const c = await createContact(o);
       const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0), maxAttempts: 2 });
-      const failed = await waitFor(o, f.id, { status: 'failed' }, 15_000);
+      const failed = await waitFor(o, f.id, { status: 'failed' }, 45_000);
       expect(failed.attempts).toBe(2);
       expect(failed.lastError).toMatch(/timeout/i);
       expect(requestsFor(dial, f.id).map((r) => r.body.attempt)).toEqual([1, 2]);
@@ -304,7 +304,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       await waitFor(o, f.id, { status: 'queued', attempts: 1 });
       await send('post', `/api/follow-ups/${f.id}/reschedule`, o.admin, { scheduledAt: iso(1000) });
       await eventually(() => expect(requestsFor(dialler, f.id)).toHaveLength(2));
-      await waitFor(o, f.id, { status: 'scheduled', attempts: 1, lastError: expect.stringMatching(/timeout/i) }, 10_000);
+      await waitFor(o, f.id, { status: 'scheduled', attempts: 1, lastError: expect.stringMatching(/timeout/i) }, 30_000);
       const events = await eventsOf(o, c.id, f.id);
       expect(timeOf(events, 'follow_up_attempt_failed') - timeOf(events, 'follow_up_attempt_started', 1)).toBeGreaterThanOrEqual(3 * SECOND - 50);
     });
