@@ -623,7 +623,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       const recent = await schedule(o, c.id, { type: 'call', scheduledAt: iso(-12 * HOUR) });
 
       for (const f of [call, hook]) {
-        const expired = await waitFor(o, f.id, { status: 'expired' }, 15_000);
+        const expired = await waitFor(o, f.id, { status: 'expired' }, 30_000);
         expect(expired.scheduledAt).toBe(f.scheduledAt);
         expect(expired.resolvedAt).not.toBeNull();
       }
@@ -654,7 +654,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       await t.app.get(JobReconciler).reconcile();
       expect(await queue.getJob(jobId)).toBeTruthy();
 
-      const done = await waitFor(o, f.id, { status: 'completed' }, 10_000);
+      const done = await waitFor(o, f.id, { status: 'completed' }, 30_000);
       expect(done.attempts).toBe(1);
       await sleep(300);
       expect(hook.requests).toHaveLength(1);
@@ -674,7 +674,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       const o = await setup({ expireAfterDays: 1 });
       const c = await createContact(o);
       const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(-2 * DAY) });
-      await waitFor(o, f.id, { status: 'expired' }, 3000);
+      await waitFor(o, f.id, { status: 'expired' }, 20_000);
     });
   });
 
