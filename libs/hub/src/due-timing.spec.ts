@@ -62,3 +62,21 @@ describe(group.name, () => {
     expect([group(true, true), group(true, false), group(false, true), group(false, false)]).toEqual([0, 1, 2, 3]);
   });
 });
+
+describe(`${overdueDays.name} against luxon`, () => {
+  it('should agree with calendar-day arithmetic in luxon for instants spread over years and zones', () => {
+    const { DateTime } = jest.requireActual('luxon') as typeof import('luxon');
+    const zones = ['UTC', 'Europe/London', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Pacific/Kiritimati', 'Pacific/Pago_Pago'];
+    let seed = 42;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 3000; i++) {
+      const zone = zones[i % zones.length];
+      const now = new Date(Date.UTC(2024, 0, 1) + rand() * 3 * 365 * 86_400_000);
+      const due = new Date(now.getTime() - rand() * 40 * 86_400_000);
+      const expected = Math.round(
+        DateTime.fromJSDate(now, { zone }).startOf('day').diff(DateTime.fromJSDate(due, { zone }).startOf('day'), 'days').days,
+      );
+      expect([zone, now.toISOString(), due.toISOString(), overdueDays(due, zone, now)]).toEqual([zone, now.toISOString(), due.toISOString(), expected]);
+    }
+  });
+});

@@ -6,14 +6,31 @@ export function todayIn(timezone: string, now: Date): { start: Date; end: Date }
   return { start: local.toJSDate(), end: local.plus({ days: 1 }).toJSDate() };
 }
 
+const DAY_MS = 86_400_000;
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * The calendar date of an instant in a time zone, as a day number (days since 1970-01-01). One cached Intl
+ * formatter per zone: this runs for every row of the hub, where building a luxon DateTime per row cost
+ * 8–39 ms per 200 rows.
+ */
+function localDay(at: Date, timezone: string): number {
+  let f = formatters.get(timezone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-US', { timeZone: timezone, year: 'numeric', month: 'numeric', day: 'numeric' });
+    formatters.set(timezone, f);
+  }
+  const parts = f.formatToParts(at);
+  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
+  return Date.UTC(get('year'), get('month') - 1, get('day')) / DAY_MS;
+}
+
 /**
  * Whole calendar days from the due date to today, both taken in the viewer's time zone: 0 when due today.
  * Calendar days, not 24-hour spans, so a DST change or a month end in between counts as one day.
  */
 export function overdueDays(dueAt: Date, timezone: string, now: Date): number {
-  const due = DateTime.fromJSDate(dueAt, { zone: timezone }).startOf('day');
-  const today = DateTime.fromJSDate(now, { zone: timezone }).startOf('day');
-  return Math.max(0, Math.round(today.diff(due, 'days').days));
+  return Math.max(0, localDay(now, timezone) - localDay(dueAt, timezone));
 }
 
 export interface Timing {
