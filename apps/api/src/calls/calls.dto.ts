@@ -33,7 +33,7 @@ import {
   LeadStatus,
   PRIORITIES,
 } from '@app/contacts';
-import { PageQuery } from '../http/common.dto';
+import { PageQuery, TagsField } from '../http/common.dto';
 
 const ISO = { strict: true, strictSeparator: true };
 
@@ -76,12 +76,7 @@ export class CallDto {
   @IsIn(LEAD_STATUSES)
   leadStatus?: LeadStatus;
   @ApiPropertyOptional() @IsOptional() @IsUUID() campaignId?: string;
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @MaxLength(50, { each: true })
+  @TagsField()
   tags?: string[];
   @ApiPropertyOptional({ description: 'the follow-up this call was an attempt of' }) @IsOptional() @IsUUID() followUpId?: string;
 

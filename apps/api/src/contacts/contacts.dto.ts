@@ -16,7 +16,7 @@ import {
   ArrayNotEmpty,
 } from 'class-validator';
 import { CONTACT_STATUSES, ContactStatus, LEAD_QUALITIES, LEAD_STATUSES, LeadQuality, LeadStatus } from '@app/contacts';
-import { E164, PageQuery } from '../http/common.dto';
+import { E164, PageQuery, TagsField } from '../http/common.dto';
 
 export class CreateContactDto {
   @ApiProperty({ example: 'Sarah Lee' })
@@ -45,12 +45,7 @@ export class CreateContactDto {
   @IsUUID()
   assignedAgentId?: string | null;
 
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @MaxLength(50, { each: true })
+  @TagsField()
   tags?: string[];
 
   @ApiPropertyOptional({ nullable: true })
@@ -93,12 +88,7 @@ export class UpdateContactDto {
   @IsUUID()
   assignedAgentId?: string | null;
 
-  @ApiPropertyOptional({ type: [String] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @MaxLength(50, { each: true })
+  @TagsField()
   tags?: string[];
 
   @ApiPropertyOptional({ nullable: true, description: 'null clears' })

@@ -1,7 +1,7 @@
-import { ParseUUIDPipe } from '@nestjs/common';
+import { applyDecorators, ParseUUIDPipe } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { NotFoundError } from '@app/shared';
 
 /** A path id that is not a UUID cannot name a visible record: 404, like an unknown one. */
@@ -24,3 +24,14 @@ export class PageQuery {
 }
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
+
+/** Optional tags: at most 50, each a string of at most 50 characters (contacts and calls alike). */
+export const TagsField = () =>
+  applyDecorators(
+    ApiPropertyOptional({ type: [String], maxItems: 50 }),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(50),
+    IsString({ each: true }),
+    MaxLength(50, { each: true }),
+  );
