@@ -15,6 +15,8 @@ import { HubController } from './hub/hub.controller';
 import { ContactsController } from './contacts/contacts.controller';
 import { CallsController } from './calls/calls.controller';
 import { SettingsController } from './settings/settings.controller';
+import { CallReportController } from './reports/call-report.controller';
+import { FollowUpReportController } from './reports/follow-up-report.controller';
 
 export interface Roles {
   /** Serve the product's HTTP API. */
@@ -23,7 +25,16 @@ export interface Roles {
   readonly worker: boolean;
 }
 
-@Module({ imports: [...DOMAIN_MODULES], controllers: [UsersController, ContactsController, CallsController, SettingsController, HubController, FollowUpsController] })
+@Module({ imports: [...DOMAIN_MODULES], controllers: [
+    UsersController,
+    ContactsController,
+    CallsController,
+    SettingsController,
+    HubController,
+    FollowUpsController,
+    CallReportController,
+    FollowUpReportController,
+  ], })
 class HttpApiModule {}
 
 /** One composition root for every role: `all` (the single-machine default), `api`, `worker`. */

@@ -17,6 +17,8 @@ import {
   FollowUpScheduled,
   FollowUpScheduledData,
   LeadQualityChanged,
+  LeadReassigned,
+  LeadReassignedData,
   LeadQualityChangedData,
   LeadStatusChanged,
   LeadStatusChangedData,
@@ -70,6 +72,7 @@ type ContactFields = Partial<{
   lead_quality: string;
   lead_status: string;
   status: string;
+  reassignments: number;
 }>;
 
 interface ContactPatch {
@@ -80,7 +83,7 @@ interface ContactPatch {
   last_call_at: string | null;
 }
 
-const PATCHABLE: (keyof ContactFields)[] = ['name', 'phone', 'timezone', 'tags', 'campaign_id', 'assigned_agent_id', 'lead_quality', 'lead_status', 'status'];
+const PATCHABLE: (keyof ContactFields)[] = ['name', 'phone', 'timezone', 'tags', 'campaign_id', 'assigned_agent_id', 'lead_quality', 'lead_status', 'status', 'reassignments'];
 const CHANGE_COLUMN: Record<string, keyof ContactFields> = { name: 'name', phone: 'phone', timezone: 'timezone', tags: 'tags', campaignId: 'campaign_id' };
 
 /**
@@ -120,6 +123,7 @@ export class ContactsProjection implements Projection {
     FollowUpAttemptSucceeded,
     FollowUpAttemptFailed,
     FollowUpExpired,
+    LeadReassigned,
   ];
 
   async handle(events: readonly StoredEvent[], tx: Sql): Promise<void> {
@@ -183,6 +187,11 @@ export class ContactsProjection implements Projection {
         case ContactAssigned:
           patch(e, { assigned_agent_id: (e.data as ContactAssignedData).toAgentId });
           break;
+        case LeadReassigned: {
+          const d = e.data as LeadReassignedData;
+          patch(e, { assigned_agent_id: d.toAgentId, reassignments: d.reassignments });
+          break;
+        }
         case LeadQualityChanged:
           patch(e, { lead_quality: (e.data as LeadQualityChangedData).to });
           break;
@@ -407,5 +416,6 @@ function pgArray(values: readonly string[] | undefined): string {
 function fieldValue(col: keyof ContactFields): string {
   if (col === 'tags') return `ARRAY(SELECT jsonb_array_elements_text(p.fields->'tags'))`;
   if (col === 'campaign_id' || col === 'assigned_agent_id') return `(p.fields->>'${col}')::uuid`;
+  if (col === 'reassignments') return `(p.fields->>'${col}')::int`;
   return `p.fields->>'${col}'`;
 }

@@ -1,28 +1,10 @@
 import { DateTime } from 'luxon';
+import { localDayNumber as localDay } from '@app/shared';
 
 /** The caller's calendar day in their time zone: [start, end). */
 export function todayIn(timezone: string, now: Date): { start: Date; end: Date } {
   const local = DateTime.fromJSDate(now, { zone: timezone }).startOf('day');
   return { start: local.toJSDate(), end: local.plus({ days: 1 }).toJSDate() };
-}
-
-const DAY_MS = 86_400_000;
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/**
- * The calendar date of an instant in a time zone, as a day number (days since 1970-01-01). One cached Intl
- * formatter per zone: this runs for every row of the hub, where building a luxon DateTime per row cost
- * 8–39 ms per 200 rows.
- */
-function localDay(at: Date, timezone: string): number {
-  let f = formatters.get(timezone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: timezone, year: 'numeric', month: 'numeric', day: 'numeric' });
-    formatters.set(timezone, f);
-  }
-  const parts = f.formatToParts(at);
-  const get = (type: string) => Number(parts.find((p) => p.type === type)!.value);
-  return Date.UTC(get('year'), get('month') - 1, get('day')) / DAY_MS;
 }
 
 /**

@@ -8,3 +8,4 @@ export * from './clock';
 export * from './platform/platform.module';
 export * from './keyed-mutex';
 export * from './group-queue';
+export * from './local-day';

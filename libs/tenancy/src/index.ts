@@ -6,3 +6,4 @@ export * from './tenancy.module';
 export * from './create-organization/create-organization.command';
 export * from './create-user/create-user.command';
 export * from './revoke-api-key/revoke-api-key.command';
+export * from './update-user/update-user.command';

@@ -10,6 +10,8 @@ import {
   OrganizationCreatedData,
   UserCreated,
   UserCreatedData,
+  UserUpdated,
+  UserUpdatedData,
 } from './domain/tenancy.events';
 
 /** Organizations, users and keys: inline, because a key must authenticate on the very next request. */
@@ -18,7 +20,7 @@ import {
 export class TenancyProjection implements Projection {
   readonly name = 'tenancy';
   readonly mode = 'inline';
-  readonly eventTypes = [OrganizationCreated, UserCreated, ApiKeyIssued, ApiKeyRevoked];
+  readonly eventTypes = [OrganizationCreated, UserCreated, UserUpdated, ApiKeyIssued, ApiKeyRevoked];
   readonly tables = ['api_keys', 'users', 'organizations'];
 
   async handle(events: readonly StoredEvent[], tx: Sql): Promise<void> {
@@ -41,6 +43,27 @@ export class TenancyProjection implements Projection {
             `INSERT INTO users (id, org_id, name, email, role, branch, department, timezone, active, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, true, $9, $9) ON CONFLICT DO NOTHING`,
             [d.userId, d.orgId, d.name, d.email, d.role, d.branch, d.department, d.timezone, at],
+          );
+          break;
+        }
+        case UserUpdated: {
+          const d = e.data as UserUpdatedData;
+          // Only the changed fields are in the event: each column keeps its value unless the event names it.
+          const c = d.changes;
+          await tx.query(
+            `UPDATE users SET name = CASE WHEN $2 THEN $3 ELSE name END, branch = CASE WHEN $4 THEN $5 ELSE branch END,
+                    department = CASE WHEN $6 THEN $7 ELSE department END, timezone = CASE WHEN $8 THEN $9 ELSE timezone END,
+                    active = CASE WHEN $10 THEN $11 ELSE active END, updated_at = $12
+              WHERE id = $1`,
+            [
+              d.userId,
+              'name' in c, c.name ?? null,
+              'branch' in c, c.branch ?? null,
+              'department' in c, c.department ?? null,
+              'timezone' in c, c.timezone ?? null,
+              'active' in c, c.active ?? null,
+              at,
+            ],
           );
           break;
         }

@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Actor, NotFoundError } from '@app/shared';
-import { CreateUserCommand, CreateUserResult, RevokeApiKeyCommand, UserRepository } from '@app/tenancy';
+import { CreateUserCommand, CreateUserResult, RevokeApiKeyCommand, UpdateUserCommand, UserRepository } from '@app/tenancy';
 import { CurrentActor, Roles } from '../auth/auth.decorators';
-import { CreateUserDto, ListAgentsQuery } from './users.dto';
+import { CreateUserDto, ListAgentsQuery, UpdateUserDto } from './users.dto';
 
 const uuid = (field: string) => new ParseUUIDPipe({ exceptionFactory: () => new NotFoundError(field) });
 
@@ -32,6 +32,15 @@ export class UsersController {
     const user = await this.users.find(actor.orgId, id);
     if (!user) throw new NotFoundError('user', id);
     return user;
+  }
+
+  /** Name, branch, department, timezone, active. Deactivating a user stops their keys at once. */
+  @Patch('users/:id')
+  @Roles('admin')
+  async update(@CurrentActor() actor: Actor, @Param('id', uuid('user')) id: string, @Body() body: UpdateUserDto) {
+    const changes = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
+    await this.commands.execute(new UpdateUserCommand(actor, id, changes));
+    return this.users.find(actor.orgId, id);
   }
 
   @Get('agents')

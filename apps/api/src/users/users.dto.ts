@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, IsTimeZone, MaxLength } from 'class-validator';
+import { IsBoolean, IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, IsTimeZone, MaxLength, ValidateIf } from 'class-validator';
 import { ROLES, Role } from '@app/shared';
 
 export class CreateUserDto {
@@ -34,6 +34,38 @@ export class CreateUserDto {
   @IsOptional()
   @IsTimeZone()
   timezone?: string;
+}
+
+/** PATCH /api/users/:id: absent fields stay as they are; branch and department take null to clear them. */
+export class UpdateUserDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional({ description: 'Free text; null clears it', nullable: true })
+  @ValidateIf((_, v) => v !== undefined && v !== null)
+  @IsString()
+  @MaxLength(200)
+  branch?: string | null;
+
+  @ApiPropertyOptional({ description: 'Free text; null clears it', nullable: true })
+  @ValidateIf((_, v) => v !== undefined && v !== null)
+  @IsString()
+  @MaxLength(200)
+  department?: string | null;
+
+  @ApiPropertyOptional({ description: 'IANA time zone' })
+  @IsOptional()
+  @IsTimeZone()
+  timezone?: string;
+
+  @ApiPropertyOptional({ description: 'false: their keys stop working and auto-assignment no longer picks them' })
+  @IsOptional()
+  @IsBoolean()
+  active?: boolean;
 }
 
 export class ListAgentsQuery {

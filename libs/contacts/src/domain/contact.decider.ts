@@ -38,6 +38,7 @@ import {
   LEAD_STATUSES,
   LeadQuality,
   LeadQualityChanged,
+  LeadReassigned,
   LeadStatus,
   LeadStatusCause,
   LeadStatusChanged,
@@ -237,6 +238,8 @@ export function evolveContact(state: ContactState, event: ContactEvent): Contact
     case ContactUpdated:
       return { ...state, ...event.data.changes };
     case ContactAssigned:
+      return { ...state, assignedAgentId: event.data.toAgentId };
+    case LeadReassigned:
       return { ...state, assignedAgentId: event.data.toAgentId };
     case LeadQualityChanged:
       return { ...state, leadQuality: event.data.to };

@@ -97,6 +97,7 @@ export const FollowUpAttemptStarted = 'FollowUpAttemptStarted';
 export const FollowUpAttemptSucceeded = 'FollowUpAttemptSucceeded';
 export const FollowUpAttemptFailed = 'FollowUpAttemptFailed';
 export const FollowUpExpired = 'FollowUpExpired';
+export const LeadReassigned = 'LeadReassigned';
 
 export const CONTACT_EVENT_TYPES = [
   ContactCreated,
@@ -118,6 +119,7 @@ export const CONTACT_EVENT_TYPES = [
   FollowUpAttemptSucceeded,
   FollowUpAttemptFailed,
   FollowUpExpired,
+  LeadReassigned,
 ] as const;
 
 /** The follow-up lifecycle events after FollowUpScheduled: each one's data carries followUpId and contactId. */
@@ -346,6 +348,27 @@ export interface FollowUpExpiredData extends FollowUpRef {
   readonly at: string;
 }
 
+export const REASSIGNMENT_STRATEGIES = ['round_robin', 'least_loaded'] as const;
+export type ReassignmentStrategy = (typeof REASSIGNMENT_STRATEGIES)[number];
+export const REASSIGNMENT_SCOPES = ['org', 'branch', 'department'] as const;
+export type ReassignmentScope = (typeof REASSIGNMENT_SCOPES)[number];
+
+/**
+ * Auto lead assignment (SPEC §7) moved an unreached lead to another agent. The contact's assignedAgentId becomes
+ * toAgentId; its follow-ups without an agent of their own (agentId null: inherit) follow it, explicit ones stay.
+ */
+export interface LeadReassignedData {
+  readonly contactId: string;
+  readonly fromAgentId: string | null;
+  readonly toAgentId: string;
+  /** The recycled lead status it was in. */
+  readonly leadStatus: LeadStatus;
+  readonly strategy: ReassignmentStrategy;
+  readonly scope: ReassignmentScope;
+  /** How many times the lead has been auto-reassigned, this one included. */
+  readonly reassignments: number;
+}
+
 export type ContactEvent =
   | { type: typeof ContactCreated; data: ContactCreatedData }
   | { type: typeof ContactUpdated; data: ContactUpdatedData }
@@ -365,7 +388,8 @@ export type ContactEvent =
   | { type: typeof FollowUpAttemptStarted; data: FollowUpAttemptStartedData }
   | { type: typeof FollowUpAttemptSucceeded; data: FollowUpAttemptSucceededData }
   | { type: typeof FollowUpAttemptFailed; data: FollowUpAttemptFailedData }
-  | { type: typeof FollowUpExpired; data: FollowUpExpiredData };
+  | { type: typeof FollowUpExpired; data: FollowUpExpiredData }
+  | { type: typeof LeadReassigned; data: LeadReassignedData };
 
 export type ContactEventType = ContactEvent['type'];
 

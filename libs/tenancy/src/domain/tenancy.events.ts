@@ -4,6 +4,7 @@ export const OrganizationCreated = 'OrganizationCreated';
 export const UserCreated = 'UserCreated';
 export const ApiKeyIssued = 'ApiKeyIssued';
 export const ApiKeyRevoked = 'ApiKeyRevoked';
+export const UserUpdated = 'UserUpdated';
 
 export interface OrganizationCreatedData {
   readonly orgId: string;
@@ -35,10 +36,24 @@ export interface ApiKeyRevokedData {
   readonly userId: string;
 }
 
+/** An admin changed a user. `changes` holds only the fields whose value really changed. */
+export interface UserUpdatedData {
+  readonly userId: string;
+  readonly changes: {
+    readonly name?: string;
+    readonly branch?: string | null;
+    readonly department?: string | null;
+    readonly timezone?: string;
+    /** false: the user can no longer sign in, and auto-assignment no longer picks them. */
+    readonly active?: boolean;
+  };
+}
+
 export type UserEvent =
   | { type: typeof UserCreated; data: UserCreatedData }
   | { type: typeof ApiKeyIssued; data: ApiKeyIssuedData }
-  | { type: typeof ApiKeyRevoked; data: ApiKeyRevokedData };
+  | { type: typeof ApiKeyRevoked; data: ApiKeyRevokedData }
+  | { type: typeof UserUpdated; data: UserUpdatedData };
 
 export const orgStream = (orgId: string) => `org-${orgId}`;
 export const userStream = (userId: string) => `user-${userId}`;

@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from '@app/shared';
-import { ApiKeyIssued, ApiKeyRevoked, UserCreated, UserCreatedData, UserEvent } from './tenancy.events';
+import { ApiKeyIssued, ApiKeyRevoked, UserCreated, UserCreatedData, UserEvent, UserUpdated } from './tenancy.events';
 import { decideUser, evolveUser, initialUserState, UserState } from './user.decider';
 
 const user: UserCreatedData = {
@@ -37,5 +37,23 @@ describe('decideUser', () => {
 
   it('should answer not found when revoking a key the user never had', () => {
     expect(() => decideUser({ type: 'RevokeApiKey', userId: 'u1', keyId: 'nope' }, given([created]))).toThrow(NotFoundError);
+  });
+
+  it('should record only the fields that really change when a user is updated', () => {
+    const update = { type: 'UpdateUser' as const, userId: 'u1', changes: { name: 'Ana', branch: 'North', active: false } };
+    expect(decideUser(update, given([created]))).toEqual([{ type: UserUpdated, data: { userId: 'u1', changes: { branch: 'North', active: false } } }]);
+  });
+
+  it('should record nothing when an update changes nothing, and apply updates to the profile', () => {
+    const moved = given([created, { type: UserUpdated, data: { userId: 'u1', changes: { branch: 'North', active: false } } }]);
+    expect(moved.profile).toMatchObject({ branch: 'North', active: false, name: 'Ana' });
+    expect(decideUser({ type: 'UpdateUser', userId: 'u1', changes: { branch: 'North', active: false } }, moved)).toEqual([]);
+    expect(decideUser({ type: 'UpdateUser', userId: 'u1', changes: { branch: null } }, moved)).toEqual([
+      { type: UserUpdated, data: { userId: 'u1', changes: { branch: null } } },
+    ]);
+  });
+
+  it('should answer not found when updating a user that does not exist', () => {
+    expect(() => decideUser({ type: 'UpdateUser', userId: 'u1', changes: { active: false } }, given([]))).toThrow(NotFoundError);
   });
 });

@@ -1,22 +1,43 @@
 import { ConflictError, NotFoundError, Role } from '@app/shared';
-import { ApiKeyIssued, ApiKeyRevoked, UserCreated, UserCreatedData, UserEvent } from './tenancy.events';
+import { ApiKeyIssued, ApiKeyRevoked, UserCreated, UserCreatedData, UserEvent, UserUpdated, UserUpdatedData } from './tenancy.events';
+
+export interface UserProfile {
+  readonly name: string;
+  readonly branch: string | null;
+  readonly department: string | null;
+  readonly timezone: string;
+  readonly active: boolean;
+}
 
 export interface UserState {
   readonly exists: boolean;
   readonly keys: ReadonlyMap<string, { readonly revoked: boolean }>;
+  readonly profile: UserProfile;
 }
 
-export const initialUserState: UserState = { exists: false, keys: new Map() };
+export const initialUserState: UserState = {
+  exists: false,
+  keys: new Map(),
+  profile: { name: '', branch: null, department: null, timezone: 'UTC', active: true },
+};
+
+/** The fields an admin may change; absent means unchanged, null clears branch or department. */
+export type UserChanges = { -readonly [K in keyof UserUpdatedData['changes']]?: UserUpdatedData['changes'][K] };
 
 export type UserCommand =
   | { type: 'CreateUser'; user: UserCreatedData }
   | { type: 'IssueApiKey'; userId: string; keyId: string; keyHash: string; prefix: string }
-  | { type: 'RevokeApiKey'; userId: string; keyId: string };
+  | { type: 'RevokeApiKey'; userId: string; keyId: string }
+  | { type: 'UpdateUser'; userId: string; changes: UserChanges };
 
 export function evolveUser(state: UserState, event: UserEvent): UserState {
   switch (event.type) {
-    case UserCreated:
-      return { ...state, exists: true };
+    case UserCreated: {
+      const d = event.data;
+      return { ...state, exists: true, profile: { name: d.name, branch: d.branch, department: d.department, timezone: d.timezone, active: true } };
+    }
+    case UserUpdated:
+      return { ...state, profile: { ...state.profile, ...event.data.changes } };
     case ApiKeyIssued:
       return { ...state, keys: new Map(state.keys).set(event.data.keyId, { revoked: false }) };
     case ApiKeyRevoked:
@@ -37,6 +58,16 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       if (!state.exists || !key) throw new NotFoundError('api key', command.keyId);
       if (key.revoked) return []; // revoking twice is not an error: the key is revoked either way
       return [{ type: ApiKeyRevoked, data: { keyId: command.keyId, userId: command.userId } }];
+    }
+    case 'UpdateUser': {
+      if (!state.exists) throw new NotFoundError('user', command.userId);
+      const changes: UserChanges = {};
+      for (const key of ['name', 'branch', 'department', 'timezone', 'active'] as const) {
+        const value = command.changes[key];
+        if (value !== undefined && value !== state.profile[key]) (changes as Record<string, unknown>)[key] = value;
+      }
+      // a change to nothing new records nothing: PATCH is idempotent
+      return Object.keys(changes).length === 0 ? [] : [{ type: UserUpdated, data: { userId: command.userId, changes } }];
     }
   }
 }

@@ -6,6 +6,14 @@ import { Settings1700000000005 } from './1700000000005-settings';
 import { FollowUpExecution1700000000006 } from './1700000000006-follow-up-execution';
 import { Hub1700000000007 } from './1700000000007-hub';
 import { IdempotencyPointLookups1700000000008 } from './1700000000008-idempotency-point-lookups';
+import { Reassignment1700000000009 } from './1700000000009-reassignment';
+import { CallReport1700000000010 } from './1700000000010-call-report';
+import { FollowUpReport1700000000011 } from './1700000000011-follow-up-report';
 
 /** Every migration, in order. A new one is appended here. */
-export const MIGRATIONS = [EventStore1700000000001, Tenancy1700000000002, ContactsCalls1700000000003, AppendMany1700000000004, Settings1700000000005, FollowUpExecution1700000000006, Hub1700000000007, IdempotencyPointLookups1700000000008];
+export const MIGRATIONS = [
+  EventStore1700000000001, Tenancy1700000000002, ContactsCalls1700000000003, AppendMany1700000000004, Settings1700000000005, FollowUpExecution1700000000006, Hub1700000000007, IdempotencyPointLookups1700000000008,
+  Reassignment1700000000009,
+  CallReport1700000000010,
+  FollowUpReport1700000000011,
+];
