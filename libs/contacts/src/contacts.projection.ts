@@ -102,7 +102,7 @@ const CHANGE_COLUMN: Record<string, keyof ContactFields> = { name: 'name', phone
 export class ContactsProjection implements Projection {
   readonly name = 'contacts';
   readonly mode = 'inline';
-  readonly tables = ['contacts', 'calls', 'follow_ups'];
+  readonly tables = ['contacts', 'calls', 'follow_ups', 'lead_reassignments'];
   readonly eventTypes = [
     ContactCreated,
     ContactUpdated,
@@ -133,6 +133,7 @@ export class ContactsProjection implements Projection {
     const finals = new Map<string, Record<string, unknown>>();
     const items: Record<string, unknown>[] = [];
     const refresh = new Set<string>();
+    const reassigned: Record<string, unknown>[] = [];
     const fuPatches = new Map<string, FollowUpPatch>();
     const fuPatch = (e: StoredEvent, fields: Omit<FollowUpPatch, 'id' | 'updated_at'>) => {
       const d = e.data as { followUpId: string; contactId: string };
@@ -190,6 +191,17 @@ export class ContactsProjection implements Projection {
         case LeadReassigned: {
           const d = e.data as LeadReassignedData;
           patch(e, { assigned_agent_id: d.toAgentId, reassignments: d.reassignments });
+          reassigned.push({
+            contact_id: d.contactId,
+            version: e.streamVersion,
+            org_id: e.orgId,
+            from_agent_id: d.fromAgentId,
+            to_agent_id: d.toAgentId,
+            lead_status: d.leadStatus,
+            strategy: d.strategy,
+            scope: d.scope,
+            at,
+          });
           break;
         }
         case LeadQualityChanged:
@@ -395,13 +407,23 @@ export class ContactsProjection implements Projection {
       );
     }
     if (refresh.size) await ContactsProjection.refreshNextFollowUp(tx, [...refresh]);
+    if (reassigned.length) {
+      await tx.query(
+        `INSERT INTO lead_reassignments (contact_id, version, org_id, from_agent_id, to_agent_id, lead_status, strategy, scope, at)
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(contact_id uuid, version bigint, org_id uuid, from_agent_id uuid, to_agent_id uuid,
+                lead_status text, strategy text, scope text, at timestamptz)
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(reassigned)],
+      );
+    }
   }
 
-  /** A contact's nextFollowUpAt: the due time of its earliest open call follow-up (SPEC §6). */
+  /** A contact's nextFollowUpAt and the follow-up it is: its earliest open call follow-up (SPEC §6). */
   static refreshNextFollowUp(tx: Sql, contactIds: readonly string[]) {
     return tx.query(
-      `UPDATE contacts c SET next_follow_up_at = (
-         SELECT min(f.scheduled_at) FROM follow_ups f WHERE f.contact_id = c.id AND f.kind = 'follow_up' AND f.type = 'call' AND NOT f.resolved
+      `UPDATE contacts c SET (next_follow_up_at, next_follow_up_id) = (
+         SELECT f.scheduled_at, f.id FROM follow_ups f WHERE f.contact_id = c.id AND f.kind = 'follow_up' AND f.type = 'call' AND NOT f.resolved
+          ORDER BY f.scheduled_at, f.id LIMIT 1
        ) WHERE c.id = ANY ($1::uuid[])`,
       [contactIds],
     );

@@ -566,6 +566,9 @@ describe(evolveContact.name, () => {
       assignedAgentId: 'a2',
       status: 'ARCHIVED',
       campaignId: null,
+      version: 10,
+      // the Busy call came first (the lead was New: not recycled), then the status change opened the streak
+      recycle: { status: 'Not Picked', since: 7 },
       calls: new Map([
         ['call2', { status: 'In-progress', final: false }],
         ['call1', { status: 'Busy', final: true }],

@@ -51,6 +51,7 @@ import {
 } from './contact.events';
 import { isHttpUrl, isOneOf, isoUtc, normaliseTags, optionalText, requireText, sameTags, validName, validPhone, validTimeZone } from './contact.invariants';
 import { leadStatusAfterFollowUpScheduled, nextLeadStatus } from './lead-status';
+import { ReassignLead, RecycleStreak, decideReassignment, recycleAfter } from './reassignment';
 import { FollowUpCommand, FollowUpState, callAttemptEvents, decideFollowUp, evolveFollowUp, followUpFromScheduled } from './follow-up.decider';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -80,6 +81,12 @@ export interface ContactState {
   readonly followUpIds: ReadonlySet<string>;
   /** Every follow-up of the contact by id, with its lifecycle (SPEC §5). */
   readonly followUps: ReadonlyMap<string, FollowUpState>;
+  /** Events folded so far: the stream version of the last one. */
+  readonly version: number;
+  /** The open recycling streak (auto lead assignment), if any: see reassignment.ts. */
+  readonly recycle: RecycleStreak | null;
+  /** Auto reassignments so far. */
+  readonly reassignments: number;
 }
 
 export const initialContactState: ContactState = {
@@ -98,6 +105,9 @@ export const initialContactState: ContactState = {
   noteIds: new Set(),
   followUpIds: new Set(),
   followUps: new Map(),
+  version: 0,
+  recycle: null,
+  reassignments: 0,
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -211,12 +221,18 @@ export interface ScheduleFollowUp {
   readonly followUp: FollowUpInput;
 }
 
-export type ContactCommand = CreateContact | UpdateContact | LogCall | AddNote | ScheduleFollowUp | FollowUpCommand;
+export type ContactCommand = CreateContact | UpdateContact | LogCall | AddNote | ScheduleFollowUp | FollowUpCommand | ReassignLead;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Evolve
 
 export function evolveContact(state: ContactState, event: ContactEvent): ContactState {
+  const next = evolveFacts(state, event);
+  const version = state.version + 1;
+  return { ...next, version, recycle: recycleAfter(state.leadStatus, state.recycle, event, version) };
+}
+
+function evolveFacts(state: ContactState, event: ContactEvent): ContactState {
   switch (event.type) {
     case ContactCreated: {
       const d = event.data;
@@ -240,7 +256,7 @@ export function evolveContact(state: ContactState, event: ContactEvent): Contact
     case ContactAssigned:
       return { ...state, assignedAgentId: event.data.toAgentId };
     case LeadReassigned:
-      return { ...state, assignedAgentId: event.data.toAgentId };
+      return { ...state, assignedAgentId: event.data.toAgentId, reassignments: event.data.reassignments };
     case LeadQualityChanged:
       return { ...state, leadQuality: event.data.to };
     case ContactStatusChanged:
@@ -305,6 +321,9 @@ export function decideContact(command: ContactCommand, state: ContactState): Con
     case 'RecordFollowUpAttemptResult':
     case 'ExpireFollowUp':
       return followUpCommand(command, state);
+    case 'ReassignLead':
+      ensureExists(state, command.contactId);
+      return decideReassignment(command, state).events;
   }
 }
 

@@ -5,3 +5,4 @@ export * from './contact.decider';
 export * from './follow-up.decider';
 export * from './campaign';
 export * from './calling-window';
+export * from './reassignment';

@@ -1,0 +1,2 @@
+export * from './assignment.module';
+export * from './reassign.jobs';

@@ -1,0 +1,72 @@
+import { Injectable } from '@nestjs/common';
+import { Sql } from '@app/shared';
+import { StoredEvent } from '@app/event-store';
+import { AsJobSource, JobRequest, JobSource } from '@app/queue';
+import { CallLogged, CallLoggedData, LeadStatusChanged, LeadStatusChangedData } from '@app/contacts';
+import { SettingsRepository } from '@app/settings';
+import { reassignJob, REASSIGN_LEAD } from './reassign.jobs';
+
+/**
+ * SPEC §7 auto lead assignment, the trigger: every unreached event (a final call that did not connect, a lead
+ * status change into a recycled status) of an org with auto-assignment on makes one delayed job, due
+ * `delaySeconds` after the event. The job decides; see libs/contacts/src/domain/reassignment.ts.
+ */
+@Injectable()
+@AsJobSource()
+export class ReassignJobSource implements JobSource {
+  readonly name = 'auto-assignment';
+  readonly jobNames = [REASSIGN_LEAD];
+  readonly eventTypes = [CallLogged, LeadStatusChanged];
+
+  constructor(private readonly settings: SettingsRepository) {}
+
+  async jobsFor(events: readonly StoredEvent[], sql: Sql): Promise<JobRequest[]> {
+    const triggers: { e: StoredEvent; delayMs: number }[] = [];
+    for (const e of events) {
+      const rules = (await this.settings.getCached(e.orgId)).autoAssignment;
+      if (!rules.enabled) continue;
+      const unreached =
+        e.type === CallLogged ? !(e.data as CallLoggedData).connected : (rules.statuses as readonly string[]).includes((e.data as LeadStatusChangedData).to);
+      if (unreached) triggers.push({ e, delayMs: rules.delaySeconds * 1000 });
+    }
+    if (triggers.length === 0) return [];
+    // A call on a lead that is not in a recycled status now cannot reassign it later: a later streak has its own trigger.
+    const { rows } = await sql.query<{ id: string }>(
+      `SELECT id FROM contacts WHERE id = ANY ($1::uuid[]) AND status = 'ACTIVE' AND lead_status IN ('Not Picked', 'Missed')`,
+      [[...new Set(triggers.map((t) => t.e.data.contactId as string))]],
+    );
+    const live = new Set(rows.map((r) => r.id));
+    return triggers
+      .filter((t) => live.has(t.e.data.contactId))
+      .map((t) =>
+        reassignJob({ orgId: t.e.orgId, contactId: t.e.data.contactId, triggerVersion: t.e.streamVersion }, Date.parse(t.e.metadata.occurredAt) + t.delayMs),
+      );
+  }
+
+  /**
+   * After Redis loss: a job for every active lead in a recycled status of an org with auto-assignment on, under
+   * its maximum. The job names the contact's current version (any open streak started at or before it) and is due
+   * `delaySeconds` after the contact's last change: never earlier than the original, possibly later.
+   */
+  async *pending(sql: Sql): AsyncIterable<JobRequest> {
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const { rows } = await sql.query<{ id: string; org_id: string; version: string; updated_at: Date; delay: number }>(
+        `SELECT c.id, c.org_id, c.version, c.updated_at, (s.settings->'autoAssignment'->>'delaySeconds')::int AS delay
+           FROM org_settings s JOIN contacts c ON c.org_id = s.org_id
+          WHERE (s.settings->'autoAssignment'->>'enabled')::boolean
+            AND c.status = 'ACTIVE' AND c.lead_status IN ('Not Picked', 'Missed')
+            AND c.lead_status IN (SELECT jsonb_array_elements_text(s.settings->'autoAssignment'->'statuses'))
+            AND c.reassignments < (s.settings->'autoAssignment'->>'maxReassignments')::int
+            AND c.id > $1
+          ORDER BY c.id LIMIT 1000`,
+        [after],
+      );
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        yield reassignJob({ orgId: r.org_id, contactId: r.id, triggerVersion: Number(r.version) }, new Date(r.updated_at).getTime() + r.delay * 1000);
+      }
+      after = rows[rows.length - 1].id;
+    }
+  }
+}

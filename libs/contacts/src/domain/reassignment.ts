@@ -1,0 +1,155 @@
+/**
+ * Auto lead assignment (SPEC §7), the pure part: when a lead is "recycled", whether it may be reassigned, and to
+ * whom. No clock, no I/O: the handler brings the settings, the candidate agents and their load.
+ *
+ * A lead is recycled from the first unreached event (a final call that did not connect, or a lead status change
+ * into a status nobody has spoken to) until something closes the streak: a connected call or a spoken-to
+ * status (it was spoken to), a reassignment (auto or by hand: the new owner gets a fresh chance), or a change to
+ * another status (that starts its own streak). Each unreached event makes one delayed job naming its stream
+ * version; the job reassigns only if the streak that event belongs to is still open, so any number of triggers
+ * in one streak reassign the lead once.
+ */
+import {
+  CallLogged,
+  ContactAssigned,
+  ContactEvent,
+  LeadReassigned,
+  LeadReassignedData,
+  LeadStatus,
+  LeadStatusChanged,
+  ReassignmentScope,
+  ReassignmentStrategy,
+  isSpokenTo,
+} from './contact.events';
+
+export interface RecycleStreak {
+  /** The lead status the streak is about. */
+  readonly status: LeadStatus;
+  /** Stream version of the event that opened it. */
+  readonly since: number;
+}
+
+/** The streak after `event` (already folded into `next`; `prev` is the state before it; `version` the event's). */
+export function recycleAfter(prevStatus: LeadStatus, streak: RecycleStreak | null, event: ContactEvent, version: number): RecycleStreak | null {
+  switch (event.type) {
+    case CallLogged:
+      if (event.data.connected) return null;
+      if (streak) return streak;
+      return isRecyclable(prevStatus) ? { status: prevStatus, since: version } : null;
+    case LeadStatusChanged:
+      if (event.data.to === prevStatus) return streak;
+      return isRecyclable(event.data.to) ? { status: event.data.to, since: version } : null;
+    case LeadReassigned:
+    case ContactAssigned:
+      return null;
+    default:
+      return streak;
+  }
+}
+
+/** Statuses a streak can be about: not spoken to, and not `New` (a lead nobody has called yet is not recycled). */
+const isRecyclable = (s: LeadStatus) => !isSpokenTo(s) && s !== 'New';
+
+export const REASSIGNMENT_SKIP_REASONS = [
+  'disabled',
+  'archived',
+  'not_recycled',
+  'status_not_recycled',
+  'max_reassignments',
+  'no_eligible_agent',
+] as const;
+export type ReassignmentSkipReason = (typeof REASSIGNMENT_SKIP_REASONS)[number];
+
+export interface ReassignmentRules {
+  readonly enabled: boolean;
+  readonly statuses: readonly string[];
+  readonly maxReassignments: number;
+  readonly strategy: ReassignmentStrategy;
+  readonly scope: ReassignmentScope;
+}
+
+/** What the reassignment check reads of the contact. */
+export interface RecyclableContact {
+  readonly status: 'ACTIVE' | 'ARCHIVED';
+  readonly leadStatus: LeadStatus;
+  readonly assignedAgentId: string | null;
+  readonly recycle: RecycleStreak | null;
+  readonly reassignments: number;
+}
+
+/**
+ * Why the lead must not be reassigned for the trigger at `triggerVersion`, or null when it may be. The trigger's
+ * streak must be the open one (opened at or before the trigger: not closed or replaced since).
+ */
+export function reassignmentBlocker(contact: RecyclableContact, triggerVersion: number, rules: ReassignmentRules): ReassignmentSkipReason | null {
+  if (!rules.enabled) return 'disabled';
+  if (contact.status !== 'ACTIVE') return 'archived';
+  if (!contact.recycle || contact.recycle.since > triggerVersion || contact.recycle.status !== contact.leadStatus) return 'not_recycled';
+  if (!rules.statuses.includes(contact.leadStatus)) return 'status_not_recycled';
+  if (contact.reassignments >= rules.maxReassignments) return 'max_reassignments';
+  return null;
+}
+
+export interface CandidateAgent {
+  readonly id: string;
+  readonly name: string;
+  readonly branch: string | null;
+  readonly department: string | null;
+  /** Open follow-ups (least_loaded). */
+  readonly openFollowUps: number;
+  /** When auto-assignment last gave this agent a lead (ms since epoch), null if never (round_robin). */
+  readonly lastAssignedAt: number | null;
+}
+
+/**
+ * The new agent, never the current one. Candidates are the org's ACTIVE agents (the handler filters); `scope`
+ * keeps the current agent's branch or department (a lead without an agent, or whose agent has none, has no
+ * branch to keep: nobody is eligible). round_robin: the candidate auto-assignment gave a lead least recently
+ * (never first), which rotates through the pool as new agents join or leave; least_loaded: fewest open
+ * follow-ups, then as round_robin. Ties end on name, then id, so the choice is deterministic.
+ */
+export function chooseAgent(
+  strategy: ReassignmentStrategy,
+  scope: ReassignmentScope,
+  current: { readonly id: string; readonly branch: string | null; readonly department: string | null } | null,
+  candidates: readonly CandidateAgent[],
+): CandidateAgent | null {
+  const inScope = candidates.filter((c) => {
+    if (current && c.id === current.id) return false;
+    if (scope === 'org') return true;
+    const key = scope === 'branch' ? current?.branch : current?.department;
+    if (key === null || key === undefined) return false;
+    return (scope === 'branch' ? c.branch : c.department) === key;
+  });
+  const byRotation = (a: CandidateAgent, b: CandidateAgent) =>
+    (a.lastAssignedAt ?? -Infinity) - (b.lastAssignedAt ?? -Infinity) || a.name.localeCompare(b.name) || a.id.localeCompare(b.id);
+  const order = strategy === 'least_loaded' ? (a: CandidateAgent, b: CandidateAgent) => a.openFollowUps - b.openFollowUps || byRotation(a, b) : byRotation;
+  return [...inScope].sort(order)[0] ?? null;
+}
+
+export interface ReassignLead {
+  readonly type: 'ReassignLead';
+  readonly contactId: string;
+  /** Stream version of the unreached event whose job this is. */
+  readonly triggerVersion: number;
+  readonly rules: ReassignmentRules;
+  /** The chosen agent; null when nobody was eligible. */
+  readonly toAgentId: string | null;
+}
+
+/** LeadReassigned, or nothing with the reason (the caller logs and counts it). */
+export function decideReassignment(c: ReassignLead, contact: RecyclableContact): { events: ContactEvent[]; skipped: ReassignmentSkipReason | null } {
+  const blocker = reassignmentBlocker(contact, c.triggerVersion, c.rules);
+  if (blocker) return { events: [], skipped: blocker };
+  if (!c.toAgentId || c.toAgentId === contact.assignedAgentId) return { events: [], skipped: 'no_eligible_agent' };
+  const data: LeadReassignedData = {
+    contactId: c.contactId,
+    fromAgentId: contact.assignedAgentId,
+    toAgentId: c.toAgentId,
+    leadStatus: contact.leadStatus,
+    strategy: c.rules.strategy,
+    scope: c.rules.scope,
+    reassignments: contact.reassignments + 1,
+  };
+  return { events: [{ type: LeadReassigned, data }], skipped: null };
+}
