@@ -51,7 +51,7 @@ export class HubRepository {
         name: 'hub-due',
         text: `
         WITH due AS (
-          SELECT c.id, c.name, c.lead_quality, c.lead_status, c.status, c.next_follow_up_at AS due_at,
+          SELECT c.id, c.name, c.lead_quality, c.lead_status, c.status, c.next_follow_up_at AS due_at, c.next_follow_up_id AS follow_up_id,
                  c.lead_quality = 'HOT' AS hot, c.next_follow_up_at < $4 AS overdue
             FROM contacts c
            WHERE c.org_id = $1 AND c.assigned_agent_id = $2 AND c.status = 'ACTIVE'
@@ -64,10 +64,7 @@ export class HubRepository {
            ORDER BY CASE WHEN hot AND overdue THEN 0 WHEN hot THEN 1 WHEN overdue THEN 2 ELSE 3 END, due_at, name, id
            LIMIT $6
         )
-        SELECT p.id, p.name, p.lead_quality, p.lead_status, p.status, p.due_at, t.total_all, t.total_overdue, t.total_hot,
-               (SELECT f.id FROM follow_ups f
-                 WHERE f.contact_id = p.id AND f.kind = 'follow_up' AND f.type = 'call' AND NOT f.resolved
-                 ORDER BY f.scheduled_at, f.id LIMIT 1) AS follow_up_id
+        SELECT p.id, p.name, p.lead_quality, p.lead_status, p.status, p.due_at, p.follow_up_id, t.total_all, t.total_overdue, t.total_hot
           FROM totals t LEFT JOIN page p ON true
          ORDER BY CASE WHEN p.lead_quality = 'HOT' AND p.due_at < $4 THEN 0 WHEN p.lead_quality = 'HOT' THEN 1 WHEN p.due_at < $4 THEN 2 ELSE 3 END,
                   p.due_at, p.name, p.id`,

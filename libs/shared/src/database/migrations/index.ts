@@ -9,6 +9,7 @@ import { IdempotencyPointLookups1700000000008 } from './1700000000008-idempotenc
 import { Reassignment1700000000009 } from './1700000000009-reassignment';
 import { CallReport1700000000010 } from './1700000000010-call-report';
 import { FollowUpReport1700000000011 } from './1700000000011-follow-up-report';
+import { NextFollowUpId1700000000012 } from './1700000000012-next-follow-up-id';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   Reassignment1700000000009,
   CallReport1700000000010,
   FollowUpReport1700000000011,
+  NextFollowUpId1700000000012,
 ];
