@@ -80,3 +80,15 @@ describe(`${overdueDays.name} against luxon`, () => {
     }
   });
 });
+
+describe('todayIn', () => {
+  it('should end today at the start of tomorrow where DST begins at midnight', () => {
+    // America/Santiago: the clocks go from 24:00 on 2024-09-07 to 01:00 on 2024-09-08, so the 8th is 23 hours long
+    const { start, end } = todayIn('America/Santiago', new Date('2024-09-07T15:00:00Z'));
+    expect(start.toISOString()).toBe('2024-09-07T04:00:00.000Z');
+    expect(end.toISOString()).toBe('2024-09-08T04:00:00.000Z');
+    // and the 8th starts at 01:00 local (04:00Z) and lasts to the 9th's midnight (03:00Z)
+    const next = todayIn('America/Santiago', new Date('2024-09-08T15:00:00Z'));
+    expect([next.start.toISOString(), next.end.toISOString()]).toEqual(['2024-09-08T04:00:00.000Z', '2024-09-09T03:00:00.000Z']);
+  });
+});

@@ -4,7 +4,9 @@ import { localDayNumber as localDay } from '@app/shared';
 /** The caller's calendar day in their time zone: [start, end). */
 export function todayIn(timezone: string, now: Date): { start: Date; end: Date } {
   const local = DateTime.fromJSDate(now, { zone: timezone }).startOf('day');
-  return { start: local.toJSDate(), end: local.plus({ days: 1 }).toJSDate() };
+  // the next day's own start: where DST begins at midnight (America/Santiago), today's start is 01:00 and
+  // start + 1 day would run an hour into tomorrow
+  return { start: local.toJSDate(), end: local.plus({ days: 1 }).startOf('day').toJSDate() };
 }
 
 /**
