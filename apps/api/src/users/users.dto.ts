@@ -38,8 +38,9 @@ export class CreateUserDto {
 
 /** PATCH /api/users/:id: absent fields stay as they are; branch and department take null to clear them. */
 export class UpdateUserDto {
+  // absent: unchanged; null is refused (these columns always have a value), unlike branch and department
   @ApiPropertyOptional()
-  @IsOptional()
+  @ValidateIf((_, v) => v !== undefined)
   @IsString()
   @IsNotEmpty()
   @MaxLength(200)
@@ -58,12 +59,12 @@ export class UpdateUserDto {
   department?: string | null;
 
   @ApiPropertyOptional({ description: 'IANA time zone' })
-  @IsOptional()
+  @ValidateIf((_, v) => v !== undefined)
   @IsTimeZone()
   timezone?: string;
 
   @ApiPropertyOptional({ description: 'false: their keys stop working and auto-assignment no longer picks them' })
-  @IsOptional()
+  @ValidateIf((_, v) => v !== undefined)
   @IsBoolean()
   active?: boolean;
 }

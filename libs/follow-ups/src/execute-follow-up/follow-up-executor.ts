@@ -32,6 +32,8 @@ interface Attempt {
   job: ExecuteFollowUpPayload;
   followUp: FollowUpState;
   phone: string;
+  /** The contact's assigned agent when the attempt started: who an inheriting call follow-up is for. */
+  assignedAgentId: string | null;
   settings: OrgSettings;
 }
 
@@ -85,7 +87,7 @@ export class FollowUpExecutor {
     const started = await this.starts.push(job);
     if (!started) return;
     const settings = await this.settings.getCached(job.orgId);
-    const outcome = await this.perform({ job, followUp: started.attempt, phone: started.state.phone, settings });
+    const outcome = await this.perform({ job, followUp: started.attempt, phone: started.state.phone, assignedAgentId: started.state.assignedAgentId, settings });
     if (outcome) await this.results.push({ job, attempt: started.attempt, outcome, retryDelaySeconds: settings.retryDelaySeconds });
   }
 
@@ -218,7 +220,10 @@ export class FollowUpExecutor {
         // Queued: the contact shows in its agent's hub anyway. With a dialler, ask it to dial; the attempt then
         // ends with the next call for it or with the timeout job. Without one, the agent's call ends it.
         if (!settings.dialler.url) return null;
-        const dial = await this.outbound.post(job.orgId, { url: settings.dialler.url, messageId, body: { type: 'call.dial', ...common, to: a.phone, agentId: f.agentId } });
+        // SPEC §5 routing at execution: the follow-up's own agent, else (inherit) the contact's current one, which
+        // after an auto reassignment is the new owner; null leaves the choice to the dialler.
+        const agentId = f.agentId ?? a.assignedAgentId;
+        const dial = await this.outbound.post(job.orgId, { url: settings.dialler.url, messageId, body: { type: 'call.dial', ...common, to: a.phone, agentId } });
         return dial.ok ? null : dial;
       }
       default:
