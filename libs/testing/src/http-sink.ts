@@ -12,6 +12,8 @@ export interface SinkRequest {
   /** The body parsed as JSON; the raw text when it is not JSON. */
   readonly body: any;
   readonly receivedAt: Date;
+  /** The client's port: the same for requests that came over one kept-alive connection. */
+  readonly remotePort: number | undefined;
 }
 
 export interface HttpSink {
@@ -42,7 +44,7 @@ export async function startHttpSink(): Promise<HttpSink> {
       } catch {
         // not JSON: keep the text
       }
-      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawBody, body, receivedAt: new Date() });
+      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawBody, body, receivedAt: new Date(), remotePort: req.socket.remotePort });
       const { status, delayMs } = answer;
       const reply = () => {
         if (res.destroyed) return;

@@ -60,6 +60,12 @@ describe(OutboundHttp.name, () => {
     expect(() => new Webhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).verify(req.rawBody, headers)).toThrow();
   });
 
+  it('should reuse one connection for consecutive posts to the same receiver', async () => {
+    for (const n of [1, 2, 3]) expect(await outbound.post(org.orgId, { url: sink.url, messageId: `keep_${n}`, body: { n } })).toMatchObject({ ok: true });
+    expect(sink.requests.map((r) => r.body.n)).toEqual([1, 2, 3]);
+    expect(new Set(sink.requests.map((r) => r.remotePort)).size).toBe(1);
+  });
+
   it('should call a non-2xx answer a failure with its status', async () => {
     sink.respondWith(500);
     expect(await outbound.post(org.orgId, { url: sink.url, messageId: 'm', body: {} })).toEqual({ ok: false, status: 500, error: 'HTTP 500' });

@@ -28,6 +28,7 @@ export interface OutboundResult {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+const MAX_AGENTS = 1_000;
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
@@ -41,6 +42,13 @@ type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | Look
 @Injectable()
 export class OutboundHttp {
   private readonly logger = new Logger(OutboundHttp.name);
+  /**
+   * Keep-alive connection pools, one per destination AND the exact addresses checked for it: a connection is
+   * reused only to an address this request's own check passed (a DNS change makes a new pool), so pooling
+   * does not weaken the SSRF guard. A worker posting to one receiver then opens a handful of connections
+   * instead of one per request.
+   */
+  private readonly agents = new Map<string, http.Agent>();
 
   constructor(
     private readonly settings: SettingsRepository,
@@ -123,6 +131,7 @@ export class OutboundHttp {
       };
 
       const transport = url.protocol === 'https:' ? https : http;
+      const agent = this.agentFor(url, host, addresses, lookup);
       const req = transport.request(
         {
           method: 'POST',
@@ -132,7 +141,7 @@ export class OutboundHttp {
           path: `${url.pathname}${url.search}`,
           headers,
           lookup: lookup as unknown as http.RequestOptions['lookup'],
-          agent: false, // a fresh, checked connection every time; nothing pooled across settings changes
+          agent,
           signal: controller.signal,
         },
         (res) => {
@@ -145,6 +154,27 @@ export class OutboundHttp {
       req.on('error', (err: NodeJS.ErrnoException) => finish(fail(`request failed: ${err.code ?? err.message}`)));
       req.end(payload);
     });
+  }
+
+  private agentFor(url: URL, host: string, addresses: LookupAddress[], lookup: unknown): http.Agent {
+    const key = `${url.protocol}//${host}:${url.port}|${addresses.map((a) => a.address).join(',')}`;
+    let agent = this.agents.get(key);
+    if (!agent) {
+      if (this.agents.size >= MAX_AGENTS) {
+        for (const a of this.agents.values()) a.destroy();
+        this.agents.clear();
+      }
+      // The pool's sockets connect through the lookup of the request that created it: the same checked addresses.
+      const options = { keepAlive: true, maxSockets: 64, maxFreeSockets: 16, timeout: 30_000, lookup: lookup as http.AgentOptions['lookup'] };
+      agent = url.protocol === 'https:' ? new https.Agent(options) : new http.Agent(options);
+      this.agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  onModuleDestroy(): void {
+    for (const a of this.agents.values()) a.destroy();
+    this.agents.clear();
   }
 
   private refused(orgId: string, reason: string): OutboundResult {
