@@ -1,8 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Actor, KeyedMutex } from '@app/shared';
-import { EventStore, foldStream } from '@app/event-store';
 import { HandlesJob, JobHandler } from '@app/queue';
-import { chooseAgent, contactDecider, ContactState, contactStream, ContactWriter, ReassignmentRules, ReassignmentSkipReason, reassignmentBlocker } from '@app/contacts';
+import { chooseAgent, ContactStateCache, ContactWriter, ReassignmentRules, ReassignmentSkipReason, reassignmentBlocker } from '@app/contacts';
 import { SettingsRepository } from '@app/settings';
 import { Counter } from 'prom-client';
 import { CandidateAgents } from './candidate-agents';
@@ -27,7 +26,7 @@ export class ReassignLeadHandler implements JobHandler<ReassignLeadPayload> {
   private readonly perOrg = new KeyedMutex();
 
   constructor(
-    private readonly store: EventStore,
+    private readonly states: ContactStateCache,
     private readonly writer: ContactWriter,
     private readonly settings: SettingsRepository,
     private readonly agents: CandidateAgents,
@@ -40,7 +39,7 @@ export class ReassignLeadHandler implements JobHandler<ReassignLeadPayload> {
 
   private async reassign({ orgId, contactId, triggerVersion }: ReassignLeadPayload): Promise<void> {
     const rules: ReassignmentRules = (await this.settings.get(orgId)).autoAssignment;
-    const contact = foldStream(contactDecider, await this.store.readStream(orgId, contactStream(contactId))) as ContactState;
+    const { state: contact } = (await this.states.load(orgId, [contactId])).get(contactId)!;
     if (!contact.exists) return;
     const blocker = reassignmentBlocker(contact, triggerVersion, rules);
     if (blocker) return this.skip(blocker, orgId, contactId, triggerVersion);

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Actor, Clock, KeyedMutex } from '@app/shared';
-import { AppendResult, decideAndAppend, EventStore } from '@app/event-store';
+import { AppendResult, EventStore, NewEvent, retryOnConcurrency } from '@app/event-store';
 import { ContactCommand, contactDecider, ContactEvent, ContactState, contactStream } from './domain';
+import { ContactStateCache } from './contact-state.cache';
 
 export interface ContactWriteResult {
   readonly state: ContactState;
@@ -19,6 +20,7 @@ export class ContactWriter {
   constructor(
     private readonly store: EventStore,
     private readonly clock: Clock,
+    private readonly states: ContactStateCache,
   ) {}
 
   write(actor: Actor, contactId: string, command: (state: ContactState) => ContactCommand, idempotencyKey?: string): Promise<ContactWriteResult> {
@@ -26,13 +28,18 @@ export class ContactWriter {
   }
 
   private async writeNow(actor: Actor, contactId: string, command: (state: ContactState) => ContactCommand, idempotencyKey?: string): Promise<ContactWriteResult> {
-    const { state, events, result } = await decideAndAppend(this.store, {
-      streamId: contactStream(contactId),
-      metadata: { orgId: actor.orgId, actorId: actor.userId, occurredAt: this.clock.now().toISOString() },
-      decider: contactDecider,
-      decide: (s: ContactState) =>
-        contactDecider.decide(command(s), s).map((e, i) => (idempotencyKey ? { ...e, idempotencyKey: `${idempotencyKey}:${i}` } : e)),
+    return retryOnConcurrency(async () => {
+      // the cached state caught up with the stream; the append names its version, so a racing writer is a retry
+      const { state, version } = (await this.states.load(actor.orgId, [contactId])).get(contactId)!;
+      const events = contactDecider.decide(command(state), state);
+      if (events.length === 0) return { state, events, result: null, duplicate: true };
+      const keyed = events.map((e, i): NewEvent => (idempotencyKey ? { ...e, idempotencyKey: `${idempotencyKey}:${i}` } : e));
+      const result = await this.store.append(contactStream(contactId), keyed, {
+        expectedVersion: version,
+        metadata: { orgId: actor.orgId, actorId: actor.userId, occurredAt: this.clock.now().toISOString() },
+      });
+      if (!result.replayed) this.states.remember(actor.orgId, contactId, events.reduce(contactDecider.evolve, state), result.nextExpectedVersion);
+      return { state, events, result, duplicate: result.replayed };
     });
-    return { state, events: events as ContactEvent[], result, duplicate: events.length === 0 || !!result?.replayed };
   }
 }

@@ -5,6 +5,7 @@ import { AddNoteHandler } from './add-note/add-note.handler';
 import { CallsRepository } from './calls.repository';
 import { CampaignsProjection } from './campaigns.projection';
 import { ContactWriter } from './contact-writer';
+import { ContactStateCache } from './contact-state.cache';
 import { ContactsProjection } from './contacts.projection';
 import { ContactsRepository } from './contacts.repository';
 import { CreateCampaignHandler } from './create-campaign/create-campaign.handler';
@@ -21,6 +22,7 @@ import { UpdateContactHandler } from './update-contact/update-contact.handler';
     ContactsProjection,
     CampaignsProjection,
     ContactWriter,
+    ContactStateCache,
     ContactsRepository,
     CallsRepository,
     TimelineRepository,
@@ -33,6 +35,6 @@ import { UpdateContactHandler } from './update-contact/update-contact.handler';
     LogCallHandler,
     LogCallsBatchHandler,
   ],
-  exports: [ContactsRepository, CallsRepository, TimelineRepository, ContactWriter, CallIngest],
+  exports: [ContactsRepository, CallsRepository, TimelineRepository, ContactWriter, CallIngest, ContactStateCache],
 })
 export class ContactsModule {}

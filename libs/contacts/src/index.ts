@@ -12,3 +12,4 @@ export * from './update-contact/update-contact.command';
 export * from './add-note/add-note.command';
 export * from './create-campaign/create-campaign.command';
 export { followUpInput } from './log-call/call-ingest';
+export * from './contact-state.cache';

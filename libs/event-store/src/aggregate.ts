@@ -34,3 +34,70 @@ export async function decideAndAppend<S, E extends { type: string; data: unknown
     return { state, events, result };
   });
 }
+
+/**
+ * Folded states of streams, kept in this process (least recently used dropped beyond `max`). Events never change,
+ * so a cached state at version v plus the events after v is the state at the stream's head: a reader catches up
+ * with one query for just the new events instead of reading and folding whole streams. Any other process may
+ * have appended meanwhile; the catch-up read sees it. States must be immutable (evolve returns new objects).
+ */
+export class StateCache<S> {
+  private readonly entries = new Map<string, { state: S; version: number }>();
+
+  constructor(readonly max: number) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): { state: S; version: number } | undefined {
+    const hit = this.entries.get(key);
+    if (hit) {
+      this.entries.delete(key);
+      this.entries.set(key, hit);
+    }
+    return hit;
+  }
+
+  /** Keeps the newer of what it has and what it is given. */
+  set(key: string, state: S, version: number): void {
+    if (this.max <= 0) return;
+    const had = this.entries.get(key);
+    if (had && had.version >= version) return;
+    this.entries.delete(key);
+    this.entries.set(key, { state, version });
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/** The current state and version of each stream: from the cache, caught up with one read of the newer events. */
+export async function loadStates<S, E extends { type: string; data: unknown }>(
+  store: EventStore,
+  cache: StateCache<S>,
+  decider: Decider<S, E>,
+  orgId: string,
+  streamIds: readonly string[],
+): Promise<Map<string, { state: S; version: number }>> {
+  const key = (streamId: string) => `${orgId}|${streamId}`;
+  const known = streamIds.map((streamId) => ({ streamId, hit: cache.get(key(streamId)) }));
+  const tails = await store.readTails(
+    orgId,
+    known.map((k) => ({ streamId: k.streamId, after: k.hit?.version ?? 0 })),
+  );
+  const out = new Map<string, { state: S; version: number }>();
+  for (const { streamId, hit } of known) {
+    let state = hit?.state ?? decider.initial;
+    let version = hit?.version ?? 0;
+    for (const e of tails.get(streamId) ?? []) {
+      state = decider.evolve(state, { type: e.type, data: e.data } as E);
+      version = e.version;
+    }
+    if (version > 0) cache.set(key(streamId), state, version);
+    out.set(streamId, { state, version });
+  }
+  return out;
+}

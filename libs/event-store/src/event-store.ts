@@ -181,6 +181,30 @@ export class EventStore {
     return byStream;
   }
 
+  /**
+   * For folding from a known state: each stream's events after a version, just what a fold needs (type, data,
+   * version). One query; a LATERAL range read per stream on (stream_id, stream_version), whatever the statistics.
+   */
+  async readTails(orgId: string, tails: readonly { streamId: string; after: number }[]): Promise<Map<string, { version: number; type: string; data: unknown }[]>> {
+    const byStream = new Map<string, { version: number; type: string; data: unknown }[]>(tails.map((t) => [t.streamId, []]));
+    if (tails.length === 0) return byStream;
+    const { rows } = await this.db.query<{ stream_id: string; stream_version: string; type: string; data: unknown }>(
+      {
+        name: 'read-tails',
+        text: `SELECT s.id AS stream_id, e.stream_version, e.type, e.data
+                 FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS s(id, after, n)
+                 CROSS JOIN LATERAL (
+                   SELECT e.stream_version, e.type, e.data FROM events e
+                    WHERE e.stream_id = s.id AND e.stream_version > s.after AND e.org_id = $3 ORDER BY e.stream_version
+                 ) e
+                ORDER BY s.n, e.stream_version`,
+      },
+      [tails.map((t) => t.streamId), tails.map((t) => t.after), orgId],
+    );
+    for (const r of rows) byStream.get(r.stream_id)!.push({ version: Number(r.stream_version), type: r.type, data: r.data });
+    return byStream;
+  }
+
   private async appendWith(sql: Sql, streamId: string, events: readonly NewEvent[], o: AppendOptions): Promise<AppendResult> {
     const metadata = { ...o.metadata };
     try {

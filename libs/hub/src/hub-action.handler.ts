@@ -1,7 +1,7 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Clock, Database, NotFoundError } from '@app/shared';
-import { AppendRequest, ConcurrencyError, EventStore, foldStream } from '@app/event-store';
-import { ContactCommand, contactDecider, ContactEvent, ContactState, contactStream, isOpenFollowUpStatus } from '@app/contacts';
+import { AppendRequest, ConcurrencyError, EventStore } from '@app/event-store';
+import { ContactCommand, contactDecider, ContactEvent, ContactState, ContactStateCache, contactStream, isOpenFollowUpStatus } from '@app/contacts';
 import { todayIn } from './due-timing';
 import { HubActionCommand, HubActionResult } from './hub-action.command';
 
@@ -20,6 +20,7 @@ export class HubActionHandler implements ICommandHandler<HubActionCommand, HubAc
     private readonly store: EventStore,
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly states: ContactStateCache,
   ) {}
 
   async execute({ actor, contactIds, action }: HubActionCommand): Promise<HubActionResult> {
@@ -40,14 +41,14 @@ export class HubActionHandler implements ICommandHandler<HubActionCommand, HubAc
     let pending = rows.map((r) => r.id);
     for (let round = 1; pending.length > 0; round++) {
       if (round > MAX_ROUNDS) throw new ConcurrencyError('the follow-ups of these contacts keep changing; retry');
-      const streams = await this.store.readStreams(actor.orgId, pending.map(contactStream));
+      const states = await this.states.load(actor.orgId, pending);
       const requests: AppendRequest[] = [];
       const owners: string[] = [];
       for (const contactId of pending) {
-        const stored = streams.get(contactStream(contactId)) ?? [];
-        const events = decideAll(foldStream(contactDecider, stored), contactId, action, end, until, actor.userId);
+        const { state, version } = states.get(contactId)!;
+        const events = decideAll(state, contactId, action, end, until, actor.userId);
         if (events.length === 0) continue;
-        requests.push({ streamId: contactStream(contactId), expectedVersion: stored.length ? stored[stored.length - 1].streamVersion : 0, events });
+        requests.push({ streamId: contactStream(contactId), expectedVersion: version, events });
         owners.push(contactId);
       }
       const results = await this.store.appendMany(requests, { orgId: actor.orgId, actorId: actor.userId, occurredAt: now.toISOString() });

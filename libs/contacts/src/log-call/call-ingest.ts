@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Actor, Clock, ConflictError, Database, DomainError, ForbiddenError, NotFoundError, ValidationError } from '@app/shared';
-import { AppendRequest, ConcurrencyError, EventStore, foldStream, NewEvent } from '@app/event-store';
+import { AppendRequest, ConcurrencyError, EventStore, NewEvent } from '@app/event-store';
 import {
   contactDecider,
   ContactEvent,
@@ -14,6 +14,7 @@ import {
   LogCall,
 } from '../domain';
 import { uuidFromKey } from '../ids';
+import { ContactStateCache } from '../contact-state.cache';
 import { CallPush, CallPushResult, FollowUpFields } from './call-push';
 
 const DAY_MS = 24 * 3600_000;
@@ -48,6 +49,7 @@ export class CallIngest {
     private readonly store: EventStore,
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly states: ContactStateCache,
   ) {}
 
   async ingestBatch(actor: Actor, calls: readonly CallPush[]): Promise<ItemOutcome[]> {
@@ -79,14 +81,13 @@ export class CallIngest {
   private async round(actor: Actor, calls: readonly CallPush[], pending: number[], results: ItemOutcome[], now: Date, retryDelaySeconds: number): Promise<number[]> {
     const lanes = new Map<string, number[]>();
     for (const i of pending) lanes.set(calls[i].contactId, [...(lanes.get(calls[i].contactId) ?? []), i]);
-    const streams = await this.store.readStreams(actor.orgId, [...lanes.keys()].map(contactStream));
+    const loaded = await this.states.load(actor.orgId, [...lanes.keys()]);
 
     const requests: AppendRequest[] = [];
     const owners: { index: number; events: ContactEvent[]; before: ContactState }[] = [];
+    const after = new Map<string, { state: ContactState; version: number }>();
     for (const [contactId, items] of lanes) {
-      const stored = streams.get(contactStream(contactId)) ?? [];
-      let state = foldStream(contactDecider, stored);
-      let version = stored.length ? stored[stored.length - 1].streamVersion : 0;
+      let { state, version } = loaded.get(contactId)!;
       for (const i of items) {
         let events: ContactEvent[];
         try {
@@ -105,6 +106,7 @@ export class CallIngest {
         state = events.reduce(contactDecider.evolve, state);
         version += events.length;
       }
+      after.set(contactId, { state, version });
     }
     if (requests.length === 0) return [];
 
@@ -120,6 +122,8 @@ export class CallIngest {
       // it again on a fresh read so the answer (a duplicate) describes the state the twin left.
       else retry.add(push.contactId);
     });
+    const failed = new Set(appended.flatMap((r, k) => (r.outcome === 'ok' ? [] : [calls[owners[k].index].contactId])));
+    for (const [contactId, s] of after) if (!failed.has(contactId)) this.states.remember(actor.orgId, contactId, s.state, s.version);
     return pending.filter((i) => retry.has(calls[i].contactId) && results[i] === undefined);
   }
 

@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock, Database, GroupQueue } from '@app/shared';
-import { AppendRequest, EventStore, foldStream } from '@app/event-store';
+import { AppendRequest, EventStore } from '@app/event-store';
 import { OrgSettings, OutboundHttp, SettingsRepository } from '@app/settings';
 import {
+  ContactStateCache,
   CallingWindow,
   checkWindow,
   ContactCommand,
@@ -77,6 +78,7 @@ export class FollowUpExecutor {
     private readonly outbound: OutboundHttp,
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly states: ContactStateCache,
   ) {}
 
   /**
@@ -163,15 +165,13 @@ export class FollowUpExecutor {
       const byContact = new Map<string, ExecuteFollowUpPayload[]>();
       for (const j of pending) byContact.set(`${j.orgId}|${j.contactId}`, [...(byContact.get(`${j.orgId}|${j.contactId}`) ?? []), j]);
       const requests: { orgId: string; request: AppendRequest; contactKey: string; job: ExecuteFollowUpPayload; attempt?: FollowUpState; state: ContactState }[] = [];
-      const streamsByOrg = new Map<string, Map<string, import('@app/event-store').StoredEvent[]>>();
+      const statesByOrg = new Map<string, Map<string, { state: ContactState; version: number }>>();
       for (const orgId of new Set(pending.map((j) => j.orgId))) {
-        const ids = [...new Set(pending.filter((j) => j.orgId === orgId).map((j) => contactStream(j.contactId)))];
-        streamsByOrg.set(orgId, await this.store.readStreams(orgId, ids));
+        const ids = [...new Set(pending.filter((j) => j.orgId === orgId).map((j) => j.contactId))];
+        statesByOrg.set(orgId, await this.states.load(orgId, ids));
       }
       for (const [key, group] of byContact) {
-        const stored = streamsByOrg.get(group[0].orgId)!.get(contactStream(group[0].contactId)) ?? [];
-        let state = foldStream(contactDecider, stored);
-        let version = stored.length ? stored[stored.length - 1].streamVersion : 0;
+        let { state, version } = statesByOrg.get(group[0].orgId)!.get(group[0].contactId)!;
         for (const job of group) {
           const { events, attempt } = decide(state, job);
           if (events.length === 0) {

@@ -35,6 +35,13 @@ export class Environment {
   @Max(500)
   PG_POOL_SIZE = 20;
 
+  /** Folded contact states a process keeps in memory (catching up on newer events), instead of folding whole streams. 0: none. */
+  @Transform(({ value }) => (value === undefined || value === '' ? 20_000 : Number(value)))
+  @IsInt()
+  @Min(0)
+  @Max(10_000_000)
+  STATE_CACHE_SIZE = 20_000;
+
   /** Jobs a worker process runs at once per queue. */
   @Transform(({ value }) => (value === undefined || value === '' ? 50 : Number(value)))
   @IsInt()
