@@ -35,6 +35,10 @@ export class ProjectionRebuilder {
         await tx.query('SELECT 1 FROM consumer_checkpoints WHERE name = $1 FOR UPDATE', [projection.name]);
       }
       await tx.query(`TRUNCATE ${tables} CASCADE`);
+      // The replay reads the whole log in commit order, page by page. Planned without statistics on events (a
+      // restored database, or autovacuum off) each page became a bitmap scan plus a sort of every event left:
+      // quadratic, 1,700 events/s at 500,000 events instead of 34,000. A sample-based ANALYZE costs seconds.
+      await tx.query('ANALYZE events');
       // Inline: every event that touches these tables has committed (later ones wait on the lock), so read
       // to the end. Async: stop at the horizon and let the runner go on from there.
       const horizon = projection.mode === 'inline' ? '18446744073709551615' : await EventStore.horizon(tx);
