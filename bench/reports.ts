@@ -585,7 +585,7 @@ async function main(): Promise<void> {
       QUEUE_PREFIX: scratch.name,
       PG_POOL_SIZE: String(envInt('BENCH_SERVER_POOL', 24)),
     };
-    const pg = new Pool({ connectionString: scratch.url, max: CLIENTS + 2, application_name: 'fu-bench-reports' });
+    const pg = new Pool({ connectionString: scratch.url, max: CLIENTS * 3 + 2, application_name: 'fu-bench-reports' });
     pg.on('error', () => undefined);
     let server: Awaited<ReturnType<typeof startService>> | null = null;
     let app: Awaited<ReturnType<typeof NestFactory.createApplicationContext>> | null = null;
@@ -705,17 +705,18 @@ async function main(): Promise<void> {
       // ---- the repository's own statements, captured from its first call per scenario
       const db = app.get(Database);
       const repo = app.get(CallReportRepository);
-      let captured: { text: string; values: unknown[] } | null = null;
+      // every statement of one report (rows, totals, context), run together as the repository runs them
+      let captured: { text: string; values: unknown[] }[] = [];
       const query = db.query.bind(db);
       (db as { query: Database['query'] }).query = ((text: any, values?: unknown[]) => {
-        captured = typeof text === 'string' ? { text, values: values ?? [] } : { text: text.text, values: values ?? text.values ?? [] };
+        captured.push(typeof text === 'string' ? { text, values: values ?? [] } : { text: text.text, values: values ?? text.values ?? [] });
         return query(text, values);
       }) as Database['query'];
-      const statements: { text: string; values: unknown[] }[] = [];
+      const statements: { text: string; values: unknown[] }[][] = [];
       for (const s of all) {
-        captured = null;
+        captured = [];
         await repo.report(org.orgId, s.query);
-        if (!captured) throw new Error(`no statement captured for ${s.label}`);
+        if (captured.length === 0) throw new Error(`no statement captured for ${s.label}`);
         statements.push(captured);
       }
       (db as { query: Database['query'] }).query = query;
@@ -731,7 +732,7 @@ async function main(): Promise<void> {
       const checks: [string, string][] = [];
       await timed('report latency', async () => {
         for (const [k, s] of all.entries()) {
-          const stmt = { text: statements[k].text, values: statements[k].values, types: { getTypeParser: () => (v: string) => v } };
+          const stmts = statements[k].map((st) => ({ text: st.text, values: st.values, types: { getTypeParser: () => (v: string) => v } }));
           const path = reportPath(s.query);
           const first = await client.get(path);
           if (first.status !== 200) throw new Error(`GET ${path}: ${first.status} ${first.body.toString('utf8').slice(0, 300)}`);
@@ -740,7 +741,7 @@ async function main(): Promise<void> {
           const ok = answer.totals.attempts === expected;
           if (!ok) process.exitCode = 1;
           checks.push([s.label, `${answer.rows.length} rows, ${(first.body.length / 1024).toFixed(0)} KiB; totals.attempts ${fmtRate(answer.totals.attempts)}: ${ok ? 'OK' : `MISMATCH, generated ${fmtRate(expected)}`}`]);
-          const sqlOp = async () => (await pg.query(stmt)).rows.length;
+          const sqlOp = async () => (await Promise.all(stmts.map((st) => pg.query(st))))[0].rows.length;
           const apiOp = async () => {
             const r = await client.get(path);
             if (r.status !== 200) throw new Error(`GET ${path}: ${r.status}`);
@@ -776,7 +777,7 @@ async function main(): Promise<void> {
       );
       printPairs('Answers (first GET of each scenario, checked against what the generator put in the range)', checks);
 
-      const explain = await pg.query(`EXPLAIN (ANALYZE, BUFFERS) ${statements[0].text}`, statements[0].values);
+      const explain = await pg.query(`EXPLAIN (ANALYZE, BUFFERS) ${statements[0][0].text}`, statements[0][0].values);
       console.log(`\nEXPLAIN (ANALYZE, BUFFERS) of the target statement (${all[0].label})`);
       for (const r of explain.rows) console.log(`  ${r['QUERY PLAN']}`);
 

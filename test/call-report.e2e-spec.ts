@@ -418,6 +418,7 @@ describe('call report (SPEC §8)', () => {
 
       const dump = async () => ({
         days: (await t.db.query('SELECT org_id, dimension, day::text AS day, key, attempts, connected, talk_sec, s_called, s_busy, s_no_answer, s_missed, s_follow_up, s_rescheduled FROM call_report_days ORDER BY org_id, dimension, day, key COLLATE "C"')).rows,
+        periods: (await t.db.query('SELECT org_id, dimension, grain, start::text AS start, key, attempts, connected, talk_sec, s_called, s_busy, s_no_answer, s_missed, s_follow_up, s_rescheduled FROM call_report_periods ORDER BY org_id, dimension, grain, start, key COLLATE "C"')).rows,
         orgs: (await t.db.query('SELECT * FROM call_report_orgs ORDER BY org_id')).rows,
         users: (await t.db.query('SELECT * FROM call_report_users ORDER BY user_id')).rows,
       });
@@ -426,6 +427,7 @@ describe('call report (SPEC §8)', () => {
       const live = await dump();
       const liveReports = await reports();
       expect(live.days.length).toBeGreaterThan(1000);
+      expect(live.periods.length).toBeGreaterThan(100);
       expect(live.orgs).toHaveLength(3);
 
       // The rebuild stops at the horizon (a transaction of another test database may hold it back); the runner

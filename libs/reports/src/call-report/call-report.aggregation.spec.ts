@@ -1,5 +1,5 @@
 import { StoredEvent } from '@app/event-store';
-import { aggregateCallReport, CallReportDayRow, CallReportState } from './call-report.aggregation';
+import { aggregateCallReport, CallReportDayRow, CallReportState, periodRows } from './call-report.aggregation';
 
 const ORG = '00000000-0000-4000-8000-000000000001';
 const OTHER_ORG = '00000000-0000-4000-8000-000000000002';
@@ -178,5 +178,29 @@ describe(aggregateCallReport.name, () => {
       ['2026-03-07', 'North', 1],
       ['2026-03-07', 'South', 1],
     ]);
+  });
+});
+
+describe('periodRows', () => {
+  const day = (d: string, attempts: number) => ({
+    orgId: 'o',
+    dimension: 'agent' as const,
+    day: d,
+    key: 'ann',
+    attempts,
+    connected: 1,
+    talkSec: 10 * attempts,
+    byStatus: [attempts, 0, 0, 0, 0, 0],
+  });
+
+  it('should add each day to its ISO week and its calendar month, across a month end', () => {
+    // Tue 31 March and Wed 1 April 2026 share the week of Monday 30 March, not a month
+    const rows = periodRows([day('2026-03-31', 2), day('2026-04-01', 3), day('2026-04-06', 4)]);
+    const by = (grain: string, start: string) => rows.find((r) => r.grain === grain && r.start === start);
+    expect(by('week', '2026-03-30')).toMatchObject({ attempts: 5, connected: 2, talkSec: 50, byStatus: [5, 0, 0, 0, 0, 0] });
+    expect(by('week', '2026-04-06')).toMatchObject({ attempts: 4 });
+    expect(by('month', '2026-03-01')).toMatchObject({ attempts: 2 });
+    expect(by('month', '2026-04-01')).toMatchObject({ attempts: 7, connected: 2 });
+    expect(rows).toHaveLength(4);
   });
 });

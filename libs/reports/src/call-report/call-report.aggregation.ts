@@ -2,7 +2,7 @@ import { StoredEvent } from '@app/event-store';
 import { CallLogged, CallLoggedData, FINAL_CALL_STATUSES, FinalCallStatus } from '@app/contacts';
 import { UserCreated, UserCreatedData, UserUpdated, UserUpdatedData } from '@app/tenancy';
 import { orgTimezoneSetBy } from '../shared/org-timezone';
-import { reportDay } from './call-report.calendar';
+import { bucketOf, reportDay } from './call-report.calendar';
 
 /** What a report row can be grouped by: every call counts once in each dimension (in `tag`, once per tag). */
 export const CALL_REPORT_DIMENSIONS = ['status', 'agent', 'branch', 'department', 'tag', 'campaign'] as const;
@@ -173,4 +173,38 @@ export function stateNeededBy(events: readonly StoredEvent[]): { orgIds: string[
     }
   }
   return { orgIds: [...orgIds], userIds: [...userIds] };
+}
+
+export interface CallReportPeriodRow {
+  orgId: string;
+  dimension: CallReportDimension;
+  grain: 'week' | 'month';
+  /** The ISO week's Monday or the month's first day. */
+  start: string;
+  key: string;
+  attempts: number;
+  connected: number;
+  talkSec: number;
+  byStatus: number[];
+}
+
+/** The same counts by whole ISO week and calendar month: each day row added to its week's and its month's. */
+export function periodRows(days: readonly CallReportDayRow[]): CallReportPeriodRow[] {
+  const out = new Map<string, CallReportPeriodRow>();
+  for (const d of days) {
+    for (const grain of ['week', 'month'] as const) {
+      const start = bucketOf(d.day, grain);
+      const id = `${d.orgId}|${d.dimension}|${grain}|${start}|${d.key}`;
+      let p = out.get(id);
+      if (!p) {
+        p = { orgId: d.orgId, dimension: d.dimension, grain, start, key: d.key, attempts: 0, connected: 0, talkSec: 0, byStatus: d.byStatus.map(() => 0) };
+        out.set(id, p);
+      }
+      p.attempts += d.attempts;
+      p.connected += d.connected;
+      p.talkSec += d.talkSec;
+      d.byStatus.forEach((n, i) => (p!.byStatus[i] += n));
+    }
+  }
+  return [...out.values()];
 }

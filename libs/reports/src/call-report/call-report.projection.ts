@@ -4,7 +4,9 @@ import { AsProjection, Projection, StoredEvent } from '@app/event-store';
 import { CallLogged } from '@app/contacts';
 import { UserCreated, UserUpdated } from '@app/tenancy';
 import { ORG_TIMEZONE_EVENT_TYPES } from '../shared/org-timezone';
-import { aggregateCallReport, CallReportState, ReportUser, stateNeededBy, STATUS_COLUMNS } from './call-report.aggregation';
+import { aggregateCallReport, CallReportState, periodRows, ReportUser, stateNeededBy, STATUS_COLUMNS } from './call-report.aggregation';
+
+type Counts = { attempts: number; connected: number; talkSec: number; byStatus: number[] };
 
 export const CALL_REPORT_PROJECTION = 'call-report';
 
@@ -24,7 +26,7 @@ const STATUS_COLS = Object.values(STATUS_COLUMNS);
 export class CallReportProjection implements Projection {
   readonly name = CALL_REPORT_PROJECTION;
   readonly mode = 'async';
-  readonly tables = ['call_report_days', 'call_report_orgs', 'call_report_users'];
+  readonly tables = ['call_report_days', 'call_report_periods', 'call_report_orgs', 'call_report_users'];
   readonly eventTypes = [CallLogged, UserCreated, UserUpdated, ...ORG_TIMEZONE_EVENT_TYPES];
 
   async handle(events: readonly StoredEvent[], tx: Sql): Promise<void> {
@@ -49,25 +51,39 @@ export class CallReportProjection implements Projection {
       );
     }
     if (rows.length) {
-      const statusParams = STATUS_COLS.map((_, i) => `$${8 + i}::int[]`).join(', ');
-      await tx.query(
-        `INSERT INTO call_report_days AS d (org_id, dimension, day, key, attempts, connected, talk_sec, ${STATUS_COLS.join(', ')})
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::date[], $4::text[], $5::int[], $6::int[], $7::bigint[], ${statusParams})
-         ON CONFLICT (org_id, dimension, day, key) DO UPDATE SET
-           attempts = d.attempts + excluded.attempts, connected = d.connected + excluded.connected, talk_sec = d.talk_sec + excluded.talk_sec,
-           ${STATUS_COLS.map((c) => `${c} = d.${c} + excluded.${c}`).join(', ')}`,
-        [
-          rows.map((r) => r.orgId),
-          rows.map((r) => r.dimension),
-          rows.map((r) => r.day),
-          rows.map((r) => r.key),
-          rows.map((r) => r.attempts),
-          rows.map((r) => r.connected),
-          rows.map((r) => r.talkSec),
-          ...STATUS_COLS.map((_, i) => rows.map((r) => r.byStatus[i])),
-        ],
+      await this.upsert(tx, 'call_report_days', 'd', 'org_id, dimension, day, key', rows.map((r) => [r.orgId, r.dimension, r.day, r.key]), rows, ['uuid', 'text', 'date', 'text']);
+      const periods = periodRows(rows);
+      await this.upsert(
+        tx,
+        'call_report_periods',
+        'p',
+        'org_id, dimension, grain, start, key',
+        periods.map((p) => [p.orgId, p.dimension, p.grain, p.start, p.key]),
+        periods,
+        ['uuid', 'text', 'text', 'date', 'text'],
       );
     }
+  }
+
+  /** One statement: add the counts of `rows` to the rows with the same key columns (or insert them). */
+  private async upsert(tx: Sql, table: string, alias: string, keyColumns: string, keys: unknown[][], rows: Counts[], keyTypes: string[]): Promise<void> {
+    const k = keyTypes.length;
+    const keyParams = keyTypes.map((t, i) => `$${i + 1}::${t}[]`);
+    const countParams = ['int', 'int', 'bigint', ...STATUS_COLS.map(() => 'int')].map((t, i) => `$${k + i + 1}::${t}[]`);
+    await tx.query(
+      `INSERT INTO ${table} AS ${alias} (${keyColumns}, attempts, connected, talk_sec, ${STATUS_COLS.join(', ')})
+       SELECT * FROM unnest(${[...keyParams, ...countParams].join(', ')})
+       ON CONFLICT (${keyColumns}) DO UPDATE SET
+         attempts = ${alias}.attempts + excluded.attempts, connected = ${alias}.connected + excluded.connected, talk_sec = ${alias}.talk_sec + excluded.talk_sec,
+         ${STATUS_COLS.map((c) => `${c} = ${alias}.${c} + excluded.${c}`).join(', ')}`,
+      [
+        ...keyTypes.map((_, i) => keys.map((key) => key[i])),
+        rows.map((r) => r.attempts),
+        rows.map((r) => r.connected),
+        rows.map((r) => r.talkSec),
+        ...STATUS_COLS.map((_, i) => rows.map((r) => r.byStatus[i])),
+      ],
+    );
   }
 
   /** The stored timezone of each org with a call in the batch, and the stored user behind each agent or update. */

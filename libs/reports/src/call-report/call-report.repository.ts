@@ -72,19 +72,40 @@ export class CallReportRepository {
     if (to - from + 1 > max) throw new ValidationError('to', `must leave the range at most ${max} days long (from and to included) for granularity ${q.granularity}`);
 
     const range = [orgId, q.groupBy, q.from, q.to];
-    const grouped =
-      q.granularity === 'day'
-        ? this.db.query<Grouped>(
-            `SELECT to_char(r.day, 'YYYY-MM-DD') AS bucket, r.key, ${PLAIN} FROM call_report_days r
-              WHERE r.org_id = $1 AND r.dimension = $2 AND r.day BETWEEN $3::date AND $4::date`,
-            range,
-          )
-        : this.db.query<Grouped>(
-            `SELECT to_char(($5::date[])[r.day - $3::date + 1], 'YYYY-MM-DD') AS bucket, r.key, ${SUMS} FROM call_report_days r
-              WHERE r.org_id = $1 AND r.dimension = $2 AND r.day BETWEEN $3::date AND $4::date
-              GROUP BY 1, 2`,
-            [...range, bucketsByDay(q.from, q.to, q.granularity).buckets],
-          );
+    let grouped: Promise<{ rows: Grouped[] }>;
+    if (q.granularity === 'day') {
+      grouped = this.db.query<Grouped>(
+        `SELECT to_char(r.day, 'YYYY-MM-DD') AS bucket, r.key, ${PLAIN} FROM call_report_days r
+          WHERE r.org_id = $1 AND r.dimension = $2 AND r.day BETWEEN $3::date AND $4::date`,
+        range,
+      );
+    } else {
+      // whole weeks or months from their own rows; a bucket the range cuts, summed from its days inside the range
+      const { days, buckets } = bucketsByDay(q.from, q.to, q.granularity);
+      const inRange = new Map<string, number>();
+      for (const b of buckets) inRange.set(b, (inRange.get(b) ?? 0) + 1);
+      const grain = q.granularity;
+      const whole = [...inRange].filter(([b, n]) => b >= q.from && n === bucketLength(b, grain)).map(([b]) => b);
+      const wholeSet = new Set(whole);
+      const cutDays = days.filter((_, i) => !wholeSet.has(buckets[i]));
+      grouped = Promise.all([
+        whole.length
+          ? this.db.query<Grouped>(
+              `SELECT to_char(r.start, 'YYYY-MM-DD') AS bucket, r.key, ${PLAIN} FROM call_report_periods r
+                WHERE r.org_id = $1 AND r.dimension = $2 AND r.grain = $3 AND r.start = ANY ($4::date[])`,
+              [orgId, q.groupBy, q.granularity, whole],
+            )
+          : { rows: [] as Grouped[] },
+        cutDays.length
+          ? this.db.query<Grouped>(
+              `SELECT to_char(($5::date[])[r.day - $3::date + 1], 'YYYY-MM-DD') AS bucket, r.key, ${SUMS} FROM call_report_days r
+                WHERE r.org_id = $1 AND r.dimension = $2 AND r.day BETWEEN $3::date AND $4::date AND r.day = ANY ($6::date[])
+                GROUP BY 1, 2`,
+              [...range, buckets, cutDays],
+            )
+          : { rows: [] as Grouped[] },
+      ]).then(([a, b]) => ({ rows: [...a.rows, ...b.rows] }));
+    }
     const totals = this.db.query<Grouped>(
       `SELECT '' AS bucket, '' AS key, ${SUMS} FROM call_report_days r
         WHERE r.org_id = $1 AND r.dimension = 'status' AND r.day BETWEEN $2::date AND $3::date`,
@@ -114,6 +135,13 @@ export class CallReportRepository {
     if (names) row.name = g.key === NO_KEY ? null : (names[g.key] ?? null);
     return row;
   }
+}
+
+/** Days in the week or month that starts on `start`. */
+function bucketLength(start: string, granularity: 'week' | 'month'): number {
+  if (granularity === 'week') return 7;
+  const [y, m] = start.split('-').map(Number);
+  return new Date(Date.UTC(y, m, 0)).getUTCDate();
 }
 
 /** Bucket, then key in UTF-16 order (COLLATE "C" order but for characters outside the BMP), the none key ('') last. */

@@ -10,6 +10,7 @@ import { Reassignment1700000000009 } from './1700000000009-reassignment';
 import { CallReport1700000000010 } from './1700000000010-call-report';
 import { FollowUpReport1700000000011 } from './1700000000011-follow-up-report';
 import { NextFollowUpId1700000000012 } from './1700000000012-next-follow-up-id';
+import { CallReportPeriods1700000000013 } from './1700000000013-call-report-periods';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -18,4 +19,5 @@ export const MIGRATIONS = [
   CallReport1700000000010,
   FollowUpReport1700000000011,
   NextFollowUpId1700000000012,
+  CallReportPeriods1700000000013,
 ];
