@@ -92,8 +92,9 @@ export class CallReportRepository {
         whole.length
           ? this.db.query<Grouped>(
               `SELECT to_char(r.start, 'YYYY-MM-DD') AS bucket, r.key, ${PLAIN} FROM call_report_periods r
-                WHERE r.org_id = $1 AND r.dimension = $2 AND r.grain = $3 AND r.start = ANY ($4::date[])`,
-              [orgId, q.groupBy, q.granularity, whole],
+                WHERE r.org_id = $1 AND r.dimension = $2 AND r.grain = $3 AND r.start BETWEEN $4::date AND $5::date`,
+              // whole buckets are consecutive (only the first and the last can be cut): one range of the primary key
+              [orgId, q.groupBy, q.granularity, whole[0], whole[whole.length - 1]],
             )
           : { rows: [] as Grouped[] },
         cutDays.length
