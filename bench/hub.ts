@@ -58,6 +58,7 @@ import {
   runLoad,
   secondsSince,
   withScratchDatabase,
+  captureStatements,
 } from './lib';
 import { freePort, runJson, spawnTs, startServer } from './server';
 
@@ -489,16 +490,11 @@ async function main(): Promise<void> {
 
       // The hub's statement as the repository sends it, for EXPLAIN (captured on its first call).
       const db = app.get(Database);
-      let captured: { text: string; values: unknown[] } | null = null;
-      const query = db.query.bind(db);
-      (db as { query: Database['query'] }).query = ((text: any, values?: unknown[]) => {
-        if (!captured && typeof text === 'object' && text.name === 'hub-due') captured = { text: text.text, values: values ?? text.values };
-        return query(text, values);
-      }) as Database['query'];
       const repo = app.get(HubRepository);
-      await repo.due(world.orgId, world.agents[0].id, timezone, new Date(), 'all', 200);
+      const sent = await captureStatements(db, () => repo.due(world.orgId, world.agents[0].id, timezone, new Date(), 'all', 200));
+      const captured = sent.find((st) => st.name === 'hub-due');
       if (!captured) throw new Error('the hub statement was not captured');
-      const hubSql: { text: string; values: unknown[] } = captured;
+      const hubSql: { text: string; values: unknown[] } = { text: captured.text, values: captured.values };
 
       const http = world.agents.slice(0, CLIENTS).map((a) => new JsonClient(server.url, a.key, 1));
       const dueOf = async (agent: number) => (await http[agent].request('GET', '/api/follow-ups/due?limit=10')).body.counts;

@@ -6,7 +6,7 @@
 import { Client, Pool } from 'pg';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { runMigrations } from '@app/shared';
+import { runMigrations, Sql } from '@app/shared';
 
 // ---------------------------------------------------------------- parameters
 
@@ -313,3 +313,31 @@ export function printTable(headers: readonly string[], rows: readonly (readonly 
 export const fmtRate = (n: number): string => Math.round(n).toLocaleString('en-US');
 export const fmtMs = (n: number): string => (n < 10 ? n.toFixed(2) : n.toFixed(1));
 export const fmtRatio = (n: number): string => n.toFixed(2);
+
+// ---------------------------------------------------------------- statements a repository sends
+
+export interface CapturedStatement {
+  readonly name?: string;
+  readonly text: string;
+  readonly values: unknown[];
+}
+
+/**
+ * Runs fn with every query of `db` recorded (and still executed), then restores `db`: the statements a
+ * repository really sends, to time them bare over pg or EXPLAIN them.
+ */
+export async function captureStatements(db: Sql, fn: () => Promise<unknown>): Promise<CapturedStatement[]> {
+  const captured: CapturedStatement[] = [];
+  const query = db.query.bind(db);
+  const recording: Sql['query'] = (text, values) => {
+    captured.push(typeof text === 'string' ? { text, values: values ?? [] } : { name: text.name, text: text.text, values: values ?? text.values ?? [] });
+    return query(text, values);
+  };
+  (db as { query: Sql['query'] }).query = recording;
+  try {
+    await fn();
+  } finally {
+    (db as { query: Sql['query'] }).query = query;
+  }
+  return captured;
+}

@@ -89,6 +89,7 @@ import {
   runLoad,
   secondsSince,
   withScratchDatabase,
+  captureStatements,
 } from './lib';
 import { freePort, runJson, spawnTs } from './server';
 
@@ -708,20 +709,12 @@ async function main(): Promise<void> {
       const db = app.get(Database);
       const repo = app.get(CallReportRepository);
       // every statement of one report (rows, totals, context), run together as the repository runs them
-      let captured: { text: string; values: unknown[] }[] = [];
-      const query = db.query.bind(db);
-      (db as { query: Database['query'] }).query = ((text: any, values?: unknown[]) => {
-        captured.push(typeof text === 'string' ? { text, values: values ?? [] } : { text: text.text, values: values ?? text.values ?? [] });
-        return query(text, values);
-      }) as Database['query'];
       const statements: { text: string; values: unknown[] }[][] = [];
       for (const s of all) {
-        captured = [];
-        await repo.report(org.orgId, s.query);
+        const captured = await captureStatements(db, () => repo.report(org.orgId, s.query));
         if (captured.length === 0) throw new Error(`no statement captured for ${s.label}`);
         statements.push(captured);
       }
-      (db as { query: Database['query'] }).query = query;
 
       // ---- the service, with the report in place
       process.stderr.write('starting the service...\n');
