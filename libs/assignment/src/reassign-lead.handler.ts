@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Actor, KeyedMutex } from '@app/shared';
+import { KeyedMutex, systemActor } from '@app/shared';
 import { HandlesJob, JobHandler } from '@app/queue';
 import { chooseAgent, ContactStateCache, ContactWriter, ReassignmentRules, ReassignmentSkipReason, reassignmentBlocker } from '@app/contacts';
 import { SettingsRepository } from '@app/settings';
@@ -10,8 +10,6 @@ import { REASSIGN_LEAD, ReassignLeadPayload } from './reassign.jobs';
 
 const reassigned = new Counter({ name: 'lead_reassignments_total', help: 'Leads reassigned by auto lead assignment', labelNames: ['strategy', 'scope'] });
 const skipped = new Counter({ name: 'lead_reassignments_skipped_total', help: 'Auto lead assignment checks that changed nothing, by reason', labelNames: ['reason'] });
-
-const systemActor = (orgId: string): Actor => ({ orgId, userId: 'system', role: 'admin', timezone: 'UTC' });
 
 /**
  * The delayed re-check of a recycled lead (SPEC §7). Reads the contact, and when its streak is still open picks an

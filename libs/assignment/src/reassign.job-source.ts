@@ -3,8 +3,11 @@ import { Sql } from '@app/shared';
 import { StoredEvent } from '@app/event-store';
 import { AsJobSource, JobRequest, JobSource } from '@app/queue';
 import { CallLogged, CallLoggedData, LeadStatusChanged, LeadStatusChangedData } from '@app/contacts';
-import { SettingsRepository } from '@app/settings';
+import { RECYCLABLE_STATUSES, SettingsRepository } from '@app/settings';
 import { reassignJob, REASSIGN_LEAD } from './reassign.jobs';
+
+/** The statuses settings may recycle, as an SQL list: a literal, so the planner can use contacts_recycled_ix. */
+const RECYCLABLE_SQL = RECYCLABLE_STATUSES.map((s) => `'${s}'`).join(', ');
 
 /**
  * SPEC §7 auto lead assignment, the trigger: every unreached event (a final call that did not connect, a lead
@@ -32,7 +35,7 @@ export class ReassignJobSource implements JobSource {
     if (triggers.length === 0) return [];
     // A call on a lead that is not in a recycled status now cannot reassign it later: a later streak has its own trigger.
     const { rows } = await sql.query<{ id: string }>(
-      `SELECT id FROM contacts WHERE id = ANY ($1::uuid[]) AND status = 'ACTIVE' AND lead_status IN ('Not Picked', 'Missed')`,
+      `SELECT id FROM contacts WHERE id = ANY ($1::uuid[]) AND status = 'ACTIVE' AND lead_status IN (${RECYCLABLE_SQL})`,
       [[...new Set(triggers.map((t) => t.e.data.contactId as string))]],
     );
     const live = new Set(rows.map((r) => r.id));
@@ -55,7 +58,7 @@ export class ReassignJobSource implements JobSource {
         `SELECT c.id, c.org_id, c.version, c.updated_at, (s.settings->'autoAssignment'->>'delaySeconds')::int AS delay
            FROM org_settings s JOIN contacts c ON c.org_id = s.org_id
           WHERE (s.settings->'autoAssignment'->>'enabled')::boolean
-            AND c.status = 'ACTIVE' AND c.lead_status IN ('Not Picked', 'Missed')
+            AND c.status = 'ACTIVE' AND c.lead_status IN (${RECYCLABLE_SQL})
             AND c.lead_status IN (SELECT jsonb_array_elements_text(s.settings->'autoAssignment'->'statuses'))
             AND c.reassignments < (s.settings->'autoAssignment'->>'maxReassignments')::int
             AND c.id > $1

@@ -2,8 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { Actor, Clock } from '@app/shared';
 import { ContactCommand, ContactState, ContactWriter } from '@app/contacts';
 
-/** The actor the worker writes as: the organization itself, no user. */
-export const systemActor = (orgId: string): Actor => ({ orgId, userId: 'system', role: 'admin', timezone: 'UTC' });
 
 /** Writes a follow-up command to its contact's stream (optimistic concurrency, retried). */
 @Injectable()

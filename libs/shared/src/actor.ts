@@ -10,3 +10,6 @@ export interface Actor {
 }
 
 export const isSupervisorOrAdmin = (actor: Actor): boolean => actor.role === 'admin' || actor.role === 'supervisor';
+
+/** The actor background work writes as (workers, auto-assignment): the organization itself, no user. */
+export const systemActor = (orgId: string): Actor => ({ orgId, userId: 'system', role: 'admin', timezone: 'UTC' });

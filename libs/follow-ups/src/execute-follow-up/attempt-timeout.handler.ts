@@ -1,23 +1,23 @@
 import { Injectable } from '@nestjs/common';
-import { EventStore, foldStream } from '@app/event-store';
+import { systemActor } from '@app/shared';
 import { HandlesJob, JobHandler } from '@app/queue';
-import { contactDecider, contactStream } from '@app/contacts';
+import { ContactStateCache } from '@app/contacts';
 import { SettingsRepository } from '@app/settings';
 import { AttemptTimeoutPayload, FOLLOW_UP_ATTEMPT_TIMEOUT } from '../follow-up.jobs';
-import { FollowUpWriter, systemActor } from '../follow-up-writer';
+import { FollowUpWriter } from '../follow-up-writer';
 
 /** A dialled call attempt with no call pushed for it within attemptTimeoutSeconds is a failed attempt. */
 @Injectable()
 @HandlesJob(FOLLOW_UP_ATTEMPT_TIMEOUT)
 export class AttemptTimeoutHandler implements JobHandler<AttemptTimeoutPayload> {
   constructor(
-    private readonly store: EventStore,
+    private readonly states: ContactStateCache,
     private readonly writer: FollowUpWriter,
     private readonly settings: SettingsRepository,
   ) {}
 
   async run(job: AttemptTimeoutPayload): Promise<void> {
-    const state = foldStream(contactDecider, await this.store.readStream(job.orgId, contactStream(job.contactId)));
+    const { state } = (await this.states.load(job.orgId, [job.contactId])).get(job.contactId)!;
     const f = state.followUps.get(job.followUpId);
     // A timeout for an attempt that was withdrawn (snooze, reschedule) and started again is not this attempt's.
     if (!f || f.schedule !== job.schedule || !f.attemptOpen || f.attempts !== job.attempt) return;

@@ -1,12 +1,12 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Database } from '@app/shared';
+import { Database, systemActor } from '@app/shared';
 import { RUN_CONSUMERS } from '@app/event-store';
 import { AsRecurringJob, HandlesJob, JobHandler, JobQueues, QueueName, RecurringJob } from '@app/queue';
 import { FollowUpExpired } from '@app/contacts';
 import { Counter } from 'prom-client';
 import { EXPIRE_FOLLOW_UPS } from '../follow-up.jobs';
-import { FollowUpWriter, systemActor } from '../follow-up-writer';
+import { FollowUpWriter } from '../follow-up-writer';
 
 const expired = new Counter({ name: 'follow_ups_expired_total', help: 'Follow-ups expired by the periodic job' });
 const PAGE = 500;
