@@ -60,7 +60,7 @@ import {
   withScratchDatabase,
   captureStatements,
 } from './lib';
-import { freePort, runJson, spawnTs, startServer } from './server';
+import { runJson, startServer } from './server';
 
 const CONTACTS = envInt('BENCH_CONTACTS', 1_000_000);
 const AGENTS = envInt('BENCH_AGENTS', 500);
@@ -199,31 +199,7 @@ async function populate(store: EventStore, world: World, adminUserId: string): P
 // ---------------------------------------------------------------- the service
 
 /** The service as a child process: `--api-only` (default) or the whole service (BENCH_SERVER_ROLE=all). */
-async function startService(env: Record<string, string>): Promise<{ url: URL; stop: () => Promise<void> }> {
-  if (SERVER_ROLE === 'all') return startServer(env);
-  const port = await freePort();
-  const child = spawnTs('apps/api/src/main.ts', ['--api-only'], { LOG_LEVEL: 'warn', ...env, PORT: String(port) });
-  let exited = false;
-  child.once('exit', () => (exited = true));
-  const url = new URL(`http://127.0.0.1:${port}`);
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(new URL('/health/ready', url))).status === 200) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (exited || i > 600) throw new Error('server did not become ready');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    stop: async () => {
-      if (exited) return;
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    },
-  };
-}
+const startService = (env: Record<string, string>) => startServer(env, SERVER_ROLE === 'all' ? [] : ['--api-only']);
 
 // ---------------------------------------------------------------- the ingest load (bench/ingest.ts's call shape)
 
@@ -511,6 +487,7 @@ async function main(): Promise<void> {
       process.stderr.write('measuring (under ingest)...\n');
       const ingestClient = new JsonClient(server.url, dialler.body.apiKey, INGEST_CLIENTS);
       const ingest = startIngest(ingestClient, world);
+      if (process.env.PROFILE_ON_SIGNAL === 'ingest') server.profile();
       rows.push(...(await measureCondition('ingest', world, pg, repo, hubSql, http)));
       const patchesIngest = await measurePatches('ingest', server.url, patchIngest);
       const ingestDone = await ingest.stop();

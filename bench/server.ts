@@ -14,7 +14,10 @@ export const freePort = () =>
 
 /** Runs a TypeScript entry point of the repo as its own process (its own core), transpile-only. */
 export function spawnTs(entry: string, args: string[], env: Record<string, string>): ChildProcess {
-  const profile = process.env.BENCH_PROFILE ? ['-r', join(ROOT, 'bench/cpu-profile.js')] : [];
+  const profile = [
+    ...(process.env.BENCH_PROFILE ? ['-r', join(ROOT, 'bench/cpu-profile.js')] : []),
+    ...(process.env.BENCH_LOOP_DELAY ? ['-r', join(ROOT, 'bench/loop-delay.js')] : []),
+  ];
   return spawn(process.execPath, [...profile, '-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(ROOT, entry), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
@@ -31,24 +34,34 @@ export async function runJson(entry: string, args: string[], env: Record<string,
   return JSON.parse(out.trim().split('\n').pop()!);
 }
 
-/** The whole service (API, workers, projections) in a child process; resolves once /health/ready answers. */
-export async function startServer(env: Record<string, string>): Promise<{ url: URL; stop: () => Promise<void> }> {
+/**
+ * The service in a child process (by default the whole of it: API, workers, projections; `['--api-only']` for
+ * the API role alone); resolves once /health/ready answers.
+ */
+export async function startServer(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<{ url: URL; stop: () => Promise<void>; profile: () => void }> {
   const port = await freePort();
-  const child = spawnTs('apps/api/src/main.ts', [], { LOG_LEVEL: 'warn', ...env, PORT: String(port) });
+  const child = spawnTs('apps/api/src/main.ts', args, { LOG_LEVEL: 'warn', ...env, PORT: String(port) });
+  let exited = false;
+  child.once('exit', () => (exited = true));
   const url = new URL(`http://127.0.0.1:${port}`);
   for (let i = 0; ; i++) {
     try {
-      const res = await fetch(new URL('/health/ready', url));
-      if (res.status === 200) break;
+      if ((await fetch(new URL('/health/ready', url))).status === 200) break;
     } catch {
       /* not listening yet */
     }
-    if (i > 600) throw new Error('server did not become ready');
+    if (exited || i > 600) throw new Error('server did not become ready');
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
     url,
+    /** Starts the CPU profile of bench/cpu-profile.js (BENCH_PROFILE=1 PROFILE_ON_SIGNAL=<phase>). */
+    profile: () => void child.kill('SIGWINCH'),
     stop: async () => {
+      if (exited) return;
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
     },

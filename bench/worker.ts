@@ -71,6 +71,7 @@ async function main(): Promise<void> {
       const setupSeconds = (Date.now() - made) / 1000;
       if (Date.now() > dueAt) throw new Error(`set-up took ${setupSeconds}s, longer than BENCH_LEAD_SECONDS; raise it`);
 
+      if (process.env.PROFILE_ON_SIGNAL) setTimeout(() => server.profile(), dueAt - Date.now());
       const deadline = dueAt + 300_000;
       while (received.size < FOLLOW_UPS && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       const lateness = Float64Array.from([...received.values()].map((t) => t - dueAt)).sort();
