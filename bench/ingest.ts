@@ -83,6 +83,13 @@ const rawRow = (i: number, orgId: string): EventRow => ({
   idempotencyKey: `call:${randomUUID()}:Called:0`,
 });
 
+/** The service's ingest_group_commit_size histogram: how many single pushes went into each append. */
+async function groupCommits(url: URL): Promise<{ sum: number; count: number }> {
+  const text = await (await fetch(new URL('/metrics', url))).text();
+  const read = (name: string) => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').filter((l) => l.startsWith(name + ' ')).join('\n'))?.[2] ?? 0);
+  return { sum: read('ingest_group_commit_size_sum'), count: read('ingest_group_commit_size_count') };
+}
+
 async function main(): Promise<void> {
   await withScratchDatabase(async (scratch) => {
     const env = { DATABASE_URL: scratch.url, QUEUE_PREFIX: scratch.name, PG_POOL_SIZE: String(envInt('BENCH_SERVER_POOL', 24)) };
@@ -130,13 +137,17 @@ async function main(): Promise<void> {
       await runLoad('warm-up', { writers: CLIENTS, seconds: WARMUP }, pushOne);
       results.push(await runLoad('raw single INSERT', { writers: RAW_CONNECTIONS, seconds: SECONDS }, (_, i) => rawSingleBaseline.insertOne(rawRow(i, org.orgId))));
       await rawSingleBaseline.close();
+      if (process.env.PROFILE_ON_SIGNAL === 'single') server.profile();
+      const groupsBefore = await groupCommits(server.url);
       results.push(await runLoad('POST /api/calls', { writers: CLIENTS, seconds: SECONDS }, pushOne));
+      const groupsAfter = await groupCommits(server.url);
       const raw = new RawInsertBaseline(scratch.url, BATCH_CLIENTS);
       results.push(
         await runLoad(`raw INSERT x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, (_, i) =>
           raw.insertMany(Array.from({ length: BATCH }, (_, k) => rawRow(i * BATCH + k, org.orgId))),
         ),
       );
+      if (process.env.PROFILE_ON_SIGNAL === 'batch') server.profile();
       results.push(await runLoad(`POST /api/calls/batch x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, pushBatch));
 
       const counts = (await pg.query(`SELECT (SELECT count(*) FROM calls) AS calls, (SELECT count(*) FROM events) AS events`)).rows[0];
@@ -160,6 +171,7 @@ async function main(): Promise<void> {
         ['calls stored', counts.calls],
         ['events stored', counts.events],
         ['pushes not accepted', failures],
+        ['single pushes per group commit', ((groupsAfter.sum - groupsBefore.sum) / Math.max(1, groupsAfter.count - groupsBefore.count)).toFixed(1)],
       ]);
       client.close();
       await raw.close();

@@ -34,6 +34,8 @@ import {
   PRIORITIES,
 } from '@app/contacts';
 import { PageQuery, TagsField } from '../http/common.dto';
+import { registerFastCheck } from '../http/validation.pipe';
+import { isPlainValidCall } from './call.fast-check';
 
 const ISO = { strict: true, strictSeparator: true };
 
@@ -96,6 +98,8 @@ export class CallDto {
 
   @ApiPropertyOptional({ description: 'why the lead asked to be called back' }) @IsOptional() @IsString() @MaxLength(5000) reason?: string;
 }
+
+registerFastCheck(CallDto, isPlainValidCall);
 
 export class CallBatchDto {
   @ApiProperty({ type: [CallDto], minItems: 1, maxItems: 1000, description: 'each item is validated and answered on its own' })

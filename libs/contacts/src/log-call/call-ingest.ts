@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Actor, Clock, ConflictError, Database, DomainError, ForbiddenError, NotFoundError, ValidationError } from '@app/shared';
 import { AppendRequest, ConcurrencyError, EventStore, NewEvent } from '@app/event-store';
 import {
@@ -21,6 +22,8 @@ const DAY_MS = 24 * 3600_000;
 const HOUR_MS = 3600_000;
 const MAX_ROUNDS = 5;
 const DEFAULT_RETRY_DELAY_SECONDS = 900;
+/** Contacts decided between two turns of the event loop, so a 1,000-call batch does not hold other requests. */
+const CONTACTS_PER_TURN = 64;
 
 export type ItemOutcome = { ok: CallPushResult } | { error: DomainError | Error };
 
@@ -86,7 +89,9 @@ export class CallIngest {
     const requests: AppendRequest[] = [];
     const owners: { index: number; events: ContactEvent[]; before: ContactState }[] = [];
     const after = new Map<string, { state: ContactState; version: number }>();
+    let decided = 0;
     for (const [contactId, items] of lanes) {
+      if (++decided % CONTACTS_PER_TURN === 0) await nextTurn();
       let { state, version } = loaded.get(contactId)!;
       for (const i of items) {
         let events: ContactEvent[];
