@@ -164,6 +164,31 @@ describe('HTTP errors (SPEC §9)', () => {
       expect(await agentNames(org.adminKey)).toEqual(['Ana']);
     });
 
+    it('should answer 401 at once when a key in use is deactivated with its user', async () => {
+      const org = await t.createOrg();
+      const ana = await createUser(org.adminKey, { name: 'Ana', role: 'agent' });
+      expect(await agentNames(ana.apiKey)).toEqual(['Ana']);
+      expect((await t.http().patch(`/api/users/${ana.id}`).set(bearer(org.adminKey)).send({ active: false })).status).toBe(200);
+      expectError(await t.http().get('/api/agents').set(bearer(ana.apiKey)), 401, 'Unauthorized');
+    });
+
+    it('should refuse a key another process revoked within AUTH_CACHE_MS (1 s) while it is in use here', async () => {
+      const org = await t.createOrg();
+      const ana = await createUser(org.adminKey, { name: 'Ana', role: 'agent' });
+      expect(await agentNames(ana.apiKey)).toEqual(['Ana']);
+      // Another process's revocation: the read model changes under this process, which is not told.
+      await t.db.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [ana.apiKeyId]);
+      const revokedAt = Date.now();
+      // Requests keep coming meanwhile, so the process has every chance to keep trusting the key it knows.
+      while (Date.now() - revokedAt < 1100) {
+        await t.http().get('/api/agents').set(bearer(ana.apiKey));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const res = await t.http().get('/api/agents').set(bearer(ana.apiKey));
+      expect(Date.now() - revokedAt).toBeGreaterThanOrEqual(1000);
+      expectError(res, 401, 'Unauthorized');
+    });
+
     it('should answer 401 rather than validate the body when there is no key', async () => {
       const res = await t.http().post('/api/users').send({ name: 123 });
       expectError(res, 401, 'Unauthorized');

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { Actor, Database, Role } from '@app/shared';
 
 export interface UserView {
@@ -15,10 +16,46 @@ export interface UserView {
 
 const COLUMNS = `id, name, email, role, branch, department, timezone, active, created_at AS "createdAt"`;
 
+/** Keys remembered per process at most; the oldest is dropped first. Only valid keys are remembered. */
+const MAX_CACHED_KEYS = 10_000;
+
 /** Reads of the tenancy read model. Every query is scoped by organization. */
 @Injectable()
 export class UserRepository {
-  constructor(private readonly db: Database) {}
+  /**
+   * Actors of valid API keys looked up in the last AUTH_CACHE_MS, by key hash: every request authenticates,
+   * and a dialler pushing calls one by one would otherwise spend a query per call on its key. Revoking a key
+   * or changing a user forgets them all in the process that did it (forgetActors), and on every other process
+   * within AUTH_CACHE_MS. Unknown keys are never remembered, so guessing fills nothing.
+   */
+  private readonly actors = new Map<string, { actor: Actor; until: number }>();
+  private readonly authCacheMs: number;
+
+  constructor(
+    private readonly db: Database,
+    config: ConfigService,
+  ) {
+    this.authCacheMs = Number(config.get('AUTH_CACHE_MS') ?? 1000);
+  }
+
+  /** The actor of a valid, unrevoked key of an active user, or null. */
+  async actorForKey(hashHex: string): Promise<Actor | null> {
+    const now = Date.now();
+    const hit = this.actors.get(hashHex);
+    if (hit && hit.until > now) return hit.actor;
+    const actor = await this.actorForKeyHash(hashHex);
+    this.actors.delete(hashHex);
+    if (actor && this.authCacheMs > 0) {
+      if (this.actors.size >= MAX_CACHED_KEYS) this.actors.delete(this.actors.keys().next().value!);
+      this.actors.set(hashHex, { actor, until: now + this.authCacheMs });
+    }
+    return actor;
+  }
+
+  /** After a key is revoked or a user changed: this process asks the database again on the next request. */
+  forgetActors(): void {
+    this.actors.clear();
+  }
 
   async actorForKeyHash(hashHex: string): Promise<Actor | null> {
     const { rows } = await this.db.query<{ org_id: string; user_id: string; role: Role; timezone: string }>(

@@ -21,7 +21,7 @@ export class ApiKeyGuard implements CanActivate {
     const req = context.switchToHttp().getRequest();
     const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
     if (!match) throw new UnauthorizedError('missing API key: send Authorization: Bearer <key>');
-    const actor = await this.users.actorForKeyHash(hashApiKey(match[1]));
+    const actor = await this.users.actorForKey(hashApiKey(match[1]));
     if (!actor) throw new UnauthorizedError('invalid or revoked API key');
     req.actor = actor;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);

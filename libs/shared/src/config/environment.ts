@@ -42,6 +42,13 @@ export class Environment {
   @Max(10_000_000)
   STATE_CACHE_SIZE = 20_000;
 
+  /** How long a process trusts a valid API key it has looked up (ms); revocations reach other processes within it. 0: ask every time. */
+  @Transform(({ value }) => (value === undefined || value === '' ? 1000 : Number(value)))
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  AUTH_CACHE_MS = 1000;
+
   /** Jobs a worker process runs at once per queue. */
   @Transform(({ value }) => (value === undefined || value === '' ? 50 : Number(value)))
   @IsInt()

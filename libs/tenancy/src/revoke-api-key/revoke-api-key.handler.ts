@@ -23,5 +23,6 @@ export class RevokeApiKeyHandler implements ICommandHandler<RevokeApiKeyCommand,
       decider: { initial: initialUserState, evolve: evolveUser },
       decide: (state) => decideUser({ type: 'RevokeApiKey', userId, keyId }, state),
     });
+    this.users.forgetActors();
   }
 }

@@ -25,5 +25,6 @@ export class UpdateUserHandler implements ICommandHandler<UpdateUserCommand, voi
       decider: { initial: initialUserState, evolve: evolveUser },
       decide: (state) => decideUser({ type: 'UpdateUser', userId, changes }, state),
     });
+    this.users.forgetActors();
   }
 }
