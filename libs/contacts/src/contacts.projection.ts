@@ -418,13 +418,23 @@ export class ContactsProjection implements Projection {
     }
   }
 
-  /** A contact's nextFollowUpAt and the follow-up it is: its earliest open call follow-up (SPEC §6). */
+  /**
+   * A contact's nextFollowUpAt and the follow-up it is: its earliest open call follow-up (SPEC §6). Rows whose
+   * value stays are not written: most follow-up events (every webhook and sms attempt, say) leave it as it was,
+   * and a write would cost a new row version of the contact for nothing.
+   */
   static refreshNextFollowUp(tx: Sql, contactIds: readonly string[]) {
     return tx.query(
-      `UPDATE contacts c SET (next_follow_up_at, next_follow_up_id) = (
-         SELECT f.scheduled_at, f.id FROM follow_ups f WHERE f.contact_id = c.id AND f.kind = 'follow_up' AND f.type = 'call' AND NOT f.resolved
-          ORDER BY f.scheduled_at, f.id LIMIT 1
-       ) WHERE c.id = ANY ($1::uuid[])`,
+      `UPDATE contacts c SET next_follow_up_at = n.at, next_follow_up_id = n.follow_up_id
+         FROM (SELECT k.id, f.scheduled_at AS at, f.id AS follow_up_id
+                 FROM unnest($1::uuid[]) AS k(id)
+                 LEFT JOIN LATERAL (
+                   SELECT f.scheduled_at, f.id FROM follow_ups f
+                    WHERE f.contact_id = k.id AND f.kind = 'follow_up' AND f.type = 'call' AND NOT f.resolved
+                    ORDER BY f.scheduled_at, f.id LIMIT 1
+                 ) f ON true) n
+        WHERE c.id = ANY ($1::uuid[]) AND c.id = n.id
+          AND (c.next_follow_up_at, c.next_follow_up_id) IS DISTINCT FROM (n.at, n.follow_up_id)`,
       [contactIds],
     );
   }

@@ -11,6 +11,7 @@ import { CallReport1700000000010 } from './1700000000010-call-report';
 import { FollowUpReport1700000000011 } from './1700000000011-follow-up-report';
 import { NextFollowUpId1700000000012 } from './1700000000012-next-follow-up-id';
 import { CallReportPeriods1700000000013 } from './1700000000013-call-report-periods';
+import { NextCallIndex1700000000014 } from './1700000000014-next-call-index';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -20,4 +21,5 @@ export const MIGRATIONS = [
   FollowUpReport1700000000011,
   NextFollowUpId1700000000012,
   CallReportPeriods1700000000013,
+  NextCallIndex1700000000014,
 ];
