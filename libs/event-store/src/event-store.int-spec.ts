@@ -49,6 +49,30 @@ describe(EventStore.name, () => {
     expect((await store.readStream(orgId, stream)).map((e) => e.type)).toEqual(['A', 'B']);
   });
 
+  it('should answer each stream of a multi-stream append on its own, with the stored positions and transaction', async () => {
+    const [fresh, stale] = [`s-${randomUUID()}`, `s-${randomUUID()}`];
+    await store.append(stale, [{ type: 'A', data: {} }], { expectedVersion: NO_STREAM, metadata: meta() });
+    const results = await store.appendMany(
+      [
+        { streamId: fresh, expectedVersion: NO_STREAM, events: [{ type: 'X', data: { n: 1 } }, { type: 'Y', data: { n: 2 } }] },
+        { streamId: stale, expectedVersion: 0, events: [{ type: 'Z', data: {} }] },
+      ],
+      meta(),
+    );
+    expect(results.map((r) => [r.outcome, r.streamVersion])).toEqual([
+      ['ok', 2],
+      ['conflict', 1],
+    ]);
+    const { rows } = await db.query<{ global_position: string; transaction_id: string }>(
+      'SELECT global_position::text, transaction_id::text FROM events WHERE stream_id = $1 ORDER BY stream_version',
+      [fresh],
+    );
+    // What inline projections and the caller were handed is what was stored: the consumers' order depends on it.
+    expect(results[0].events.map((e) => [e.globalPosition, e.transactionId])).toEqual(rows.map((r) => [r.global_position, r.transaction_id]));
+    expect(results[1].events).toEqual([]);
+    expect((await store.readStream(orgId, stale)).map((e) => e.type)).toEqual(['A']);
+  });
+
   it('should let exactly one of two racing writers win the same expected version', async () => {
     const stream = `s-${randomUUID()}`;
     await store.append(stream, [{ type: 'A', data: {} }], { expectedVersion: NO_STREAM, metadata: meta() });

@@ -31,7 +31,9 @@ export interface ManyResult {
 
 const APPEND_MANY_SQL = {
   name: 'fu_append_many',
-  text: 'SELECT request, outcome, stream_version, positions::text[] AS positions FROM fu_append_many($1, $2, $3, $4, $5, $6, $7, $8)',
+  // The transaction id comes with the rows (a plpgsql set-returning function has run to its end, inserts and
+  // all, before the first row is projected), instead of a round trip of its own.
+  text: 'SELECT request, outcome, stream_version, positions::text[] AS positions, pg_current_xact_id()::text AS transaction_id FROM fu_append_many($1, $2, $3, $4, $5, $6, $7, $8)',
 };
 
 export interface AppendOptions {
@@ -123,7 +125,7 @@ export class EventStore {
     for (let attempt = 1; ; attempt++) {
       try {
         const results = await this.db.transaction(async (tx) => {
-          const { rows } = await tx.query<{ request: number; outcome: AppendOutcome; stream_version: string | null; positions: string[] | null }>({
+          const { rows } = await tx.query<{ request: number; outcome: AppendOutcome; stream_version: string | null; positions: string[] | null; transaction_id: string }>({
             ...APPEND_MANY_SQL,
             values: [
               metadata.orgId,
@@ -136,7 +138,6 @@ export class EventStore {
               events.map((e) => e.idempotencyKey ?? null),
             ],
           });
-          const { rows: tid } = await tx.query<{ t: string }>('SELECT pg_current_xact_id()::text AS t');
           const out: ManyResult[] = rows.map((row) => {
             const request = requests[row.request - 1];
             const version = row.stream_version === null ? null : Number(row.stream_version);
@@ -145,7 +146,7 @@ export class EventStore {
                 ? []
                 : request.events.map((e, i) => ({
                     globalPosition: row.positions![i],
-                    transactionId: tid[0].t,
+                    transactionId: row.transaction_id,
                     streamId: request.streamId,
                     streamVersion: version! - request.events.length + i + 1,
                     orgId: metadata.orgId,

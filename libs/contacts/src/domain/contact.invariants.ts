@@ -29,11 +29,20 @@ export function validPhone(phone: string): string {
   return phone;
 }
 
+/**
+ * Zones Intl has accepted. Building a DateTimeFormat costs ~50 µs, and the calling window checks the contact's
+ * zone on every execution; valid zones are a few hundred names, so remembering them is bounded (invalid ones
+ * are not remembered).
+ */
+const knownZones = new Set<string>();
+
 /** Intl knows the IANA database; this reads no clock. */
 export function isIanaTimeZone(zone: unknown): zone is string {
   if (typeof zone !== 'string' || zone === '') return false;
+  if (knownZones.has(zone)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    knownZones.add(zone);
     return true;
   } catch {
     return false;
