@@ -32,7 +32,7 @@ import {
   runLoad,
   withScratchDatabase,
 } from './lib';
-import { runJson, startServer } from './server';
+import { histogram, runJson, startServer } from './server';
 
 const SECONDS = envInt('BENCH_SECONDS', 10);
 const WARMUP = envInt('BENCH_WARMUP_SECONDS', 2);
@@ -83,13 +83,6 @@ const rawRow = (i: number, orgId: string): EventRow => ({
   idempotencyKey: `call:${randomUUID()}:Called:0`,
 });
 
-/** The service's ingest_group_commit_size histogram: how many single pushes went into each append. */
-async function groupCommits(url: URL): Promise<{ sum: number; count: number }> {
-  const text = await (await fetch(new URL('/metrics', url))).text();
-  const read = (name: string) => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').filter((l) => l.startsWith(name + ' ')).join('\n'))?.[2] ?? 0);
-  return { sum: read('ingest_group_commit_size_sum'), count: read('ingest_group_commit_size_count') };
-}
-
 async function main(): Promise<void> {
   await withScratchDatabase(async (scratch) => {
     const env = { DATABASE_URL: scratch.url, QUEUE_PREFIX: scratch.name, PG_POOL_SIZE: String(envInt('BENCH_SERVER_POOL', 24)) };
@@ -138,9 +131,9 @@ async function main(): Promise<void> {
       results.push(await runLoad('raw single INSERT', { writers: RAW_CONNECTIONS, seconds: SECONDS }, (_, i) => rawSingleBaseline.insertOne(rawRow(i, org.orgId))));
       await rawSingleBaseline.close();
       if (process.env.PROFILE_ON_SIGNAL === 'single') server.profile();
-      const groupsBefore = await groupCommits(server.url);
+      const groupsBefore = await histogram(server.url, 'ingest_group_commit_size');
       results.push(await runLoad('POST /api/calls', { writers: CLIENTS, seconds: SECONDS }, pushOne));
-      const groupsAfter = await groupCommits(server.url);
+      const groupsAfter = await histogram(server.url, 'ingest_group_commit_size');
       const raw = new RawInsertBaseline(scratch.url, BATCH_CLIENTS);
       results.push(
         await runLoad(`raw INSERT x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, (_, i) =>

@@ -341,3 +341,34 @@ export async function captureStatements(db: Sql, fn: () => Promise<unknown>): Pr
   }
   return captured;
 }
+
+// ---------------------------------------------------------------- where Postgres spends its time
+
+/**
+ * A sampling profile of the server: every 10 ms for `ms`, which statements of `database` are active and what
+ * they wait on (CPU, WAL write, a lock, ...). Prints the average number of backends in each state, busiest
+ * first: 0.5 means half of one backend's time.
+ */
+export async function samplePgActivity(adminUrl: string, database: string, ms: number): Promise<[string, number][]> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  const counts = new Map<string, number>();
+  let samples = 0;
+  try {
+    for (const end = Date.now() + ms; Date.now() < end; samples++) {
+      const { rows } = await client.query<{ q: string; w: string | null; e: string | null }>(
+        `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 100) AS q, wait_event_type AS w, wait_event AS e
+           FROM pg_stat_activity WHERE state = 'active' AND pid <> pg_backend_pid() AND datname = $1`,
+        [database],
+      );
+      for (const r of rows) {
+        const key = `${r.w ? `${r.w}/${r.e}` : 'CPU'}  ${r.q}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  } finally {
+    await client.end();
+  }
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n / Math.max(1, samples)]);
+}

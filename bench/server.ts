@@ -67,3 +67,13 @@ export async function startServer(
     },
   };
 }
+
+/** A histogram's sum and count from the service's /metrics, over the series whose labels contain `labels`. */
+export async function histogram(url: URL, name: string, labels = ''): Promise<{ sum: number; count: number }> {
+  const lines = (await (await fetch(new URL('/metrics', url))).text()).split('\n');
+  const read = (series: string) =>
+    lines
+      .filter((l) => (l.startsWith(`${series} `) || l.startsWith(`${series}{`)) && l.includes(labels))
+      .reduce((total, l) => total + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+  return { sum: read(`${name}_sum`), count: read(`${name}_count`) };
+}

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { validateByRules, validateItem } from '../http/validation.pipe';
-import { isPlainValidCall } from './call.fast-check';
+import { CALL_KEYS, isPlainValidCall } from './call.fast-check';
 import { CallDto } from './calls.dto';
 
 /** A small seeded generator, so a failure names a reproducible case. */
@@ -60,26 +60,7 @@ const VALID: Record<string, unknown>[] = [
   { callId: 'c-6', contactId: UUID, agentId: OTHER_UUID, direction: 'outbound', status: 'In-progress', durationSec: 0, startedAt: '2026-11-21T10:00:00Z' },
 ];
 
-const KEYS = [
-  'callId',
-  'contactId',
-  'agentId',
-  'direction',
-  'status',
-  'durationSec',
-  'startedAt',
-  'note',
-  'leadStatus',
-  'campaignId',
-  'tags',
-  'followUpId',
-  'followUp',
-  'callbackAt',
-  'reason',
-  'extra',
-  '__proto__',
-  'constructor',
-];
+const KEYS = [...CALL_KEYS, 'extra', '__proto__', 'constructor'];
 const FOLLOW_UP_KEYS = ['type', 'scheduledAt', 'agentId', 'priority', 'maxAttempts', 'allowOutOfWindow', 'notes', 'campaignId', 'message', 'url', 'source', 'colour', '__proto__'];
 
 const VALUES: unknown[] = [

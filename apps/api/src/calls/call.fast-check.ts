@@ -58,7 +58,8 @@ function isPlainCallFollowUp(f: unknown): boolean {
 
 /** The DTOs' ISO-8601 options (calls.dto.ts). */
 const ISO = { strict: true, strictSeparator: true };
-const CALL_KEYS = new Set([
+/** The fields of CallDto. */
+export const CALL_KEYS = new Set([
   'callId',
   'contactId',
   'agentId',
