@@ -36,14 +36,15 @@ export async function runJson(entry: string, args: string[], env: Record<string,
 
 /**
  * The service in a child process (by default the whole of it: API, workers, projections; `['--api-only']` for
- * the API role alone); resolves once /health/ready answers.
+ * the API role alone; entry `apps/worker/src/main.ts` for a worker process); resolves once /health/ready answers.
  */
 export async function startServer(
   env: Record<string, string>,
   args: string[] = [],
+  entry = 'apps/api/src/main.ts',
 ): Promise<{ url: URL; stop: () => Promise<void>; profile: () => void }> {
   const port = await freePort();
-  const child = spawnTs('apps/api/src/main.ts', args, { LOG_LEVEL: 'warn', ...env, PORT: String(port) });
+  const child = spawnTs(entry, args, { LOG_LEVEL: 'warn', ...env, PORT: String(port) });
   let exited = false;
   child.once('exit', () => (exited = true));
   const url = new URL(`http://127.0.0.1:${port}`);

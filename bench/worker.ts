@@ -9,6 +9,7 @@
  *   npm run bench:worker
  *   BENCH_FOLLOW_UPS=10000 BENCH_CONTACTS=3000 BENCH_STEADY_RATE=400 WORKER_CONCURRENCY=400 npm run bench:worker
  *   BENCH_PG_SAMPLE=1 npm run bench:worker     # also: what Postgres was doing in the first 5 s of the burst
+ *   BENCH_WORKER_PROCESSES=1 npm run bench:worker  # one more process running the worker role alone
  *
  * Each execution re-reads the follow-up from its contact's stream, counts the attempt (an event), POSTs a
  * signed webhook, and records the result (an event); the read models and the job outbox are kept current.
@@ -29,6 +30,8 @@ const CONTACTS = envInt('BENCH_CONTACTS', 2_000);
 const leadSeconds = (count: number) => envInt('BENCH_LEAD_SECONDS', Math.ceil(count / 80) + 10);
 const STEADY_RATE = envInt('BENCH_STEADY_RATE', 1000);
 const STEADY_SECONDS = envInt('BENCH_STEADY_SECONDS', 5);
+/** Worker processes besides the service's own (which runs API, workers and projections). */
+const WORKER_PROCESSES = Number(process.env.BENCH_WORKER_PROCESSES ?? 0);
 
 /** Follow-up id → when the sink first received its webhook (the message id starts with the follow-up id). */
 const received = new Map<string, number>();
@@ -90,6 +93,8 @@ async function main(): Promise<void> {
     };
     const org = await runJson('apps/cli/src/main.ts', ['org:create', '--name', 'Bench'], env);
     const server = await startServer(env);
+    // More worker processes (the worker role alone), as operations.md describes scaling out.
+    const workers = await Promise.all(Array.from({ length: WORKER_PROCESSES }, () => startServer(env, [], 'apps/worker/src/main.ts')));
     const admin = new JsonClient(server.url, org.adminKey, 32);
     const pg = new Pool({ connectionString: scratch.url, max: 2 });
     try {
@@ -146,14 +151,14 @@ async function main(): Promise<void> {
       );
       await raw.close();
 
-      printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['worker concurrency', env.WORKER_CONCURRENCY]]);
+      printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['worker concurrency', env.WORKER_CONCURRENCY], ['processes', `the service + ${WORKER_PROCESSES} worker process(es)`]]);
       printPairs('Worker', [
         ['contacts', CONTACTS],
         ['burst: follow-ups due at once', FOLLOW_UPS],
         ['burst: webhooks received', burst.length],
         ['burst: completed (then 1 s later)', `${completed} (${completedLater})`],
         ['burst: all delivered within (s)', (last / 1000).toFixed(2)],
-        ['burst: mean follow-ups per append', groups],
+        ['burst: mean follow-ups per append (the service process)', groups],
         ['steady: follow-ups due', `${steadyDue.size} (${STEADY_RATE}/s for ${STEADY_SECONDS} s)`],
         ['steady: webhooks received', steady.length],
       ]);
@@ -177,6 +182,7 @@ async function main(): Promise<void> {
     } finally {
       admin.close();
       await pg.end();
+      await Promise.all(workers.map((w) => w.stop()));
       await server.stop();
       sink.close();
     }
