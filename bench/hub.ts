@@ -7,6 +7,8 @@
  *   BENCH_CONTACTS=1000000 BENCH_AGENTS=500 BENCH_SECONDS=10 BENCH_PATCHES=30 npm run bench:hub
  *   BENCH_TIMEZONE=Europe/London npm run bench:hub  # the org's (and so the agents') time zone; default UTC
  *   BENCH_SERVER_ROLE=all npm run bench:hub        # the whole service (workers too) instead of --api-only
+ *   BENCH_INGEST_PROCESS=separate npm run bench:hub  # the dialler's batches go to a second --api-only process
+ *                                                    # (operations.md: route /api/calls* apart from agents)
  *
  * Phases (one scratch database):
  *   1. org (CLI org:create), the service as a child process, 500 agents through POST /api/users.
@@ -75,6 +77,8 @@ const INGEST_BATCH = envInt('BENCH_INGEST_BATCH', 500);
 /** The org's time zone (the agents inherit it): "today", overdue days and the due spread are taken in it. */
 const TIMEZONE = process.env.BENCH_TIMEZONE || 'UTC';
 const SERVER_ROLE = process.env.BENCH_SERVER_ROLE === 'all' ? 'all' : 'api';
+/** `separate`: the ingest load is sent to an API process of its own, as a path-routing proxy would. */
+const INGEST_PROCESS = process.env.BENCH_INGEST_PROCESS === 'separate' ? 'separate' : 'same';
 const TARGET_IDLE_P99 = 15;
 const TARGET_INGEST_P99 = 50;
 const DAY = 86_400_000;
@@ -485,13 +489,15 @@ async function main(): Promise<void> {
 
       // ---- while calls are being ingested
       process.stderr.write('measuring (under ingest)...\n');
-      const ingestClient = new JsonClient(server.url, dialler.body.apiKey, INGEST_CLIENTS);
+      const ingestServer = INGEST_PROCESS === 'separate' ? await startServer(env, ['--api-only']) : null;
+      const ingestClient = new JsonClient((ingestServer ?? server).url, dialler.body.apiKey, INGEST_CLIENTS);
       const ingest = startIngest(ingestClient, world);
       if (process.env.PROFILE_ON_SIGNAL === 'ingest') server.profile();
       rows.push(...(await measureCondition('ingest', world, pg, repo, hubSql, http)));
       const patchesIngest = await measurePatches('ingest', server.url, patchIngest);
       const ingestDone = await ingest.stop();
       ingestClient.close();
+      await ingestServer?.stop();
       const dueAfter = await dueOf(0);
 
       const explainClient = await pg.connect();
@@ -505,6 +511,7 @@ async function main(): Promise<void> {
       printPairs('Machine', [
         ...(await machineInfo((sql) => pg.query(sql))),
         ['service', SERVER_ROLE === 'all' ? 'whole service (API + workers), one process' : 'API role only (--api-only), one process'],
+        ['ingest load to', INGEST_PROCESS === 'separate' ? 'a second --api-only process (agents and dialler routed apart)' : 'the same process as the agents'],
         ['server pool', `${env.PG_POOL_SIZE} connections`],
       ]);
       printPairs('Data', [
