@@ -25,16 +25,16 @@ export function isPlainValidCall(value: unknown): boolean {
   }
   if (keys === 0) return false;
   const v = value;
-  if (!(typeof v.callId === 'string' && v.callId.length > 0 && v.callId.length <= 200)) return false;
+  if (!(text(200)(v.callId) && v.callId !== '')) return false;
   if (!isUUID(v.contactId) || !isUUID(v.agentId)) return false;
   if (!CALL_DIRECTION_SET.has(v.direction) || !CALL_STATUS_SET.has(v.status)) return false;
-  if (!(typeof v.durationSec === 'number' && Number.isInteger(v.durationSec) && v.durationSec >= 0 && v.durationSec <= 7 * 24 * 3600)) return false;
+  if (!int(0, 7 * 24 * 3600)(v.durationSec)) return false;
   if (!isISO8601(v.startedAt, ISO)) return false;
-  if (!absentOr(v.note, (s) => typeof s === 'string' && s.length <= 10_000)) return false;
+  if (!absentOr(v.note, text(10_000))) return false;
   if (!absentOr(v.leadStatus, (s) => LEAD_STATUS_SET.has(s))) return false;
   if (!absentOr(v.campaignId, isUUID) || !absentOr(v.followUpId, isUUID)) return false;
-  if (!absentOr(v.tags, (t) => Array.isArray(t) && t.length <= 50 && t.every((s) => typeof s === 'string' && s.length <= 50))) return false;
-  if (!absentOr(v.reason, (s) => typeof s === 'string' && s.length <= 5000)) return false;
+  if (!absentOr(v.tags, (t) => Array.isArray(t) && t.length <= 50 && t.every(text(50)))) return false;
+  if (!absentOr(v.reason, text(5000))) return false;
   if (v.followUp === undefined ? v.status === 'Follow up' : !isPlainCallFollowUp(v.followUp)) return false;
   if (v.callbackAt === undefined ? v.status === 'Rescheduled' : !isISO8601(v.callbackAt, ISO)) return false;
   return true;
@@ -49,9 +49,9 @@ function isPlainCallFollowUp(f: unknown): boolean {
     absentOr(f.scheduledAt, (s) => isISO8601(s, ISO)) &&
     absentOr(f.agentId, isUUID) &&
     absentOr(f.priority, (p) => PRIORITY_SET.has(p)) &&
-    absentOr(f.maxAttempts, (n) => typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 10) &&
+    absentOr(f.maxAttempts, int(1, 10)) &&
     absentOr(f.allowOutOfWindow, (b) => typeof b === 'boolean') &&
-    absentOr(f.notes, (s) => typeof s === 'string' && s.length <= 5000) &&
+    absentOr(f.notes, text(5000)) &&
     absentOr(f.campaignId, isUUID)
   );
 }
@@ -88,4 +88,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Absent (the field left out), or present and passing `ok`; null goes to the DTO. */
-const absentOr = (value: unknown, ok: (v: any) => boolean): boolean => value === undefined || ok(value);
+const absentOr = (value: unknown, ok: (v: unknown) => boolean): boolean => value === undefined || ok(value);
+
+/** A string of at most `max` UTF-16 units (never longer than the DTO's MaxLength counts it). */
+const text =
+  (max: number) =>
+  (v: unknown): v is string =>
+    typeof v === 'string' && v.length <= max;
+
+/** An integer from `min` to `max`, as the DTO's IsInt, Min and Max. */
+const int = (min: number, max: number) => (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
