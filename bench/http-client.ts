@@ -13,6 +13,18 @@ export class JsonClient {
   }
 
   request(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+    return this.send(method, path, body).then(({ status, body: raw }) => {
+      const text = raw.toString('utf8');
+      return { status, body: text ? JSON.parse(text) : null };
+    });
+  }
+
+  /** A GET whose body is read but not parsed, so the client does not weigh on a read benchmark's figure. */
+  getRaw(path: string): Promise<{ status: number; body: Buffer }> {
+    return this.send('GET', path);
+  }
+
+  private send(method: string, path: string, body?: unknown): Promise<{ status: number; body: Buffer }> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     return new Promise((resolve, reject) => {
       const req = http.request(
@@ -29,11 +41,9 @@ export class JsonClient {
         },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : null });
-          });
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          res.on('error', reject);
         },
       );
       req.on('error', reject);

@@ -64,7 +64,6 @@
 import 'reflect-metadata';
 import { DynamicModule, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Client, Pool } from 'pg';
 import { Database, PlatformModule } from '@app/shared';
@@ -91,7 +90,7 @@ import {
   withScratchDatabase,
   captureStatements,
 } from './lib';
-import { freePort, runJson, spawnTs } from './server';
+import { runJson, startServer } from './server';
 
 const CALLS = envInt('BENCH_CALLS', 10_000_000);
 const AGENTS = envInt('BENCH_AGENTS', 500);
@@ -282,78 +281,11 @@ async function waitForConsumers(pg: Pool, timeoutMs: number): Promise<void> {
 
 // ---------------------------------------------------------------- the service
 
-/** The whole service (API + worker) as a child process; killed on any exit of this one, Ctrl-C included. */
+/** The whole service (API + worker) as a child process, and how long it took to become ready. */
 async function startService(env: Record<string, string>): Promise<{ url: URL; seconds: number; stop: () => Promise<void> }> {
   const t = now();
-  const port = await freePort();
-  const child = spawnTs('apps/api/src/main.ts', [], { LOG_LEVEL: 'warn', ...env, PORT: String(port) });
-  let exited = false;
-  const kill = () => {
-    if (!exited) child.kill('SIGTERM');
-  };
-  child.once('exit', () => (exited = true));
-  process.on('exit', kill);
-  process.on('SIGINT', kill);
-  process.on('SIGTERM', kill);
-  const url = new URL(`http://127.0.0.1:${port}`);
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(new URL('/health/ready', url))).status === 200) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (exited || i > 1200) {
-      kill();
-      throw new Error('server did not become ready');
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    seconds: secondsSince(t),
-    stop: async () => {
-      process.off('exit', kill);
-      process.off('SIGINT', kill);
-      process.off('SIGTERM', kill);
-      if (exited) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await gone;
-    },
-  };
-}
-
-/** GET with a keep-alive agent; the body is read and counted, not parsed, so the client does not weigh on the figure. */
-class RawGet {
-  private readonly agent: http.Agent;
-
-  constructor(
-    private readonly base: URL,
-    private readonly key: string,
-    sockets: number,
-  ) {
-    this.agent = new http.Agent({ keepAlive: true, maxSockets: sockets });
-  }
-
-  get(path: string): Promise<{ status: number; body: Buffer }> {
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        { agent: this.agent, host: this.base.hostname, port: this.base.port, method: 'GET', path, headers: { authorization: `Bearer ${this.key}` } },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
-          res.on('error', reject);
-        },
-      );
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
-  close(): void {
-    this.agent.destroy();
-  }
+  const server = await startServer(env);
+  return { url: server.url, seconds: secondsSince(t), stop: server.stop };
 }
 
 // ---------------------------------------------------------------- in-process Nest context
@@ -720,7 +652,7 @@ async function main(): Promise<void> {
       process.stderr.write('starting the service...\n');
       server = await startService(env);
       timings.push(['service start (2)', server.seconds]);
-      const client = new RawGet(server.url, org.adminKey, CLIENTS);
+      const client = new JsonClient(server.url, org.adminKey, CLIENTS);
 
       process.stderr.write('measuring report latency...\n');
       const rows: LatencyRow[] = [];
@@ -729,7 +661,7 @@ async function main(): Promise<void> {
         for (const [k, s] of all.entries()) {
           const stmts = statements[k].map((st) => ({ text: st.text, values: st.values, types: { getTypeParser: () => (v: string) => v } }));
           const path = reportPath(s.query);
-          const first = await client.get(path);
+          const first = await client.getRaw(path);
           if (first.status !== 200) throw new Error(`GET ${path}: ${first.status} ${first.body.toString('utf8').slice(0, 300)}`);
           const answer = JSON.parse(first.body.toString('utf8'));
           const expected = callsBetween(s.query.from, s.query.to);
@@ -738,7 +670,7 @@ async function main(): Promise<void> {
           checks.push([s.label, `${answer.rows.length} rows, ${(first.body.length / 1024).toFixed(0)} KiB; totals.attempts ${fmtRate(answer.totals.attempts)}: ${ok ? 'OK' : `MISMATCH, generated ${fmtRate(expected)}`}`]);
           const sqlOp = async () => (await Promise.all(stmts.map((st) => pg.query(st))))[0].rows.length;
           const apiOp = async () => {
-            const r = await client.get(path);
+            const r = await client.getRaw(path);
             if (r.status !== 200) throw new Error(`GET ${path}: ${r.status}`);
             return 1;
           };

@@ -36,7 +36,9 @@ export async function runJson(entry: string, args: string[], env: Record<string,
 
 /**
  * The service in a child process (by default the whole of it: API, workers, projections; `['--api-only']` for
- * the API role alone; entry `apps/worker/src/main.ts` for a worker process); resolves once /health/ready answers.
+ * the API role alone; entry `apps/worker/src/main.ts` for a worker process); resolves once /health/ready
+ * answers (it may first migrate a large database: up to 2 minutes). The child is killed on any exit of this
+ * process, Ctrl-C included.
  */
 export async function startServer(
   env: Record<string, string>,
@@ -46,7 +48,12 @@ export async function startServer(
   const port = await freePort();
   const child = spawnTs(entry, args, { LOG_LEVEL: 'warn', ...env, PORT: String(port) });
   let exited = false;
+  const kill = () => {
+    if (!exited) child.kill('SIGTERM');
+  };
+  const signals = ['exit', 'SIGINT', 'SIGTERM'] as const;
   child.once('exit', () => (exited = true));
+  for (const s of signals) process.on(s, kill);
   const url = new URL(`http://127.0.0.1:${port}`);
   for (let i = 0; ; i++) {
     try {
@@ -54,7 +61,10 @@ export async function startServer(
     } catch {
       /* not listening yet */
     }
-    if (exited || i > 600) throw new Error('server did not become ready');
+    if (exited || i > 1200) {
+      kill();
+      throw new Error('server did not become ready');
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
@@ -62,9 +72,11 @@ export async function startServer(
     /** Starts the CPU profile of bench/cpu-profile.js (BENCH_PROFILE=1 PROFILE_ON_SIGNAL=<phase>). */
     profile: () => void child.kill('SIGWINCH'),
     stop: async () => {
+      for (const s of signals) process.off(s, kill);
       if (exited) return;
+      const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
+      await gone;
     },
   };
 }
