@@ -12,6 +12,7 @@ import { FollowUpReport1700000000011 } from './1700000000011-follow-up-report';
 import { NextFollowUpId1700000000012 } from './1700000000012-next-follow-up-id';
 import { CallReportPeriods1700000000013 } from './1700000000013-call-report-periods';
 import { NextCallIndex1700000000014 } from './1700000000014-next-call-index';
+import { SetBasedAppendMany1700000000015 } from './1700000000015-set-based-append-many';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -22,4 +23,5 @@ export const MIGRATIONS = [
   NextFollowUpId1700000000012,
   CallReportPeriods1700000000013,
   NextCallIndex1700000000014,
+  SetBasedAppendMany1700000000015,
 ];
