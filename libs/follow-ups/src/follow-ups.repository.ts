@@ -60,8 +60,12 @@ export class FollowUpsRepository {
   constructor(private readonly db: Database) {}
 
   async get(actor: Actor, id: string): Promise<FollowUpView> {
+    // The row by its primary key first, the org and kind checked on it after: with org_id beside id in one
+    // WHERE, a table without statistics (autovacuum not yet round) was read through follow_ups_agent_ix, every
+    // follow-up of the org, 10 ms at 15,000 of them instead of 0.05.
     const { rows } = await this.db.query<FollowUpView & { assigned: string | null }>(
-      `SELECT ${COLUMNS}, c.assigned_agent_id AS assigned FROM ${FROM} WHERE f.org_id = $1 AND f.id = $2 AND f.kind = 'follow_up'`,
+      `WITH one AS MATERIALIZED (SELECT * FROM follow_ups WHERE id = $2)
+       SELECT ${COLUMNS}, c.assigned_agent_id AS assigned FROM ${FROM.replace('follow_ups f', 'one f')} WHERE f.org_id = $1 AND f.kind = 'follow_up'`,
       [actor.orgId, id],
     );
     const row = rows[0];
