@@ -22,15 +22,17 @@ import { ExecuteFollowUpPayload } from '../follow-up.jobs';
 const MAX_ROUNDS = 8;
 const NOT_APPLICABLE = { inWindow: true, nextOpening: null };
 /**
- * Appends of each stage at once. Two, not more: a burst of due jobs then forms groups of ~50 (with
- * WORKER_CONCURRENCY 400) instead of ~8, and each append costs Postgres about the same whatever its size
- * (bench:worker: 295 executions/s with 4 in flight and 100 jobs, 525 with 2 and 400).
+ * Appends at once. Two, not more: a burst of due jobs then forms groups of ~50 (with WORKER_CONCURRENCY 400)
+ * instead of ~8, and each append costs Postgres about the same whatever its size (bench:worker: 295
+ * executions/s with 4 in flight and 100 jobs, 525 with 2 and 400).
  */
 const IN_FLIGHT = 2;
+/** Attempts to start and results to record written together; both stages' items of a burst fit in one group. */
+const MAX_GROUP = 400;
 
 const groupSize = new Histogram({
   name: 'follow_up_execution_group_size',
-  help: 'Due follow-ups whose attempts were started, or results recorded, together (one read, one append)',
+  help: 'Due follow-ups whose attempts were started, or results recorded, in one group (one read, one append for both stages)',
   labelNames: ['stage'],
   buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
 });
@@ -51,33 +53,27 @@ interface Outcome {
   status?: number | null;
 }
 
+/** What a job asks of the grouped writer: count its attempt (or defer it), or record the attempt's result. */
+type Write =
+  | { kind: 'start'; job: ExecuteFollowUpPayload }
+  | { kind: 'result'; job: ExecuteFollowUpPayload; attempt: FollowUpState; outcome: Outcome; retryDelaySeconds: number };
+type Started = { attempt: FollowUpState; state: ContactState } | null;
+
 /**
- * SPEC §5 execution, for many due follow-ups at once, in three stages: the attempts of the jobs that arrive
- * together are counted (or deferred, outside the calling window) with one read of their contacts' streams and
- * one append (fu_append_many); each delivery then runs on its own; the results that finish together are
- * recorded with one more read and append. Groups form without a timer (GroupQueue): a lone job runs at once.
- * A contact another writer changed meanwhile is decided again on a fresh read. Each job is decided on its own exactly as alone: stale jobs (another schedule,
- * or a follow-up no longer waiting) do nothing; attempts are counted in the event stream, never by BullMQ; a
- * job run again after a crash finds its attempt open and performs it again with the same message id.
+ * SPEC §5 execution, for many due follow-ups at once. A job counts its attempt (or defers it, outside the calling
+ * window), performs the delivery on its own, then records the result. The counting and the recording of all the
+ * jobs that arrive together are one group: one read of their contacts' streams, one append (fu_append_many), so
+ * one job's attempt start travels in the same transaction as another's result, and a burst costs half the
+ * transactions of a stage-by-stage pipeline. Groups form without a timer (GroupQueue): a lone job runs at once.
+ * A contact another writer changed meanwhile is decided again on a fresh read. Each job is decided on its own
+ * exactly as alone: stale jobs (another schedule, or a follow-up no longer waiting) do nothing; attempts are
+ * counted in the event stream, never by BullMQ, and counted before the delivery starts; a job run again after a
+ * crash finds its attempt open and performs it again with the same message id.
  */
 @Injectable()
 export class FollowUpExecutor {
   private readonly logger = new Logger(FollowUpExecutor.name);
-  /** Stage 1: count the attempts (or defer), one append per group. Resolves with what each job must perform. */
-  private readonly starts = new GroupQueue<ExecuteFollowUpPayload, { attempt: FollowUpState; state: ContactState } | null>(
-    (group) => this.start(group),
-    200,
-    IN_FLIGHT,
-    (n) => groupSize.observe({ stage: 'start' }, n),
-  );
-
-  /** Stage 3: record the results, one append per group. */
-  private readonly results = new GroupQueue<{ job: ExecuteFollowUpPayload; attempt: FollowUpState; outcome: Outcome; retryDelaySeconds: number }, void>(
-    (group) => this.record(group),
-    200,
-    IN_FLIGHT,
-    (n) => groupSize.observe({ stage: 'result' }, n),
-  );
+  private readonly writes = new GroupQueue<Write, Started>((group) => this.write(group), MAX_GROUP, IN_FLIGHT);
 
   constructor(
     private readonly store: EventStore,
@@ -89,75 +85,71 @@ export class FollowUpExecutor {
   ) {}
 
   /**
-   * Runs one due job. Stage 2, the delivery, runs on its own (a slow receiver delays only its own job), between
-   * two grouped appends.
+   * Runs one due job. The delivery runs on its own (a slow receiver delays only its own job), between two grouped
+   * writes.
    */
   async execute(job: ExecuteFollowUpPayload): Promise<void> {
-    const started = await this.starts.push(job);
+    const started = await this.writes.push({ kind: 'start', job });
     if (!started) return;
     const settings = await this.settings.getCached(job.orgId);
     const outcome = await this.perform({ job, followUp: started.attempt, phone: started.state.phone, assignedAgentId: started.state.assignedAgentId, settings });
-    if (outcome) await this.results.push({ job, attempt: started.attempt, outcome, retryDelaySeconds: settings.retryDelaySeconds });
+    if (outcome) await this.writes.push({ kind: 'result', job, attempt: started.attempt, outcome, retryDelaySeconds: settings.retryDelaySeconds });
   }
 
-  private async start(group: { item: ExecuteFollowUpPayload; done: (r: { attempt: FollowUpState; state: ContactState } | null) => void }[]): Promise<void> {
-    const jobs = group.map((g) => g.item);
+  private async write(group: { item: Write; done: (r: Started) => void }[]): Promise<void> {
+    const items = group.map((g) => g.item);
+    const starts = items.filter((w) => w.kind === 'start');
+    if (starts.length) groupSize.observe({ stage: 'start' }, starts.length);
+    if (items.length > starts.length) groupSize.observe({ stage: 'result' }, items.length - starts.length);
     const settings = new Map<string, OrgSettings>();
-    for (const orgId of new Set(jobs.map((j) => j.orgId))) settings.set(orgId, await this.settings.getCached(orgId));
-    const windows = await this.campaignWindows(jobs);
+    for (const orgId of new Set(starts.map((w) => w.job.orgId))) settings.set(orgId, await this.settings.getCached(orgId));
+    const windows = starts.length ? await this.campaignWindows(starts.map((w) => w.job)) : new Map<string, CallingWindow>();
     const now = this.clock.now();
-    const attempts = await this.writeRounds(jobs, (state, job) => {
-      const f = state.followUps.get(job.followUpId);
-      if (!f || f.schedule !== job.schedule) return { events: [] };
-      if (f.attemptOpen) return { events: [], attempt: f.status === 'in_progress' ? f : undefined }; // resume a crashed run
-      if (f.status !== 'scheduled' && f.status !== 'snoozed') return { events: [] };
-      const s = settings.get(job.orgId)!;
-      const command: ContactCommand = {
-        type: 'StartFollowUpAttempt',
-        contactId: job.contactId,
-        followUpId: job.followUpId,
-        schedule: job.schedule,
-        now: now.toISOString(),
-        // The calling window is for calls and texts to a person (SPEC §5); a webhook runs whenever it is due, so
-        // its window (which the decider does not look at) is not worked out.
-        window:
-          f.type === 'webhook'
-            ? NOT_APPLICABLE
-            : toFollowUpWindowCheck(checkWindow(now, state.timezone, effectiveWindow(s.callingWindow as CallingWindow, (f.campaignId && windows.get(f.campaignId)) || null))),
-      };
-      const events = contactDecider.decide(command, state);
-      const started = events.some((e) => e.type === FollowUpAttemptStarted);
-      return { events, attempt: started ? events.reduce(contactDecider.evolve, state).followUps.get(job.followUpId) : undefined };
-    });
-    const byJob = new Map(attempts.map((a) => [a.job, a]));
+    const performed = await this.writeRounds(items, (state, w) => (w.kind === 'start' ? this.decideStart(state, w.job, now, settings.get(w.job.orgId)!, windows) : this.decideResult(state, w, now)));
+    const byItem = new Map(performed.map((a) => [a.item, a]));
     for (const g of group) {
-      const a = byJob.get(g.item);
+      const a = byItem.get(g.item);
       g.done(a ? { attempt: a.attempt, state: a.state } : null);
     }
   }
 
-  private async record(group: { item: { job: ExecuteFollowUpPayload; attempt: FollowUpState; outcome: Outcome; retryDelaySeconds: number }; done: () => void }[]): Promise<void> {
-    const byId = new Map(group.map((g) => [g.item.job.followUpId, g.item]));
-    const later = this.clock.now();
-    await this.writeRounds(
-      group.map((g) => g.item.job),
-      (state, job) => {
-        const { attempt, outcome: o, retryDelaySeconds } = byId.get(job.followUpId)!;
-        if (!o.ok) this.logger.warn({ followUpId: job.followUpId, attempt: attempt.attempts, error: o.error }, 'follow-up attempt failed');
-        const command: ContactCommand = {
-          type: 'RecordFollowUpAttemptResult',
-          contactId: job.contactId,
-          followUpId: job.followUpId,
-          attempt: attempt.attempts,
-          success: o.ok,
-          reason: o.ok ? null : (o.error ?? `status ${o.status}`),
-          detail: o.ok ? `status ${o.status ?? ''}`.trim() : null,
-          retryAt: new Date(later.getTime() + retryDelaySeconds * 1000).toISOString(),
-        };
-        return { events: contactDecider.decide(command, state) };
-      },
-    );
-    group.forEach((g) => g.done());
+  private decideStart(state: ContactState, job: ExecuteFollowUpPayload, now: Date, s: OrgSettings, windows: Map<string, CallingWindow>): { events: ContactEvent[]; attempt?: FollowUpState } {
+    const f = state.followUps.get(job.followUpId);
+    if (!f || f.schedule !== job.schedule) return { events: [] };
+    if (f.attemptOpen) return { events: [], attempt: f.status === 'in_progress' ? f : undefined }; // resume a crashed run
+    if (f.status !== 'scheduled' && f.status !== 'snoozed') return { events: [] };
+    const command: ContactCommand = {
+      type: 'StartFollowUpAttempt',
+      contactId: job.contactId,
+      followUpId: job.followUpId,
+      schedule: job.schedule,
+      now: now.toISOString(),
+      // The calling window is for calls and texts to a person (SPEC §5); a webhook runs whenever it is due, so
+      // its window (which the decider does not look at) is not worked out.
+      window:
+        f.type === 'webhook'
+          ? NOT_APPLICABLE
+          : toFollowUpWindowCheck(checkWindow(now, state.timezone, effectiveWindow(s.callingWindow as CallingWindow, (f.campaignId && windows.get(f.campaignId)) || null))),
+    };
+    const events = contactDecider.decide(command, state);
+    const started = events.some((e) => e.type === FollowUpAttemptStarted);
+    return { events, attempt: started ? events.reduce(contactDecider.evolve, state).followUps.get(job.followUpId) : undefined };
+  }
+
+  private decideResult(state: ContactState, w: Extract<Write, { kind: 'result' }>, now: Date): { events: ContactEvent[] } {
+    const { job, attempt, outcome: o, retryDelaySeconds } = w;
+    if (!o.ok) this.logger.warn({ followUpId: job.followUpId, attempt: attempt.attempts, error: o.error }, 'follow-up attempt failed');
+    const command: ContactCommand = {
+      type: 'RecordFollowUpAttemptResult',
+      contactId: job.contactId,
+      followUpId: job.followUpId,
+      attempt: attempt.attempts,
+      success: o.ok,
+      reason: o.ok ? null : (o.error ?? `status ${o.status}`),
+      detail: o.ok ? `status ${o.status ?? ''}`.trim() : null,
+      retryAt: new Date(now.getTime() + retryDelaySeconds * 1000).toISOString(),
+    };
+    return { events: contactDecider.decide(command, state) };
   }
 
   /**
@@ -166,30 +158,32 @@ export class FollowUpExecutor {
    * Returns the jobs whose decision says an attempt is to be performed.
    */
   private async writeRounds(
-    jobs: ExecuteFollowUpPayload[],
-    decide: (state: ContactState, job: ExecuteFollowUpPayload) => { events: ContactEvent[]; attempt?: FollowUpState },
-  ): Promise<{ job: ExecuteFollowUpPayload; attempt: FollowUpState; state: ContactState }[]> {
-    const toPerform: { job: ExecuteFollowUpPayload; attempt: FollowUpState; state: ContactState }[] = [];
-    let pending = jobs;
+    items: Write[],
+    decide: (state: ContactState, item: Write) => { events: ContactEvent[]; attempt?: FollowUpState },
+  ): Promise<{ item: Write; attempt: FollowUpState; state: ContactState }[]> {
+    const toPerform: { item: Write; attempt: FollowUpState; state: ContactState }[] = [];
+    const contactKey = (w: Write) => `${w.job.orgId}|${w.job.contactId}`;
+    let pending = items;
     for (let round = 1; pending.length > 0; round++) {
       if (round > MAX_ROUNDS) throw new Error(`follow-ups of ${pending.length} contact(s) keep changing; the jobs will be retried`);
-      const byContact = new Map<string, ExecuteFollowUpPayload[]>();
-      for (const j of pending) byContact.set(`${j.orgId}|${j.contactId}`, [...(byContact.get(`${j.orgId}|${j.contactId}`) ?? []), j]);
-      const requests: { orgId: string; request: AppendRequest; contactKey: string; job: ExecuteFollowUpPayload; attempt?: FollowUpState; state: ContactState }[] = [];
+      const byContact = new Map<string, Write[]>();
+      for (const w of pending) byContact.set(contactKey(w), [...(byContact.get(contactKey(w)) ?? []), w]);
+      const requests: { orgId: string; request: AppendRequest; contactKey: string; item: Write; attempt?: FollowUpState; state: ContactState }[] = [];
       const statesByOrg = new Map<string, Map<string, { state: ContactState; version: number }>>();
-      for (const orgId of new Set(pending.map((j) => j.orgId))) {
-        const ids = [...new Set(pending.filter((j) => j.orgId === orgId).map((j) => j.contactId))];
+      for (const orgId of new Set(pending.map((w) => w.job.orgId))) {
+        const ids = [...new Set(pending.filter((w) => w.job.orgId === orgId).map((w) => w.job.contactId))];
         statesByOrg.set(orgId, await this.states.load(orgId, ids));
       }
       for (const [key, group] of byContact) {
-        let { state, version } = statesByOrg.get(group[0].orgId)!.get(group[0].contactId)!;
-        for (const job of group) {
-          const { events, attempt } = decide(state, job);
+        let { state, version } = statesByOrg.get(group[0].job.orgId)!.get(group[0].job.contactId)!;
+        for (const item of group) {
+          const { job } = item;
+          const { events, attempt } = decide(state, item);
           if (events.length === 0) {
-            if (attempt) toPerform.push({ job, attempt, state });
+            if (attempt) toPerform.push({ item, attempt, state });
             continue;
           }
-          requests.push({ orgId: job.orgId, contactKey: key, job, attempt, state, request: { streamId: contactStream(job.contactId), expectedVersion: version, events } });
+          requests.push({ orgId: job.orgId, contactKey: key, item, attempt, state, request: { streamId: contactStream(job.contactId), expectedVersion: version, events } });
           state = events.reduce(contactDecider.evolve, state);
           version += events.length;
         }
@@ -205,11 +199,11 @@ export class FollowUpExecutor {
           const r = mine[i];
           if (retry.has(r.contactKey)) return;
           if (o.outcome === 'ok') {
-            if (r.attempt) toPerform.push({ job: r.job, attempt: r.attempt, state: r.state });
+            if (r.attempt) toPerform.push({ item: r.item, attempt: r.attempt, state: r.state });
           } else if (o.outcome === 'conflict' || o.outcome === 'replayed') retry.add(r.contactKey);
         });
       }
-      pending = pending.filter((j) => retry.has(`${j.orgId}|${j.contactId}`));
+      pending = pending.filter((w) => retry.has(contactKey(w)));
     }
     return toPerform;
   }
