@@ -13,6 +13,7 @@ import { NextFollowUpId1700000000012 } from './1700000000012-next-follow-up-id';
 import { CallReportPeriods1700000000013 } from './1700000000013-call-report-periods';
 import { NextCallIndex1700000000014 } from './1700000000014-next-call-index';
 import { SetBasedAppendMany1700000000015 } from './1700000000015-set-based-append-many';
+import { ReadModelFillfactor1700000000016 } from './1700000000016-read-model-fillfactor';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -24,4 +25,5 @@ export const MIGRATIONS = [
   CallReportPeriods1700000000013,
   NextCallIndex1700000000014,
   SetBasedAppendMany1700000000015,
+  ReadModelFillfactor1700000000016,
 ];
