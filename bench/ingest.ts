@@ -12,6 +12,8 @@
  *   ingest single  POST /api/calls, BENCH_CLIENTS concurrent clients
  *   raw batch    BENCH_BATCH rows per INSERT, BENCH_BATCH_CLIENTS connections
  *   ingest batch   POST /api/calls/batch with BENCH_BATCH calls, BENCH_BATCH_CLIENTS concurrent clients
+ * After the warm-up: ANALYZE, what autovacuum's auto-analyze does on a production server once tables grow (it is
+ * off on this machine; BENCH_ANALYZE=0 skips it).
  * Targets: single >= 0.3 of raw single; batch >= 10,000 calls/s and >= 0.3 of raw batch.
  */
 import 'reflect-metadata';
@@ -128,6 +130,7 @@ async function main(): Promise<void> {
 
       const results: LoadResult[] = [];
       await runLoad('warm-up', { writers: CLIENTS, seconds: WARMUP }, pushOne);
+      if (process.env.BENCH_ANALYZE !== '0') await pg.query('ANALYZE');
       results.push(await runLoad('raw single INSERT', { writers: RAW_CONNECTIONS, seconds: SECONDS }, (_, i) => rawSingleBaseline.insertOne(rawRow(i, org.orgId))));
       await rawSingleBaseline.close();
       if (process.env.PROFILE_ON_SIGNAL === 'single') server.profile();
@@ -144,7 +147,7 @@ async function main(): Promise<void> {
       results.push(await runLoad(`POST /api/calls/batch x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, pushBatch));
 
       const counts = (await pg.query(`SELECT (SELECT count(*) FROM calls) AS calls, (SELECT count(*) FROM events) AS events`)).rows[0];
-      printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['contacts', CONTACTS], ['agents', AGENTS]]);
+      printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['contacts', CONTACTS], ['agents', AGENTS], ['ANALYZE after warm-up', process.env.BENCH_ANALYZE === '0' ? 'no' : 'yes']]);
       printTable(
         ['scenario', 'clients', 'rows or calls/s', 'p50 ms', 'p99 ms'],
         results.map((r) => [r.label, String(r.writers), fmtRate(r.eventsPerSecond), fmtMs(r.p50), fmtMs(r.p99)]),
