@@ -3,6 +3,7 @@
  * N concurrent writers, percentiles, the raw-INSERT baseline and plain-text tables.
  * Benchmarks print figures; they do not assert beyond a printed PASS/FAIL.
  */
+import Redis from 'ioredis';
 import { Client, Pool } from 'pg';
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
@@ -40,14 +41,18 @@ async function withAdmin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
 
 /**
  * Creates `fu_bench_<random>`, runs every migration, hands it to fn and drops it afterwards, also when
- * fn throws or the process is interrupted (Ctrl-C / SIGTERM).
+ * fn throws or the process is interrupted (Ctrl-C / SIGTERM). The run's Redis keys (benchmarks use the
+ * database's name as QUEUE_PREFIX) go with it: jobs still delayed at the end would otherwise stay behind.
  */
 export async function withScratchDatabase<T>(fn: (db: ScratchDatabase) => Promise<T>): Promise<T> {
   const name = `fu_bench_${randomBytes(4).toString('hex')}`;
   const url = new URL(BENCH_ADMIN_URL);
   url.pathname = `/${name}`;
   const db: ScratchDatabase = { name, url: url.toString() };
-  const drop = () => withAdmin(async (c) => void (await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
+  const drop = async () => {
+    await withAdmin(async (c) => void (await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
+    await forgetRedisPrefix(name);
+  };
 
   let dropping: Promise<void> | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -67,6 +72,24 @@ export async function withScratchDatabase<T>(fn: (db: ScratchDatabase) => Promis
     process.off('SIGTERM', onSignal);
     dropping ??= drop();
     await dropping;
+  }
+}
+
+/** Deletes every Redis key under `<prefix>:` (SCAN, never KEYS: the server may be shared). */
+async function forgetRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } catch (err) {
+    process.stderr.write(`could not remove the Redis keys under ${prefix}: ${(err as Error).message}\n`);
+  } finally {
+    redis.disconnect();
   }
 }
 
