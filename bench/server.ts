@@ -18,7 +18,9 @@ export function spawnTs(entry: string, args: string[], env: Record<string, strin
     ...(process.env.BENCH_PROFILE ? ['-r', join(ROOT, 'bench/cpu-profile.js')] : []),
     ...(process.env.BENCH_LOOP_DELAY ? ['-r', join(ROOT, 'bench/loop-delay.js')] : []),
   ];
-  return spawn(process.execPath, [...profile, '-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(ROOT, entry), ...args], {
+  // BENCH_SERVICE_NODE_FLAGS: V8/Node flags for the service only (say --max-semi-space-size=32), not the load generator.
+  const flags = (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  return spawn(process.execPath, [...flags, ...profile, '-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(ROOT, entry), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
     stdio: ['ignore', 'pipe', 'inherit'],
