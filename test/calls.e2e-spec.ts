@@ -645,6 +645,26 @@ describe('calls (SPEC §3, §4, §9)', () => {
   });
 
   describe('batch (SPEC §9)', () => {
+    // Regression: the second item carried the first one's idempotency keys, was answered as a replay and re-run
+    // until every item of its contact, the unrelated third one too, failed with 409 "being written by someone else".
+    it('should accept a new callId for the first contact and refuse it for a second contact in the same batch', async () => {
+      const a = await newContact();
+      const b = await newContact();
+      const callId = randomUUID();
+      const res = await batch([callBody(a, { callId, status: 'Busy' }), callBody(b, { callId, status: 'Busy' }), callBody(b, { status: 'Busy' })]);
+      expect(res.status).toBe(200);
+      const results = res.body.results as { index: number; status: string; statusCode?: number }[];
+      expect(results.map((r) => [r.index, r.status])).toEqual([
+        [0, 'accepted'],
+        [1, 'rejected'],
+        [2, 'accepted'],
+      ]);
+      expect(results[1]).toMatchObject({ statusCode: 409, error: `call ${callId} was logged for another contact` });
+      expect((await callsOf(a)).map((c) => [c.callId, c.status])).toEqual([[callId, 'Busy']]);
+      expect((await callsOf(b)).map((c) => c.callId)).not.toContain(callId);
+      expect(await callsOf(b)).toHaveLength(1);
+    });
+
     it('should accept the good items and reject only the bad ones, each naming its field, when a batch is mixed', async () => {
       const a = await newContact();
       const b = await newContact('Interested');

@@ -31,7 +31,7 @@ interface References {
   contacts: Map<string, string | null>; // id → assigned agent
   staff: Set<string>;
   campaigns: Set<string>;
-  /** Calls already recorded under these callIds, by callId → contact: a callId belongs to one contact. */
+  /** callId → contact: the calls already recorded, then the items of this batch that passed check(). A callId belongs to one contact. */
   callOwners: Map<string, string>;
   /** The org's retry delay: a failed call attempt of a follow-up is retried after it (SPEC §5 step 4). */
   retryDelaySeconds: number;
@@ -63,6 +63,10 @@ export class CallIngest {
     calls.forEach((push, i) => {
       try {
         this.check(actor, push, refs, now);
+        // Within a batch too a callId belongs to one contact: the first item that names it claims it, and check()
+        // refuses it for any other. (Left to the append, the later item would carry the earlier one's idempotency
+        // keys and be re-run as a replay until its contact's other items failed with it.)
+        refs.callOwners.set(push.callId, push.contactId);
         pending.push(i);
       } catch (error) {
         results[i] = { error: error as Error };
