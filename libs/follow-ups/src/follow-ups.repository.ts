@@ -46,7 +46,8 @@ const COLUMNS = `f.id, f.contact_id AS "contactId", c.name AS "contactName", f.t
   f.next_attempt_at AS "nextAttemptAt", f.allow_out_of_window AS "allowOutOfWindow", f.out_of_window AS "outOfWindow", f.notes,
   f.campaign_id AS "campaignId", cp.name AS "campaignName", f.source, f.message, f.url, f.last_error AS "lastError",
   f.created_at AS "createdAt", f.updated_at AS "updatedAt", f.resolved_at AS "resolvedAt"`;
-const FROM = `follow_ups f JOIN contacts c ON c.id = f.contact_id LEFT JOIN users u ON u.id = f.agent_id LEFT JOIN campaigns cp ON cp.id = f.campaign_id`;
+/** The joins of a follow-up row (`f`, read from `source`) to its contact, agent and campaign. */
+const from = (source = 'follow_ups') => `${source} f JOIN contacts c ON c.id = f.contact_id LEFT JOIN users u ON u.id = f.agent_id LEFT JOIN campaigns cp ON cp.id = f.campaign_id`;
 
 /** message only for sms, url only for webhook (SPEC §5: "as the type needs"). */
 function shape(row: FollowUpView): FollowUpView {
@@ -65,7 +66,7 @@ export class FollowUpsRepository {
     // follow-up of the org, 10 ms at 15,000 of them instead of 0.05.
     const { rows } = await this.db.query<FollowUpView & { assigned: string | null }>(
       `WITH one AS MATERIALIZED (SELECT * FROM follow_ups WHERE id = $2)
-       SELECT ${COLUMNS}, c.assigned_agent_id AS assigned FROM ${FROM.replace('follow_ups f', 'one f')} WHERE f.org_id = $1 AND f.kind = 'follow_up'`,
+       SELECT ${COLUMNS}, c.assigned_agent_id AS assigned FROM ${from('one')} WHERE f.org_id = $1 AND f.kind = 'follow_up'`,
       [actor.orgId, id],
     );
     const row = rows[0];
@@ -96,7 +97,7 @@ export class FollowUpsRepository {
     }
     values.push(f.limit + 1);
     const { rows } = await this.db.query<FollowUpView>(
-      `SELECT ${COLUMNS} FROM ${FROM} WHERE ${where.join(' AND ')} ORDER BY f.created_at DESC, f.id DESC LIMIT $${values.length}`,
+      `SELECT ${COLUMNS} FROM ${from()} WHERE ${where.join(' AND ')} ORDER BY f.created_at DESC, f.id DESC LIMIT $${values.length}`,
       values,
     );
     const page = rows.slice(0, f.limit);

@@ -31,20 +31,20 @@ export class SetBasedAppendMany1700000000015 implements MigrationInterface {
         v_ok boolean[];
         v_all bigint[];
       BEGIN
-        PERFORM pg_advisory_xact_lock(l.h) FROM (SELECT DISTINCT hashtextextended(s, 0) AS h FROM unnest(p_stream_ids) s) l ORDER BY l.h;
-
-        -- Each event's request and its place in it.
-        SELECT array_agg(c.r ORDER BY c.r, g), array_agg(g ORDER BY c.r, g) INTO v_req, v_at
-          FROM unnest(p_counts) WITH ORDINALITY AS c(n, r), generate_series(1, c.n) AS g;
-
         -- Two requests of this call carrying the same key: the later one is a replay of the earlier only if that one
         -- goes in, which the set-based pass below cannot see. Rare (a dialler sending one callId for two contacts in a
-        -- batch): decided one request at a time instead.
+        -- batch): decided one request at a time instead (that function takes its own locks).
         SELECT count(*) > count(DISTINCT u.k) INTO v_twin FROM unnest(p_keys) AS u(k) WHERE u.k IS NOT NULL;
         IF v_twin THEN
           RETURN QUERY SELECT * FROM fu_append_many_each(p_org_id, p_stream_ids, p_expected, p_counts, p_types, p_data, p_metadata, p_keys);
           RETURN;
         END IF;
+
+        PERFORM pg_advisory_xact_lock(l.h) FROM (SELECT DISTINCT hashtextextended(s, 0) AS h FROM unnest(p_stream_ids) s) l ORDER BY l.h;
+
+        -- Each event's request and its place in it.
+        SELECT array_agg(c.r ORDER BY c.r, g), array_agg(g ORDER BY c.r, g) INTO v_req, v_at
+          FROM unnest(p_counts) WITH ORDINALITY AS c(n, r), generate_series(1, c.n) AS g;
 
         -- Every request's outcome at once. A stream's requests go in, in order, up to its first that fails (a key
         -- already stored: replayed; another organization's stream: foreign; a stale expected version: conflict);
