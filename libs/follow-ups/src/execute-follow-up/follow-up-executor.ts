@@ -105,7 +105,7 @@ export class FollowUpExecutor {
     for (const orgId of new Set(starts.map((w) => w.job.orgId))) settings.set(orgId, await this.settings.getCached(orgId));
     const windows = starts.length ? await this.campaignWindows(starts.map((w) => w.job)) : new Map<string, CallingWindow>();
     const now = this.clock.now();
-    const performed = await this.writeRounds(items, (state, w) => (w.kind === 'start' ? this.decideStart(state, w.job, now, settings.get(w.job.orgId)!, windows) : this.decideResult(state, w, now)));
+    const performed = await this.writeRounds(items, now, (state, w) => (w.kind === 'start' ? this.decideStart(state, w.job, now, settings.get(w.job.orgId)!, windows) : this.decideResult(state, w, now)));
     const byItem = new Map(performed.map((a) => [a.item, a]));
     for (const g of group) {
       const a = byItem.get(g.item);
@@ -159,6 +159,7 @@ export class FollowUpExecutor {
    */
   private async writeRounds(
     items: Write[],
+    now: Date,
     decide: (state: ContactState, item: Write) => { events: ContactEvent[]; attempt?: FollowUpState },
   ): Promise<{ item: Write; attempt: FollowUpState; state: ContactState }[]> {
     const toPerform: { item: Write; attempt: FollowUpState; state: ContactState }[] = [];
@@ -193,7 +194,9 @@ export class FollowUpExecutor {
         const mine = requests.filter((r) => r.orgId === orgId);
         const outcomes = await this.store.appendMany(
           mine.map((r) => r.request),
-          { orgId, actorId: null, occurredAt: this.clock.now().toISOString() },
+          // The decisions' instant, from which a failure's retryAt counts: the retry then comes retryDelaySeconds
+          // after the failure event's time, however long the append itself waited.
+          { orgId, actorId: null, occurredAt: now.toISOString() },
         );
         outcomes.forEach((o, i) => {
           const r = mine[i];
