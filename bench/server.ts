@@ -14,10 +14,11 @@ export const freePort = () =>
 
 let built = false;
 /**
- * The compiled service, as `npm start` runs it: built once per benchmark run. Running it through ts-node instead
- * loads Node's `repl` and with it `domain`, which routes every EventEmitter emit through domain code and turns on
- * promise hooks: 12-15% of the service's CPU in a bench:worker profile, a cost no user pays. BENCH_TS=1 runs the
- * sources through ts-node (transpile-only) anyway, to try a change without building.
+ * The compiled service, as `npm start` runs it: built once per benchmark run, so the figures are those of what
+ * users run. (Through ts-node the service also loads Node's `repl` and with it `domain`, which wraps every
+ * EventEmitter emit: about 1% of the service's CPU by self time in a bench:worker profile, and no difference
+ * bench:http could tell from the noise in four alternating runs.) BENCH_TS=1 runs the sources through ts-node
+ * (transpile-only) instead, to try a change without building.
  */
 function compiled(entry: string): string[] {
   if (process.env.BENCH_TS) return ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(ROOT, entry)];
