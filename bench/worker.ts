@@ -28,8 +28,8 @@ import { histogram, runJson, startServer } from './server';
 
 const FOLLOW_UPS = envInt('BENCH_FOLLOW_UPS', 10_000);
 const CONTACTS = envInt('BENCH_CONTACTS', 2_000);
-/** Seconds from starting to make a phase's follow-ups to its first due time; default: enough for ~80 made a second. */
-const leadSeconds = (count: number) => envInt('BENCH_LEAD_SECONDS', Math.ceil(count / 80) + 10);
+/** Seconds from starting to make a phase's follow-ups to its first due time; default: enough for ~80 made a second, ANALYZE and the raw rate. */
+const leadSeconds = (count: number) => envInt('BENCH_LEAD_SECONDS', Math.ceil(count / 80) + 20);
 const STEADY_RATE = envInt('BENCH_STEADY_RATE', 1000);
 const STEADY_SECONDS = envInt('BENCH_STEADY_SECONDS', 5);
 /** Worker processes besides the service's own (which runs API, workers and projections). */
@@ -42,7 +42,14 @@ const received = new Map<string, number>();
  * Makes one webhook follow-up per due time (spread over the contacts, 64 requests at a time), to fall due
  * BENCH_LEAD_SECONDS from now plus its offset; resolves with each one's due instant once the last is made.
  */
-async function makeFollowUps(admin: JsonClient, contacts: string[], sinkUrl: string, offsetsMs: number[]): Promise<Map<string, number>> {
+async function makeFollowUps(
+  admin: JsonClient,
+  contacts: string[],
+  sinkUrl: string,
+  offsetsMs: number[],
+  /** Run after the last is made and before the first falls due (it must fit in the lead). */
+  beforeDue: () => Promise<void> = async () => undefined,
+): Promise<Map<string, number>> {
   const start = Date.now() + leadSeconds(offsetsMs.length) * 1000;
   const due = new Map<string, number>();
   for (let i = 0; i < offsetsMs.length; i += 64) {
@@ -62,6 +69,7 @@ async function makeFollowUps(admin: JsonClient, contacts: string[], sinkUrl: str
       due.set(res.body.id, at);
     }
   }
+  await beforeDue();
   if (Date.now() > start) throw new Error(`set-up took longer than the lead (${leadSeconds(offsetsMs.length)} s); raise BENCH_LEAD_SECONDS`);
   return due;
 }
@@ -72,6 +80,18 @@ async function lateness(due: Map<string, number>): Promise<Float64Array> {
   const arrived = () => [...due.keys()].filter((id) => received.has(id)).length;
   while (arrived() < due.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   return Float64Array.from([...due].filter(([id]) => received.has(id)).map(([id, at]) => received.get(id)! - at)).sort();
+}
+
+/** Raw single INSERTs a second on this machine now (16 connections, 5 s): the host's state, for the ratio. */
+async function rawRate(url: string): Promise<number> {
+  const raw = new RawInsertBaseline(url, 16);
+  await raw.createTable();
+  const orgId = randomUUID();
+  const r = await runLoad('raw single INSERT', { writers: 16, seconds: 5 }, () =>
+    raw.insertOne({ streamId: randomUUID(), streamVersion: 1, orgId, type: 'X', data: '{}', metadata: '{}', idempotencyKey: null }),
+  );
+  await raw.close();
+  return r.eventsPerSecond;
 }
 
 async function main(): Promise<void> {
@@ -110,8 +130,13 @@ async function main(): Promise<void> {
         contacts.push(...made.map((m) => m.body.id));
       }
       // Burst: everything falls due at one instant, after the set-up has finished.
-      const burstDue = await makeFollowUps(admin, contacts, sinkUrl, new Array(FOLLOW_UPS).fill(0));
-      if (process.env.BENCH_ANALYZE !== '0') await pg.query('ANALYZE');
+      // The raw rate just before the burst as well as after the run: this shared host's speed drifts by 2-3x within
+      // minutes, and the two together show what it was while the burst ran.
+      let rawBefore = 0;
+      const burstDue = await makeFollowUps(admin, contacts, sinkUrl, new Array(FOLLOW_UPS).fill(0), async () => {
+        if (process.env.BENCH_ANALYZE !== '0') await pg.query('ANALYZE');
+        rawBefore = await rawRate(scratch.url);
+      });
       const dueAt = Math.min(...burstDue.values());
       if (process.env.PROFILE_ON_SIGNAL) setTimeout(() => server.profile(), dueAt - Date.now());
       const pgProfile = process.env.BENCH_PG_SAMPLE
@@ -145,14 +170,8 @@ async function main(): Promise<void> {
         );
         console.table(rows);
       }
-      // The raw rate of this machine in this run, for the ratio.
-      const raw = new RawInsertBaseline(scratch.url, 16);
-      await raw.createTable();
-      const orgId = randomUUID();
-      const rawSingle = await runLoad('raw single INSERT', { writers: 16, seconds: 5 }, () =>
-        raw.insertOne({ streamId: randomUUID(), streamVersion: 1, orgId, type: 'X', data: '{}', metadata: '{}', idempotencyKey: null }),
-      );
-      await raw.close();
+      const rawAfter = await rawRate(scratch.url);
+      const rawSingle = { eventsPerSecond: (rawBefore + rawAfter) / 2 };
 
       printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['worker concurrency', env.WORKER_CONCURRENCY], ['processes', `the service + ${WORKER_PROCESSES} worker process(es)`], ['ANALYZE after set-up', process.env.BENCH_ANALYZE === '0' ? 'no' : 'yes']]);
       printPairs('Worker', [
@@ -178,8 +197,8 @@ async function main(): Promise<void> {
             STEADY_RATE >= 1000 ? '< 1,000' : '(< 1,000 at 1,000/s)',
             STEADY_RATE >= 1000 ? (steadyP99 < 1000 && steady.length === steadyDue.size ? 'PASS' : 'FAIL') : '',
           ],
-          ['raw single INSERT/s (16 conns)', fmtRate(rawSingle.eventsPerSecond), '', ''],
-          ['burst executions / raw INSERTs', (rate / rawSingle.eventsPerSecond).toFixed(2), '', ''],
+          ['raw single INSERT/s (16 conns): before / after', `${fmtRate(rawBefore)} / ${fmtRate(rawAfter)}`, '', ''],
+          ['burst executions / raw INSERTs (mean)', (rate / rawSingle.eventsPerSecond).toFixed(2), '', ''],
         ],
       );
     } finally {
