@@ -103,9 +103,16 @@ export class FollowUpExecutor {
     if (items.length > starts.length) groupSize.observe({ stage: 'result' }, items.length - starts.length);
     const settings = new Map<string, OrgSettings>();
     for (const orgId of new Set(starts.map((w) => w.job.orgId))) settings.set(orgId, await this.settings.getCached(orgId));
-    const windows = starts.length ? await this.campaignWindows(starts.map((w) => w.job)) : new Map<string, CallingWindow>();
+    let windows = new Map<string, CallingWindow>();
     const now = this.clock.now();
-    const performed = await this.writeRounds(items, now, (state, w) => (w.kind === 'start' ? this.decideStart(state, w.job, now, settings.get(w.job.orgId)!, windows) : this.decideResult(state, w, now)));
+    const performed = await this.writeRounds(
+      items,
+      now,
+      async (state) => {
+        windows = await this.campaignWindows(starts.map((w) => state(w.job.orgId, w.job.contactId)?.followUps.get(w.job.followUpId)));
+      },
+      (state, w) => (w.kind === 'start' ? this.decideStart(state, w.job, now, settings.get(w.job.orgId)!, windows) : this.decideResult(state, w, now)),
+    );
     const byItem = new Map(performed.map((a) => [a.item, a]));
     for (const g of group) {
       const a = byItem.get(g.item);
@@ -160,6 +167,8 @@ export class FollowUpExecutor {
   private async writeRounds(
     items: Write[],
     now: Date,
+    /** Runs once a round's states are read, before its decisions: what they need beyond the states. */
+    prepare: (state: (orgId: string, contactId: string) => ContactState | undefined) => Promise<void>,
     decide: (state: ContactState, item: Write) => { events: ContactEvent[]; attempt?: FollowUpState },
   ): Promise<{ item: Write; attempt: FollowUpState; state: ContactState }[]> {
     const toPerform: { item: Write; attempt: FollowUpState; state: ContactState }[] = [];
@@ -175,6 +184,7 @@ export class FollowUpExecutor {
         const ids = [...new Set(pending.filter((w) => w.job.orgId === orgId).map((w) => w.job.contactId))];
         statesByOrg.set(orgId, await this.states.load(orgId, ids));
       }
+      await prepare((orgId, contactId) => statesByOrg.get(orgId)?.get(contactId)?.state);
       for (const [key, group] of byContact) {
         let { state, version } = statesByOrg.get(group[0].job.orgId)!.get(group[0].job.contactId)!;
         for (const item of group) {
@@ -239,11 +249,16 @@ export class FollowUpExecutor {
     }
   }
 
-  private async campaignWindows(jobs: ExecuteFollowUpPayload[]): Promise<Map<string, CallingWindow>> {
+  /**
+   * The calling windows of the campaigns of the call and SMS follow-ups about to start (a webhook has none to
+   * keep): no query at all for a group of webhooks.
+   */
+  private async campaignWindows(followUps: (FollowUpState | undefined)[]): Promise<Map<string, CallingWindow>> {
+    const ids = [...new Set(followUps.flatMap((f) => (f && f.type !== 'webhook' && f.campaignId ? [f.campaignId] : [])))];
+    if (ids.length === 0) return new Map();
     const { rows } = await this.db.query<{ id: string; calling_window: CallingWindow | null }>(
-      `SELECT c.id, c.calling_window FROM campaigns c JOIN follow_ups f ON f.campaign_id = c.id
-        WHERE f.id = ANY ($1::uuid[]) AND c.calling_window IS NOT NULL`,
-      [jobs.map((j) => j.followUpId)],
+      'SELECT id, calling_window FROM campaigns WHERE id = ANY ($1::uuid[]) AND calling_window IS NOT NULL',
+      [ids],
     );
     return new Map(rows.map((r) => [r.id, r.calling_window!]));
   }
