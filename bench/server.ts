@@ -30,7 +30,7 @@ function compiled(entry: string): string[] {
 }
 
 /** Runs an entry point of the repo (`apps/…/main.ts`) as its own process (its own core). */
-export function spawnTs(entry: string, args: string[], env: Record<string, string>): ChildProcess {
+export function spawnEntry(entry: string, args: string[], env: Record<string, string>): ChildProcess {
   const profile = [
     ...(process.env.BENCH_PROFILE ? ['-r', join(ROOT, 'bench/cpu-profile.js')] : []),
     ...(process.env.BENCH_LOOP_DELAY ? ['-r', join(ROOT, 'bench/loop-delay.js')] : []),
@@ -45,7 +45,7 @@ export function spawnTs(entry: string, args: string[], env: Record<string, strin
 }
 
 export async function runJson(entry: string, args: string[], env: Record<string, string>): Promise<any> {
-  const child = spawnTs(entry, args, env);
+  const child = spawnEntry(entry, args, env);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   const code = await new Promise((r) => child.once('exit', r));
@@ -65,7 +65,7 @@ export async function startServer(
   entry = 'apps/api/src/main.ts',
 ): Promise<{ url: URL; stop: () => Promise<void>; profile: () => void }> {
   const port = await freePort();
-  const child = spawnTs(entry, args, { LOG_LEVEL: 'warn', ...env, PORT: String(port) });
+  const child = spawnEntry(entry, args, { LOG_LEVEL: 'warn', ...env, PORT: String(port) });
   let exited = false;
   const kill = () => {
     if (!exited) child.kill('SIGTERM');

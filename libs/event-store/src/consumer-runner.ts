@@ -108,7 +108,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
       // before the row lock gives this transaction an id that would hold the horizon back.
       const [, h, locked] = (await client.query(
         `BEGIN;
-         SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS h;
+         ${EventStore.HORIZON_SQL};
          SELECT transaction_id::text AS transaction_id, global_position::text AS global_position
            FROM consumer_checkpoints WHERE name = ${name} FOR UPDATE SKIP LOCKED`,
       )) as unknown as [unknown, { rows: { h: string }[] }, { rows: { transaction_id: string; global_position: string }[] }];

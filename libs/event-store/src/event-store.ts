@@ -263,12 +263,15 @@ export class EventStore {
     return rows.map(toStored);
   }
 
+  /** The horizon query: one row, column `h` (text). */
+  static readonly HORIZON_SQL = 'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS h';
+
   /**
    * The transaction id below which every transaction has ended. Reading only below it, in transaction-id
    * order, is what keeps a consumer from skipping an event whose transaction commits late.
    */
   static async horizon(sql: Sql): Promise<string> {
-    const { rows } = await sql.query<{ h: string }>('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS h');
+    const { rows } = await sql.query<{ h: string }>(EventStore.HORIZON_SQL);
     return rows[0].h;
   }
 

@@ -103,15 +103,12 @@ export class FollowUpExecutor {
     if (items.length > starts.length) groupSize.observe({ stage: 'result' }, items.length - starts.length);
     const settings = new Map<string, OrgSettings>();
     for (const orgId of new Set(starts.map((w) => w.job.orgId))) settings.set(orgId, await this.settings.getCached(orgId));
-    let windows = new Map<string, CallingWindow>();
     const now = this.clock.now();
     const performed = await this.writeRounds(
       items,
       now,
-      async (state) => {
-        windows = await this.campaignWindows(starts.map((w) => state(w.job.orgId, w.job.contactId)?.followUps.get(w.job.followUpId)));
-      },
-      (state, w) => (w.kind === 'start' ? this.decideStart(state, w.job, now, settings.get(w.job.orgId)!, windows) : this.decideResult(state, w, now)),
+      (state) => this.campaignWindows(starts.map((w) => state(w.job.orgId, w.job.contactId)?.followUps.get(w.job.followUpId))),
+      (state, w, windows) => (w.kind === 'start' ? this.decideStart(state, w.job, now, settings.get(w.job.orgId)!, windows) : this.decideResult(state, w, now)),
     );
     const byItem = new Map(performed.map((a) => [a.item, a]));
     for (const g of group) {
@@ -164,12 +161,12 @@ export class FollowUpExecutor {
    * the previous left), appends all in one transaction, and decides again what another writer raced.
    * Returns the jobs whose decision says an attempt is to be performed.
    */
-  private async writeRounds(
+  private async writeRounds<C>(
     items: Write[],
     now: Date,
     /** Runs once a round's states are read, before its decisions: what they need beyond the states. */
-    prepare: (state: (orgId: string, contactId: string) => ContactState | undefined) => Promise<void>,
-    decide: (state: ContactState, item: Write) => { events: ContactEvent[]; attempt?: FollowUpState },
+    prepare: (state: (orgId: string, contactId: string) => ContactState | undefined) => Promise<C>,
+    decide: (state: ContactState, item: Write, prepared: C) => { events: ContactEvent[]; attempt?: FollowUpState },
   ): Promise<{ item: Write; attempt: FollowUpState; state: ContactState }[]> {
     const toPerform: { item: Write; attempt: FollowUpState; state: ContactState }[] = [];
     const contactKey = (w: Write) => `${w.job.orgId}|${w.job.contactId}`;
@@ -184,12 +181,12 @@ export class FollowUpExecutor {
         const ids = [...new Set(pending.filter((w) => w.job.orgId === orgId).map((w) => w.job.contactId))];
         statesByOrg.set(orgId, await this.states.load(orgId, ids));
       }
-      await prepare((orgId, contactId) => statesByOrg.get(orgId)?.get(contactId)?.state);
+      const prepared = await prepare((orgId, contactId) => statesByOrg.get(orgId)?.get(contactId)?.state);
       for (const [key, group] of byContact) {
         let { state, version } = statesByOrg.get(group[0].job.orgId)!.get(group[0].job.contactId)!;
         for (const item of group) {
           const { job } = item;
-          const { events, attempt } = decide(state, item);
+          const { events, attempt } = decide(state, item, prepared);
           if (events.length === 0) {
             if (attempt) toPerform.push({ item, attempt, state });
             continue;
