@@ -14,6 +14,7 @@
  *   ingest batch   POST /api/calls/batch with BENCH_BATCH calls, BENCH_BATCH_CLIENTS concurrent clients
  * After the warm-up: ANALYZE, what autovacuum's auto-analyze does on a production server once tables grow (it is
  * off on this machine; BENCH_ANALYZE=0 skips it).
+ * BENCH_PG_STATEMENTS=1: what Postgres spent its time on during the single pushes (needs pg_stat_statements).
  * Targets: single >= 0.3 of raw single; batch >= 10,000 calls/s and >= 0.3 of raw batch.
  */
 import 'reflect-metadata';
@@ -21,6 +22,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { JsonClient } from './http-client';
 import {
+  BENCH_ADMIN_URL,
   envInt,
   EventRow,
   fmtMs,
@@ -32,6 +34,7 @@ import {
   printTable,
   RawInsertBaseline,
   runLoad,
+  statementProfile,
   withScratchDatabase,
 } from './lib';
 import { histogram, runJson, startServer } from './server';
@@ -135,7 +138,8 @@ async function main(): Promise<void> {
       await rawSingleBaseline.close();
       if (process.env.PROFILE_ON_SIGNAL === 'single') server.profile();
       const groupsBefore = await histogram(server.url, 'ingest_group_commit_size');
-      results.push(await runLoad('POST /api/calls', { writers: CLIENTS, seconds: SECONDS }, pushOne));
+      const singlePhase = await statementProfile(BENCH_ADMIN_URL, scratch.name, () => runLoad('POST /api/calls', { writers: CLIENTS, seconds: SECONDS }, pushOne), !!process.env.BENCH_PG_STATEMENTS);
+      results.push(singlePhase.result);
       const groupsAfter = await histogram(server.url, 'ingest_group_commit_size');
       const raw = new RawInsertBaseline(scratch.url, BATCH_CLIENTS);
       results.push(
@@ -144,7 +148,13 @@ async function main(): Promise<void> {
         ),
       );
       if (process.env.PROFILE_ON_SIGNAL === 'batch') server.profile();
-      results.push(await runLoad(`POST /api/calls/batch x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, pushBatch));
+      const batchPhase = await statementProfile(
+        BENCH_ADMIN_URL,
+        scratch.name,
+        () => runLoad(`POST /api/calls/batch x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, pushBatch),
+        !!process.env.BENCH_PG_STATEMENTS,
+      );
+      results.push(batchPhase.result);
 
       const counts = (await pg.query(`SELECT (SELECT count(*) FROM calls) AS calls, (SELECT count(*) FROM events) AS events`)).rows[0];
       printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['contacts', CONTACTS], ['agents', AGENTS], ['ANALYZE after warm-up', process.env.BENCH_ANALYZE === '0' ? 'no' : 'yes']]);
@@ -169,6 +179,9 @@ async function main(): Promise<void> {
         ['pushes not accepted', failures],
         ['single pushes per group commit', ((groupsAfter.sum - groupsBefore.sum) / Math.max(1, groupsAfter.count - groupsBefore.count)).toFixed(1)],
       ]);
+      for (const [phase, name] of [[singlePhase, 'POST /api/calls'], [batchPhase, 'POST /api/calls/batch']] as const) {
+        if (phase.rows.length) printTable(['calls', 'total ms', 'mean ms', '% of time', `Postgres during ${name}: statement`], phase.rows);
+      }
       client.close();
       await raw.close();
       await pg.end();

@@ -395,3 +395,33 @@ export async function samplePgActivity(adminUrl: string, database: string, ms: n
   }
   return [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, n / Math.max(1, samples)]);
 }
+
+/**
+ * What Postgres spent its time on during `fn`, by statement, from pg_stat_statements (BENCH_PG_STATEMENTS=1).
+ * Needs the extension preloaded (`shared_preload_libraries = 'pg_stat_statements'`, then a restart, then
+ * `CREATE EXTENSION pg_stat_statements` in the admin database); without it this says so and measures nothing.
+ * The counters are server-wide: run nothing else against the server meanwhile.
+ */
+export async function statementProfile<T>(adminUrl: string, database: string, fn: () => Promise<T>, enabled = true): Promise<{ result: T; rows: string[][] }> {
+  if (!enabled) return { result: await fn(), rows: [] };
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    try {
+      await client.query('SELECT pg_stat_statements_reset()');
+    } catch (err) {
+      return { result: await fn(), rows: [['-', '-', '-', '-', `pg_stat_statements unavailable: ${(err as Error).message}`]] };
+    }
+    const result = await fn();
+    const { rows } = await client.query<{ calls: string; total: number; mean: number; share: number; q: string }>(
+      `SELECT s.calls, s.total_exec_time AS total, s.mean_exec_time AS mean,
+              s.total_exec_time / sum(s.total_exec_time) OVER () AS share, left(regexp_replace(s.query, '\\s+', ' ', 'g'), 90) AS q
+         FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
+        WHERE d.datname = $1 ORDER BY s.total_exec_time DESC LIMIT 15`,
+      [database],
+    );
+    return { result, rows: rows.map((r) => [String(r.calls), r.total.toFixed(0), r.mean.toFixed(3), (100 * r.share).toFixed(1), r.q]) };
+  } finally {
+    await client.end();
+  }
+}
