@@ -22,4 +22,30 @@ describe('foundation over HTTP', () => {
     expect(agents.status).toBe(200);
     expect(agents.body.agents.map((a: { name: string }) => a.name)).toEqual(['Ana']);
   });
+
+  it('should count every answer in http_request_duration_seconds by route pattern, refusals included', async () => {
+    const org = await t.createOrg();
+    const count = async (labels: string) => {
+      const text = (await t.http().get('/metrics')).text;
+      const line = text.split('\n').find((l) => l.startsWith(`http_request_duration_seconds_count{${labels}}`));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const missing = 'method="GET",route="/api/contacts/:id",status="404"';
+    const unauthorized = 'method="GET",route="/api/contacts/:id",status="401"';
+    const unmatched = 'method="GET",route="unmatched",status="404"';
+    const before = [await count(missing), await count(unauthorized), await count(unmatched)];
+    const id = '00000000-0000-4000-8000-000000000000';
+    expect((await t.http().get(`/api/contacts/${id}`).set(bearer(org.adminKey))).status).toBe(404);
+    expect((await t.http().get(`/api/contacts/${id}`).set(bearer(org.adminKey))).status).toBe(404);
+    expect((await t.http().get(`/api/contacts/${id}`)).status).toBe(401);
+    expect((await t.http().get('/api/no-such-route')).status).toBe(404);
+    expect([await count(missing), await count(unauthorized), await count(unmatched)]).toEqual([before[0] + 2, before[1] + 1, before[2] + 1]);
+  });
+
+  it('should answer with the caller\'s x-request-id, or a new one', async () => {
+    const given = await t.http().get('/api/agents').set('x-request-id', 'dialler-42');
+    expect(given.headers['x-request-id']).toBe('dialler-42');
+    const fresh = await t.http().get('/health/live');
+    expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
 });

@@ -1,3 +1,4 @@
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
@@ -124,7 +125,7 @@ describe('job layer', () => {
     const admin = await Test.createTestingModule({
       imports: [PlatformModule.forRoot(), EventStoreModule.forRoot({ runConsumers: false }), QueueModule, ProbeJobsModule],
     }).compile();
-    const app = admin.createNestApplication();
+    const app = admin.createNestApplication(new FastifyAdapter());
     await app.init();
     try {
       const before = (await queue.getDelayed(0, 100_000)).map((j) => j.id).sort();
@@ -152,7 +153,7 @@ describe('job layer', () => {
         imports: [PlatformModule.forRoot(), EventStoreModule.forRoot({ runConsumers: true }), QueueModule, ProbeJobsModule, ProcessorsModule],
         providers: extraProviders,
       }).compile();
-      const app = moduleRef.createNestApplication();
+      const app = moduleRef.createNestApplication(new FastifyAdapter());
       try {
         await app.init();
       } catch (err) {
@@ -225,7 +226,7 @@ describe('job layer', () => {
     try {
       process.env.REDIS_URL = lru.url;
       const moduleRef = await Test.createTestingModule({ imports: [PlatformModule.forRoot(), EventStoreModule.forRoot({ runConsumers: false }), QueueModule] }).compile();
-      const app = moduleRef.createNestApplication();
+      const app = moduleRef.createNestApplication(new FastifyAdapter());
       const warn = jest.spyOn(Logger.prototype, 'warn');
       await app.init();
       expect(warn).toHaveBeenCalledWith(expect.objectContaining({ maxmemoryPolicy: 'allkeys-lru' }), expect.stringContaining('not noeviction'));

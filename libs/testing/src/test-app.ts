@@ -1,3 +1,4 @@
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { INestApplication } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import request from 'supertest';
@@ -37,6 +38,7 @@ export async function startTestApp(options: { worker?: boolean; env?: Record<str
   const app = await createApp({ api: true, worker: options.worker ?? true }, { migrate: false });
   try {
     await app.init();
+    await app.getHttpAdapter().getInstance().ready();
   } catch (err) {
     await app.close().catch(() => undefined);
     await database.drop();
@@ -90,7 +92,7 @@ export async function startStoreContext(extra: { imports?: any[]; providers?: an
     imports: [PlatformModule.forRoot(), EventStoreModule.forRoot({ runConsumers: false }), ...(extra.imports ?? [])],
     providers: extra.providers ?? [],
   }).compile();
-  const app = moduleRef.createNestApplication();
+  const app = moduleRef.createNestApplication(new FastifyAdapter());
   await app.init();
   return {
     app,

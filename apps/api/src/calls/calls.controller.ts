@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
-import { Response } from 'express';
+import { FastifyReply } from 'fastify';
 import { Actor, DomainError } from '@app/shared';
 import { CallPush, CallPushResult, CallsRepository, LogCallCommand, LogCallsBatchCommand } from '@app/contacts';
 import { CurrentActor, Roles } from '../auth/auth.decorators';
@@ -22,7 +22,7 @@ export class CallsController {
 
   /** 201 when recorded; 200 with status "duplicate" when this callId and status were pushed before. */
   @Post()
-  async push(@CurrentActor() actor: Actor, @Body() body: CallDto, @Res({ passthrough: true }) res: Response): Promise<CallPushResult> {
+  async push(@CurrentActor() actor: Actor, @Body() body: CallDto, @Res({ passthrough: true }) res: FastifyReply): Promise<CallPushResult> {
     const result = await this.commands.execute<LogCallCommand, CallPushResult>(new LogCallCommand(actor, body as CallPush));
     res.status(result.status === 'duplicate' ? HttpStatus.OK : HttpStatus.CREATED);
     return result;

@@ -1,6 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import { DomainError, ErrorCode } from '@app/shared';
-import { Response } from 'express';
+import { FastifyReply } from 'fastify';
 
 export const DOMAIN_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.Validation]: 400,
@@ -29,10 +29,10 @@ export class ErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('Http');
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
     const { statusCode, message } = this.describe(exception);
     if (statusCode >= 500) this.logger.error({ err: exception }, 'unhandled error');
-    res.status(statusCode).json({ statusCode, error: REASON[statusCode] ?? 'Error', message });
+    void reply.status(statusCode).send({ statusCode, error: REASON[statusCode] ?? 'Error', message });
   }
 
   private describe(exception: unknown): { statusCode: number; message: string | string[] } {
@@ -42,9 +42,10 @@ export class ErrorFilter implements ExceptionFilter {
       const message = typeof body === 'string' ? body : ((body as { message?: string | string[] }).message ?? exception.message);
       return { statusCode: exception.getStatus(), message };
     }
-    // body-parser errors (too large, bad charset) carry their own 4xx status; malformed JSON is mapped in bootstrap.
-    const e = exception as { type?: string; status?: number; message?: string };
-    if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return { statusCode: e.status, message: `body: ${e.message}` };
+    // Fastify's own refusals before a handler runs (body too large, a content type it does not take, a URL it
+    // cannot decode) carry their 4xx status; malformed JSON is mapped in bootstrap.
+    const e = exception as { statusCode?: number; message?: string };
+    if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { statusCode: e.statusCode, message: e.message ?? 'bad request' };
     return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' };
   }
 }

@@ -1,7 +1,8 @@
-import { Controller, Get, Injectable, NestMiddleware, Res } from '@nestjs/common';
+import { Controller, Get, Injectable, OnModuleInit, Res } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
-import { NextFunction, Request, Response } from 'express';
+import { FastifyInstance, FastifyReply } from 'fastify';
 import { Histogram } from 'prom-client';
 import { Public } from '../auth/auth.decorators';
 
@@ -10,7 +11,7 @@ import { Public } from '../auth/auth.decorators';
 @Controller()
 export class MetricsController extends PrometheusController {
   @Get()
-  override async index(@Res({ passthrough: true }) response: Response) {
+  override async index(@Res({ passthrough: true }) response: FastifyReply) {
     return super.index(response);
   }
 }
@@ -22,15 +23,26 @@ const httpDuration = new Histogram({
   buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
 });
 
-/** Latency per route pattern (not per URL, which would explode the label set). */
+/**
+ * Latency per route pattern (not per URL, which would explode the label set), by a Fastify hook: it sees every
+ * answer, the ones a guard, the body parser or the router gave too (those carry the route 'unmatched').
+ */
 @Injectable()
-export class HttpMetricsMiddleware implements NestMiddleware {
-  use(req: Request, res: Response, next: NextFunction): void {
-    const end = httpDuration.startTimer();
-    res.on('finish', () => {
-      const route = (req.route?.path as string | undefined) ?? 'unmatched';
-      end({ method: req.method, route: `${req.baseUrl ?? ''}${route}`, status: String(res.statusCode) });
+export class HttpMetrics implements OnModuleInit {
+  constructor(private readonly adapter: HttpAdapterHost) {}
+
+  onModuleInit(): void {
+    if (!this.adapter.httpAdapter) return; // an application context (the CLI) serves no HTTP
+    const fastify = this.adapter.httpAdapter.getInstance<FastifyInstance>();
+    fastify.addHook('onRequest', (req, _reply, done) => {
+      timers.set(req.raw, httpDuration.startTimer());
+      done();
     });
-    next();
+    fastify.addHook('onResponse', (req, reply, done) => {
+      timers.get(req.raw)?.({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+      done();
+    });
   }
 }
+
+const timers = new WeakMap<object, (labels: Record<string, string>) => number>();

@@ -1,16 +1,13 @@
-import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { PrometheusModule } from '@willsoto/nestjs-prometheus';
 import { HealthController } from './health.controller';
-import { HttpMetricsMiddleware, MetricsController } from './metrics';
+import { HttpMetrics, MetricsController } from './metrics';
 
 /** Health, metrics: served by every role (the worker too, on its own PORT). */
 @Module({
   imports: [TerminusModule.forRoot({ logger: false }), PrometheusModule.register({ controller: MetricsController, path: '/metrics', defaultMetrics: { enabled: true } })],
   controllers: [HealthController],
+  providers: [HttpMetrics],
 })
-export class OpsModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes('*');
-  }
-}
+export class OpsModule {}

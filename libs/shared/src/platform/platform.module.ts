@@ -2,7 +2,6 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import pino from 'pino';
-import { randomUUID } from 'node:crypto';
 import { Clock } from '../clock';
 import { validateEnvironment } from '../config/environment';
 import { DatabaseModule } from '../database/database.module';
@@ -26,11 +25,7 @@ export class PlatformModule {
             pinoHttp: {
               level: config.get('LOG_LEVEL'),
               stream: config.get('LOG_DESTINATION') === 'stderr' ? pino.destination(2) : undefined,
-              genReqId: (req, res) => {
-                const id = (req.headers['x-request-id'] as string | undefined) ?? randomUUID();
-                res.setHeader('x-request-id', id);
-                return id;
-              },
+              // The request id is Fastify's (bootstrap: the caller's x-request-id, or a new uuid); pino-http logs it.
               // Never log credentials.
               redact: ['req.headers.authorization', 'req.headers.cookie'],
               autoLogging: { ignore: (req) => req.url === '/metrics' || (req.url ?? '').startsWith('/health') },
