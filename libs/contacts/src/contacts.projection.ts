@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Sql } from '@app/shared';
+import { BatchedStatement, Sql, StatementBatch } from '@app/shared';
 import { AsProjection, Projection, StoredEvent } from '@app/event-store';
 import {
   CallLogged,
@@ -334,19 +334,21 @@ export class ContactsProjection implements Projection {
       }
     }
 
+    const batch = new StatementBatch();
     if (created.length) {
-      await tx.query(
-        `INSERT INTO contacts (id, org_id, name, phone, timezone, lead_quality, lead_status, assigned_agent_id, tags, campaign_id, status, version, created_at, updated_at)
+      batch.add({
+        text: `INSERT INTO contacts (id, org_id, name, phone, timezone, lead_quality, lead_status, assigned_agent_id, tags, campaign_id, status, version, created_at, updated_at)
          SELECT id, org_id, name, phone, timezone, lead_quality, lead_status, assigned_agent_id, tags, campaign_id, status, version, created_at, created_at
            FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, org_id uuid, name text, phone text, timezone text, lead_quality text, lead_status text,
                 assigned_agent_id uuid, tags text[], campaign_id uuid, status text, version bigint, created_at timestamptz)
          ON CONFLICT DO NOTHING`,
-        [JSON.stringify(created.map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],
-      );
+        values: [JSON.stringify(created.map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],
+        writes: ['contacts'],
+      });
     }
     if (items.length) {
-      await tx.query(
-        `INSERT INTO follow_ups (id, org_id, contact_id, kind, resolved, status, type, scheduled_at, agent_id, priority, max_attempts, next_attempt_at,
+      batch.add({
+        text: `INSERT INTO follow_ups (id, org_id, contact_id, kind, resolved, status, type, scheduled_at, agent_id, priority, max_attempts, next_attempt_at,
            allow_out_of_window, notes, campaign_id, source, message, url, call_id, author_id, created_at, updated_at, resolved_at)
          SELECT id, org_id, contact_id, kind, resolved, status, type, scheduled_at, agent_id, priority, max_attempts, next_attempt_at,
            coalesce(allow_out_of_window, false), notes, campaign_id, source, message, url, call_id, author_id, created_at, created_at, resolved_at
@@ -354,43 +356,47 @@ export class ContactsProjection implements Projection {
                 scheduled_at timestamptz, agent_id uuid, priority text, max_attempts int, next_attempt_at timestamptz, allow_out_of_window boolean,
                 notes text, campaign_id uuid, source text, message text, url text, call_id text, author_id uuid, created_at timestamptz, resolved_at timestamptz)
          ON CONFLICT DO NOTHING`,
-        [JSON.stringify(items)],
-      );
+        values: [JSON.stringify(items)],
+        writes: ['follow_ups'],
+      });
     }
     const CALL_RECORD = `AS r(org_id uuid, call_id text, contact_id uuid, agent_id uuid, direction text, status text, duration_sec int, connected boolean,
       started_at timestamptz, note text, campaign_id uuid, tags text[], follow_up_id uuid, logged_at timestamptz)`;
     if (started.size) {
-      await tx.query(
-        `INSERT INTO calls (org_id, call_id, contact_id, agent_id, direction, status, live, started_at, campaign_id, tags, logged_at)
+      batch.add({
+        text: `INSERT INTO calls (org_id, call_id, contact_id, agent_id, direction, status, live, started_at, campaign_id, tags, logged_at)
          SELECT org_id, call_id, contact_id, agent_id, direction, 'In-progress', true, started_at, campaign_id, tags, logged_at
            FROM jsonb_to_recordset($1::jsonb) ${CALL_RECORD}
          ON CONFLICT DO NOTHING`,
-        [JSON.stringify([...started.values()].map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],
-      );
+        values: [JSON.stringify([...started.values()].map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],
+        writes: ['calls'],
+      });
     }
     if (finals.size) {
       // The final status replaces the live row of the same call: In-progress then final is one call.
-      await tx.query(
-        `INSERT INTO calls (org_id, call_id, contact_id, agent_id, direction, status, live, duration_sec, connected, started_at, note, campaign_id, tags, follow_up_id, logged_at)
+      batch.add({
+        text: `INSERT INTO calls (org_id, call_id, contact_id, agent_id, direction, status, live, duration_sec, connected, started_at, note, campaign_id, tags, follow_up_id, logged_at)
          SELECT org_id, call_id, contact_id, agent_id, direction, status, false, duration_sec, connected, started_at, note, campaign_id, tags, follow_up_id, logged_at
            FROM jsonb_to_recordset($1::jsonb) ${CALL_RECORD}
          ON CONFLICT (org_id, call_id) DO UPDATE SET status = excluded.status, live = false, duration_sec = excluded.duration_sec,
            connected = excluded.connected, agent_id = excluded.agent_id, direction = excluded.direction, started_at = excluded.started_at,
            note = excluded.note, campaign_id = excluded.campaign_id, tags = excluded.tags, follow_up_id = excluded.follow_up_id, logged_at = excluded.logged_at`,
-        [JSON.stringify([...finals.values()].map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],
-      );
+        values: [JSON.stringify([...finals.values()].map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],
+        writes: ['calls'],
+      });
     }
     if (patches.size) {
       const sets = PATCHABLE.map((col) => `${col} = CASE WHEN p.fields ? '${col}' THEN ${fieldValue(col)} ELSE c.${col} END`).join(',\n           ');
-      await tx.query(
-        `UPDATE contacts c SET
+      batch.add({
+        text: `UPDATE contacts c SET
            ${sets},
            last_call_at = CASE WHEN p.last_call_at IS NULL THEN c.last_call_at ELSE greatest(c.last_call_at, p.last_call_at) END,
            version = p.version, updated_at = p.updated_at
          FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, version bigint, updated_at timestamptz, fields jsonb, last_call_at timestamptz)
          WHERE c.id = ANY ($2::uuid[]) AND c.id = p.id AND c.version < p.version`,
-        [JSON.stringify([...patches.values()]), [...patches.keys()]],
-      );
+        values: [JSON.stringify([...patches.values()]), [...patches.keys()]],
+        writes: ['contacts'],
+      });
     }
     if (fuPatches.size) {
       const sets = FOLLOW_UP_PATCHABLE.map((col) => {
@@ -399,23 +405,26 @@ export class ContactsProjection implements Projection {
         const merged = col === 'out_of_window' ? `f.out_of_window OR coalesce(${value}, false)` : next;
         return `${col} = CASE WHEN p.fields ? '${col}' THEN ${merged} ELSE f.${col} END`;
       });
-      await tx.query(
-        `UPDATE follow_ups f SET ${sets.join(', ')}, updated_at = p.updated_at
+      batch.add({
+        text: `UPDATE follow_ups f SET ${sets.join(', ')}, updated_at = p.updated_at
            FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, updated_at timestamptz, fields jsonb)
           WHERE f.id = ANY ($2::uuid[]) AND f.id = p.id`,
-        [JSON.stringify([...fuPatches.values()].map(({ id, updated_at, ...fields }) => ({ id, updated_at, fields }))), [...fuPatches.keys()]],
-      );
+        values: [JSON.stringify([...fuPatches.values()].map(({ id, updated_at, ...fields }) => ({ id, updated_at, fields }))), [...fuPatches.keys()]],
+        writes: ['follow_ups'],
+      });
     }
-    if (refresh.size) await ContactsProjection.refreshNextFollowUp(tx, [...refresh]);
+    if (refresh.size) batch.add(ContactsProjection.nextFollowUpStatement([...refresh]));
     if (reassigned.length) {
-      await tx.query(
-        `INSERT INTO lead_reassignments (contact_id, version, org_id, from_agent_id, to_agent_id, lead_status, strategy, scope, at)
+      batch.add({
+        text: `INSERT INTO lead_reassignments (contact_id, version, org_id, from_agent_id, to_agent_id, lead_status, strategy, scope, at)
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(contact_id uuid, version bigint, org_id uuid, from_agent_id uuid, to_agent_id uuid,
                 lead_status text, strategy text, scope text, at timestamptz)
          ON CONFLICT DO NOTHING`,
-        [JSON.stringify(reassigned)],
-      );
+        values: [JSON.stringify(reassigned)],
+        writes: ['lead_reassignments'],
+      });
     }
+    await batch.run(tx);
   }
 
   /**
@@ -423,9 +432,9 @@ export class ContactsProjection implements Projection {
    * value stays are not written: most follow-up events (every webhook and sms attempt, say) leave it as it was,
    * and a write would cost a new row version of the contact for nothing.
    */
-  static refreshNextFollowUp(tx: Sql, contactIds: readonly string[]) {
-    return tx.query(
-      `UPDATE contacts c SET next_follow_up_at = n.at, next_follow_up_id = n.follow_up_id
+  static nextFollowUpStatement(contactIds: readonly string[]): BatchedStatement {
+    return {
+      text: `UPDATE contacts c SET next_follow_up_at = n.at, next_follow_up_id = n.follow_up_id
          FROM (SELECT k.id, f.scheduled_at AS at, f.id AS follow_up_id
                  FROM unnest($1::uuid[]) AS k(id)
                  LEFT JOIN LATERAL (
@@ -435,8 +444,10 @@ export class ContactsProjection implements Projection {
                  ) f ON true) n
         WHERE c.id = ANY ($1::uuid[]) AND c.id = n.id
           AND (c.next_follow_up_at, c.next_follow_up_id) IS DISTINCT FROM (n.at, n.follow_up_id)`,
-      [contactIds],
-    );
+      values: [contactIds],
+      reads: ['follow_ups'],
+      writes: ['contacts'],
+    };
   }
 }
 

@@ -2,6 +2,7 @@ export * from './config/environment';
 export * from './errors/domain.error';
 export * from './actor';
 export * from './database/database';
+export * from './database/statement-batch';
 export * from './database/database.module';
 export * from './database/migrate';
 export * from './clock';
