@@ -12,6 +12,9 @@ export const freePort = () =>
     });
   });
 
+/** As package.json's start scripts and docker/Dockerfile's NODE_OPTIONS. */
+const SERVICE_NODE_FLAGS = '--max-semi-space-size=64';
+
 let built = false;
 /**
  * The compiled service, as `npm start` runs it: built once per benchmark run, so the figures are those of what
@@ -35,8 +38,9 @@ export function spawnEntry(entry: string, args: string[], env: Record<string, st
     ...(process.env.BENCH_PROFILE ? ['-r', join(ROOT, 'bench/cpu-profile.js')] : []),
     ...(process.env.BENCH_LOOP_DELAY ? ['-r', join(ROOT, 'bench/loop-delay.js')] : []),
   ];
-  // BENCH_SERVICE_NODE_FLAGS: V8/Node flags for the service only (say --max-semi-space-size=32), not the load generator.
-  const flags = (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  // The flags `npm start` and the image run the service with; BENCH_SERVICE_NODE_FLAGS replaces them (say with
+  // --max-semi-space-size=16 for V8's default), for the service only, not the load generator.
+  const flags = (process.env.BENCH_SERVICE_NODE_FLAGS ?? SERVICE_NODE_FLAGS).split(' ').filter(Boolean);
   return spawn(process.execPath, [...flags, ...profile, ...compiled(entry), ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env, TS_NODE_PROJECT: join(ROOT, 'tsconfig.json') },
