@@ -122,6 +122,20 @@ describe('HTTP errors (SPEC §9)', () => {
       const res = await t.http().post('/api/users').set(bearer(org.adminKey)).set('content-type', 'application/json').send(body);
       expectError(res, 413, 'Payload Too Large');
     });
+
+    it('should answer 415 and create nothing when the body is not JSON', async () => {
+      const org = await t.createOrg();
+      const res = await t.http().post('/api/users').set(bearer(org.adminKey)).set('content-type', 'application/x-www-form-urlencoded').send('name=Ana&role=agent');
+      expectError(res, 415, 'Unsupported Media Type');
+      expect(await agentNames(org.adminKey)).toEqual([]);
+    });
+
+    it('should take an empty body sent as JSON as {} and name the missing fields', async () => {
+      const org = await t.createOrg();
+      const res = await t.http().post('/api/users').set(bearer(org.adminKey)).set('content-type', 'application/json').send('');
+      expectError(res, 400, 'Bad Request');
+      expect(fieldsNamed(res)).toEqual(['name', 'role']);
+    });
   });
 
   describe('credentials', () => {
