@@ -91,8 +91,12 @@ export async function serve(roles: Roles): Promise<void> {
   try {
     const app = await createApp(roles);
     const port = validateEnvironment(process.env).PORT;
-    // All interfaces, as in a container; Fastify alone would listen on localhost only.
-    await app.listen(port, '0.0.0.0');
+    // Every interface, as Node's own default: IPv6 and IPv4 where the host has IPv6, IPv4 alone where it does not.
+    // (Fastify alone would listen on localhost only.)
+    await app.listen(port, '::').catch((err: { code?: string }) => {
+      if (err.code !== 'EAFNOSUPPORT' && err.code !== 'EADDRNOTAVAIL') throw err;
+      return app.listen(port, '0.0.0.0');
+    });
     app.get(Logger).log({ port, roles }, 'follow-up engine listening');
   } catch (err) {
     // Configuration errors are for humans: print them plainly.
