@@ -180,7 +180,7 @@ async function main(): Promise<void> {
         ['single pushes per group commit', ((groupsAfter.sum - groupsBefore.sum) / Math.max(1, groupsAfter.count - groupsBefore.count)).toFixed(1)],
       ]);
       for (const [phase, name] of [[singlePhase, 'POST /api/calls'], [batchPhase, 'POST /api/calls/batch']] as const) {
-        if (phase.rows.length) printTable(['calls', 'total ms', 'mean ms', '% of time', `Postgres during ${name}: statement`], phase.rows);
+        if (phase.rows.length) printTable(['calls', 'total ms', 'mean ms', '% of time', 'planning ms', `Postgres during ${name}: statement`], phase.rows);
       }
       client.close();
       await raw.close();

@@ -410,17 +410,17 @@ export async function statementProfile<T>(adminUrl: string, database: string, fn
     try {
       await client.query('SELECT pg_stat_statements_reset()');
     } catch (err) {
-      return { result: await fn(), rows: [['-', '-', '-', '-', `pg_stat_statements unavailable: ${(err as Error).message}`]] };
+      return { result: await fn(), rows: [['-', '-', '-', '-', '-', `pg_stat_statements unavailable: ${(err as Error).message}`]] };
     }
     const result = await fn();
-    const { rows } = await client.query<{ calls: string; total: number; mean: number; share: number; q: string }>(
-      `SELECT s.calls, s.total_exec_time AS total, s.mean_exec_time AS mean,
+    const { rows } = await client.query<{ calls: string; total: number; mean: number; plan: number; share: number; q: string }>(
+      `SELECT s.calls, s.total_exec_time AS total, s.mean_exec_time AS mean, s.total_plan_time AS plan,
               s.total_exec_time / sum(s.total_exec_time) OVER () AS share, left(regexp_replace(s.query, '\\s+', ' ', 'g'), 90) AS q
          FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
         WHERE d.datname = $1 ORDER BY s.total_exec_time DESC LIMIT 15`,
       [database],
     );
-    return { result, rows: rows.map((r) => [String(r.calls), r.total.toFixed(0), r.mean.toFixed(3), (100 * r.share).toFixed(1), r.q]) };
+    return { result, rows: rows.map((r) => [String(r.calls), r.total.toFixed(0), r.mean.toFixed(3), (100 * r.share).toFixed(1), r.plan.toFixed(0), r.q]) };
   } finally {
     await client.end();
   }
