@@ -8,7 +8,7 @@
  *
  * The service (API + workers, idle) runs as its own process; this process is the load generator, 64 keep-alive
  * clients as in bench:ingest.
- *   GET /health/live         no key, no database: Express, Nest, the request log, metrics
+ *   GET /health/live         no key, no database: Fastify, Nest, the request log, metrics
  *   GET /api/settings        + the API key guard (cached key) and one small indexed SELECT
  *   POST /api/calls, 400     + JSON body parsing and validation, answered with the error naming the field
  */

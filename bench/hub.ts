@@ -24,7 +24,7 @@
  *                            the floor every hub figure is divided by (same condition, same number of clients)
  *        hub SQL only        the repository's own statement (captured from its first call), over pg, no mapping
  *        hub repository      HubRepository.due() in this process (the hub's SQL + mapping to items, no HTTP)
- *        GET /health/live    the service's HTTP floor: Express + Nest, no key lookup, no query
+ *        GET /health/live    the service's HTTP floor: Fastify + Nest, no key lookup, no query
  *        GET limit=10 / 200  over HTTP with the agent's key; with 8 clients, 8 agents, one each
  *      and PATCH /api/follow-ups/due {personIds: <the 200 ids a GET limit=200 returned>, action: snooze} once per
  *      agent for BENCH_PATCHES agents not used otherwise (each has its ~200 due contacts, so each PATCH has 200).
