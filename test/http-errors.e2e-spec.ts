@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { bearer, expectError, fieldsNamed, messagesOf, startTestApp, TestApp } from '@app/testing';
 
 describe('HTTP errors (SPEC §9)', () => {
@@ -317,6 +318,102 @@ describe('HTTP errors (SPEC §9)', () => {
         expect(res.body.agents.map((x: { name: string }) => x.name)).toEqual(query === '?active=false' ? [] : ['Ana']);
       }
       expect(await agentNames(b.adminKey)).toEqual(['Bea', 'Ben', 'Bo']);
+    });
+  });
+
+  describe('what the HTTP layer refuses or takes (Fastify)', () => {
+    const json = 'application/json';
+
+    it('should take a body-less action sent with any content type', async () => {
+      const org = await t.createOrg();
+      const res = await t.http().post('/api/settings/signing-secret/rotate').set(bearer(org.adminKey)).set('content-type', 'application/x-www-form-urlencoded').send('');
+      expect(res.status).toBeLessThan(300);
+    });
+
+    it('should answer 415 naming the encoding when the body is compressed', async () => {
+      const org = await t.createOrg();
+      const res = await t.http().post('/api/users').set(bearer(org.adminKey)).set('content-type', json).set('content-encoding', 'gzip').send(gzipSync('{"name":"Gz","role":"agent"}'));
+      expectError(res, 415, 'Unsupported Media Type');
+      expect(res.body.message).toMatch(/content-encoding gzip/);
+      expect(await agentNames(org.adminKey)).toEqual([]);
+    });
+
+    it('should answer 415 naming the charset when the body is not UTF-8 by its content type', async () => {
+      const org = await t.createOrg();
+      const res = await t.http().post('/api/users').set(bearer(org.adminKey)).set('content-type', `${json}; charset=latin1`).serialize((b: Buffer) => b as unknown as string).send(Buffer.from('{"name":"caf\xe9","role":"agent"}', 'latin1'));
+      expectError(res, 415, 'Unsupported Media Type');
+      expect(res.body.message).toMatch(/charset latin1/);
+      expect(await agentNames(org.adminKey)).toEqual([]);
+    });
+
+    it('should answer 400 and store nothing when the bytes are not UTF-8', async () => {
+      const org = await t.createOrg();
+      const res = await t.http().post('/api/users').set(bearer(org.adminKey)).set('content-type', json).serialize((b: Buffer) => b as unknown as string).send(Buffer.from('{"name":"caf\xe9","role":"agent"}', 'latin1'));
+      expectError(res, 400, 'Bad Request');
+      expect(res.body.message).toBe('body is not valid UTF-8');
+      expect(await agentNames(org.adminKey)).toEqual([]);
+    });
+
+    it('should answer 415 when a body is sent as text', async () => {
+      const org = await t.createOrg();
+      const res = await t.http().post('/api/users').set(bearer(org.adminKey)).set('content-type', 'text/plain').send('{"name":"Ana","role":"agent"}');
+      expectError(res, 415, 'Unsupported Media Type');
+    });
+
+    it('should answer 400, not 500, when the body is nested deeper than the stack', async () => {
+      const org = await t.createOrg();
+      const depth = 200_000;
+      const res = await t.http().post('/api/users').set(bearer(org.adminKey)).set('content-type', json).send(`{"name":"Ana","role":"agent","x":${'['.repeat(depth)}${']'.repeat(depth)}}`);
+      expectError(res, 400, 'Bad Request');
+      expect(await agentNames(org.adminKey)).toEqual([]);
+    });
+
+    it('should answer 400 naming the field when a string holds a NUL character, in a body, a pushed call and a query', async () => {
+      const org = await t.createOrg();
+      const user = await t.http().post('/api/users').set(bearer(org.adminKey)).send({ name: 'A\u0000na', role: 'agent' });
+      expectError(user, 400, 'Bad Request');
+      expect(fieldsNamed(user)).toEqual(['name']);
+      const agent = await createUser(org.adminKey, { name: 'Ana', role: 'agent' });
+      const contact = await t.http().post('/api/contacts').set(bearer(org.adminKey)).send({ name: 'Lead', phone: '+14155550100', assignedAgentId: agent.id });
+      expect(contact.status).toBe(201);
+      const call = { callId: 'nul-1', contactId: contact.body.id, agentId: agent.id, direction: 'outbound', status: 'Called', durationSec: 30, startedAt: new Date().toISOString() };
+      const pushed = await t.http().post('/api/calls').set(bearer(org.adminKey)).send({ ...call, note: 'x\u0000y' });
+      expectError(pushed, 400, 'Bad Request');
+      expect(fieldsNamed(pushed)).toEqual(['note']);
+      const batch = await t.http().post('/api/calls/batch').set(bearer(org.adminKey)).send({ calls: [{ ...call, callId: 'nul-2', note: 'x\u0000y' }, { ...call, callId: 'nul-3' }] });
+      expect(batch.status).toBe(200);
+      expect(batch.body.results.map((r: { status: string }) => r.status)).toEqual(['rejected', 'accepted']);
+      const listed = await t.http().get('/api/contacts?q=a%00b').set(bearer(org.adminKey));
+      expectError(listed, 400, 'Bad Request');
+      expect(fieldsNamed(listed)).toEqual(['q']);
+    });
+
+    it("should answer 400 naming callingWindow when a campaign's window is not an object", async () => {
+      const org = await t.createOrg();
+      const res = await t.http().post('/api/campaigns').set(bearer(org.adminKey)).send({ name: 'Spring', callingWindow: [] });
+      expectError(res, 400, 'Bad Request');
+      expect(fieldsNamed(res)).toContain('callingWindow');
+    });
+
+    it('should match a path whatever its case', async () => {
+      const org = await t.createOrg();
+      expect((await t.http().get('/API/Agents').set(bearer(org.adminKey))).status).toBe(200);
+    });
+
+    it('should take a plain x-request-id and replace any other with a uuid', async () => {
+      expect((await t.http().get('/health/live').set('x-request-id', 'dialler-7.a:b')).headers['x-request-id']).toBe('dialler-7.a:b');
+      const long = await t.http().get('/health/live').set('x-request-id', 'x'.repeat(200));
+      expect(long.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+      const spaced = await t.http().get('/health/live').set('x-request-id', 'a b');
+      expect(spaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it('should answer a URL it cannot decode with the request id and a short message', async () => {
+      const org = await t.createOrg();
+      const res = await t.http().get(`/api/users/${'a'.repeat(900)}%FF`).set(bearer(org.adminKey)).set('x-request-id', 'bad-url-1');
+      expectError(res, 400, 'Bad Request');
+      expect(res.headers['x-request-id']).toBe('bad-url-1');
+      expect(res.body.message.length).toBeLessThanOrEqual(201);
     });
   });
 

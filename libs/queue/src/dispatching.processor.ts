@@ -17,10 +17,12 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
   }
 
   onApplicationBootstrap(): void {
+    // BullMQ prints to console.error when nobody listens; route it to the structured log instead. First, so that
+    // a refused boot (below), which closes the worker, does not leave its connection's error unheard: that was
+    // an unhandled 'error' event, seen failing a job-layer test under load.
+    this.worker.on('error', (err) => this.logger.error({ err }, 'worker error'));
     this.registry.assertComplete();
     this.worker.concurrency = Number(this.config.get('WORKER_CONCURRENCY') ?? 50);
-    // BullMQ prints to console.error when nobody listens; route it to the structured log instead.
-    this.worker.on('error', (err) => this.logger.error({ err }, 'worker error'));
   }
 
   async process(job: Job): Promise<void> {

@@ -90,11 +90,11 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Absent (the field left out), or present and passing `ok`; null goes to the DTO. */
 const absentOr = (value: unknown, ok: (v: unknown) => boolean): boolean => value === undefined || ok(value);
 
-/** A string of at most `max` UTF-16 units (never longer than the DTO's MaxLength counts it). */
+/** A string of at most `max` UTF-16 units (never longer than the DTO's MaxLength counts it), without NUL (the pipe names it). */
 const text =
   (max: number) =>
   (v: unknown): v is string =>
-    typeof v === 'string' && v.length <= max;
+    typeof v === 'string' && v.length <= max && !v.includes('\0');
 
 /** An integer from `min` to `max`, as the DTO's IsInt, Min and Max. */
 const int = (min: number, max: number) => (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
+  IsObject,
   ArrayMaxSize,
   IsArray,
   IsIn,
@@ -148,6 +149,7 @@ export class CreateCampaignDto {
 
   @ApiPropertyOptional({ type: CallingWindowDto, description: "Narrows the organization's calling window" })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => CallingWindowDto)
   callingWindow?: CallingWindowDto;

@@ -14,7 +14,10 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
 // class-transformer drops these keys before the whitelist looks, so they would pass silently instead of being refused.
 const DROPPED_KEYS = new Set(['__proto__', 'constructor']);
 
-/** Every `__proto__`/`constructor` key at any depth, as messages; allocates nothing on the common path (none). */
+/**
+ * What the DTO rules cannot see, at any depth, as messages naming the field: `__proto__`/`constructor` keys, and
+ * strings holding NUL (Postgres refuses the character in text and jsonb). Allocates nothing on the common path.
+ */
 function droppedKeys(value: unknown, parent = '', found: string[] = []): string[] {
   if (value === null || typeof value !== 'object') return found;
   for (const key in value) {
@@ -22,9 +25,21 @@ function droppedKeys(value: unknown, parent = '', found: string[] = []): string[
     const path = parent ? `${parent}.${key}` : key;
     if (DROPPED_KEYS.has(key)) found.push(`${path}: property ${path} should not exist`);
     const child = (value as Record<string, unknown>)[key];
-    if (child !== null && typeof child === 'object') droppedKeys(child, path, found);
+    if (typeof child === 'string') {
+      if (child.includes('\0')) found.push(`${path}: must not contain the NUL character`);
+    } else if (child !== null && typeof child === 'object') droppedKeys(child, path, found);
   }
   return found;
+}
+
+/** Nesting deeper than the stack (a body of 200,000 brackets) is the client's fault, not a 500. */
+function refusedInput(value: unknown): string[] {
+  try {
+    return droppedKeys(value);
+  } catch (err) {
+    if (err instanceof RangeError) return ['body is nested too deeply'];
+    throw err;
+  }
 }
 
 /**
@@ -42,7 +57,7 @@ class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && metadata.metatype && fastChecks.get(metadata.metatype)?.(value)) return value;
     if (metadata.type === 'body' || metadata.type === 'query') {
-      const refused = droppedKeys(value);
+      const refused = refusedInput(value);
       if (refused.length) throw new BadRequestException(refused);
     }
     return super.transform(value, metadata);
@@ -108,7 +123,7 @@ export function validateItem<T extends object>(cls: new () => T, value: unknown)
 /** validateItem by the class's class-validator rules alone (no fast check). */
 export function validateByRules<T extends object>(cls: new () => T, value: unknown): { value: T } | { errors: string[] } {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return { errors: ['item must be an object'] };
-  const refused = droppedKeys(value);
+  const refused = refusedInput(value);
   if (refused.length) return { errors: refused };
   const instance = plainToInstance(cls, value);
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });

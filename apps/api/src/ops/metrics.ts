@@ -24,8 +24,9 @@ const httpDuration = new Histogram({
 });
 
 /**
- * Latency per route pattern (not per URL, which would explode the label set), by a Fastify hook: it sees every
- * answer, the ones a guard, the body parser or the router gave too (those carry the route 'unmatched').
+ * Latency per route pattern (not per URL, which would explode the label set), by a Fastify hook: it sees the
+ * answers a guard or the body parser gave too, and those for no route (route 'unmatched'). Not the router's own
+ * refusals of a URL it cannot decode, which Fastify answers before any hook.
  */
 @Injectable()
 export class HttpMetrics implements OnModuleInit {
