@@ -1,4 +1,4 @@
-import { WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Job } from 'bullmq';
@@ -17,12 +17,18 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
   }
 
   onApplicationBootstrap(): void {
-    // BullMQ prints to console.error when nobody listens; route it to the structured log instead. First, so that
-    // a refused boot (below), which closes the worker, does not leave its connection's error unheard: that was
-    // an unhandled 'error' event, seen failing a job-layer test under load.
-    this.worker.on('error', (err) => this.logger.error({ err }, 'worker error'));
     this.registry.assertComplete();
     this.worker.concurrency = Number(this.config.get('WORKER_CONCURRENCY') ?? 50);
+  }
+
+  /**
+   * BullMQ throws an unhandled 'error' (or prints to console.error) when nobody listens; this routes it to the
+   * structured log. Bound by @nestjs/bullmq as it creates the worker, before any boot step can fail: a refused
+   * boot closes workers whose connection is still opening, and that error went unheard (a job-layer test failed on it).
+   */
+  @OnWorkerEvent('error')
+  onWorkerError(err: Error): void {
+    this.logger.error({ err }, 'worker error');
   }
 
   async process(job: Job): Promise<void> {

@@ -1,5 +1,5 @@
 import { getQueueToken } from '@nestjs/bullmq';
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { Queue } from 'bullmq';
 import { Gauge } from 'prom-client';
@@ -9,14 +9,19 @@ const CHUNK = 500;
 
 /** The one way into Redis: typed requests, deterministic ids, added in bulk. */
 @Injectable()
-export class JobQueues implements OnApplicationBootstrap {
+export class JobQueues implements OnModuleInit {
   private readonly logger = new Logger(JobQueues.name);
   private readonly queues = new Map<QueueName, Queue>();
 
   constructor(private readonly moduleRef: ModuleRef) {}
 
-  onApplicationBootstrap(): void {
-    for (const name of ALL_QUEUES) this.queues.set(name, this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }));
+  onModuleInit(): void {
+    for (const name of ALL_QUEUES) {
+      const queue = this.moduleRef.get<Queue>(getQueueToken(name), { strict: false });
+      // Heard from the start: an 'error' nobody listens to is thrown (a connection closed while opening, say).
+      queue.on('error', (err) => this.logger.error({ err, queue: name }, 'queue error'));
+      this.queues.set(name, queue);
+    }
     const queues = this.queues;
     queueDepth.collectFrom = async () => {
       for (const [name, q] of queues) {
