@@ -43,7 +43,7 @@ export class ErrorFilter implements ExceptionFilter {
       return { statusCode: exception.getStatus(), message };
     }
     // Fastify's own refusals before a handler runs (body too large, a content type it does not take, a URL it
-    // cannot decode) carry their 4xx status; malformed JSON is mapped in bootstrap.
+    // cannot decode) carry their 4xx status; malformed JSON is mapped in http-adapter.ts.
     const e = exception as { statusCode?: number; message?: string };
     if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { statusCode: e.statusCode, message: e.message ?? 'bad request' };
     return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' };

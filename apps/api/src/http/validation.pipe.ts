@@ -18,7 +18,7 @@ const DROPPED_KEYS = new Set(['__proto__', 'constructor']);
  * What the DTO rules cannot see, at any depth, as messages naming the field: `__proto__`/`constructor` keys, and
  * strings holding NUL (Postgres refuses the character in text and jsonb). Allocates nothing on the common path.
  */
-function droppedKeys(value: unknown, parent = '', found: string[] = []): string[] {
+function unseenByRules(value: unknown, parent = '', found: string[] = []): string[] {
   if (value === null || typeof value !== 'object') return found;
   for (const key in value) {
     if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
@@ -27,7 +27,7 @@ function droppedKeys(value: unknown, parent = '', found: string[] = []): string[
     const child = (value as Record<string, unknown>)[key];
     if (typeof child === 'string') {
       if (child.includes('\0')) found.push(`${path}: must not contain the NUL character`);
-    } else if (child !== null && typeof child === 'object') droppedKeys(child, path, found);
+    } else if (child !== null && typeof child === 'object') unseenByRules(child, path, found);
   }
   return found;
 }
@@ -35,7 +35,7 @@ function droppedKeys(value: unknown, parent = '', found: string[] = []): string[
 /** Nesting deeper than the stack (a body of 200,000 brackets) is the client's fault, not a 500. */
 function refusedInput(value: unknown): string[] {
   try {
-    return droppedKeys(value);
+    return unseenByRules(value);
   } catch (err) {
     if (err instanceof RangeError) return ['body is nested too deeply'];
     throw err;

@@ -26,10 +26,6 @@ export class StatementBatch {
     this.statements.push(statement);
   }
 
-  get size(): number {
-    return this.statements.length;
-  }
-
   /** The statements as they will be sent: text and values, with each CTE's parameters renumbered. */
   plan(): { text: string; values: unknown[] }[] {
     const groups: BatchedStatement[][] = [];
@@ -45,7 +41,10 @@ export class StatementBatch {
         touched.clear();
       }
       group.push(s);
-      for (const t of s.writes) (written.add(t), touched.add(t));
+      for (const t of s.writes) {
+        written.add(t);
+        touched.add(t);
+      }
       for (const t of s.reads ?? []) touched.add(t);
     }
     if (group.length) groups.push(group);
@@ -57,10 +56,7 @@ export class StatementBatch {
   }
 }
 
-function combine(group: readonly BatchedStatement[]): {
-  text: string;
-  values: unknown[];
-} {
+function combine(group: readonly BatchedStatement[]): { text: string; values: unknown[] } {
   const values: unknown[] = [];
   const ctes = group.map((s, i) => {
     const offset = values.length;

@@ -25,7 +25,7 @@ export class PlatformModule {
             pinoHttp: {
               level: config.get('LOG_LEVEL'),
               stream: config.get('LOG_DESTINATION') === 'stderr' ? pino.destination(2) : undefined,
-              // The request id is Fastify's (bootstrap: the caller's x-request-id, or a new uuid); pino-http logs it.
+              // The request id is Fastify's (apps/api/src/http/http-adapter.ts: the caller's x-request-id, or a new uuid); pino-http logs it.
               // Never log credentials.
               redact: ['req.headers.authorization', 'req.headers.cookie'],
               autoLogging: { ignore: (req) => req.url === '/metrics' || (req.url ?? '').startsWith('/health') },
