@@ -23,6 +23,8 @@ import { Pool } from 'pg';
 import { JsonClient } from './http-client';
 import {
   BENCH_ADMIN_URL,
+  cpuPerUnit,
+  cpuSnapshot,
   envInt,
   EventRow,
   fmtMs,
@@ -132,35 +134,51 @@ async function main(): Promise<void> {
       };
 
       const results: LoadResult[] = [];
+      // CPU per call (or raw row) on each side, by phase: what a change saves shows here even when the host's speed moves.
+      const costs: (ReturnType<typeof cpuPerUnit>)[] = [];
+      const costed = async (phase: () => Promise<LoadResult>) => {
+        const before = cpuSnapshot([server.pid]);
+        const r = await phase();
+        costs.push(cpuPerUnit(before, cpuSnapshot([server.pid]), r.events));
+        return r;
+      };
       await runLoad('warm-up', { writers: CLIENTS, seconds: WARMUP }, pushOne);
       if (process.env.BENCH_ANALYZE !== '0') await pg.query('ANALYZE');
-      results.push(await runLoad('raw single INSERT', { writers: RAW_CONNECTIONS, seconds: SECONDS }, (_, i) => rawSingleBaseline.insertOne(rawRow(i, org.orgId))));
+      results.push(await costed(() => runLoad('raw single INSERT', { writers: RAW_CONNECTIONS, seconds: SECONDS }, (_, i) => rawSingleBaseline.insertOne(rawRow(i, org.orgId)))));
       await rawSingleBaseline.close();
       if (process.env.PROFILE_ON_SIGNAL === 'single') server.profile();
       const groupsBefore = await histogram(server.url, 'ingest_group_commit_size');
-      const singlePhase = await statementProfile(BENCH_ADMIN_URL, scratch.name, () => runLoad('POST /api/calls', { writers: CLIENTS, seconds: SECONDS }, pushOne), !!process.env.BENCH_PG_STATEMENTS);
+      const singlePhase = await statementProfile(
+        BENCH_ADMIN_URL,
+        scratch.name,
+        () => costed(() => runLoad('POST /api/calls', { writers: CLIENTS, seconds: SECONDS }, pushOne)),
+        !!process.env.BENCH_PG_STATEMENTS,
+      );
       results.push(singlePhase.result);
       const groupsAfter = await histogram(server.url, 'ingest_group_commit_size');
       const raw = new RawInsertBaseline(scratch.url, BATCH_CLIENTS);
       results.push(
-        await runLoad(`raw INSERT x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, (_, i) =>
-          raw.insertMany(Array.from({ length: BATCH }, (_, k) => rawRow(i * BATCH + k, org.orgId))),
+        await costed(() =>
+          runLoad(`raw INSERT x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, (_, i) =>
+            raw.insertMany(Array.from({ length: BATCH }, (_, k) => rawRow(i * BATCH + k, org.orgId))),
+          ),
         ),
       );
       if (process.env.PROFILE_ON_SIGNAL === 'batch') server.profile();
       const batchPhase = await statementProfile(
         BENCH_ADMIN_URL,
         scratch.name,
-        () => runLoad(`POST /api/calls/batch x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, pushBatch),
+        () => costed(() => runLoad(`POST /api/calls/batch x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, pushBatch)),
         !!process.env.BENCH_PG_STATEMENTS,
       );
       results.push(batchPhase.result);
 
       const counts = (await pg.query(`SELECT (SELECT count(*) FROM calls) AS calls, (SELECT count(*) FROM events) AS events`)).rows[0];
       printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['contacts', CONTACTS], ['agents', AGENTS], ['ANALYZE after warm-up', process.env.BENCH_ANALYZE === '0' ? 'no' : 'yes']]);
+      const us = (n: number | undefined) => (n === undefined ? '-' : String(Math.round(n)));
       printTable(
-        ['scenario', 'clients', 'rows or calls/s', 'p50 ms', 'p99 ms'],
-        results.map((r) => [r.label, String(r.writers), fmtRate(r.eventsPerSecond), fmtMs(r.p50), fmtMs(r.p99)]),
+        ['scenario', 'clients', 'rows or calls/s', 'p50 ms', 'p99 ms', 'CPU µs/unit: service', 'postgres', 'generator'],
+        results.map((r, k) => [r.label, String(r.writers), fmtRate(r.eventsPerSecond), fmtMs(r.p50), fmtMs(r.p99), us(costs[k]?.service), us(costs[k]?.postgres), us(costs[k]?.generator)]),
       );
       const [rawSingle, single, rawBatch, batch] = results;
       const ratioSingle = single.eventsPerSecond / rawSingle.eventsPerSecond;

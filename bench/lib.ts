@@ -6,6 +6,7 @@
 import Redis from 'ioredis';
 import { Client, Pool } from 'pg';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import { runMigrations, Sql } from '@app/shared';
 
@@ -50,6 +51,8 @@ export async function withScratchDatabase<T>(fn: (db: ScratchDatabase) => Promis
   url.pathname = `/${name}`;
   const db: ScratchDatabase = { name, url: url.toString() };
   const drop = async () => {
+    // BENCH_KEEP_DATABASE=1 leaves the scratch database behind, to look at its plans and tables after the run.
+    if (process.env.BENCH_KEEP_DATABASE) return void process.stderr.write(`kept database ${name}\n`);
     await withAdmin(async (c) => void (await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
     await forgetRedisPrefix(name);
   };
@@ -296,6 +299,56 @@ export const walDiff = (a: WalSnapshot, b: WalSnapshot): WalSnapshot => ({
   bytes: b.bytes - a.bytes,
   checkpoints: b.checkpoints - a.checkpoints,
 });
+
+// ---------------------------------------------------------------- CPU spent, by process
+
+/** CPU seconds used so far (user + system, from /proc): the service process, every postgres process, this process. */
+export interface CpuSnapshot {
+  readonly service: number;
+  readonly postgres: number;
+  readonly generator: number;
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux that Node supports
+
+function procCpuSeconds(pid: string): { comm: string; seconds: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const close = stat.lastIndexOf(')');
+    const fields = stat.slice(close + 2).split(' ');
+    // After "pid (comm) ": state is field 0, utime 11, stime 12, and the exited children's cutime 13, cstime 14: a
+    // backend that exits during a phase (the pool closes idle connections) is counted by the postmaster then.
+    const ticks = fields.slice(11, 15).reduce((sum, f) => sum + Number(f), 0);
+    return { comm: stat.slice(stat.indexOf('(') + 1, close), seconds: ticks / TICKS_PER_SECOND };
+  } catch {
+    return null; // gone meanwhile
+  }
+}
+
+/**
+ * Where the machine's CPU went, so a phase can be costed per call on each side (less moved by how fast this shared
+ * host happens to be than a rate). Postgres is every `postgres` process of the machine (backends, WAL writer,
+ * checkpointer): run nothing else against it meanwhile. Null where there is no /proc.
+ */
+export function cpuSnapshot(servicePids: readonly number[]): CpuSnapshot | null {
+  if (!existsSync('/proc/self/stat')) return null;
+  let postgres = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const p = procCpuSeconds(pid);
+    if (p?.comm === 'postgres') postgres += p.seconds;
+  }
+  const service = servicePids.reduce((sum, pid) => sum + (procCpuSeconds(String(pid))?.seconds ?? 0), 0);
+  const own = process.cpuUsage();
+  return { service, postgres, generator: (own.user + own.system) / 1e6 };
+}
+
+/** CPU microseconds per unit (call, row) on each side between two snapshots. */
+export function cpuPerUnit(a: CpuSnapshot | null, b: CpuSnapshot | null, units: number): { service: number; postgres: number; generator: number } | null {
+  if (!a || !b || units <= 0) return null;
+  const per = (k: keyof CpuSnapshot) => ((b[k] - a[k]) * 1e6) / units;
+  return { service: per('service'), postgres: per('postgres'), generator: per('generator') };
+}
 
 // ---------------------------------------------------------------- printing
 

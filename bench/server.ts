@@ -25,7 +25,7 @@ let built = false;
  */
 function compiled(entry: string): string[] {
   if (process.env.BENCH_TS) return ['-r', 'ts-node/register/transpile-only', '-r', 'tsconfig-paths/register', join(ROOT, entry)];
-  if (!built) {
+  if (!built && !process.env.BENCH_NO_BUILD) {
     execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' });
     built = true;
   }
@@ -67,7 +67,7 @@ export async function startServer(
   env: Record<string, string>,
   args: string[] = [],
   entry = 'apps/api/src/main.ts',
-): Promise<{ url: URL; stop: () => Promise<void>; profile: () => void }> {
+): Promise<{ url: URL; pid: number; stop: () => Promise<void>; profile: () => void }> {
   const port = await freePort();
   const child = spawnEntry(entry, args, { LOG_LEVEL: 'warn', ...env, PORT: String(port) });
   let exited = false;
@@ -92,6 +92,7 @@ export async function startServer(
   }
   return {
     url,
+    pid: child.pid!,
     /** Starts the CPU profile of bench/cpu-profile.js (BENCH_PROFILE=1 PROFILE_ON_SIGNAL=<phase>). */
     profile: () => void child.kill('SIGWINCH'),
     stop: async () => {
