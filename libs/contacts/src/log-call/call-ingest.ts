@@ -27,8 +27,9 @@ const CONTACTS_PER_TURN = 64;
 
 export type ItemOutcome = { ok: CallPushResult } | { error: DomainError | Error };
 
+type Loaded = Map<string, { state: ContactState; version: number }>;
+
 interface References {
-  contacts: Map<string, string | null>; // id → assigned agent
   staff: Set<string>;
   campaigns: Set<string>;
   /** callId → contact: the calls already recorded, then the items of this batch that passed check(). A callId belongs to one contact. */
@@ -39,7 +40,7 @@ interface References {
 
 /**
  * The dialler ingest path. A push (or a batch of up to 1,000) costs a fixed number of round trips:
- * one query each for the contacts, users and campaigns it names, one for the contacts' streams, and one
+ * one query for the users, campaigns and stored calls it names, one for the contacts' streams (sent together), and one
  * transaction that appends every call with what it causes (lead status, follow-up) through fu_append_many
  * and applies the inline read model once. Items of one contact are decided in the order sent, each on the
  * state the previous one left (In-progress then final stays one call). Idempotent by callId + status: the
@@ -58,11 +59,13 @@ export class CallIngest {
   async ingestBatch(actor: Actor, calls: readonly CallPush[]): Promise<ItemOutcome[]> {
     const now = this.clock.now();
     const results: ItemOutcome[] = new Array(calls.length);
-    const refs = await this.loadReferences(actor, calls);
+    // The contacts' own streams say whether each exists in this org and whom it is assigned to: the first round
+    // decides on these states, so they are read once, beside the lookup of the other records the calls name.
+    const [refs, states] = await Promise.all([this.loadReferences(actor, calls), this.states.load(actor.orgId, [...new Set(calls.map((c) => c.contactId))])]);
     let pending: number[] = [];
     calls.forEach((push, i) => {
       try {
-        this.check(actor, push, refs, now);
+        this.check(actor, push, refs, states, now);
         // Within a batch too a callId belongs to one contact: the first item that names it claims it, and check()
         // refuses it for any other. (Left to the append, the later item would carry the earlier one's idempotency
         // keys and be re-run as a replay until its contact's other items failed with it.)
@@ -73,8 +76,10 @@ export class CallIngest {
       }
     });
 
+    let loaded: Loaded | null = states;
     for (let round = 1; pending.length > 0; round++) {
-      const retry = await this.round(actor, calls, pending, results, now, refs.retryDelaySeconds);
+      const retry = await this.round(actor, calls, pending, results, now, refs.retryDelaySeconds, loaded);
+      loaded = null; // a contact runs again only because its stream moved: later rounds read it afresh
       if (retry.length > 0 && round >= MAX_ROUNDS) {
         for (const i of retry) results[i] = { error: new ConcurrencyError(`contact ${calls[i].contactId} is being written by someone else; retry`) };
         break;
@@ -85,10 +90,18 @@ export class CallIngest {
   }
 
   /** One decide-and-append pass over the pending items; returns the items to run again (their stream moved). */
-  private async round(actor: Actor, calls: readonly CallPush[], pending: number[], results: ItemOutcome[], now: Date, retryDelaySeconds: number): Promise<number[]> {
+  private async round(
+    actor: Actor,
+    calls: readonly CallPush[],
+    pending: number[],
+    results: ItemOutcome[],
+    now: Date,
+    retryDelaySeconds: number,
+    preloaded: Loaded | null,
+  ): Promise<number[]> {
     const lanes = new Map<string, number[]>();
     for (const i of pending) lanes.set(calls[i].contactId, [...(lanes.get(calls[i].contactId) ?? []), i]);
-    const loaded = await this.states.load(actor.orgId, [...lanes.keys()]);
+    const loaded = preloaded ?? (await this.states.load(actor.orgId, [...lanes.keys()]));
 
     const requests: AppendRequest[] = [];
     const owners: { index: number; events: ContactEvent[]; before: ContactState }[] = [];
@@ -137,12 +150,13 @@ export class CallIngest {
   }
 
   /** Checks that need no stream: the time, who may push what, and that every id names a record of this org. */
-  private check(actor: Actor, push: CallPush, refs: References, now: Date): void {
+  private check(actor: Actor, push: CallPush, refs: References, states: Loaded, now: Date): void {
     const started = Date.parse(push.startedAt);
     if (Number.isNaN(started)) throw new ValidationError('startedAt', 'must be an ISO-8601 timestamp');
     if (started > now.getTime() + DAY_MS) throw new ValidationError('startedAt', 'must not be more than 24 h in the future');
-    const assigned = refs.contacts.get(push.contactId);
-    if (assigned === undefined || (actor.role === 'agent' && assigned !== actor.userId)) throw new NotFoundError('contact', push.contactId);
+    // No stream in this org (unknown, or another organization's contact) reads as version 0, state not created.
+    const contact = states.get(push.contactId)!.state;
+    if (!contact.exists || (actor.role === 'agent' && contact.assignedAgentId !== actor.userId)) throw new NotFoundError('contact', push.contactId);
     if (actor.role === 'agent' && push.agentId !== actor.userId) throw new ForbiddenError('an agent can only log their own calls');
     const owner = refs.callOwners.get(push.callId);
     if (owner && owner !== push.contactId) throw new ConflictError(`call ${push.callId} was logged for another contact`);
@@ -155,14 +169,11 @@ export class CallIngest {
   }
 
   private async loadReferences(actor: Actor, calls: readonly CallPush[]): Promise<References> {
-    const contactIds = [...new Set(calls.map((c) => c.contactId))];
     const userIds = [...new Set(calls.flatMap((c) => [c.agentId, c.followUp?.agentId]).filter((x): x is string => !!x))];
     const campaignIds = [...new Set(calls.flatMap((c) => [c.campaignId, c.followUp?.campaignId]).filter((x): x is string => !!x))];
-    // One round trip for all five lookups: on a busy host each round trip costs the service a socket write that
+    // One round trip for all four lookups: on a busy host each round trip costs the service a socket write that
     // wakes a backend, which a profile of single pushes showed as the largest share of its CPU.
     const { rows } = await this.db.query<{
-      contact_ids: string[];
-      contact_agents: (string | null)[];
       staff: string[];
       campaigns: string[];
       retry: number | null;
@@ -172,21 +183,18 @@ export class CallIngest {
       // Unnamed, so planned for its values every time (about 0.4 ms of planning, measured with pg_stat_statements):
       // a named statement may settle on a generic plan made while the tables were small, and keep it after they
       // grow where statistics are not refreshed (the trap of migration 0008).
-      text: `SELECT c.contact_ids, c.contact_agents, u.staff, k.campaigns, s.retry, o.call_ids, o.call_contacts
-               FROM (SELECT coalesce(array_agg(id::text), '{}') AS contact_ids, coalesce(array_agg(assigned_agent_id::text), '{}') AS contact_agents
-                       FROM contacts WHERE org_id = $1 AND id = ANY ($2::uuid[])) c,
-                    (SELECT coalesce(array_agg(id::text), '{}') AS staff
-                       FROM users WHERE org_id = $1 AND id = ANY ($3::uuid[]) AND active AND role <> 'integration') u,
-                    (SELECT coalesce(array_agg(id::text), '{}') AS campaigns FROM campaigns WHERE org_id = $1 AND id = ANY ($4::uuid[])) k,
+      text: `SELECT u.staff, k.campaigns, s.retry, o.call_ids, o.call_contacts
+               FROM (SELECT coalesce(array_agg(id::text), '{}') AS staff
+                       FROM users WHERE org_id = $1 AND id = ANY ($2::uuid[]) AND active AND role <> 'integration') u,
+                    (SELECT coalesce(array_agg(id::text), '{}') AS campaigns FROM campaigns WHERE org_id = $1 AND id = ANY ($3::uuid[])) k,
                     -- Straight from the settings read model: the contacts library does not depend on the settings one.
                     (SELECT (SELECT (settings->>'retryDelaySeconds')::int FROM org_settings WHERE org_id = $1) AS retry) s,
                     (SELECT coalesce(array_agg(call_id), '{}') AS call_ids, coalesce(array_agg(contact_id::text), '{}') AS call_contacts
-                       FROM calls WHERE org_id = $1 AND call_id = ANY ($5::text[])) o`,
-      values: [actor.orgId, contactIds, userIds, campaignIds, [...new Set(calls.map((c) => c.callId))]],
+                       FROM calls WHERE org_id = $1 AND call_id = ANY ($4::text[])) o`,
+      values: [actor.orgId, userIds, campaignIds, [...new Set(calls.map((c) => c.callId))]],
     });
     const r = rows[0];
     return {
-      contacts: new Map(r.contact_ids.map((id, i) => [id, r.contact_agents[i]])),
       staff: new Set(r.staff),
       campaigns: new Set(r.campaigns),
       retryDelaySeconds: r.retry ?? DEFAULT_RETRY_DELAY_SECONDS,
