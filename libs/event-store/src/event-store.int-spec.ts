@@ -73,6 +73,34 @@ describe(EventStore.name, () => {
     expect((await store.readStream(orgId, stale)).map((e) => e.type)).toEqual(['A']);
   });
 
+  it("should store each event's own data, and the append's metadata, when many streams are appended at once", async () => {
+    const streams = Array.from({ length: 5 }, () => `s-${randomUUID()}`);
+    // Unicode, quotes, backslashes and nesting: the data travel as one JSON array (migration 0017), not as array literals.
+    const datum = (s: number, e: number) => ({ s, e, text: `"q" \\ ${'é'.repeat(e)} ☎`, nested: { list: [s, e, null], empty: {} } });
+    const requests = streams.map((streamId, s) => ({
+      streamId,
+      expectedVersion: NO_STREAM,
+      events: Array.from({ length: (s % 3) + 1 }, (_, e) => ({ type: `T${e}`, data: datum(s, e), idempotencyKey: `k-${streamId}-${e}` })),
+    }));
+    const metadata = meta({ correlationId: 'many-1' });
+    const results = await store.appendMany(requests, metadata);
+    expect(results.map((r) => r.outcome)).toEqual(streams.map(() => 'ok'));
+    const read = await store.readStreams(orgId, streams);
+    for (const [s, streamId] of streams.entries()) {
+      const stored = read.get(streamId)!;
+      expect(stored.map((e) => [e.type, e.streamVersion, e.data])).toEqual(requests[s].events.map((e, k) => [e.type, k + 1, e.data]));
+      for (const e of stored) expect(e.metadata).toEqual(metadata);
+    }
+  });
+
+  it('should store nothing and say why when the events and their data do not match in number', async () => {
+    const stream = `s-${randomUUID()}`;
+    await expect(
+      db.query(`SELECT * FROM fu_append_many_json($1, $2, $3, $4, $5, $6, $7, $8)`, [orgId, [stream], [0], [2], ['A', 'B'], JSON.stringify([{}]), JSON.stringify(meta()), [null, null]]),
+    ).rejects.toThrow('one element per event');
+    expect(await store.readStream(orgId, stream)).toEqual([]);
+  });
+
   it('should let exactly one of two racing writers win the same expected version', async () => {
     const stream = `s-${randomUUID()}`;
     await store.append(stream, [{ type: 'A', data: {} }], { expectedVersion: NO_STREAM, metadata: meta() });

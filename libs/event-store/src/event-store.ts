@@ -30,10 +30,11 @@ export interface ManyResult {
 }
 
 const APPEND_MANY_SQL = {
-  name: 'fu_append_many',
+  name: 'fu_append_many_json',
   // The transaction id comes with the rows (a plpgsql set-returning function has run to its end, inserts and
-  // all, before the first row is projected), instead of a round trip of its own.
-  text: 'SELECT request, outcome, stream_version, positions::text[] AS positions, pg_current_xact_id()::text AS transaction_id FROM fu_append_many($1, $2, $3, $4, $5, $6, $7, $8)',
+  // all, before the first row is projected), instead of a round trip of its own. The events' data go as one JSON
+  // array and the metadata once (fu_append_many_json, migration 0017), not as jsonb[] literals.
+  text: 'SELECT request, outcome, stream_version, positions::text[] AS positions, pg_current_xact_id()::text AS transaction_id FROM fu_append_many_json($1, $2, $3, $4, $5, $6, $7, $8)',
 };
 
 export interface AppendOptions {
@@ -122,6 +123,7 @@ export class EventStore {
     const events = requests.flatMap((r) => r.events);
     const inline = this.registry.inlineFor(events.map((e) => e.type));
     const meta = JSON.stringify(metadata);
+    const data = JSON.stringify(events.map((e) => e.data));
     for (let attempt = 1; ; attempt++) {
       try {
         const results = await this.db.transaction(async (tx) => {
@@ -133,8 +135,8 @@ export class EventStore {
               requests.map((r) => r.expectedVersion),
               requests.map((r) => r.events.length),
               events.map((e) => e.type),
-              events.map((e) => JSON.stringify(e.data)),
-              events.map(() => meta),
+              data,
+              meta,
               events.map((e) => e.idempotencyKey ?? null),
             ],
           });

@@ -14,6 +14,7 @@ import { CallReportPeriods1700000000013 } from './1700000000013-call-report-peri
 import { NextCallIndex1700000000014 } from './1700000000014-next-call-index';
 import { SetBasedAppendMany1700000000015 } from './1700000000015-set-based-append-many';
 import { ReadModelFillfactor1700000000016 } from './1700000000016-read-model-fillfactor';
+import { AppendManyJson1700000000017 } from './1700000000017-append-many-json';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -26,4 +27,5 @@ export const MIGRATIONS = [
   NextCallIndex1700000000014,
   SetBasedAppendMany1700000000015,
   ReadModelFillfactor1700000000016,
+  AppendManyJson1700000000017,
 ];
