@@ -15,6 +15,7 @@ import { NextCallIndex1700000000014 } from './1700000000014-next-call-index';
 import { SetBasedAppendMany1700000000015 } from './1700000000015-set-based-append-many';
 import { ReadModelFillfactor1700000000016 } from './1700000000016-read-model-fillfactor';
 import { AppendManyJson1700000000017 } from './1700000000017-append-many-json';
+import { DropTypeCommitOrderIndex1700000000018 } from './1700000000018-drop-type-commit-order-index';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -28,4 +29,5 @@ export const MIGRATIONS = [
   SetBasedAppendMany1700000000015,
   ReadModelFillfactor1700000000016,
   AppendManyJson1700000000017,
+  DropTypeCommitOrderIndex1700000000018,
 ];
