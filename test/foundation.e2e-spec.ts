@@ -42,6 +42,21 @@ describe('foundation over HTTP', () => {
     expect([await count(missing), await count(unauthorized), await count(unmatched)]).toEqual([before[0] + 2, before[1] + 1, before[2] + 1]);
   });
 
+  it('should count each event an async consumer handles in projection_event_lag_seconds, per consumer', async () => {
+    const count = async (consumer: string) => {
+      const text = (await t.http().get('/metrics')).text;
+      const line = text.split('\n').find((l) => l.startsWith(`projection_event_lag_seconds_count{consumer="${consumer}"}`));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const before = await count('call-report');
+    const org = await t.createOrg();
+    // Three users: three UserCreated events the call report keeps (branch and department per user).
+    for (const name of ['A', 'B', 'C']) expect((await t.http().post('/api/users').set(bearer(org.adminKey)).send({ name, role: 'agent' })).status).toBe(201);
+    const deadline = Date.now() + 10_000;
+    while ((await count('call-report')) < before + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await count('call-report')).toBeGreaterThanOrEqual(before + 3);
+  });
+
   it('should answer with the caller\'s x-request-id, or a new one', async () => {
     const given = await t.http().get('/api/agents').set('x-request-id', 'dialler-42');
     expect(given.headers['x-request-id']).toBe('dialler-42');
