@@ -49,7 +49,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     this.running = true;
     const onAppend = () => [...this.sleepers].filter((s) => s.onAppend).forEach((s) => s.done());
     this.signal.on('appended', onAppend);
-    this.loops = consumers.map((c) => this.loop(c));
+    this.loops = [this.loop(consumers)];
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -62,23 +62,40 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     await sql.query('INSERT INTO consumer_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING', [name]);
   }
 
-  private async loop(consumer: EventConsumer): Promise<void> {
+  /**
+   * Every consumer of this process in one loop: each round is one transaction and, for consumers at the same
+   * checkpoint (the usual case), one read of the log (runTick). A consumer whose handler failed runs on its own
+   * from then on, a second after each failure, until it succeeds again: its failure must not hold the others back.
+   */
+  private async loop(consumers: readonly EventConsumer[]): Promise<void> {
     const interval = Number(this.config.get('POLL_INTERVAL_MS') ?? 50);
+    const solo = new Map<string, number>(); // consumer → when it may run again
     while (this.running) {
+      const shared = consumers.filter((c) => !solo.has(c.name));
+      const due = consumers.filter((c) => (solo.get(c.name) ?? Infinity) <= Date.now());
       let handled = 0;
-      try {
-        handled = await ConsumerRunner.runBatch(this.db, consumer, BATCH);
-      } catch (err) {
-        this.logger.error({ err, consumer: consumer.name }, 'consumer batch failed; retrying');
-        await this.sleep(1000, false);
-        continue;
+      let full = false;
+      for (const group of [shared, ...due.map((c) => [c])]) {
+        if (group.length === 0) continue;
+        try {
+          const r = await ConsumerRunner.runTick(this.db, group, BATCH);
+          handled += r.handled;
+          full ||= r.full;
+          if (r.failed) {
+            this.logger.error({ err: r.failed.error, consumer: r.failed.name }, 'consumer batch failed; retrying');
+            solo.set(r.failed.name, Date.now() + 1000);
+          } else if (group.length === 1) solo.delete(group[0].name);
+        } catch (err) {
+          this.logger.error({ err, consumers: group.map((c) => c.name) }, 'consumer batch failed; retrying');
+          await this.sleep(1000, false);
+        }
       }
       // Caught up: the next append wakes it at once, so a lone write shows in the async read models at once.
       // Behind a steady stream of appends (it handled some): it waits the interval out and takes them as one
       // batch. Woken by every append instead, each consumer ran one transaction per append, ~30 a second each in a
       // worker burst (bench:worker), three times the statements of the appends themselves.
       if (handled === 0) await this.sleep(interval, true);
-      else if (handled < BATCH) await this.sleep(interval, false);
+      else if (!full) await this.sleep(interval, false);
     }
   }
 
@@ -96,45 +113,90 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     });
   }
 
-  /**
-   * Applies one batch of a consumer. Returns how many events it handled; 0 also when another process
-   * holds the consumer right now.
-   */
+  /** Applies one batch of a consumer. Returns how many events it handled; 0 also when another process holds it. */
   static async runBatch(db: Database, consumer: EventConsumer, limit: number): Promise<number> {
+    const r = await ConsumerRunner.runTick(db, [consumer], limit);
+    if (r.failed) throw r.failed.error;
+    return r.handled;
+  }
+
+  /**
+   * One batch for each of these consumers that no other process holds right now, in one transaction: its
+   * checkpoint rows are locked (SKIP LOCKED), so across processes one applies a given consumer at a time, and every
+   * consumer's writes commit with its new checkpoint. Consumers at the same checkpoint share one read of the log:
+   * before, each read and parsed the same events on its own, a third of the service's row parsing and 7% of
+   * Postgres's time in a 500-call batch. One whose checkpoint differs (just rebuilt, or it failed) reads alone, so it
+   * holds no one back. If a handler throws, the whole transaction is undone and the consumer is named in `failed`,
+   * for the caller to run it on its own; the others' work is simply redone (their side effects are idempotent).
+   */
+  static async runTick(
+    db: Database,
+    consumers: readonly EventConsumer[],
+    limit: number,
+  ): Promise<{ handled: number; full: boolean; failed: { name: string; error: unknown } | null }> {
     const client = await db.pool.connect();
-    const name = client.escapeLiteral(consumer.name);
+    const byName = new Map(consumers.map((c) => [c.name, c]));
+    const names = consumers.map((c) => client.escapeLiteral(c.name)).join(', ');
+    let current: EventConsumer | null = null;
     try {
-      // Three statements, one round trip (the simple protocol: hence the literal name). The horizon is taken
-      // before the row lock gives this transaction an id that would hold the horizon back.
+      // Three statements, one round trip (the simple protocol: hence the literal names). The horizon is taken
+      // before the row locks give this transaction an id that would hold the horizon back.
       const [, h, locked] = (await client.query(
         `BEGIN;
          ${EventStore.HORIZON_SQL};
-         SELECT transaction_id::text AS transaction_id, global_position::text AS global_position
-           FROM consumer_checkpoints WHERE name = ${name} FOR UPDATE SKIP LOCKED`,
-      )) as unknown as [unknown, { rows: { h: string }[] }, { rows: { transaction_id: string; global_position: string }[] }];
+         SELECT name, transaction_id::text AS transaction_id, global_position::text AS global_position
+           FROM consumer_checkpoints WHERE name IN (${names}) ORDER BY name FOR UPDATE SKIP LOCKED`,
+      )) as unknown as [unknown, { rows: { h: string }[] }, { rows: { name: string; transaction_id: string; global_position: string }[] }];
       const horizon = h.rows[0].h;
       if (locked.rows.length === 0) {
         await client.query('ROLLBACK');
-        return 0;
+        return { handled: 0, full: false, failed: null };
       }
-      const from: Checkpoint = { transactionId: locked.rows[0].transaction_id, globalPosition: locked.rows[0].global_position };
-      const events = await EventStore.readAfter(client, from, horizon, consumer.eventTypes, limit);
-      if (events.length > 0) await consumer.handle(events, client);
-      const to = ConsumerRunner.nextCheckpoint(from, events, horizon, limit);
-      if (to.transactionId !== from.transactionId || to.globalPosition !== from.globalPosition) {
-        // Both are digits from Postgres or from nextCheckpoint; checked anyway before they become literals.
-        if (!/^\d+$/.test(to.transactionId) || !/^\d+$/.test(to.globalPosition)) throw new Error(`bad checkpoint ${JSON.stringify(to)}`);
+      const groups = new Map<string, { from: Checkpoint; consumers: EventConsumer[] }>();
+      for (const row of locked.rows) {
+        const key = `${row.transaction_id}/${row.global_position}`;
+        const group = groups.get(key) ?? { from: { transactionId: row.transaction_id, globalPosition: row.global_position }, consumers: [] };
+        group.consumers.push(byName.get(row.name)!);
+        groups.set(key, group);
+      }
+      let handled = 0;
+      let full = false;
+      const moves: { name: string; to: Checkpoint }[] = [];
+      const lags: { name: string; events: readonly StoredEvent[]; caughtUp: boolean }[] = [];
+      for (const { from, consumers: members } of groups.values()) {
+        const types = [...new Set(members.flatMap((c) => c.eventTypes))];
+        const events = await EventStore.readAfter(client, from, horizon, types, limit);
+        const to = ConsumerRunner.nextCheckpoint(from, events, horizon, limit);
+        full ||= events.length === limit;
+        for (const consumer of members) {
+          const wanted = new Set(consumer.eventTypes);
+          const own = members.length === 1 ? events : events.filter((e) => wanted.has(e.type));
+          current = consumer;
+          if (own.length > 0) await consumer.handle(own, client);
+          current = null;
+          handled += own.length;
+          if (to.transactionId !== from.transactionId || to.globalPosition !== from.globalPosition) moves.push({ name: consumer.name, to });
+          lags.push({ name: consumer.name, events: own, caughtUp: events.length < limit });
+        }
+      }
+      if (moves.length > 0) {
+        // Digits from Postgres or from nextCheckpoint; checked anyway before they become literals.
+        for (const { to } of moves) {
+          if (!/^\d+$/.test(to.transactionId) || !/^\d+$/.test(to.globalPosition)) throw new Error(`bad checkpoint ${JSON.stringify(to)}`);
+        }
+        const values = moves.map(({ name, to }) => `(${client.escapeLiteral(name)}, '${to.transactionId}'::xid8, ${to.globalPosition}::bigint)`).join(', ');
         await client.query(
-          `UPDATE consumer_checkpoints SET transaction_id = '${to.transactionId}'::xid8, global_position = ${to.globalPosition}::bigint, updated_at = now()
-            WHERE name = ${name}; COMMIT`,
+          `UPDATE consumer_checkpoints c SET transaction_id = m.t, global_position = m.p, updated_at = now()
+             FROM (VALUES ${values}) AS m(name, t, p) WHERE c.name = m.name; COMMIT`,
         );
       } else {
         await client.query('COMMIT');
       }
-      ConsumerRunner.observeLag(consumer.name, events, events.length < limit);
-      return events.length;
+      for (const l of lags) ConsumerRunner.observeLag(l.name, l.events, l.caughtUp);
+      return { handled, full, failed: null };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
+      if (current) return { handled: 0, full: false, failed: { name: current.name, error: err } };
       throw err;
     } finally {
       client.release();
