@@ -15,6 +15,9 @@
  * After the warm-up: ANALYZE, what autovacuum's auto-analyze does on a production server once tables grow (it is
  * off on this machine; BENCH_ANALYZE=0 skips it).
  * BENCH_PG_STATEMENTS=1: what Postgres spent its time on during the single pushes (needs pg_stat_statements).
+ * Each phase also prints the CPU per call (or raw row) of the service, Postgres and this load generator (/proc), and
+ * the two CPU ratios: the rate ratios as the CPU costs them, steadier when the host's speed moves within a run.
+ * BENCH_KEEP_DATABASE=1 keeps the scratch database afterwards; BENCH_NO_BUILD=1 runs the last build.
  * Targets: single >= 0.3 of raw single; batch >= 10,000 calls/s and >= 0.3 of raw batch.
  */
 import 'reflect-metadata';
@@ -183,12 +186,18 @@ async function main(): Promise<void> {
       const [rawSingle, single, rawBatch, batch] = results;
       const ratioSingle = single.eventsPerSecond / rawSingle.eventsPerSecond;
       const ratioBatch = batch.eventsPerSecond / rawBatch.eventsPerSecond;
+      // The machine's CPU for one raw row over that for one call (all three processes): the rate ratio, as the CPU
+      // costs it. Steadier than the rates when the host's speed moves within a run.
+      const machine = (c: (typeof costs)[number]) => (c ? c.service + c.postgres + c.generator : NaN);
+      const cpuRatio = (rawK: number, callK: number) => fmtRatio(machine(costs[rawK]) / machine(costs[callK]));
       printTable(
         ['measure', 'value', 'target', 'verdict'],
         [
           ['single / raw single', fmtRatio(ratioSingle), '>= 0.30', ratioSingle >= 0.3 ? 'PASS' : 'FAIL'],
           ['batch calls/s', fmtRate(batch.eventsPerSecond), '>= 10,000', batch.eventsPerSecond >= 10_000 ? 'PASS' : 'FAIL'],
           ['batch / raw batch', fmtRatio(ratioBatch), '>= 0.30', ratioBatch >= 0.3 ? 'PASS' : 'FAIL'],
+          ['CPU: raw single row / single call', cpuRatio(0, 1), '', ''],
+          ['CPU: raw batch row / batch call', cpuRatio(2, 3), '', ''],
         ],
       );
       printPairs('Totals', [
