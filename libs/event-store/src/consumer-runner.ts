@@ -213,17 +213,24 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
       const last = events[events.length - 1];
       return { transactionId: last.transactionId, globalPosition: last.globalPosition };
     }
+    // Transaction horizon-1 has ended: (horizon-1, MAX) is past all of it, even when the checkpoint stands partway
+    // through it (a full batch ended inside a large transaction). Keeping `from` there handed the rest of that
+    // transaction out again every round until the horizon moved.
     const belowHorizon = (BigInt(horizon) - 1n).toString();
-    if (BigInt(belowHorizon) <= BigInt(from.transactionId)) return from;
+    if (BigInt(belowHorizon) < BigInt(from.transactionId)) return from;
     return { transactionId: belowHorizon, globalPosition: MAX_POSITION };
   }
 
   private static observeLag(name: string, events: readonly StoredEvent[], caughtUp: boolean): void {
     const now = Date.now();
     const observe = lagHistogram.labels({ consumer: name }); // bound once: labels hashed per batch, not per event
-    for (const e of events) observe.observe(Math.max(0, now - Date.parse(e.metadata.occurredAt)) / 1000);
+    for (const e of events) {
+      const lag = (now - Date.parse(e.metadata.occurredAt)) / 1000;
+      if (Number.isFinite(lag)) observe.observe(Math.max(0, lag)); // an unreadable time is no reason to fail a committed round
+    }
+    const newest = events.length ? (now - Date.parse(events[events.length - 1].metadata.occurredAt)) / 1000 : NaN;
     if (caughtUp) lagSeconds.set({ consumer: name }, 0);
-    else if (events.length) lagSeconds.set({ consumer: name }, (now - Date.parse(events[events.length - 1].metadata.occurredAt)) / 1000);
+    else if (Number.isFinite(newest)) lagSeconds.set({ consumer: name }, newest);
   }
 
   /** Resets a checkpoint to the start (used by rebuilds and tests). */
