@@ -54,10 +54,19 @@ describe(ConsumerRunner.name, () => {
     ).rows.map((r) => r.p);
   /** Runs rounds until `done` (the horizon is cluster-wide: another test database's transaction may hold it back). */
   const until = async (round: () => Promise<unknown>, done: () => Promise<boolean>) => {
-    for (let i = 0; i < 400 && !(await done()); i++) {
+    for (const end = Date.now() + 20_000; !(await done()); ) {
+      if (Date.now() > end) throw new Error('not done after 20 s');
       await round();
       await new Promise((r) => setTimeout(r, 5));
     }
+  };
+  /** Waits until every event of the stream is below the horizon: a round then sees all of them. */
+  const settled = async (stream: string) => {
+    const { rows } = await ctx.db.query<{ t: string }>('SELECT max(transaction_id)::text AS t FROM events WHERE stream_id = $1', [stream]);
+    await until(
+      async () => undefined,
+      async () => BigInt(await EventStore.horizon(ctx.db)) > BigInt(rows[0].t),
+    );
   };
   const consumers = async (...list: Recorder[]) => {
     for (const c of list) await ConsumerRunner.ensureCheckpoint(ctx.db, c.name);
@@ -88,22 +97,21 @@ describe(ConsumerRunner.name, () => {
     expect(await seen(y.name, stream)).toEqual(await positionsOf(stream, ['Y', 'Z']));
     expect(x.handedOut.flat().every((t) => t === 'X')).toBe(true);
     expect(y.handedOut.flat().every((t) => t === 'Y' || t === 'Z')).toBe(true);
-  });
+  }, 60_000);
 
   it('should undo the whole round when one consumer fails and name it, so the others go on without it and it catches up alone', async () => {
     const stream = `s-${randomUUID()}`;
-    const [good, bad] = await consumers(new Recorder(`good-${randomUUID()}`, ['A']), new Recorder(`bad-${randomUUID()}`, ['A', 'B']));
+    // Named so the failing one runs last: the good one's writes are in the round when it is undone.
+    const [good, bad] = await consumers(new Recorder(`a-good-${randomUUID()}`, ['A']), new Recorder(`z-bad-${randomUUID()}`, ['A', 'B']));
     const checkpoints = async () => (await ctx.db.query(`SELECT name, transaction_id::text, global_position::text FROM consumer_checkpoints WHERE name = ANY ($1) ORDER BY name`, [[good.name, bad.name]])).rows;
     const before = await checkpoints();
     bad.failing = true;
     await append(stream, ['A', 'B', 'A']);
-    let failed: string | null = null;
-    await until(
-      async () => (failed = (await ConsumerRunner.runTick(ctx.db, [good, bad], 500)).failed?.name ?? null),
-      async () => failed !== null,
-    );
-    expect(failed).toBe(bad.name);
-    expect(await seen(good.name, stream)).toEqual([]); // its writes went with the round
+    await settled(stream);
+    const round = await ConsumerRunner.runTick(ctx.db, [good, bad], 500);
+    expect(round.failed?.name).toBe(bad.name);
+    expect(good.handedOut.flat()).toEqual(['A', 'A']); // it ran first...
+    expect(await seen(good.name, stream)).toEqual([]); // ...and its writes went with the round
     expect(await checkpoints()).toEqual(before);
 
     await until(
@@ -124,7 +132,25 @@ describe(ConsumerRunner.name, () => {
     );
     expect(await seen(good.name, stream)).toEqual(await positionsOf(stream, ['A']));
     expect(await seen(bad.name, stream)).toEqual(await positionsOf(stream, ['A', 'B']));
-  });
+  }, 60_000);
+
+  it('should run projections before a consumer with effects outside Postgres, so a failing projection comes before any enqueue', async () => {
+    const stream = `s-${randomUUID()}`;
+    // By name the outbox-like consumer would go first; being no projection, it goes last.
+    const outbox = new Recorder(`a-outbox-${randomUUID()}`, ['Q']);
+    const projection = Object.assign(new Recorder(`z-projection-${randomUUID()}`, ['Q']), { mode: 'async' as const, tables: [] as string[] });
+    await consumers(outbox, projection);
+    projection.failing = true;
+    await append(stream, ['Q', 'Q']);
+    await settled(stream);
+    expect((await ConsumerRunner.runTick(ctx.db, [outbox, projection], 500)).failed?.name).toBe(projection.name);
+    expect(outbox.handedOut).toEqual([]);
+    projection.failing = false;
+    await until(
+      () => ConsumerRunner.runTick(ctx.db, [outbox, projection], 500),
+      async () => (await seen(outbox.name, stream)).length === 2 && (await seen(projection.name, stream)).length === 2,
+    );
+  }, 60_000);
 
   it('should read on its own for a consumer at another checkpoint, so one far behind holds no one back', async () => {
     const stream = `s-${randomUUID()}`;
@@ -140,13 +166,9 @@ describe(ConsumerRunner.name, () => {
     await append(stream, ['N', 'N']);
     // Once the new events are below the horizon, one round of at most 5 events: the one ahead gets its two new
     // events, the one behind the first five of its 32.
-    const { rows } = await ctx.db.query<{ t: string }>('SELECT max(transaction_id)::text AS t FROM events WHERE stream_id = $1', [stream]);
-    await until(
-      async () => undefined,
-      async () => BigInt(await EventStore.horizon(ctx.db)) > BigInt(rows[0].t),
-    );
+    await settled(stream);
     const round = await ConsumerRunner.runTick(ctx.db, [ahead, behind], 5);
-    expect(round).toMatchObject({ handled: 7, full: true, failed: null });
+    expect(round).toMatchObject({ handled: 7, full: true, locked: 2, failed: null });
     expect((await seen(ahead.name, stream)).length).toBe(32);
     expect(await seen(behind.name, stream)).toEqual((await positionsOf(stream, ['N'])).slice(0, 5));
     await until(
@@ -155,5 +177,5 @@ describe(ConsumerRunner.name, () => {
     );
     expect(await seen(behind.name, stream)).toEqual(await positionsOf(stream, ['N']));
     expect(await seen(ahead.name, stream)).toEqual(await positionsOf(stream, ['N']));
-  });
+  }, 60_000);
 });

@@ -18,6 +18,9 @@ const lagHistogram = new Histogram({
   buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
 });
 
+/** A projection writes only to Postgres; other consumers (the job outbox) have effects outside it. */
+const isProjection = (c: EventConsumer): boolean => 'mode' in c && 'tables' in c;
+
 /** What the runner needs to switch on: the worker role turns it on, the api-only role does not. */
 export const RUN_CONSUMERS = Symbol('run-consumers');
 
@@ -76,7 +79,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
       let handled = 0;
       let full = false;
       for (const group of [shared, ...due.map((c) => [c])]) {
-        if (group.length === 0) continue;
+        if (group.length === 0 || !this.running) continue;
         try {
           const r = await ConsumerRunner.runTick(this.db, group, BATCH);
           handled += r.handled;
@@ -84,10 +87,14 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
           if (r.failed) {
             this.logger.error({ err: r.failed.error, consumer: r.failed.name }, 'consumer batch failed; retrying');
             solo.set(r.failed.name, Date.now() + 1000);
-          } else if (group.length === 1) solo.delete(group[0].name);
+          } else if (solo.has(group[0].name)) {
+            // Back with the others once it has run (another process holding it is no proof it works again).
+            if (r.locked === 1) solo.delete(group[0].name);
+            else solo.set(group[0].name, Date.now() + 1000);
+          }
         } catch (err) {
           this.logger.error({ err, consumers: group.map((c) => c.name) }, 'consumer batch failed; retrying');
-          await this.sleep(1000, false);
+          if (this.running) await this.sleep(1000, false);
         }
       }
       // Caught up: the next append wakes it at once, so a lone write shows in the async read models at once.
@@ -126,15 +133,17 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
    * consumer's writes commit with its new checkpoint. Consumers at the same checkpoint share one read of the log:
    * before, each read and parsed the same events on its own (row parsing was the largest item of the service's
    * profile in bench:ingest's batches, and the reads 7% of Postgres's time). One whose checkpoint differs (just
-   * rebuilt, or it failed) reads alone, so it
-   * holds no one back. If a handler throws, the whole transaction is undone and the consumer is named in `failed`,
-   * for the caller to run it on its own; the others' work is simply redone (their side effects are idempotent).
+   * rebuilt, or it failed) reads alone, so it holds no one back. If a handler throws, the whole transaction is
+   * undone and the consumer is named in `failed`, for the caller to run it on its own; the others' work is redone.
+   * Projections run before consumers with effects outside Postgres, so a projection's failure never comes after the
+   * job outbox has enqueued; if the outbox itself fails after enqueueing some jobs, they are enqueued again, which
+   * job ids collapse while a job is in Redis, and every job re-reads its state and does nothing once stale.
    */
   static async runTick(
     db: Database,
     consumers: readonly EventConsumer[],
     limit: number,
-  ): Promise<{ handled: number; full: boolean; failed: { name: string; error: unknown } | null }> {
+  ): Promise<{ handled: number; full: boolean; locked: number; failed: { name: string; error: unknown } | null }> {
     const client = await db.pool.connect();
     const byName = new Map(consumers.map((c) => [c.name, c]));
     const names = consumers.map((c) => client.escapeLiteral(c.name)).join(', ');
@@ -151,7 +160,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
       const horizon = h.rows[0].h;
       if (locked.rows.length === 0) {
         await client.query('ROLLBACK');
-        return { handled: 0, full: false, failed: null };
+        return { handled: 0, full: false, locked: 0, failed: null };
       }
       const groups = new Map<string, { from: Checkpoint; consumers: EventConsumer[] }>();
       for (const row of locked.rows) {
@@ -162,8 +171,7 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
       }
       let handled = 0;
       let full = false;
-      const moves: { name: string; to: Checkpoint }[] = [];
-      const lags: { name: string; events: readonly StoredEvent[]; caughtUp: boolean }[] = [];
+      const work: { consumer: EventConsumer; own: readonly StoredEvent[]; from: Checkpoint; to: Checkpoint; caughtUp: boolean }[] = [];
       for (const { from, consumers: members } of groups.values()) {
         const types = [...new Set(members.flatMap((c) => c.eventTypes))];
         const events = await EventStore.readAfter(client, from, horizon, types, limit);
@@ -171,14 +179,19 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
         full ||= events.length === limit;
         for (const consumer of members) {
           const wanted = new Set(consumer.eventTypes);
-          const own = members.length === 1 ? events : events.filter((e) => wanted.has(e.type));
-          current = consumer;
-          if (own.length > 0) await consumer.handle(own, client);
-          current = null;
-          handled += own.length;
-          if (to.transactionId !== from.transactionId || to.globalPosition !== from.globalPosition) moves.push({ name: consumer.name, to });
-          lags.push({ name: consumer.name, events: own, caughtUp: events.length < limit });
+          work.push({ consumer, own: members.length === 1 ? events : events.filter((e) => wanted.has(e.type)), from, to, caughtUp: events.length < limit });
         }
+      }
+      // Projections (writes to Postgres only) first, then consumers whose effects reach outside it (the job outbox
+      // enqueues): a projection that throws undoes the round before anything has been enqueued for it.
+      work.sort((a, b) => Number(!isProjection(a.consumer)) - Number(!isProjection(b.consumer)));
+      const moves: { name: string; to: Checkpoint }[] = [];
+      for (const { consumer, own, from, to } of work) {
+        current = consumer;
+        if (own.length > 0) await consumer.handle(own, client);
+        current = null;
+        handled += own.length;
+        if (to.transactionId !== from.transactionId || to.globalPosition !== from.globalPosition) moves.push({ name: consumer.name, to });
       }
       if (moves.length > 0) {
         // Digits from Postgres or from nextCheckpoint; checked anyway before they become literals.
@@ -193,11 +206,11 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
       } else {
         await client.query('COMMIT');
       }
-      for (const l of lags) ConsumerRunner.observeLag(l.name, l.events, l.caughtUp);
-      return { handled, full, failed: null };
+      for (const w of work) ConsumerRunner.observeLag(w.consumer.name, w.own, w.caughtUp);
+      return { handled, full, locked: locked.rows.length, failed: null };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      if (current) return { handled: 0, full: false, failed: { name: current.name, error: err } };
+      if (current) return { handled: 0, full: false, locked: 0, failed: { name: current.name, error: err } };
       throw err;
     } finally {
       client.release();
