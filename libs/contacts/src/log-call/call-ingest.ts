@@ -149,7 +149,7 @@ export class CallIngest {
     return pending.filter((i) => retry.has(calls[i].contactId) && results[i] === undefined);
   }
 
-  /** Checks that need no stream: the time, who may push what, and that every id names a record of this org. */
+  /** Checks before deciding: the time, who may push what, and that every id names a record of this org (the contact by its stream's state). */
   private check(actor: Actor, push: CallPush, refs: References, states: Loaded, now: Date): void {
     const started = Date.parse(push.startedAt);
     if (Number.isNaN(started)) throw new ValidationError('startedAt', 'must be an ISO-8601 timestamp');
