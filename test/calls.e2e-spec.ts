@@ -272,6 +272,33 @@ describe('calls (SPEC §3, §4, §9)', () => {
         expect((await push(id, { status: 'Rescheduled', durationSec: 10, callbackAt: '2032-01-01T00:00:00.000Z' })).status).toBe(201);
         expect((await contact(id)).nextFollowUpAt).toBe('2031-03-04T08:30:00.000Z');
       });
+
+      it('should make the earliest of callbacks pushed at once, in a batch and beside an sms follow-up the next one', async () => {
+        const id = await newContact();
+        expect((await push(id, { status: 'Rescheduled', durationSec: 10, callbackAt: '2031-06-01T10:00:00.000Z' })).status).toBe(201);
+        // several pushes at once, some later and some sooner than the one scheduled: each writer's contact row may
+        // change under it, and the earliest must win whatever the order they commit in
+        const times = ['2031-07-01T10:00:00.000Z', '2031-05-01T10:00:00.000Z', '2031-05-20T10:00:00.000Z', '2031-08-01T10:00:00.000Z', '2031-04-15T10:00:00.000Z'];
+        let pending = times.map((callbackAt) => callBody(id, { status: 'Rescheduled', durationSec: 10, callbackAt }));
+        while (pending.length) {
+          const answers = await Promise.all(pending.map((b) => send('post', '/api/calls', admin.apiKey, b)));
+          expect(answers.every((r) => r.status === 201 || r.status === 409)).toBe(true);
+          pending = pending.filter((_, i) => answers[i].status === 409); // a dialler retries what was refused
+        }
+        expect((await contact(id)).nextFollowUpAt).toBe('2031-04-15T10:00:00.000Z');
+        // an sms follow-up sooner than all of them is not a call: the next one stays
+        const sms = await push(id, { status: 'Follow up', durationSec: 5, followUp: { type: 'sms', scheduledAt: '2031-01-01T00:00:00.000Z', message: 'hi' } });
+        expect(sms.status).toBe(201);
+        expect((await contact(id)).nextFollowUpAt).toBe('2031-04-15T10:00:00.000Z');
+        // in a batch, the earliest of its items
+        const res = await batch([
+          callBody(id, { status: 'Rescheduled', durationSec: 10, callbackAt: '2031-04-10T10:00:00.000Z' }),
+          callBody(id, { status: 'Rescheduled', durationSec: 10, callbackAt: '2031-03-03T10:00:00.000Z' }),
+          callBody(id, { status: 'Rescheduled', durationSec: 10, callbackAt: '2031-03-09T10:00:00.000Z' }),
+        ]);
+        expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted', 'accepted', 'accepted']);
+        expect((await contact(id)).nextFollowUpAt).toBe('2031-03-03T10:00:00.000Z');
+      });
     });
   });
 

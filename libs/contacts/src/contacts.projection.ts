@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { BatchedStatement, Sql, StatementBatch } from '@app/shared';
-import { AsProjection, Projection, StoredEvent } from '@app/event-store';
+import { AsProjection, PlannedEvent, Projection, StoredEvent } from '@app/event-store';
 import {
   CallLogged,
   CallLoggedData,
@@ -81,6 +81,9 @@ interface ContactPatch {
   updated_at: string;
   fields: ContactFields;
   last_call_at: string | null;
+  /** The earliest call follow-up these events schedule for the contact, when no event of the batch changes one. */
+  next_at?: string;
+  next_id?: string;
 }
 
 const PATCHABLE: (keyof ContactFields)[] = ['name', 'phone', 'timezone', 'tags', 'campaign_id', 'assigned_agent_id', 'lead_quality', 'lead_status', 'status', 'reassignments'];
@@ -127,6 +130,10 @@ export class ContactsProjection implements Projection {
   ];
 
   async handle(events: readonly StoredEvent[], tx: Sql): Promise<void> {
+    await new StatementBatch(this.statements(events)).run(tx);
+  }
+
+  statements(events: readonly PlannedEvent[]): BatchedStatement[] {
     const created: Record<string, unknown>[] = [];
     const patches = new Map<string, ContactPatch>();
     const started = new Map<string, Record<string, unknown>>();
@@ -135,7 +142,7 @@ export class ContactsProjection implements Projection {
     const refresh = new Set<string>();
     const reassigned: Record<string, unknown>[] = [];
     const fuPatches = new Map<string, FollowUpPatch>();
-    const fuPatch = (e: StoredEvent, fields: Omit<FollowUpPatch, 'id' | 'updated_at'>) => {
+    const fuPatch = (e: PlannedEvent, fields: Omit<FollowUpPatch, 'id' | 'updated_at'>) => {
       const d = e.data as { followUpId: string; contactId: string };
       const p = fuPatches.get(d.followUpId) ?? { id: d.followUpId, updated_at: e.metadata.occurredAt };
       if (fields.out_of_window === false) delete fields.out_of_window; // once an attempt ran outside the window, it stays marked
@@ -144,10 +151,10 @@ export class ContactsProjection implements Projection {
       refresh.add(d.contactId);
       patch(e);
     };
-    const ended = (e: StoredEvent, status: string, lastError?: string | null) =>
+    const ended = (e: PlannedEvent, status: string, lastError?: string | null) =>
       fuPatch(e, { status, resolved: true, resolved_at: e.metadata.occurredAt, next_attempt_at: null, ...(lastError !== undefined ? { last_error: lastError } : {}) });
 
-    const patch = (e: StoredEvent, fields: ContactFields = {}, lastCallAt: string | null = null) => {
+    const patch = (e: PlannedEvent, fields: ContactFields = {}, lastCallAt: string | null = null) => {
       const id = (e.data as { contactId: string }).contactId;
       const p = patches.get(id) ?? { id, version: 0, updated_at: e.metadata.occurredAt, fields: {}, last_call_at: null };
       p.version = Math.max(p.version, e.streamVersion);
@@ -334,9 +341,26 @@ export class ContactsProjection implements Projection {
       }
     }
 
-    const batch = new StatementBatch();
+    // A contact's nextFollowUpAt is its earliest open call follow-up. When this batch only adds follow-ups (a call push,
+    // say), the earliest is the one the contact row holds or an added one, so the contact UPDATE below sets it from the
+    // row as it stands when updated (a concurrent writer's committed follow-up included): no read of follow_ups, and
+    // so no statement of its own. When an event of the batch changes a follow-up, the follow_ups table is read again.
+    if (fuPatches.size === 0) {
+      for (const f of items) {
+        if (f.kind !== 'follow_up' || f.type !== 'call') continue;
+        const p = patches.get(f.contact_id as string)!;
+        const [at, id] = [f.scheduled_at as string, f.id as string];
+        if (p.next_at === undefined || Date.parse(at) < Date.parse(p.next_at) || (Date.parse(at) === Date.parse(p.next_at) && id < p.next_id!)) {
+          p.next_at = at;
+          p.next_id = id;
+        }
+      }
+      refresh.clear(); // (an sms or webhook follow-up is never a contact's next one)
+    }
+
+    const batch: BatchedStatement[] = [];
     if (created.length) {
-      batch.add({
+      batch.push({
         text: `INSERT INTO contacts (id, org_id, name, phone, timezone, lead_quality, lead_status, assigned_agent_id, tags, campaign_id, status, version, created_at, updated_at)
          SELECT id, org_id, name, phone, timezone, lead_quality, lead_status, assigned_agent_id, tags, campaign_id, status, version, created_at, created_at
            FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, org_id uuid, name text, phone text, timezone text, lead_quality text, lead_status text,
@@ -347,7 +371,7 @@ export class ContactsProjection implements Projection {
       });
     }
     if (items.length) {
-      batch.add({
+      batch.push({
         text: `INSERT INTO follow_ups (id, org_id, contact_id, kind, resolved, status, type, scheduled_at, agent_id, priority, max_attempts, next_attempt_at,
            allow_out_of_window, notes, campaign_id, source, message, url, call_id, author_id, created_at, updated_at, resolved_at)
          SELECT id, org_id, contact_id, kind, resolved, status, type, scheduled_at, agent_id, priority, max_attempts, next_attempt_at,
@@ -363,7 +387,7 @@ export class ContactsProjection implements Projection {
     const CALL_RECORD = `AS r(org_id uuid, call_id text, contact_id uuid, agent_id uuid, direction text, status text, duration_sec int, connected boolean,
       started_at timestamptz, note text, campaign_id uuid, tags text[], follow_up_id uuid, logged_at timestamptz)`;
     if (started.size) {
-      batch.add({
+      batch.push({
         text: `INSERT INTO calls (org_id, call_id, contact_id, agent_id, direction, status, live, started_at, campaign_id, tags, logged_at)
          SELECT org_id, call_id, contact_id, agent_id, direction, 'In-progress', true, started_at, campaign_id, tags, logged_at
            FROM jsonb_to_recordset($1::jsonb) ${CALL_RECORD}
@@ -374,7 +398,7 @@ export class ContactsProjection implements Projection {
     }
     if (finals.size) {
       // The final status replaces the live row of the same call: In-progress then final is one call.
-      batch.add({
+      batch.push({
         text: `INSERT INTO calls (org_id, call_id, contact_id, agent_id, direction, status, live, duration_sec, connected, started_at, note, campaign_id, tags, follow_up_id, logged_at)
          SELECT org_id, call_id, contact_id, agent_id, direction, status, false, duration_sec, connected, started_at, note, campaign_id, tags, follow_up_id, logged_at
            FROM jsonb_to_recordset($1::jsonb) ${CALL_RECORD}
@@ -387,12 +411,16 @@ export class ContactsProjection implements Projection {
     }
     if (patches.size) {
       const sets = PATCHABLE.map((col) => `${col} = CASE WHEN p.fields ? '${col}' THEN ${fieldValue(col)} ELSE c.${col} END`).join(',\n           ');
-      batch.add({
+      const sooner = `p.next_at IS NOT NULL AND (c.next_follow_up_at IS NULL OR (p.next_at, p.next_id) < (c.next_follow_up_at, c.next_follow_up_id))`;
+      batch.push({
         text: `UPDATE contacts c SET
            ${sets},
            last_call_at = CASE WHEN p.last_call_at IS NULL THEN c.last_call_at ELSE greatest(c.last_call_at, p.last_call_at) END,
+           next_follow_up_at = CASE WHEN ${sooner} THEN p.next_at ELSE c.next_follow_up_at END,
+           next_follow_up_id = CASE WHEN ${sooner} THEN p.next_id ELSE c.next_follow_up_id END,
            version = p.version, updated_at = p.updated_at
-         FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, version bigint, updated_at timestamptz, fields jsonb, last_call_at timestamptz)
+         FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, version bigint, updated_at timestamptz, fields jsonb, last_call_at timestamptz,
+              next_at timestamptz, next_id uuid)
          WHERE c.id = ANY ($2::uuid[]) AND c.id = p.id AND c.version < p.version`,
         values: [JSON.stringify([...patches.values()]), [...patches.keys()]],
         writes: ['contacts'],
@@ -405,7 +433,7 @@ export class ContactsProjection implements Projection {
         const merged = col === 'out_of_window' ? `f.out_of_window OR coalesce(${value}, false)` : next;
         return `${col} = CASE WHEN p.fields ? '${col}' THEN ${merged} ELSE f.${col} END`;
       });
-      batch.add({
+      batch.push({
         text: `UPDATE follow_ups f SET ${sets.join(', ')}, updated_at = p.updated_at
            FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, updated_at timestamptz, fields jsonb)
           WHERE f.id = ANY ($2::uuid[]) AND f.id = p.id`,
@@ -413,9 +441,9 @@ export class ContactsProjection implements Projection {
         writes: ['follow_ups'],
       });
     }
-    if (refresh.size) batch.add(ContactsProjection.nextFollowUpStatement([...refresh]));
+    if (refresh.size) batch.push(ContactsProjection.nextFollowUpStatement([...refresh]));
     if (reassigned.length) {
-      batch.add({
+      batch.push({
         text: `INSERT INTO lead_reassignments (contact_id, version, org_id, from_agent_id, to_agent_id, lead_status, strategy, scope, at)
          SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(contact_id uuid, version bigint, org_id uuid, from_agent_id uuid, to_agent_id uuid,
                 lead_status text, strategy text, scope text, at timestamptz)
@@ -424,7 +452,7 @@ export class ContactsProjection implements Projection {
         writes: ['lead_reassignments'],
       });
     }
-    await batch.run(tx);
+    return batch;
   }
 
   /**

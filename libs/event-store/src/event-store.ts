@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import { Database, NotFoundError, Sql } from '@app/shared';
+import { Database, NotFoundError, Sql, StatementBatch } from '@app/shared';
 import { Counter } from 'prom-client';
 import { ConcurrencyError } from './concurrency.error';
-import { AppendResult, Checkpoint, EventMetadata, ExpectedVersion, NewEvent, StoredEvent } from './event-store.types';
+import { AppendResult, Checkpoint, EventMetadata, ExpectedVersion, NewEvent, PlannedEvent, StoredEvent } from './event-store.types';
+import { Projection } from './projection';
 import { ProjectionRegistry } from './projection.registry';
 
 const APPEND_SQL = { name: 'fu_append', text: 'SELECT replayed, stream_version, positions::text[] AS positions, transaction_id::text AS transaction_id FROM fu_append($1, $2, $3, $4, $5, $6, $7)' };
@@ -36,6 +37,40 @@ const APPEND_MANY_SQL = {
   // array and the metadata once (fu_append_many_json, migration 0017), not as jsonb[] literals.
   text: 'SELECT request, outcome, stream_version, positions::text[] AS positions, pg_current_xact_id()::text AS transaction_id FROM fu_append_many_json($1, $2, $3, $4, $5, $6, $7, $8)',
 };
+
+/** SQLSTATE of fu_all_appended (migration 0019): a request of a one-statement append was not stored. */
+const NOT_ALL_APPENDED = 'EV412';
+
+interface ManyRow {
+  request: number;
+  outcome: AppendOutcome;
+  stream_version: string | null;
+  positions: string[] | null;
+  transaction_id: string;
+}
+
+/** fu_append_many's rows as each request's answer, with the events it stored. */
+function manyResults(requests: readonly AppendRequest[], metadata: EventMetadata, rows: readonly ManyRow[]): ManyResult[] {
+  return rows.map((row) => {
+    const request = requests[row.request - 1];
+    const version = row.stream_version === null ? null : Number(row.stream_version);
+    const stored: StoredEvent[] =
+      row.outcome !== 'ok'
+        ? []
+        : request.events.map((e, i) => ({
+            globalPosition: row.positions![i],
+            transactionId: row.transaction_id,
+            streamId: request.streamId,
+            streamVersion: version! - request.events.length + i + 1,
+            orgId: metadata.orgId,
+            type: e.type,
+            data: e.data,
+            metadata,
+            idempotencyKey: e.idempotencyKey ?? null,
+          }));
+    return { outcome: row.outcome, streamVersion: version, events: stored };
+  });
+}
 
 export interface AppendOptions {
   readonly expectedVersion: ExpectedVersion;
@@ -117,60 +152,97 @@ export class EventStore {
    * Appends to many streams of one organization in one transaction (one round trip for the events, one pass
    * of each inline projection). Each request is answered on its own: a stale version is 'conflict', a seen
    * idempotency key 'replayed', another organization's stream 'foreign'; the others are stored.
+   *
+   * When every request names its stream's version and the inline projections can say their writes up front
+   * (`Projection.statements`) as one statement, the append and those writes go as one statement: one round trip
+   * where BEGIN, the append, the projection and COMMIT took four, which on a busy host cost more than the work
+   * (see oneStatement). A request that is not stored makes that statement fail, storing nothing, and the call is
+   * made again the long way, which answers each request on its own.
    */
   async appendMany(requests: readonly AppendRequest[], metadata: EventMetadata): Promise<ManyResult[]> {
     if (requests.length === 0) return [];
     const events = requests.flatMap((r) => r.events);
     const inline = this.registry.inlineFor(events.map((e) => e.type));
-    const meta = JSON.stringify(metadata);
-    const data = JSON.stringify(events.map((e) => e.data));
+    const values = [
+      metadata.orgId,
+      requests.map((r) => r.streamId),
+      requests.map((r) => r.expectedVersion),
+      requests.map((r) => r.events.length),
+      events.map((e) => e.type),
+      JSON.stringify(events.map((e) => e.data)),
+      JSON.stringify(metadata),
+      events.map((e) => e.idempotencyKey ?? null),
+    ];
+    const single = this.oneStatement(requests, metadata, inline, values);
+    if (single) {
+      try {
+        return this.appended(manyResults(requests, metadata, (await this.db.query<ManyRow>(single)).rows));
+      } catch (err) {
+        // Not every request could be stored (or a twin raced past the key check): nothing was; answer each below.
+        if ((err as { code?: string }).code !== NOT_ALL_APPENDED && (err as { constraint?: string }).constraint !== 'events_idempotency_uq') throw err;
+      }
+    }
     for (let attempt = 1; ; attempt++) {
       try {
         const results = await this.db.transaction(async (tx) => {
-          const { rows } = await tx.query<{ request: number; outcome: AppendOutcome; stream_version: string | null; positions: string[] | null; transaction_id: string }>({
-            ...APPEND_MANY_SQL,
-            values: [
-              metadata.orgId,
-              requests.map((r) => r.streamId),
-              requests.map((r) => r.expectedVersion),
-              requests.map((r) => r.events.length),
-              events.map((e) => e.type),
-              data,
-              meta,
-              events.map((e) => e.idempotencyKey ?? null),
-            ],
-          });
-          const out: ManyResult[] = rows.map((row) => {
-            const request = requests[row.request - 1];
-            const version = row.stream_version === null ? null : Number(row.stream_version);
-            const stored: StoredEvent[] =
-              row.outcome !== 'ok'
-                ? []
-                : request.events.map((e, i) => ({
-                    globalPosition: row.positions![i],
-                    transactionId: row.transaction_id,
-                    streamId: request.streamId,
-                    streamVersion: version! - request.events.length + i + 1,
-                    orgId: metadata.orgId,
-                    type: e.type,
-                    data: e.data,
-                    metadata,
-                    idempotencyKey: e.idempotencyKey ?? null,
-                  }));
-            return { outcome: row.outcome, streamVersion: version, events: stored };
-          });
+          const out = manyResults(requests, metadata, (await tx.query<ManyRow>({ ...APPEND_MANY_SQL, values })).rows);
           const stored = out.flatMap((r) => r.events);
           if (stored.length > 0) for (const p of inline) await p.handle(stored.filter((e) => p.eventTypes.includes(e.type)), tx);
           return out;
         });
-        for (const r of results) for (const e of r.events) appendedEvents.inc({ type: e.type });
-        if (results.some((r) => r.outcome === 'ok')) this.signal.emit('appended');
-        return results;
+        return this.appended(results);
       } catch (err) {
         if ((err as { constraint?: string }).constraint === 'events_idempotency_uq' && attempt < 3) continue;
         throw err;
       }
     }
+  }
+
+  private appended(results: ManyResult[]): ManyResult[] {
+    for (const r of results) for (const e of r.events) appendedEvents.inc({ type: e.type });
+    if (results.some((r) => r.outcome === 'ok')) this.signal.emit('appended');
+    return results;
+  }
+
+  /**
+   * The append and the inline projections' writes as one statement, or null when they cannot be: a request without an
+   * expected version (its events' versions are not known before the append), a projection without `statements`,
+   * or writes that need more than one statement.
+   *
+   * The append runs first: the writes' CTEs are not read by the main query, so Postgres runs them after it, to
+   * completion (and whatever the order, a statement is atomic). `g` fails the whole statement when a request was not
+   * stored, so no write is ever made for events that were not. The writes see the statement's snapshot, taken
+   * before the append waited for its streams' locks: they are written to read nothing but the rows they update,
+   * which an UPDATE re-reads at their latest version (as the contacts projection does).
+   */
+  private oneStatement(
+    requests: readonly AppendRequest[],
+    metadata: EventMetadata,
+    inline: readonly Projection[],
+    values: unknown[],
+  ): { text: string; values: unknown[] } | null {
+    if (inline.length === 0) return { ...APPEND_MANY_SQL, values };
+    if (inline.some((p) => !p.statements) || requests.some((r) => r.expectedVersion < 0)) return null;
+    const planned: PlannedEvent[] = requests.flatMap((r) =>
+      r.events.map((e, i) => ({
+        streamId: r.streamId,
+        streamVersion: r.expectedVersion + i + 1,
+        orgId: metadata.orgId,
+        type: e.type,
+        data: e.data,
+        metadata,
+        idempotencyKey: e.idempotencyKey ?? null,
+      })),
+    );
+    const writes = new StatementBatch(inline.flatMap((p) => p.statements!(planned.filter((e) => p.eventTypes.includes(e.type))))).asCtes(values.length);
+    if (!writes) return null;
+    return {
+      text: `WITH a AS MATERIALIZED (SELECT request, outcome, stream_version, positions FROM fu_append_many_json($1, $2, $3, $4, $5, $6, $7, $8)),
+        g AS MATERIALIZED (SELECT fu_all_appended(array_agg(a.outcome)) AS ok FROM a)${writes.ctes.map((c) => `,\n${c}`).join('')}
+        SELECT a.request, a.outcome, a.stream_version, a.positions::text[] AS positions, pg_current_xact_id()::text AS transaction_id
+          FROM a CROSS JOIN g ORDER BY a.request`,
+      values: [...values, ...writes.values],
+    };
   }
 
   /** Many streams' events in one query, grouped by stream in version order (scoped to an organization). */

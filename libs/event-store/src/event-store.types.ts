@@ -27,6 +27,12 @@ export interface StoredEvent<T = any> {
   readonly idempotencyKey: string | null;
 }
 
+/**
+ * An event as an inline projection sees it when its writes go out in the append's own statement: everything but
+ * where it lands in the log, which the append has not yet decided (see EventStore.appendMany).
+ */
+export type PlannedEvent<T = any> = Omit<StoredEvent<T>, 'globalPosition' | 'transactionId'>;
+
 /** -1 (`ANY`): no check; 0 (`NO_STREAM`): the stream must not exist; n: the stream must be at version n. */
 export type ExpectedVersion = number;
 export const ANY = -1;

@@ -1,6 +1,6 @@
 import { SetMetadata } from '@nestjs/common';
-import { Sql } from '@app/shared';
-import { StoredEvent } from './event-store.types';
+import { BatchedStatement, Sql } from '@app/shared';
+import { PlannedEvent, StoredEvent } from './event-store.types';
 
 /**
  * A checkpointed reader of the event log. `handle` runs inside the transaction that moves the checkpoint,
@@ -23,6 +23,12 @@ export interface Projection extends EventConsumer {
   readonly mode: 'inline' | 'async';
   /** Tables it owns: emptied and refilled by a rebuild. */
   readonly tables: readonly string[];
+  /**
+   * Optional, for inline projections: the writes `handle` would make for these events, as statements, from what is
+   * known before the append (no global position or transaction id). When they fit in one statement, appendMany sends
+   * them with the append as one statement: one round trip and no BEGIN/COMMIT (see EventStore.appendMany).
+   */
+  statements?(events: readonly PlannedEvent[]): readonly BatchedStatement[];
 }
 
 export const PROJECTION = Symbol('projection');

@@ -2,12 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { CqrsModule } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
-import { Database, Sql } from '@app/shared';
+import { BatchedStatement, Database, Sql, StatementBatch } from '@app/shared';
 import { startStoreContext } from '@app/testing';
 import { CreateOrganizationCommand, CreateUserCommand, RevokeApiKeyCommand, TenancyModule, UserRepository } from '@app/tenancy';
 import { ConsumerRunner } from './consumer-runner';
 import { EventStore } from './event-store';
-import { ANY, StoredEvent } from './event-store.types';
+import { ANY, PlannedEvent, StoredEvent } from './event-store.types';
 import { AsProjection, Projection } from './projection';
 import { ProjectionRebuilder } from './projection-rebuilder';
 
@@ -39,6 +39,45 @@ class StreamTallyProjection implements Projection {
   }
 }
 
+/**
+ * A real inline projection that says its writes up front: a ledger line per 'Booked' event and a running total per
+ * stream (two tables: one statement). A 'Rebooked' event adds a write that reads the ledger it writes, which needs
+ * a second statement.
+ */
+@Injectable()
+@AsProjection()
+class LedgerProjection implements Projection {
+  readonly name = 'ledger';
+  readonly mode = 'inline';
+  readonly eventTypes = ['Booked', 'Rebooked'];
+  readonly tables = ['ledger', 'ledger_totals'];
+
+  async handle(events: readonly StoredEvent[], tx: Sql): Promise<void> {
+    await new StatementBatch(this.statements(events)).run(tx);
+  }
+
+  statements(events: readonly PlannedEvent[]): BatchedStatement[] {
+    const lines = events.map((e) => ({ stream_id: e.streamId, version: e.streamVersion, amount: (e.data as { amount: number }).amount }));
+    const out: BatchedStatement[] = [
+      {
+        text: `INSERT INTO ledger (stream_id, version, amount) SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(stream_id text, version int, amount int)`,
+        values: [JSON.stringify(lines)],
+        writes: ['ledger'],
+      },
+      {
+        text: `INSERT INTO ledger_totals AS t (stream_id, total) SELECT r.stream_id, sum(r.amount) FROM jsonb_to_recordset($1::jsonb) AS r(stream_id text, amount int)
+                GROUP BY r.stream_id ON CONFLICT (stream_id) DO UPDATE SET total = t.total + excluded.total`,
+        values: [JSON.stringify(lines)],
+        writes: ['ledger_totals'],
+      },
+    ];
+    if (events.some((e) => e.type === 'Rebooked')) {
+      out.push({ text: `UPDATE ledger SET amount = -amount WHERE stream_id = ANY ($1::text[])`, values: [events.map((e) => e.streamId)], reads: ['ledger'], writes: ['ledger'] });
+    }
+    return out;
+  }
+}
+
 const dump = async (db: Database, table: string, order: string) => (await db.query(`SELECT * FROM ${table} ORDER BY ${order}`)).rows;
 
 describe('projections', () => {
@@ -48,8 +87,10 @@ describe('projections', () => {
   const orgId = randomUUID();
 
   beforeAll(async () => {
-    ctx = await startStoreContext({ imports: [CqrsModule.forRoot(), TenancyModule], providers: [StreamTallyProjection] });
+    ctx = await startStoreContext({ imports: [CqrsModule.forRoot(), TenancyModule], providers: [StreamTallyProjection, LedgerProjection] });
     await ctx.db.query('CREATE TABLE stream_tally (stream_id text PRIMARY KEY, events int NOT NULL, last_version int NOT NULL)');
+    await ctx.db.query('CREATE TABLE ledger (stream_id text NOT NULL, version int NOT NULL, amount int NOT NULL, PRIMARY KEY (stream_id, version))');
+    await ctx.db.query('CREATE TABLE ledger_totals (stream_id text PRIMARY KEY, total int NOT NULL)');
     store = ctx.app.get(EventStore);
     tally = ctx.app.get(StreamTallyProjection);
     await ConsumerRunner.ensureCheckpoint(ctx.db, tally.name);
@@ -114,5 +155,92 @@ describe('projections', () => {
     await ctx.app.get(ProjectionRebuilder).rebuild('tenancy');
     const after = await Promise.all([dump(ctx.db, 'organizations', 'id'), dump(ctx.db, 'users', 'id'), dump(ctx.db, 'api_keys', 'id')]);
     expect(after).toEqual(before);
+  });
+
+  describe('an inline projection that says its writes up front', () => {
+    const meta = { orgId, occurredAt: '2026-12-06T12:00:00.000Z' };
+    const booked = (...amounts: number[]) => amounts.map((amount) => ({ type: 'Booked', data: { amount } }));
+    const ledger = async (streams: string[]) =>
+      (await ctx.db.query(`SELECT stream_id, version, amount FROM ledger WHERE stream_id = ANY ($1) ORDER BY stream_id, version`, [streams])).rows;
+    const total = async (stream: string) => (await ctx.db.query(`SELECT total FROM ledger_totals WHERE stream_id = $1`, [stream])).rows[0]?.total;
+    /** What appendMany sends to Postgres: statements and transactions. */
+    const traffic = async <T>(fn: () => Promise<T>) => {
+      const query = jest.spyOn(ctx.db, 'query');
+      const transaction = jest.spyOn(ctx.db, 'transaction');
+      try {
+        const result = await fn();
+        return { result, statements: query.mock.calls.length, transactions: transaction.mock.calls.length };
+      } finally {
+        query.mockRestore();
+        transaction.mockRestore();
+      }
+    };
+
+    it('should store the events and make their writes in one statement, without a transaction of its own', async () => {
+      const id = randomUUID();
+      const [a, b] = [`l-${id}-a`, `l-${id}-b`];
+      const { result, statements, transactions } = await traffic(() =>
+        store.appendMany(
+          [
+            { streamId: a, expectedVersion: 0, events: booked(5, 7) },
+            { streamId: b, expectedVersion: 0, events: booked(11) },
+            { streamId: a, expectedVersion: 2, events: booked(1) },
+          ],
+          meta,
+        ),
+      );
+      expect([statements, transactions]).toEqual([1, 0]);
+      expect(result.map((r) => [r.outcome, r.streamVersion])).toEqual([['ok', 2], ['ok', 1], ['ok', 3]]);
+      expect(await ledger([a, b])).toEqual([
+        { stream_id: a, version: 1, amount: 5 },
+        { stream_id: a, version: 2, amount: 7 },
+        { stream_id: a, version: 3, amount: 1 },
+        { stream_id: b, version: 1, amount: 11 },
+      ]);
+      expect([await total(a), await total(b)]).toEqual([13, 11]);
+      // the caller is handed what was stored: positions and transaction from the log
+      const stored = await store.readStreams(orgId, [a]);
+      expect(result.filter((r, i) => i !== 1).flatMap((r) => r.events.map((e) => [e.globalPosition, e.transactionId, e.streamVersion]))).toEqual(
+        stored.get(a)!.map((e) => [e.globalPosition, e.transactionId, e.streamVersion]),
+      );
+    });
+
+    it('should make no write for a request that is not stored, and answer every request on its own', async () => {
+      const id = randomUUID();
+      const [a, b] = [`l-${id}-a`, `l-${id}-b`];
+      await store.appendMany([{ streamId: b, expectedVersion: 0, events: booked(100) }], meta);
+      const { result, transactions } = await traffic(() =>
+        store.appendMany(
+          [
+            { streamId: a, expectedVersion: 0, events: booked(3) },
+            { streamId: b, expectedVersion: 0, events: booked(50) }, // stale: b is at 1
+          ],
+          meta,
+        ),
+      );
+      expect(transactions).toBe(1); // the one statement stored nothing; the transaction answered each request
+      expect(result.map((r) => [r.outcome, r.streamVersion])).toEqual([['ok', 1], ['conflict', 1]]);
+      expect(await ledger([a, b])).toEqual([
+        { stream_id: a, version: 1, amount: 3 },
+        { stream_id: b, version: 1, amount: 100 },
+      ]);
+      expect([await total(a), await total(b)]).toEqual([3, 100]);
+      expect((await store.readStreams(orgId, [a, b])).get(b)!.map((e) => e.data)).toEqual([{ amount: 100 }]);
+    });
+
+    it('should write in a transaction when the writes need two statements or a version is not named', async () => {
+      const id = randomUUID();
+      const [a, b] = [`l-${id}-a`, `l-${id}-b`];
+      const rebook = await traffic(() => store.appendMany([{ streamId: a, expectedVersion: 0, events: [...booked(4), { type: 'Rebooked', data: { amount: 2 } }] }], meta));
+      expect(rebook.transactions).toBe(1);
+      expect(await ledger([a])).toEqual([
+        { stream_id: a, version: 1, amount: -4 },
+        { stream_id: a, version: 2, amount: -2 },
+      ]);
+      const any = await traffic(() => store.appendMany([{ streamId: b, expectedVersion: ANY, events: booked(9) }], meta));
+      expect(any.transactions).toBe(1);
+      expect(any.result.map((r) => r.outcome)).toEqual(['ok']);
+      expect(await ledger([b])).toEqual([{ stream_id: b, version: 1, amount: 9 }]);
+    });
   });
 });

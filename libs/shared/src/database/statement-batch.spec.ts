@@ -52,4 +52,21 @@ describe('StatementBatch', () => {
     batch.add(stmt('UPDATE contacts SET a = $1', ['contacts'], [], [1]));
     expect(batch.plan()).toEqual([{ text: 'UPDATE contacts SET a = $1', values: [1] }]);
   });
+
+  it("should give the statements as CTEs numbered after a leading statement's parameters when they fit in one statement", () => {
+    const batch = new StatementBatch([
+      stmt('INSERT INTO calls SELECT * FROM jsonb_to_recordset($1::jsonb)', ['calls'], [], ['calls-json']),
+      stmt('UPDATE contacts SET x = $1 WHERE id = ANY ($2::uuid[])', ['contacts'], [], ['patch', ['id-1']]),
+    ]);
+    expect(batch.asCtes(8)).toEqual({
+      ctes: ['s0 AS (INSERT INTO calls SELECT * FROM jsonb_to_recordset($9::jsonb))', 's1 AS (UPDATE contacts SET x = $10 WHERE id = ANY ($11::uuid[]))'],
+      values: ['calls-json', 'patch', ['id-1']],
+    });
+    expect(new StatementBatch().asCtes(8)).toEqual({ ctes: [], values: [] });
+  });
+
+  it('should refuse to make one statement of writes that need two', () => {
+    const batch = new StatementBatch([stmt('INSERT INTO follow_ups $1', ['follow_ups']), stmt('UPDATE contacts $1', ['contacts'], ['follow_ups'])]);
+    expect(batch.asCtes(8)).toBeNull();
+  });
 });

@@ -22,12 +22,30 @@ export interface BatchedStatement {
 export class StatementBatch {
   private readonly statements: BatchedStatement[] = [];
 
+  constructor(statements: readonly BatchedStatement[] = []) {
+    this.statements.push(...statements);
+  }
+
   add(statement: BatchedStatement): void {
     this.statements.push(statement);
   }
 
   /** The statements as they will be sent: text and values, with each CTE's parameters renumbered. */
   plan(): { text: string; values: unknown[] }[] {
+    return this.groups().map((g) => (g.length === 1 ? { text: g[0].text, values: [...g[0].values] } : combine(g)));
+  }
+
+  /**
+   * All the statements as CTEs of one statement whose own parameters are the first `offset` ones (`$1`…`$offset`),
+   * or null when they clash (see the class comment) and need more than one statement.
+   */
+  asCtes(offset: number): { ctes: string[]; values: unknown[] } | null {
+    const groups = this.groups();
+    if (groups.length > 1) return null;
+    return renumber(groups[0] ?? [], offset);
+  }
+
+  private groups(): BatchedStatement[][] {
     const groups: BatchedStatement[][] = [];
     let group: BatchedStatement[] = [];
     const written = new Set<string>();
@@ -48,7 +66,7 @@ export class StatementBatch {
       for (const t of s.reads ?? []) touched.add(t);
     }
     if (group.length) groups.push(group);
-    return groups.map((g) => (g.length === 1 ? { text: g[0].text, values: [...g[0].values] } : combine(g)));
+    return groups;
   }
 
   async run(sql: Sql): Promise<void> {
@@ -57,13 +75,19 @@ export class StatementBatch {
 }
 
 function combine(group: readonly BatchedStatement[]): { text: string; values: unknown[] } {
+  const { ctes, values } = renumber(group, 0);
+  return { text: `WITH ${ctes.join(',\n')}\nSELECT 1`, values };
+}
+
+/** Each statement as a CTE `s<i>`, its parameters numbered after `offset` and those of the statements before it. */
+function renumber(group: readonly BatchedStatement[], offset: number): { ctes: string[]; values: unknown[] } {
   const values: unknown[] = [];
   const ctes = group.map((s, i) => {
-    const offset = values.length;
+    const before = offset + values.length;
     values.push(...s.values);
     // Parameters are the only `$<digits>` in our statements (no dollar-quoted bodies, no literals holding one).
-    const text = s.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
+    const text = s.text.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + before}`);
     return `s${i} AS (${text})`;
   });
-  return { text: `WITH ${ctes.join(',\n')}\nSELECT 1`, values };
+  return { ctes, values };
 }

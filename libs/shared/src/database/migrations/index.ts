@@ -16,6 +16,7 @@ import { SetBasedAppendMany1700000000015 } from './1700000000015-set-based-appen
 import { ReadModelFillfactor1700000000016 } from './1700000000016-read-model-fillfactor';
 import { AppendManyJson1700000000017 } from './1700000000017-append-many-json';
 import { DropTypeCommitOrderIndex1700000000018 } from './1700000000018-drop-type-commit-order-index';
+import { AllAppended1700000000019 } from './1700000000019-all-appended';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -30,4 +31,5 @@ export const MIGRATIONS = [
   ReadModelFillfactor1700000000016,
   AppendManyJson1700000000017,
   DropTypeCommitOrderIndex1700000000018,
+  AllAppended1700000000019,
 ];
