@@ -692,6 +692,39 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expect(await callsOf(b)).toHaveLength(1);
     });
 
+    it('should log a new callId pushed for two contacts at once for one of them only, refuse it for the other and keep their other items', async () => {
+      const a = await newContact();
+      const b = await newContact();
+      for (let round = 0; round < 6; round++) {
+        const callId = randomUUID();
+        const other = randomUUID();
+        // two batches at once: each passes the check before the other is stored, so the calls table decides
+        const [forA, forB] = await Promise.all([
+          batch([callBody(a, { callId, status: 'Busy' })]),
+          batch([callBody(b, { callId, status: 'No Answer' }), callBody(b, { callId: other, status: 'Busy' })]),
+        ]);
+        expect([forA.status, forB.status]).toEqual([200, 200]);
+        const outcomes = [forA.body.results[0], forB.body.results[0]];
+        expect(outcomes.map((r) => r.status).sort()).toEqual(['accepted', 'rejected']);
+        expect(outcomes.find((r) => r.status === 'rejected')).toMatchObject({ statusCode: 409, error: `call ${callId} was logged for another contact` });
+        expect(forB.body.results[1]).toMatchObject({ status: 'accepted', callId: other });
+        const [owner, refused] = outcomes[0].status === 'accepted' ? [a, b] : [b, a];
+        expect((await callsOf(owner)).filter((c) => c.callId === callId).map((c) => [c.callId, c.contactId])).toEqual([[callId, owner]]);
+        expect((await callsOf(refused)).map((c) => c.callId)).not.toContain(callId);
+        expect((await timeline(refused)).filter((e) => e.kind === 'call' && (e.data as { callId: string }).callId === callId)).toEqual([]);
+      }
+      expect((await callsOf(b)).filter((c) => c.status === 'Busy')).toHaveLength(6); // every other item of b's batches
+    });
+
+    it("should not let the calls read model move a call to another contact", async () => {
+      const a = await newContact();
+      const b = await newContact();
+      const callId = randomUUID();
+      expect((await push(a, { callId, status: 'Busy' })).status).toBe(201);
+      await expect(t.db.query(`UPDATE calls SET contact_id = $1 WHERE call_id = $2`, [b, callId])).rejects.toMatchObject({ code: 'CL409' });
+      expect((await callsOf(a)).map((c) => c.callId)).toEqual([callId]);
+    });
+
     it('should accept the good items and reject only the bad ones, each naming its field, when a batch is mixed', async () => {
       const a = await newContact();
       const b = await newContact('Interested');

@@ -391,18 +391,20 @@ export class ContactsProjection implements Projection {
         text: `INSERT INTO calls (org_id, call_id, contact_id, agent_id, direction, status, live, started_at, campaign_id, tags, logged_at)
          SELECT org_id, call_id, contact_id, agent_id, direction, 'In-progress', true, started_at, campaign_id, tags, logged_at
            FROM jsonb_to_recordset($1::jsonb) ${CALL_RECORD}
-         ON CONFLICT DO NOTHING`,
+         ON CONFLICT (org_id, call_id) DO UPDATE SET contact_id = excluded.contact_id WHERE calls.contact_id <> excluded.contact_id`,
         values: [JSON.stringify([...started.values()].map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],
         writes: ['calls'],
       });
     }
+    // A callId is one contact's: writing a call's row for another contact fails the statement (migration 0020), so
+    // the append that would have logged it is not stored (an In-progress push for the same contact changes nothing).
     if (finals.size) {
       // The final status replaces the live row of the same call: In-progress then final is one call.
       batch.push({
         text: `INSERT INTO calls (org_id, call_id, contact_id, agent_id, direction, status, live, duration_sec, connected, started_at, note, campaign_id, tags, follow_up_id, logged_at)
          SELECT org_id, call_id, contact_id, agent_id, direction, status, false, duration_sec, connected, started_at, note, campaign_id, tags, follow_up_id, logged_at
            FROM jsonb_to_recordset($1::jsonb) ${CALL_RECORD}
-         ON CONFLICT (org_id, call_id) DO UPDATE SET status = excluded.status, live = false, duration_sec = excluded.duration_sec,
+         ON CONFLICT (org_id, call_id) DO UPDATE SET contact_id = excluded.contact_id, status = excluded.status, live = false, duration_sec = excluded.duration_sec,
            connected = excluded.connected, agent_id = excluded.agent_id, direction = excluded.direction, started_at = excluded.started_at,
            note = excluded.note, campaign_id = excluded.campaign_id, tags = excluded.tags, follow_up_id = excluded.follow_up_id, logged_at = excluded.logged_at`,
         values: [JSON.stringify([...finals.values()].map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],

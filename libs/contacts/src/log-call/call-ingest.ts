@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Actor, Clock, ConflictError, Database, DomainError, ForbiddenError, NotFoundError, ValidationError } from '@app/shared';
-import { AppendRequest, ConcurrencyError, EventStore, NewEvent } from '@app/event-store';
+import { AppendRequest, ConcurrencyError, EventStore } from '@app/event-store';
 import {
   contactDecider,
   ContactEvent,
@@ -24,6 +24,8 @@ const MAX_ROUNDS = 5;
 const DEFAULT_RETRY_DELAY_SECONDS = 900;
 /** Contacts decided between two turns of the event loop, so a 1,000-call batch does not hold other requests. */
 const CONTACTS_PER_TURN = 64;
+/** SQLSTATE of migration 0020: a call's row would move to another contact. */
+const CALL_OF_ANOTHER_CONTACT = 'CL409';
 
 export type ItemOutcome = { ok: CallPushResult } | { error: DomainError | Error };
 
@@ -41,11 +43,11 @@ interface References {
 /**
  * The dialler ingest path. A push (or a batch of up to 1,000) costs a fixed number of round trips:
  * one query for the users, campaigns and stored calls it names, one for the contacts' streams (sent together), and one
- * transaction that appends every call with what it causes (lead status, follow-up) through fu_append_many
+ * statement that appends every call with what it causes (lead status, follow-up) through fu_append_many
  * and applies the inline read model once. Items of one contact are decided in the order sent, each on the
  * state the previous one left (In-progress then final stays one call). Idempotent by callId + status: the
- * decider answers a known call with nothing, the idempotency keys answer a concurrent retry with the first
- * one's result. A stale stream version (another writer got there first) re-runs only that contact's items.
+ * decider answers a known call with nothing; a concurrent retry finds the stream moved and runs again on it.
+ * A stale stream version (another writer got there first) re-runs only that contact's items.
  */
 @Injectable()
 export class CallIngest {
@@ -78,7 +80,20 @@ export class CallIngest {
 
     let loaded: Loaded | null = states;
     for (let round = 1; pending.length > 0; round++) {
-      const retry = await this.round(actor, calls, pending, results, now, refs.retryDelaySeconds, loaded);
+      let retry: number[];
+      try {
+        retry = await this.round(actor, calls, pending, results, now, refs.retryDelaySeconds, loaded);
+      } catch (err) {
+        if ((err as { code?: string }).code !== CALL_OF_ANOTHER_CONTACT) throw err;
+        // A callId of this round was logged for another contact since the check (a push at the same time): nothing of
+        // the round was stored. Those items are refused as check() would now; the others run again.
+        const owners = (await this.loadReferences(actor, pending.map((i) => calls[i]))).callOwners;
+        retry = pending.filter((i) => {
+          const owner = owners.get(calls[i].callId);
+          if (owner && owner !== calls[i].contactId) results[i] = { error: new ConflictError(`call ${calls[i].callId} was logged for another contact`) };
+          return results[i] === undefined;
+        });
+      }
       loaded = null; // a contact runs again only because its stream moved: later rounds read it afresh
       if (retry.length > 0 && round >= MAX_ROUNDS) {
         for (const i of retry) results[i] = { error: new ConcurrencyError(`contact ${calls[i].contactId} is being written by someone else; retry`) };
@@ -122,8 +137,9 @@ export class CallIngest {
           results[i] = { ok: result(calls[i], 'duplicate', state, [], ownFollowUpId(actor, calls[i])) };
           continue;
         }
-        const key = `call:${calls[i].callId}:${calls[i].status}`;
-        requests.push({ streamId: contactStream(contactId), expectedVersion: version, events: events.map((e, k): NewEvent => ({ ...e, idempotencyKey: `${key}:${k}` })) });
+        // No idempotency keys: the expected version stops a concurrent twin (run again, the decider knows its call),
+        // and the calls table a callId pushed for two contacts at once (migration 0020).
+        requests.push({ streamId: contactStream(contactId), expectedVersion: version, events });
         owners.push({ index: i, events, before: state });
         state = events.reduce(contactDecider.evolve, state);
         version += events.length;
@@ -140,8 +156,8 @@ export class CallIngest {
       if (retry.has(push.contactId)) return; // an earlier item of this contact conflicted: this one runs again too
       if (r.outcome === 'ok') results[index] = { ok: result(push, 'accepted', before, events) };
       else if (r.outcome === 'foreign') results[index] = { error: new NotFoundError('contact', push.contactId) };
-      // conflict: another writer moved the stream. replayed: a concurrent twin of this push went in first; run
-      // it again on a fresh read so the answer (a duplicate) describes the state the twin left.
+      // conflict: another writer moved the stream (a concurrent twin of this push, say); run it again on a fresh
+      // read, so the answer (a duplicate, for a twin) describes the state it left. (replayed: none, no keys are sent.)
       else retry.add(push.contactId);
     });
     const failed = new Set(appended.flatMap((r, k) => (r.outcome === 'ok' ? [] : [calls[owners[k].index].contactId])));

@@ -17,6 +17,7 @@ import { ReadModelFillfactor1700000000016 } from './1700000000016-read-model-fil
 import { AppendManyJson1700000000017 } from './1700000000017-append-many-json';
 import { DropTypeCommitOrderIndex1700000000018 } from './1700000000018-drop-type-commit-order-index';
 import { AllAppended1700000000019 } from './1700000000019-all-appended';
+import { CallOfOneContact1700000000020 } from './1700000000020-call-of-one-contact';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -32,4 +33,5 @@ export const MIGRATIONS = [
   AppendManyJson1700000000017,
   DropTypeCommitOrderIndex1700000000018,
   AllAppended1700000000019,
+  CallOfOneContact1700000000020,
 ];
