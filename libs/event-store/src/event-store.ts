@@ -207,13 +207,14 @@ export class EventStore {
   /**
    * The append and the inline projections' writes as one statement, or null when they cannot be: a request without an
    * expected version (its events' versions are not known before the append), a projection without `statements`,
-   * or writes that need more than one statement.
+   * writes that need more than one statement, or a write that reads a table (`reads`).
    *
    * The append runs first: the writes' CTEs are not read by the main query, so Postgres runs them after it, to
    * completion (and whatever the order, a statement is atomic). `g` fails the whole statement when a request was not
    * stored, so no write is ever made for events that were not. The writes see the statement's snapshot, taken
-   * before the append waited for its streams' locks: they are written to read nothing but the rows they update,
-   * which an UPDATE re-reads at their latest version (as the contacts projection does).
+   * before the append waited for its streams' locks, so only writes that read nothing but the rows they write may
+   * go here (an UPDATE re-reads those at their latest version, ON CONFLICT sees the latest row): a statement that
+   * declares `reads` sends the call the long way.
    */
   private oneStatement(
     requests: readonly AppendRequest[],
@@ -234,7 +235,10 @@ export class EventStore {
         idempotencyKey: e.idempotencyKey ?? null,
       })),
     );
-    const writes = new StatementBatch(inline.flatMap((p) => p.statements!(planned.filter((e) => p.eventTypes.includes(e.type))))).asCtes(values.length);
+    const statements = inline.flatMap((p) => p.statements!(planned.filter((e) => p.eventTypes.includes(e.type))));
+    // A write that reads another table would read it as of before the streams' locks: not in this statement.
+    if (statements.some((st) => st.reads?.length)) return null;
+    const writes = new StatementBatch(statements).asCtes(values.length);
     if (!writes) return null;
     return {
       text: `WITH a AS MATERIALIZED (SELECT request, outcome, stream_version, positions FROM fu_append_many_json($1, $2, $3, $4, $5, $6, $7, $8)),

@@ -27,6 +27,9 @@ export interface Projection extends EventConsumer {
    * Optional, for inline projections: the writes `handle` would make for these events, as statements, from what is
    * known before the append (no global position or transaction id). When they fit in one statement, appendMany sends
    * them with the append as one statement: one round trip and no BEGIN/COMMIT (see EventStore.appendMany).
+   * Such a statement sees the database as it was before the append took its streams' locks: it may touch only the
+   * rows it writes (an UPDATE's target rows, an INSERT's conflicts), and must list in `reads` any other table it
+   * reads (INSERT … SELECT from a table, a subquery), which sends the call through a transaction instead.
    */
   statements?(events: readonly PlannedEvent[]): readonly BatchedStatement[];
 }
