@@ -26,6 +26,7 @@ const DEFAULT_RETRY_DELAY_SECONDS = 900;
 const CONTACTS_PER_TURN = 64;
 /** SQLSTATE of migration 0020: a call's row would move to another contact. */
 const CALL_OF_ANOTHER_CONTACT = 'CL409';
+const DEADLOCK_DETECTED = '40P01';
 
 export type ItemOutcome = { ok: CallPushResult } | { error: DomainError | Error };
 
@@ -89,10 +90,13 @@ export class CallIngest {
       try {
         retry = await this.round(actor, calls, pending, results, now, refs.retryDelaySeconds, loaded);
       } catch (err) {
-        if ((err as { code?: string }).code !== CALL_OF_ANOTHER_CONTACT) throw err;
-        // A callId of this round was logged for another contact since the check (a push at the same time): nothing of
-        // the round was stored. Those items are refused as check() would now; the others run again.
-        const owners = await this.callOwners(actor, pending.map((i) => calls[i].callId));
+        const code = (err as { code?: string }).code;
+        if (code !== CALL_OF_ANOTHER_CONTACT && code !== DEADLOCK_DETECTED) throw err;
+        // Nothing of the round was stored. CL409: a callId of the round was logged for another contact since the check
+        // (a push at the same time); those items are refused as check() would now. A deadlock: two rounds took each
+        // other's rows of the calls table (crossed callIds of two batches); Postgres failed this one, the other goes
+        // on. Either way the others run again.
+        const owners = code === CALL_OF_ANOTHER_CONTACT ? await this.callOwners(actor, pending.map((i) => calls[i].callId)) : new Map<string, string>();
         retry = pending.filter((i) => {
           const owner = owners.get(calls[i].callId);
           if (owner && owner !== calls[i].contactId) results[i] = { error: new ConflictError(`call ${calls[i].callId} was logged for another contact`) };
