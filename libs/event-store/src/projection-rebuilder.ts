@@ -39,6 +39,9 @@ export class ProjectionRebuilder {
         await tx.query('SELECT 1 FROM consumer_checkpoints WHERE name = $1 FOR UPDATE', [projection.name]);
       }
       await tx.query(`TRUNCATE ${tables} CASCADE`);
+      // Read-model guards that refuse what the service would not store now let the replay rebuild what was stored
+      // before they existed (migration 0021).
+      await tx.query(`SET LOCAL fu.rebuilding = 'on'`);
       // The replay reads the whole log in commit order, page by page. Planned without statistics on events (a
       // restored database, or autovacuum off) each page became a bitmap scan plus a sort of every event left:
       // quadratic, 1,700 events/s at 500,000 events instead of 34,000. A sample-based ANALYZE costs seconds.

@@ -18,6 +18,7 @@ import { AppendManyJson1700000000017 } from './1700000000017-append-many-json';
 import { DropTypeCommitOrderIndex1700000000018 } from './1700000000018-drop-type-commit-order-index';
 import { AllAppended1700000000019 } from './1700000000019-all-appended';
 import { CallOfOneContact1700000000020 } from './1700000000020-call-of-one-contact';
+import { CallsRebuildAsStored1700000000021 } from './1700000000021-calls-rebuild-as-stored';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -34,4 +35,5 @@ export const MIGRATIONS = [
   DropTypeCommitOrderIndex1700000000018,
   AllAppended1700000000019,
   CallOfOneContact1700000000020,
+  CallsRebuildAsStored1700000000021,
 ];
