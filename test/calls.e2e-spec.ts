@@ -276,12 +276,13 @@ describe('calls (SPEC §3, §4, §9)', () => {
       it('should make the earliest of callbacks pushed at once, in a batch and beside an sms follow-up the next one', async () => {
         const id = await newContact();
         expect((await push(id, { status: 'Rescheduled', durationSec: 10, callbackAt: '2031-06-01T10:00:00.000Z' })).status).toBe(201);
-        // several pushes at once, some later and some sooner than the one scheduled: each writer's contact row may
-        // change under it, and the earliest must win whatever the order they commit in
+        // several pushes at once from two callers (so in groups written side by side), some later and some sooner
+        // than the one scheduled: a group whose contact moved meanwhile is refused by its version and runs again,
+        // and the earliest must win whatever the order they commit in
         const times = ['2031-07-01T10:00:00.000Z', '2031-05-01T10:00:00.000Z', '2031-05-20T10:00:00.000Z', '2031-08-01T10:00:00.000Z', '2031-04-15T10:00:00.000Z'];
         let pending = times.map((callbackAt) => callBody(id, { status: 'Rescheduled', durationSec: 10, callbackAt }));
         while (pending.length) {
-          const answers = await Promise.all(pending.map((b) => send('post', '/api/calls', admin.apiKey, b)));
+          const answers = await Promise.all(pending.map((b, i) => send('post', '/api/calls', i % 2 ? integration.apiKey : admin.apiKey, b)));
           expect(answers.every((r) => r.status === 201 || r.status === 409)).toBe(true);
           pending = pending.filter((_, i) => answers[i].status === 409); // a dialler retries what was refused
         }
@@ -714,6 +715,20 @@ describe('calls (SPEC §3, §4, §9)', () => {
         expect((await timeline(refused)).filter((e) => e.kind === 'call' && (e.data as { callId: string }).callId === callId)).toEqual([]);
       }
       expect((await callsOf(b)).filter((c) => c.status === 'Busy')).toHaveLength(6); // every other item of b's batches
+    });
+
+    it('should write a push with the follow-up it schedules in one statement, without a transaction of its own', async () => {
+      const id = await newContact();
+      const transactions = jest.spyOn(t.db, 'transaction');
+      try {
+        const res = await push(id, { status: 'Follow up', durationSec: 30, followUp: { scheduledAt: '2031-09-09T09:00:00.000Z' } });
+        expect(res.status).toBe(201);
+        expect(transactions).not.toHaveBeenCalled();
+      } finally {
+        transactions.mockRestore();
+      }
+      expect(await contact(id)).toMatchObject({ leadStatus: 'Followups', nextFollowUpAt: '2031-09-09T09:00:00.000Z' });
+      expect((await timeline(id)).slice(0, 3).map((e) => e.kind)).toEqual(['lead_status_changed', 'follow_up_scheduled', 'call']);
     });
 
     it("should not let the calls read model move a call to another contact", async () => {
