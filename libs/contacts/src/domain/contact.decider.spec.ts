@@ -1,3 +1,4 @@
+import { Map as ImmutableMap, Set as ImmutableSet } from 'immutable';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '@app/shared';
 import {
   CallLogged,
@@ -400,7 +401,7 @@ describe(decideContact.name, () => {
         given(...live).when(logCall({ status: 'Called', durationSec: 95 })).then([callLogged({ durationSec: 95 })]);
 
         const ended = after(live, logCall({ status: 'Called', durationSec: 95 }));
-        expect(fold(ended).calls).toEqual(new Map([['call1', { status: 'Called', final: true }]]));
+        expect(fold(ended).calls).toEqual(ImmutableMap([['call1', { status: 'Called', final: true }]]));
         given(...ended).when(logCall({ status: 'Called', durationSec: 95 })).then([]);
       });
 
@@ -569,12 +570,12 @@ describe(evolveContact.name, () => {
       version: 10,
       // the Busy call came first (the lead was New: not recycled), then the status change opened the streak
       recycle: { status: 'Not Picked', since: 7 },
-      calls: new Map([
+      calls: ImmutableMap([
         ['call2', { status: 'In-progress', final: false }],
         ['call1', { status: 'Busy', final: true }],
       ]),
-      noteIds: new Set(['n1']),
-      followUpIds: new Set(['f1']),
+      noteIds: ImmutableSet(['n1']),
+      followUpIds: ImmutableSet(['f1']),
       followUps: new Map([
         [
           'f1',
@@ -605,6 +606,16 @@ describe(evolveContact.name, () => {
   it('should not downgrade a final call when a late CallStarted is folded', () => {
     const state = fold([created, callLogged(), { type: CallStarted, data: { callId: 'call1', contactId, agentId: 'a1', direction: 'outbound', startedAt: '2025-03-10T14:00:00.000Z', campaignId: null, tags: [] } }]);
     expect(state.calls.get('call1')).toEqual({ status: 'Called', final: true });
+  });
+
+  it('should leave an earlier state as it was when later calls and notes are folded onto it (ingest answers from it)', () => {
+    const before = fold([created, ...Array.from({ length: 300 }, (_, i) => callLogged({ callId: `c${i}` }))]);
+    const after = [callLogged({ callId: 'late' }), { type: CallStarted, data: { callId: 'live', contactId, agentId: 'a1', direction: 'outbound', startedAt: '2025-03-10T14:00:00.000Z', campaignId: null, tags: [] } }, { type: NoteAdded, data: { noteId: 'n9', contactId, text: 'x', authorId: 'a1', at: '2025-03-10T14:00:00.000Z' } }].reduce(
+      (s, e) => evolveContact(s, e as ContactEvent),
+      before,
+    );
+    expect([before.calls.size, before.calls.has('late'), before.calls.has('live'), before.noteIds.has('n9')]).toEqual([300, false, false, false]);
+    expect([after.calls.size, after.calls.get('late'), after.calls.get('live'), after.noteIds.has('n9')]).toEqual([302, { status: 'Called', final: true }, { status: 'In-progress', final: false }, true]);
   });
 });
 

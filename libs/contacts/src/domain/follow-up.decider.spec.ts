@@ -1,3 +1,4 @@
+import { Set as ImmutableSet } from 'immutable';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '@app/shared';
 import {
   CallLogged,
@@ -221,7 +222,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         url: null,
         notes: null,
       });
-      expect(fold([created, scheduled()]).followUpIds).toEqual(new Set([followUpId]));
+      expect(fold([created, scheduled()]).followUpIds).toEqual(ImmutableSet([followUpId]));
     });
   });
 
