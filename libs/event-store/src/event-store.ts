@@ -49,6 +49,16 @@ interface ManyRow {
   transaction_id: string;
 }
 
+/**
+ * An appendMany that failed for a race, not for what it asked, and stored nothing: run it again. Two retries of the
+ * same append on different streams raced past the key check (the unique index stopped the second), or two appends
+ * deadlocked in the read models' rows (two call batches naming each other's new callIds for different contacts,
+ * say) and Postgres failed this one.
+ */
+function runAgain(err: unknown): boolean {
+  return (err as { constraint?: string }).constraint === 'events_idempotency_uq' || (err as { code?: string }).code === '40P01';
+}
+
 /** fu_append_many's rows as each request's answer, with the events it stored. */
 function manyResults(requests: readonly AppendRequest[], metadata: EventMetadata, rows: readonly ManyRow[]): ManyResult[] {
   return rows.map((row) => {
@@ -178,8 +188,8 @@ export class EventStore {
       try {
         return this.appended(manyResults(requests, metadata, (await this.db.query<ManyRow>(single)).rows));
       } catch (err) {
-        // Not every request could be stored (or a twin raced past the key check): nothing was; answer each below.
-        if ((err as { code?: string }).code !== NOT_ALL_APPENDED && (err as { constraint?: string }).constraint !== 'events_idempotency_uq') throw err;
+        // Not every request could be stored (or the statement lost a race, see runAgain): nothing was; answer each below.
+        if ((err as { code?: string }).code !== NOT_ALL_APPENDED && !runAgain(err)) throw err;
       }
     }
     for (let attempt = 1; ; attempt++) {
@@ -192,7 +202,7 @@ export class EventStore {
         });
         return this.appended(results);
       } catch (err) {
-        if ((err as { constraint?: string }).constraint === 'events_idempotency_uq' && attempt < 3) continue;
+        if (runAgain(err) && attempt < 3) continue;
         throw err;
       }
     }

@@ -78,6 +78,35 @@ class LedgerProjection implements Projection {
   }
 }
 
+/**
+ * A real inline projection whose one write takes rows of a shared table in the order an event names them, pausing
+ * between rows: two appends naming the same keys in opposite orders deadlock in it.
+ */
+@Injectable()
+@AsProjection()
+class CrossingProjection implements Projection {
+  readonly name = 'crossing';
+  readonly mode = 'inline';
+  readonly eventTypes = ['Crossed'];
+  readonly tables = ['crossing'];
+
+  async handle(events: readonly StoredEvent[], tx: Sql): Promise<void> {
+    await new StatementBatch(this.statements(events)).run(tx);
+  }
+
+  statements(events: readonly PlannedEvent[]): BatchedStatement[] {
+    return [
+      {
+        text: `INSERT INTO crossing AS c (k, n)
+               SELECT u.k, 1 FROM unnest($1::text[]) WITH ORDINALITY AS u(k, i) CROSS JOIN LATERAL (SELECT pg_sleep(CASE WHEN u.i > 1 THEN 0.3 ELSE 0 END)) AS pause
+               ON CONFLICT (k) DO UPDATE SET n = c.n + 1`,
+        values: [events.flatMap((e) => (e.data as { keys: string[] }).keys)],
+        writes: ['crossing'],
+      },
+    ];
+  }
+}
+
 const dump = async (db: Database, table: string, order: string) => (await db.query(`SELECT * FROM ${table} ORDER BY ${order}`)).rows;
 
 describe('projections', () => {
@@ -87,10 +116,11 @@ describe('projections', () => {
   const orgId = randomUUID();
 
   beforeAll(async () => {
-    ctx = await startStoreContext({ imports: [CqrsModule.forRoot(), TenancyModule], providers: [StreamTallyProjection, LedgerProjection] });
+    ctx = await startStoreContext({ imports: [CqrsModule.forRoot(), TenancyModule], providers: [StreamTallyProjection, LedgerProjection, CrossingProjection] });
     await ctx.db.query('CREATE TABLE stream_tally (stream_id text PRIMARY KEY, events int NOT NULL, last_version int NOT NULL)');
     await ctx.db.query('CREATE TABLE ledger (stream_id text NOT NULL, version int NOT NULL, amount int NOT NULL, PRIMARY KEY (stream_id, version))');
     await ctx.db.query('CREATE TABLE ledger_totals (stream_id text PRIMARY KEY, total int NOT NULL)');
+    await ctx.db.query('CREATE TABLE crossing (k text PRIMARY KEY, n int NOT NULL)');
     store = ctx.app.get(EventStore);
     tally = ctx.app.get(StreamTallyProjection);
     await ConsumerRunner.ensureCheckpoint(ctx.db, tally.name);
@@ -242,5 +272,17 @@ describe('projections', () => {
       expect(any.result.map((r) => r.outcome)).toEqual(['ok']);
       expect(await ledger([b])).toEqual([{ stream_id: b, version: 1, amount: 9 }]);
     });
+
+    it('should store both of two appends that deadlock in their writes, running again the one Postgres failed', async () => {
+      const id = randomUUID();
+      const [x, y] = [`x-${id}`, `y-${id}`];
+      const crossed = (keys: string[]) => store.appendMany([{ streamId: `c-${randomUUID()}`, expectedVersion: 0, events: [{ type: 'Crossed', data: { keys } }] }], meta);
+      const results = await Promise.all([crossed([x, y]), crossed([y, x])]);
+      expect(results.map((r) => r.map((a) => a.outcome))).toEqual([['ok'], ['ok']]);
+      expect((await ctx.db.query(`SELECT k, n FROM crossing WHERE k = ANY ($1) ORDER BY k`, [[x, y]])).rows).toEqual([
+        { k: x, n: 2 },
+        { k: y, n: 2 },
+      ]);
+    }, 30_000);
   });
 });

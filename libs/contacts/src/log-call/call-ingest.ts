@@ -26,7 +26,7 @@ const DEFAULT_RETRY_DELAY_SECONDS = 900;
 const CONTACTS_PER_TURN = 64;
 /** SQLSTATE of migration 0020: a call's row would move to another contact. */
 const CALL_OF_ANOTHER_CONTACT = 'CL409';
-const DEADLOCK_DETECTED = '40P01';
+const callOfAnotherContact = (callId: string) => new ConflictError(`call ${callId} was logged for another contact`);
 
 export type ItemOutcome = { ok: CallPushResult } | { error: DomainError | Error };
 
@@ -90,16 +90,14 @@ export class CallIngest {
       try {
         retry = await this.round(actor, calls, pending, results, now, refs.retryDelaySeconds, loaded);
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code !== CALL_OF_ANOTHER_CONTACT && code !== DEADLOCK_DETECTED) throw err;
-        // Nothing of the round was stored. CL409: a callId of the round was logged for another contact since the check
-        // (a push at the same time); those items are refused as check() would now. A deadlock: two rounds took each
-        // other's rows of the calls table (crossed callIds of two batches); Postgres failed this one, the other goes
-        // on. Either way the others run again.
-        const owners = code === CALL_OF_ANOTHER_CONTACT ? await this.callOwners(actor, pending.map((i) => calls[i].callId)) : new Map<string, string>();
+        if ((err as { code?: string }).code !== CALL_OF_ANOTHER_CONTACT) throw err;
+        // A callId of this round was logged for another contact since the check (a push at the same time): nothing of
+        // the round was stored. Those items are refused as check() would now; the others run again. (A deadlock
+        // between two such rounds is run again by the event store.)
+        const owners = await this.callOwners(actor, pending.map((i) => calls[i].callId));
         retry = pending.filter((i) => {
           const owner = owners.get(calls[i].callId);
-          if (owner && owner !== calls[i].contactId) results[i] = { error: new ConflictError(`call ${calls[i].callId} was logged for another contact`) };
+          if (owner && owner !== calls[i].contactId) results[i] = { error: callOfAnotherContact(calls[i].callId) };
           return results[i] === undefined;
         });
       }
@@ -184,7 +182,7 @@ export class CallIngest {
     if (!contact.exists || (actor.role === 'agent' && contact.assignedAgentId !== actor.userId)) throw new NotFoundError('contact', push.contactId);
     if (actor.role === 'agent' && push.agentId !== actor.userId) throw new ForbiddenError('an agent can only log their own calls');
     const owner = refs.callOwners.get(push.callId);
-    if (owner && owner !== push.contactId) throw new ConflictError(`call ${push.callId} was logged for another contact`);
+    if (owner && owner !== push.contactId) throw callOfAnotherContact(push.callId);
     if (!refs.staff.has(push.agentId)) throw new ValidationError('agentId', `${push.agentId} is not an active agent of this organization`);
     const fuAgent = push.followUp?.agentId;
     if (fuAgent && !refs.staff.has(fuAgent)) throw new ValidationError('followUp.agentId', `${fuAgent} is not an active agent of this organization`);
