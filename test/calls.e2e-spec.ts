@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Sql } from '@app/shared';
 import { expectError, fieldsNamed, fieldsOf, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
 
 type Entry = { at: string; kind: string; actorId: string | null; data: Record<string, unknown>; version: number };
@@ -719,14 +720,36 @@ describe('calls (SPEC §3, §4, §9)', () => {
 
     it('should write a push with the follow-up it schedules in one statement, without a transaction of its own', async () => {
       const id = await newContact();
-      const transactions = jest.spyOn(t.db, 'transaction');
+      // What reaches Postgres about this contact, by statement and by transaction (the workers run meanwhile and may
+      // open transactions of their own: only those touching this contact count).
+      const mentions = (values: unknown) => JSON.stringify(values ?? []).includes(id);
+      const statements: string[] = [];
+      let transactionsOfOurs = 0;
+      const query = t.db.query.bind(t.db);
+      const transaction = t.db.transaction.bind(t.db);
+      const querySpy = jest.spyOn(t.db, 'query').mockImplementation(((q: { text: string; values?: unknown[] }, values?: unknown[]) => {
+        if (mentions(q.values ?? values)) statements.push(q.text);
+        return query(q as never, values);
+      }) as typeof t.db.query);
+      const transactionSpy = jest.spyOn(t.db, 'transaction').mockImplementation(((fn: (tx: Sql) => Promise<unknown>) =>
+        transaction((tx) => {
+          const watched: Sql = {
+            query: ((q: string | { text: string; values?: unknown[] }, values?: unknown[]) => {
+              if (mentions(typeof q === 'string' ? values : (q.values ?? values))) transactionsOfOurs++;
+              return tx.query(q as never, values);
+            }) as Sql['query'],
+          };
+          return fn(watched);
+        })) as typeof t.db.transaction);
       try {
         const res = await push(id, { status: 'Follow up', durationSec: 30, followUp: { scheduledAt: '2031-09-09T09:00:00.000Z' } });
         expect(res.status).toBe(201);
-        expect(transactions).not.toHaveBeenCalled();
       } finally {
-        transactions.mockRestore();
+        querySpy.mockRestore();
+        transactionSpy.mockRestore();
       }
+      expect(transactionsOfOurs).toBe(0);
+      expect(statements.filter((text) => text.includes('fu_all_appended') && text.includes('INSERT INTO follow_ups') && text.includes('UPDATE contacts'))).toHaveLength(1);
       expect(await contact(id)).toMatchObject({ leadStatus: 'Followups', nextFollowUpAt: '2031-09-09T09:00:00.000Z' });
       expect((await timeline(id)).slice(0, 3).map((e) => e.kind)).toEqual(['lead_status_changed', 'follow_up_scheduled', 'call']);
     });
