@@ -30,12 +30,14 @@ export interface ManyResult {
   readonly events: readonly StoredEvent[];
 }
 
+/** The multi-stream append's call; its eight parameters come first in every statement that makes it. */
+const APPEND_MANY_CALL = 'fu_append_many_json($1, $2, $3, $4, $5, $6, $7, $8)';
 const APPEND_MANY_SQL = {
   name: 'fu_append_many_json',
   // The transaction id comes with the rows (a plpgsql set-returning function has run to its end, inserts and
   // all, before the first row is projected), instead of a round trip of its own. The events' data go as one JSON
   // array and the metadata once (fu_append_many_json, migration 0017), not as jsonb[] literals.
-  text: 'SELECT request, outcome, stream_version, positions::text[] AS positions, pg_current_xact_id()::text AS transaction_id FROM fu_append_many_json($1, $2, $3, $4, $5, $6, $7, $8)',
+  text: `SELECT request, outcome, stream_version, positions::text[] AS positions, pg_current_xact_id()::text AS transaction_id FROM ${APPEND_MANY_CALL}`,
 };
 
 /** SQLSTATE of fu_all_appended (migration 0019): a request of a one-statement append was not stored. */
@@ -251,7 +253,7 @@ export class EventStore {
     const writes = new StatementBatch(statements).asCtes(values.length);
     if (!writes) return null;
     return {
-      text: `WITH a AS MATERIALIZED (SELECT request, outcome, stream_version, positions FROM fu_append_many_json($1, $2, $3, $4, $5, $6, $7, $8)),
+      text: `WITH a AS MATERIALIZED (SELECT request, outcome, stream_version, positions FROM ${APPEND_MANY_CALL}),
         g AS MATERIALIZED (SELECT fu_all_appended(array_agg(a.outcome)) AS ok FROM a)${writes.ctes.map((c) => `,\n${c}`).join('')}
         SELECT a.request, a.outcome, a.stream_version, a.positions::text[] AS positions, pg_current_xact_id()::text AS transaction_id
           FROM a CROSS JOIN g ORDER BY a.request`,
