@@ -1,3 +1,5 @@
+import pino from 'pino';
+import { rootLogger } from '@app/shared';
 import { bearer, startTestApp, TestApp } from '@app/testing';
 
 describe('foundation over HTTP', () => {
@@ -62,5 +64,48 @@ describe('foundation over HTTP', () => {
     expect(given.headers['x-request-id']).toBe('dialler-42');
     const fresh = await t.http().get('/health/live');
     expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('request logs', () => {
+  let t: TestApp;
+  const lines: Record<string, unknown>[] = [];
+  let restore: () => void;
+  beforeAll(async () => {
+    t = await startTestApp({ worker: false, env: { LOG_LEVEL: 'info' } });
+    // The app's root logger (one per level and destination): its lines are caught here instead of written to stdout.
+    const stream = (rootLogger('info', 'stdout') as unknown as Record<symbol, { write: (s: string) => boolean }>)[pino.symbols.streamSym];
+    const write = stream.write;
+    stream.write = (s: string) => {
+      lines.push(JSON.parse(s));
+      return true;
+    };
+    restore = () => (stream.write = write);
+  });
+  afterAll(async () => {
+    restore?.();
+    await t?.close();
+  });
+
+  it('should write one line per request with its id and status, never its key, and none for probes', async () => {
+    const org = await t.createOrg();
+    lines.length = 0;
+    expect((await t.http().get('/api/agents').set(bearer(org.adminKey)).set('x-request-id', 'trace-7')).status).toBe(200);
+    expect((await t.http().get('/health/live').set('x-request-id', 'trace-8')).status).toBe(200);
+    const mine = lines.filter((l) => l.reqId === 'trace-7');
+    expect(mine).toEqual([expect.objectContaining({ msg: 'request completed', req: { method: 'GET', url: '/api/agents' }, res: { statusCode: 200 } })]);
+    expect(lines.filter((l) => l.reqId === 'trace-8')).toEqual([]);
+    expect(JSON.stringify(lines)).not.toContain(org.adminKey);
+  });
+
+  it("should carry the request's id on what the app logs while it runs", async () => {
+    const org = await t.createOrg();
+    await t.db.query('ALTER TABLE users RENAME TO users_away');
+    try {
+      expect((await t.http().get('/api/agents').set(bearer(org.adminKey)).set('x-request-id', 'trace-500')).status).toBe(500);
+    } finally {
+      await t.db.query('ALTER TABLE users_away RENAME TO users');
+    }
+    expect(lines.filter((l) => l.reqId === 'trace-500').map((l) => l.msg)).toEqual(['unhandled error', 'request completed']);
   });
 });

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { ensureDatabase, runMigrations, validateEnvironment } from '@app/shared';
+import { ensureDatabase, rootLogger, runMigrations, validateEnvironment } from '@app/shared';
 import { AppModule, Roles } from './app.module';
 import { createHttpAdapter } from './http/http-adapter';
 import { validationPipe } from './http/validation.pipe';
@@ -15,7 +15,7 @@ export async function createApp(roles: Roles, options: { migrate?: boolean } = {
     await ensureDatabase(env.DATABASE_URL);
     await runMigrations(env.DATABASE_URL);
   }
-  const adapter = createHttpAdapter();
+  const adapter = createHttpAdapter(rootLogger(env.LOG_LEVEL, env.LOG_DESTINATION));
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(roles), adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(validationPipe());

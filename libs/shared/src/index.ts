@@ -10,3 +10,4 @@ export * from './platform/platform.module';
 export * from './keyed-mutex';
 export * from './group-queue';
 export * from './local-day';
+export * from './platform/logger';

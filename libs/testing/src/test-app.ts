@@ -39,6 +39,9 @@ export async function startTestApp(options: { worker?: boolean; env?: Record<str
   try {
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
+    // What listen() does in the service: stop buffering the boot's log lines (bufferLogs), or every later line of
+    // Nest's Logger would be kept in memory, unwritten.
+    app.flushLogs();
   } catch (err) {
     await app.close().catch(() => undefined);
     await database.drop();

@@ -1,6 +1,7 @@
 import { BadRequestException, HttpException, HttpStatus } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { FastifyReply, FastifyRequest } from 'fastify';
+import { FastifyReply, FastifyRequest, LogController } from 'fastify';
+import { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 
 /** A batch of 1,000 calls is well under 2 MB. */
@@ -20,8 +21,12 @@ const MAX_MESSAGE = 200;
  * - every refusal, the router's and the body parser's too, leaves in the shape of SPEC §9.
  * Compressed request bodies (Express inflated them) are refused with 415 naming the encoding.
  */
-export function createHttpAdapter(): FastifyAdapter {
+export function createHttpAdapter(logger: Logger): FastifyAdapter {
   const adapter = new FastifyAdapter({
+    // Each request logs through a child of the process's logger that carries its id (libs/shared/src/platform/logger.ts);
+    // one "request completed" line per request is written below, not Fastify's two.
+    loggerInstance: logger,
+    logController: new RequestLog(),
     bodyLimit: BODY_LIMIT,
     requestTimeout: 300_000,
     frameworkErrors,
@@ -45,6 +50,23 @@ export function createHttpAdapter(): FastifyAdapter {
   });
   acceptBodies(adapter);
   return adapter;
+}
+
+/**
+ * One "request completed" line per request (method, URL, status, time), not Fastify's two; probes and scrapes are not
+ * logged. Errors are logged by Fastify's defaults.
+ */
+class RequestLog extends LogController {
+  constructor() {
+    super({ disableRequestLogging: (req) => /^\/(metrics|health)(\/|\?|$)/.test(req.url) });
+  }
+
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
+    if (error || this.isLogDisabled(req)) return super.requestCompleted(error, req, reply, metadata);
+    reply.log.info({ req: { method: req.method, url: req.url }, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+  }
 }
 
 /**

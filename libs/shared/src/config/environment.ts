@@ -68,7 +68,7 @@ export class Environment {
 
   /** The CLI logs to stderr so that its stdout is only its JSON answer. */
   @IsIn(['stdout', 'stderr'])
-  LOG_DESTINATION = 'stdout';
+  LOG_DESTINATION: 'stdout' | 'stderr' = 'stdout';
 }
 
 export class ConfigurationError extends Error {}
