@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Sql } from '@app/shared';
+import { EventStore } from '@app/event-store';
 import { expectError, fieldsNamed, fieldsOf, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
 
 type Entry = { at: string; kind: string; actorId: string | null; data: Record<string, unknown>; version: number };
@@ -670,6 +671,63 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expect(ids).toContain(myCall);
       expect(ids).not.toContain(bobsCall);
       expect(res.body.calls.every((c: Call) => c.contactId !== bobs)).toBe(true);
+    });
+  });
+
+  describe('pushes decided on what this process already knew', () => {
+    /** Another process's append to a contact's stream: straight to the event store, past this process's state cache. */
+    const appendElsewhere = async (contactId: string, type: string, data: Record<string, unknown>) => {
+      const streamId = `contact-${contactId}`;
+      const { rows } = await t.db.query<{ version: string }>('SELECT version FROM streams WHERE stream_id = $1', [streamId]);
+      await t.app.get(EventStore).append(streamId, [{ type, data: { contactId, ...data } }], {
+        expectedVersion: Number(rows[0].version),
+        metadata: { orgId: orgA, actorId: admin.id, occurredAt: new Date().toISOString() },
+      });
+    };
+    let orgA: string;
+    beforeAll(async () => {
+      const { rows } = await t.db.query<{ org_id: string }>('SELECT org_id FROM users WHERE id = $1', [admin.id]);
+      orgA = rows[0].org_id;
+    });
+
+    it("should answer 404 and log nothing when another process gave the agent's contact to someone else since", async () => {
+      const contactId = await newContact();
+      expect((await push(contactId, { status: 'Busy' }, agent.apiKey)).status).toBe(201);
+      await appendElsewhere(contactId, 'ContactAssigned', { fromAgentId: agent.id, toAgentId: otherAgent.id });
+      const second = await push(contactId, { status: 'Called' }, agent.apiKey);
+      expectError(second, 404);
+      expect((await callsOf(contactId)).map((c) => c.status)).toEqual(['Busy']);
+    });
+
+    it('should answer a duplicate with the lead status another process left, not the one this process last saw', async () => {
+      const contactId = await newContact();
+      const first = callBody(contactId, { status: 'Busy' });
+      expect((await send('post', '/api/calls', admin.apiKey, first)).body).toMatchObject({ status: 'accepted', leadStatus: 'Not Picked' });
+      await appendElsewhere(contactId, 'LeadStatusChanged', { from: 'Not Picked', to: 'Interested', cause: { kind: 'manual' } });
+      const again = await send('post', '/api/calls', admin.apiKey, first);
+      expect(again.body).toMatchObject({ status: 'duplicate', leadStatus: 'Interested' });
+      expect(await callsOf(contactId)).toHaveLength(1);
+    });
+
+    it('should decide a call on the lead status another process left: spoken-to leads keep it', async () => {
+      const contactId = await newContact();
+      expect((await push(contactId, { status: 'Busy' })).body).toMatchObject({ leadStatus: 'Not Picked' });
+      await appendElsewhere(contactId, 'LeadStatusChanged', { from: 'Not Picked', to: 'Interested', cause: { kind: 'manual' } });
+      // This process last saw Not Picked, where a Missed call makes the lead Missed; the lead is Interested now.
+      expect((await push(contactId, { status: 'Missed' })).body).toMatchObject({ status: 'accepted', leadStatus: 'Interested' });
+      expect((await get(`/api/contacts/${contactId}`)).body.leadStatus).toBe('Interested');
+      expect((await callsOf(contactId)).map((c) => c.status).sort()).toEqual(['Busy', 'Missed']);
+    });
+
+    it('should accept an agent created since the org’s agents were last looked up, and refuse one deactivated since', async () => {
+      const contactId = await newContact();
+      expect((await push(contactId, { status: 'Busy' })).status).toBe(201);
+      const newcomer = await t.createUser(admin.apiKey, { name: 'Nia', role: 'agent' });
+      expect((await push(contactId, { status: 'Busy', agentId: newcomer.id })).status).toBe(201);
+      expect((await send('patch', `/api/users/${newcomer.id}`, admin.apiKey, { active: false })).status).toBe(200);
+      const refused = await push(contactId, { status: 'Busy', agentId: newcomer.id });
+      expect(refused.status).toBe(400);
+      expect(fieldsOf(refused.body.message)).toEqual(['agentId']);
     });
   });
 

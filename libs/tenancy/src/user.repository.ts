@@ -52,9 +52,22 @@ export class UserRepository {
     return actor;
   }
 
+  private readonly forgetters: (() => void)[] = [];
+
   /** After a key is revoked or a user changed: this process asks the database again on the next request. */
   forgetActors(): void {
     this.actors.clear();
+    for (const forget of this.forgetters) forget();
+  }
+
+  /** Another cache of users' standing (the call ingest's known agents) is dropped with the actors. */
+  onForget(forget: () => void): void {
+    this.forgetters.push(forget);
+  }
+
+  /** How long a process may trust what it read of a user (AUTH_CACHE_MS). */
+  get trustMs(): number {
+    return this.authCacheMs;
   }
 
   async actorForKeyHash(hashHex: string): Promise<Actor | null> {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Actor, Clock, ConflictError, Database, DomainError, ForbiddenError, NotFoundError, ValidationError } from '@app/shared';
 import { AppendRequest, ConcurrencyError, EventStore } from '@app/event-store';
+import { UserRepository } from '@app/tenancy';
 import {
   contactDecider,
   ContactEvent,
@@ -48,7 +49,8 @@ interface References {
 
 /**
  * The dialler ingest path. A push (or a batch of up to 1,000) costs a fixed number of round trips:
- * one query for the users, campaigns and settings it names, one for the contacts' streams (sent together), and one
+ * one query for the users, campaigns and settings it names, one for the contacts' streams (sent together; each
+ * skipped when this process already knows what it would say: `known`, `ContactStateCache.cached`), and one
  * statement that appends every call with what it causes (lead status, follow-up) through fu_append_many
  * and applies the inline read model once. Items of one contact are decided in the order sent, each on the
  * state the previous one left (In-progress then final stays one call). Idempotent by callId + status: the
@@ -57,38 +59,66 @@ interface References {
  */
 @Injectable()
 export class CallIngest {
+  /**
+   * Per organization, what the reference lookup found, trusted for AUTH_CACHE_MS (as API keys are): agents known to be
+   * active, campaigns known to exist, the retry delay. A push that names only known records costs no lookup: a
+   * group of single pushes is then the one statement of its append (the lookup was a fifth of a group's Postgres
+   * time, most of it planning). Only what exists is remembered, so a new agent or campaign is looked up at once; a
+   * deactivated agent stops being accepted at once in the process that made the change (UserRepository.onForget)
+   * and within AUTH_CACHE_MS elsewhere, like the agent's key; a changed retry delay, within AUTH_CACHE_MS.
+   */
+  private readonly known = new Map<string, { staff: Set<string>; campaigns: Set<string>; retryDelaySeconds: number; until: number }>();
+
   constructor(
     private readonly store: EventStore,
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly states: ContactStateCache,
-  ) {}
+    private readonly users: UserRepository,
+  ) {
+    users.onForget(() => this.known.clear());
+  }
 
   async ingestBatch(actor: Actor, calls: readonly CallPush[]): Promise<ItemOutcome[]> {
     const now = this.clock.now();
-    const results: ItemOutcome[] = new Array(calls.length);
-    // The contacts' own streams say whether each exists in this org and whom it is assigned to: the first round
-    // decides on these states, so they are read once, beside the lookup of the other records the calls name.
-    const [refs, states] = await Promise.all([this.loadReferences(actor, calls), this.states.load(actor.orgId, [...new Set(calls.map((c) => c.contactId))])]);
-    let pending: number[] = [];
-    calls.forEach((push, i) => {
-      try {
-        this.check(actor, push, refs, states, now);
-        // Within a batch too a callId belongs to one contact: the first item that names it claims it, and check()
-        // refuses it for any other. (Left to the append, the later item would carry the earlier one's idempotency
-        // keys and be re-run as a replay until its contact's other items failed with it.)
-        refs.callOwners.set(push.callId, push.contactId);
-        pending.push(i);
-      } catch (error) {
-        results[i] = { error: error as Error };
-      }
-    });
+    const contactIds = [...new Set(calls.map((c) => c.contactId))];
+    // The contacts' own streams say whether each exists in this org and whom it is assigned to. When this process
+    // holds every one's state, the first round decides on those as they are, unread (`unverified`): an append is
+    // made only at the version decided on, so a state another process moved meanwhile makes that contact conflict and
+    // run again on a fresh read; and an answer given without an append (a duplicate, a refusal) is never given on an
+    // unread state (see round). Else they are read once, beside the lookup of the other records the calls name.
+    const cached = this.states.cached(actor.orgId, contactIds);
+    const [refs, read] = await Promise.all([this.loadReferences(actor, calls), cached ? null : this.states.load(actor.orgId, contactIds)]);
+    let states = cached ?? read!;
+    let unverified = cached !== null;
+    let results: ItemOutcome[];
+    let pending: number[];
+    for (;;) {
+      results = new Array(calls.length);
+      pending = [];
+      refs.callOwners.clear();
+      calls.forEach((push, i) => {
+        try {
+          this.check(actor, push, refs, states, now);
+          // Within a batch too a callId belongs to one contact: the first item that names it claims it, and check()
+          // refuses it for any other.
+          refs.callOwners.set(push.callId, push.contactId);
+          pending.push(i);
+        } catch (error) {
+          results[i] = { error: error as Error };
+        }
+      });
+      if (!unverified || pending.length === calls.length) break;
+      // A refusal on an unread state: read them all and check again (a push that is refused is rare).
+      states = await this.states.load(actor.orgId, contactIds);
+      unverified = false;
+    }
 
     let loaded: Loaded | null = states;
     for (let round = 1; pending.length > 0; round++) {
       let retry: number[];
       try {
-        retry = await this.round(actor, calls, pending, results, now, refs.retryDelaySeconds, loaded);
+        retry = await this.round(actor, calls, pending, results, now, refs.retryDelaySeconds, loaded, unverified);
       } catch (err) {
         if ((err as { code?: string }).code !== CALL_OF_ANOTHER_CONTACT) throw err;
         // A callId of this round was logged for another contact since the check (a push at the same time): nothing of
@@ -101,7 +131,8 @@ export class CallIngest {
           return results[i] === undefined;
         });
       }
-      loaded = null; // a contact runs again only because its stream moved: later rounds read it afresh
+      loaded = null; // a contact runs again only because its stream moved (or was unread): later rounds read it afresh
+      unverified = false;
       if (retry.length > 0 && round >= MAX_ROUNDS) {
         for (const i of retry) results[i] = { error: new ConcurrencyError(`contact ${calls[i].contactId} is being written by someone else; retry`) };
         break;
@@ -111,7 +142,11 @@ export class CallIngest {
     return results;
   }
 
-  /** One decide-and-append pass over the pending items; returns the items to run again (their stream moved). */
+  /**
+   * One decide-and-append pass over the pending items; returns the items to run again (their stream moved). On
+   * `unverified` states (not read for this call), a contact of which an item would be answered without an append
+   * (a duplicate, a refusal) appends nothing this round: all its items run again on a fresh read.
+   */
   private async round(
     actor: Actor,
     calls: readonly CallPush[],
@@ -120,6 +155,7 @@ export class CallIngest {
     now: Date,
     retryDelaySeconds: number,
     preloaded: Loaded | null,
+    unverified: boolean,
   ): Promise<number[]> {
     const lanes = new Map<string, number[]>();
     for (const i of pending) lanes.set(calls[i].contactId, [...(lanes.get(calls[i].contactId) ?? []), i]);
@@ -129,34 +165,45 @@ export class CallIngest {
     const owners: { index: number; events: ContactEvent[]; before: ContactState }[] = [];
     const after = new Map<string, { state: ContactState; version: number }>();
     let decided = 0;
+    const retry = new Set<string>();
     for (const [contactId, items] of lanes) {
       if (++decided % CONTACTS_PER_TURN === 0) await nextTurn();
       let { state, version } = loaded.get(contactId)!;
+      const answers: { index: number; outcome: ItemOutcome }[] = [];
+      const lane: { index: number; request: AppendRequest; before: ContactState }[] = [];
       for (const i of items) {
         let events: ContactEvent[];
         try {
+          checkContact(actor, calls[i], state); // again: a later round's fresh read may say otherwise
           events = contactDecider.decide(this.command(actor, calls[i], now, retryDelaySeconds), state);
         } catch (error) {
-          results[i] = { error: error as Error };
+          answers.push({ index: i, outcome: { error: error as Error } });
           continue;
         }
         if (events.length === 0) {
-          results[i] = { ok: result(calls[i], 'duplicate', state, [], ownFollowUpId(actor, calls[i])) };
+          answers.push({ index: i, outcome: { ok: result(calls[i], 'duplicate', state, [], ownFollowUpId(actor, calls[i])) } });
           continue;
         }
         // No idempotency keys: the expected version stops a concurrent twin (run again, the decider knows its call),
         // and the calls table a callId pushed for two contacts at once (migration 0020).
-        requests.push({ streamId: contactStream(contactId), expectedVersion: version, events });
-        owners.push({ index: i, events, before: state });
+        lane.push({ index: i, request: { streamId: contactStream(contactId), expectedVersion: version, events }, before: state });
         state = events.reduce(contactDecider.evolve, state);
         version += events.length;
       }
+      if (unverified && answers.length > 0) {
+        retry.add(contactId);
+        continue;
+      }
+      for (const a of answers) results[a.index] = a.outcome;
+      for (const l of lane) {
+        requests.push(l.request);
+        owners.push({ index: l.index, events: l.request.events as ContactEvent[], before: l.before });
+      }
       after.set(contactId, { state, version });
     }
-    if (requests.length === 0) return [];
+    if (requests.length === 0) return pending.filter((i) => retry.has(calls[i].contactId) && results[i] === undefined);
 
     const appended = await this.store.appendMany(requests, { orgId: actor.orgId, actorId: actor.userId, occurredAt: now.toISOString() });
-    const retry = new Set<string>();
     appended.forEach((r, k) => {
       const { index, events, before } = owners[k];
       const push = calls[index];
@@ -177,9 +224,7 @@ export class CallIngest {
     const started = Date.parse(push.startedAt);
     if (Number.isNaN(started)) throw new ValidationError('startedAt', 'must be an ISO-8601 timestamp');
     if (started > now.getTime() + DAY_MS) throw new ValidationError('startedAt', 'must not be more than 24 h in the future');
-    // No stream in this org (unknown, or another organization's contact) reads as version 0, state not created.
-    const contact = states.get(push.contactId)!.state;
-    if (!contact.exists || (actor.role === 'agent' && contact.assignedAgentId !== actor.userId)) throw new NotFoundError('contact', push.contactId);
+    checkContact(actor, push, states.get(push.contactId)!.state);
     if (actor.role === 'agent' && push.agentId !== actor.userId) throw new ForbiddenError('an agent can only log their own calls');
     const owner = refs.callOwners.get(push.callId);
     if (owner && owner !== push.contactId) throw callOfAnotherContact(push.callId);
@@ -194,6 +239,12 @@ export class CallIngest {
   private async loadReferences(actor: Actor, calls: readonly CallPush[]): Promise<References> {
     const userIds = [...new Set(calls.flatMap((c) => [c.agentId, c.followUp?.agentId]).filter((x): x is string => !!x))];
     const campaignIds = [...new Set(calls.flatMap((c) => [c.campaignId, c.followUp?.campaignId]).filter((x): x is string => !!x))];
+    const now = Date.now();
+    let known = this.known.get(actor.orgId);
+    if (known && known.until <= now) known = undefined;
+    if (known && userIds.every((id) => known!.staff.has(id)) && campaignIds.every((id) => known!.campaigns.has(id))) {
+      return { staff: known.staff, campaigns: known.campaigns, retryDelaySeconds: known.retryDelaySeconds, callOwners: new Map() };
+    }
     // One round trip for all three lookups: on a busy host each round trip costs the service a socket write that
     // wakes a backend, which a profile of single pushes showed as the largest share of its CPU.
     const { rows } = await this.db.query<{ staff: string[]; campaigns: string[]; retry: number | null }>({
@@ -209,7 +260,17 @@ export class CallIngest {
       values: [actor.orgId, userIds, campaignIds],
     });
     const r = rows[0];
-    return { staff: new Set(r.staff), campaigns: new Set(r.campaigns), retryDelaySeconds: r.retry ?? DEFAULT_RETRY_DELAY_SECONDS, callOwners: new Map() };
+    const found = { staff: new Set(r.staff), campaigns: new Set(r.campaigns), retryDelaySeconds: r.retry ?? DEFAULT_RETRY_DELAY_SECONDS };
+    if (this.users.trustMs > 0) {
+      // What was known still fresh is kept, until it was due to go: nothing is trusted longer than AUTH_CACHE_MS after it was read.
+      this.known.set(actor.orgId, {
+        staff: new Set([...(known?.staff ?? []), ...found.staff]),
+        campaigns: new Set([...(known?.campaigns ?? []), ...found.campaigns]),
+        retryDelaySeconds: known?.retryDelaySeconds ?? found.retryDelaySeconds,
+        until: known?.until ?? now + this.users.trustMs,
+      });
+    }
+    return { ...found, callOwners: new Map() };
   }
 
   /** callId → contact, for the calls already recorded among these. */
@@ -245,6 +306,12 @@ export class CallIngest {
       callback: push.callbackAt !== undefined && followUpId ? { followUpId, callbackAt: push.callbackAt, reason: push.reason } : undefined,
     };
   }
+}
+
+/** The contact must exist in the caller's org and, for an agent, be assigned to them (else 404, as if it did not exist). */
+function checkContact(actor: Actor, push: CallPush, contact: ContactState): void {
+  // No stream in this org (unknown, or another organization's contact) reads as version 0, state not created.
+  if (!contact.exists || (actor.role === 'agent' && contact.assignedAgentId !== actor.userId)) throw new NotFoundError('contact', push.contactId);
 }
 
 /**
