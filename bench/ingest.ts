@@ -18,6 +18,8 @@
  * Each phase also prints the CPU per call (or raw row) of the service, Postgres and this load generator (/proc), and
  * the two CPU ratios: the rate ratios as the CPU costs them, steadier when the host's speed moves within a run.
  * BENCH_KEEP_DATABASE=1 keeps the scratch database afterwards; BENCH_NO_BUILD=1 runs the last build.
+ * BENCH_API_ONLY=1 runs the service without its worker role (no async projections, no job outbox): the reports and
+ * jobs are then not kept current, so such a run does not count for the targets; it shows what the consumers cost.
  * Targets: single >= 0.3 of raw single; batch >= 10,000 calls/s and >= 0.3 of raw batch.
  */
 import 'reflect-metadata';
@@ -97,7 +99,7 @@ async function main(): Promise<void> {
   await withScratchDatabase(async (scratch) => {
     const env = { DATABASE_URL: scratch.url, QUEUE_PREFIX: scratch.name, PG_POOL_SIZE: String(envInt('BENCH_SERVER_POOL', 24)) };
     const org = await runJson('apps/cli/src/main.ts', ['org:create', '--name', 'Bench'], env);
-    const server = await startServer(env);
+    const server = await startServer(env, process.env.BENCH_API_ONLY ? ['--api-only'] : []);
     const admin = new JsonClient(server.url, org.adminKey, 32);
     try {
       // The world: agents, an integration key for the dialler, contacts spread over the agents.
@@ -177,7 +179,7 @@ async function main(): Promise<void> {
       results.push(batchPhase.result);
 
       const counts = (await pg.query(`SELECT (SELECT count(*) FROM calls) AS calls, (SELECT count(*) FROM events) AS events`)).rows[0];
-      printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['contacts', CONTACTS], ['agents', AGENTS], ['ANALYZE after warm-up', process.env.BENCH_ANALYZE === '0' ? 'no' : 'yes']]);
+      printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['contacts', CONTACTS], ['agents', AGENTS], ['ANALYZE after warm-up', process.env.BENCH_ANALYZE === '0' ? 'no' : 'yes'], ...(process.env.BENCH_API_ONLY ? [['async consumers', 'OFF (BENCH_API_ONLY): not a run for the targets'] as [string, string]] : [])]);
       const us = (n: number | undefined) => (n === undefined ? '-' : String(Math.round(n)));
       printTable(
         ['scenario', 'clients', 'rows or calls/s', 'p50 ms', 'p99 ms', 'CPU µs/unit: service', 'postgres', 'generator'],
