@@ -1,4 +1,4 @@
-import { Map as ImmutableMap, Set as ImmutableSet } from 'immutable';
+import { Map as ImmutableMap, OrderedMap, Set as ImmutableSet } from 'immutable';
 import { ConflictError, DomainError, NotFoundError, ValidationError } from '@app/shared';
 import {
   CallLogged,
@@ -11,6 +11,7 @@ import {
   ContactStatusChanged,
   ContactUpdated,
   FINAL_CALL_STATUSES,
+  FollowUpCancelled,
   FollowUpScheduled,
   FollowUpScheduledData,
   LeadQualityChanged,
@@ -576,7 +577,7 @@ describe(evolveContact.name, () => {
       ]),
       noteIds: ImmutableSet(['n1']),
       followUpIds: ImmutableSet(['f1']),
-      followUps: new Map([
+      followUps: OrderedMap([
         [
           'f1',
           {
@@ -616,6 +617,14 @@ describe(evolveContact.name, () => {
     );
     expect([before.calls.size, before.calls.has('late'), before.calls.has('live'), before.noteIds.has('n9')]).toEqual([300, false, false, false]);
     expect([after.calls.size, after.calls.get('late'), after.calls.get('live'), after.noteIds.has('n9')]).toEqual([302, { status: 'Called', final: true }, { status: 'In-progress', final: false }, true]);
+  });
+
+  it('should keep follow-ups in the order scheduled, a changed one in its place, and an earlier state as it was', () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `f${String(19 - i).padStart(2, '0')}`); // not in sorted order
+    const before = fold([created, ...ids.map((followUpId) => followUpScheduled({ followUpId }))]);
+    const after = evolveContact(before, { type: FollowUpCancelled, data: { followUpId: 'f07', contactId, reason: null } });
+    expect([...after.followUps.keys()]).toEqual(ids);
+    expect([before.followUps.get('f07')!.status, after.followUps.get('f07')!.status]).toEqual(['scheduled', 'cancelled']);
   });
 });
 

@@ -1,4 +1,4 @@
-import { Map as ImmutableMap, Set as ImmutableSet } from 'immutable';
+import { Map as ImmutableMap, OrderedMap, Set as ImmutableSet } from 'immutable';
 import { ConflictError, NotFoundError, ValidationError } from '@app/shared';
 import {
   CALL_DIRECTIONS,
@@ -85,8 +85,12 @@ export interface ContactState {
   readonly noteIds: ImmutableSet<string>;
   /** Ids of every follow-up of the contact, ended or not (kept for the readers that only need ids). */
   readonly followUpIds: ImmutableSet<string>;
-  /** Every follow-up of the contact by id, with its lifecycle (SPEC §5). */
-  readonly followUps: ReadonlyMap<string, FollowUpState>;
+  /**
+   * Every follow-up of the contact by id, with its lifecycle (SPEC §5), in the order they were scheduled (an
+   * OrderedMap, as a native Map iterates: the hub's done/snooze decides them in that order). Persistent too: a
+   * follow-up event used to copy the whole map, O(follow-ups) per event for a lead with a long history.
+   */
+  readonly followUps: OrderedMap<string, FollowUpState>;
   /** Events folded so far: the stream version of the last one. */
   readonly version: number;
   /** The open recycling streak (auto lead assignment), if any: see reassignment.ts. */
@@ -110,7 +114,7 @@ export const initialContactState: ContactState = {
   calls: ImmutableMap(),
   noteIds: ImmutableSet(),
   followUpIds: ImmutableSet(),
-  followUps: new Map(),
+  followUps: OrderedMap(),
   version: 0,
   recycle: null,
   reassignments: 0,
@@ -281,7 +285,7 @@ function evolveFacts(state: ContactState, event: ContactEvent): ContactState {
       return {
         ...state,
         followUpIds: state.followUpIds.add(event.data.followUpId),
-        followUps: new Map(state.followUps).set(event.data.followUpId, followUpFromScheduled(event.data)),
+        followUps: state.followUps.set(event.data.followUpId, followUpFromScheduled(event.data)),
       };
     case FollowUpSnoozed:
     case FollowUpRescheduled:
@@ -294,7 +298,7 @@ function evolveFacts(state: ContactState, event: ContactEvent): ContactState {
     case FollowUpExpired: {
       const followUp = state.followUps.get(event.data.followUpId);
       if (!followUp) return state;
-      return { ...state, followUps: new Map(state.followUps).set(followUp.id, evolveFollowUp(followUp, event)) };
+      return { ...state, followUps: state.followUps.set(followUp.id, evolveFollowUp(followUp, event)) };
     }
   }
 }

@@ -346,7 +346,13 @@ function expire(c: ExpireFollowUp, f: FollowUpState): ContactEvent[] {
  * is outbound, the call follow-up with an open (queued) attempt that is due earliest. A call naming a follow-up
  * that is not an open call follow-up of this contact (unknown, ended, sms) ends nothing: diallers lag.
  */
-export function followUpOfCall(call: Pick<CallLoggedData, 'followUpId' | 'direction'>, followUps: ReadonlyMap<string, FollowUpState>): FollowUpState | null {
+/** A contact's follow-ups by id, as the contact's state keeps them (an immutable.js Map) or any map. */
+export interface FollowUpsById {
+  get(id: string): FollowUpState | undefined;
+  values(): IterableIterator<FollowUpState>;
+}
+
+export function followUpOfCall(call: Pick<CallLoggedData, 'followUpId' | 'direction'>, followUps: FollowUpsById): FollowUpState | null {
   if (call.followUpId !== null) {
     const named = followUps.get(call.followUpId);
     return named && named.type === 'call' && isOpenFollowUpStatus(named.status) ? named : null;
@@ -368,7 +374,7 @@ export function followUpOfCall(call: Pick<CallLoggedData, 'followUpId' | 'direct
  * attempt (the agent called before the worker ran) first gets its attempt started, at the call's start,
  * never out of window: the engine did not run it.
  */
-export function callAttemptEvents(call: CallLoggedData, followUps: ReadonlyMap<string, FollowUpState>, now: string, retryDelaySeconds: number): ContactEvent[] {
+export function callAttemptEvents(call: CallLoggedData, followUps: FollowUpsById, now: string, retryDelaySeconds: number): ContactEvent[] {
   const f = followUpOfCall(call, followUps);
   if (!f) return [];
   const events: ContactEvent[] = [];
