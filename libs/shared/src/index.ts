@@ -11,3 +11,4 @@ export * from './keyed-mutex';
 export * from './group-queue';
 export * from './local-day';
 export * from './platform/logger';
+export * from './trust-cache';

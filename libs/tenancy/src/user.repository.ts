@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Actor, Database, Role } from '@app/shared';
+import { Actor, Database, Role, TrustCache } from '@app/shared';
 
 export interface UserView {
   id: string;
@@ -26,9 +26,10 @@ export class UserRepository {
    * Actors of valid API keys looked up in the last AUTH_CACHE_MS, by key hash: every request authenticates,
    * and a dialler pushing calls one by one would otherwise spend a query per call on its key. Revoking a key
    * or changing a user forgets them all in the process that did it (forgetActors), and on every other process
-   * within AUTH_CACHE_MS. Unknown keys are never remembered, so guessing fills nothing.
+   * within AUTH_CACHE_MS. Unknown keys are never remembered, so guessing fills nothing; a lookup that was running
+   * when they were forgotten is not remembered either (TrustCache).
    */
-  private readonly actors = new Map<string, { actor: Actor; until: number }>();
+  private readonly actors = new TrustCache<Actor>(MAX_CACHED_KEYS);
   private readonly authCacheMs: number;
 
   constructor(
@@ -41,14 +42,11 @@ export class UserRepository {
   /** The actor of a valid, unrevoked key of an active user, or null. */
   async actorForKey(hashHex: string): Promise<Actor | null> {
     const now = Date.now();
-    const hit = this.actors.get(hashHex);
-    if (hit && hit.until > now) return hit.actor;
+    const hit = this.actors.get(hashHex, now);
+    if (hit) return hit;
+    const mark = this.actors.mark();
     const actor = await this.actorForKeyHash(hashHex);
-    this.actors.delete(hashHex);
-    if (actor && this.authCacheMs > 0) {
-      if (this.actors.size >= MAX_CACHED_KEYS) this.actors.delete(this.actors.keys().next().value!);
-      this.actors.set(hashHex, { actor, until: now + this.authCacheMs });
-    }
+    if (actor && this.authCacheMs > 0) this.actors.set(hashHex, actor, mark, now + this.authCacheMs);
     return actor;
   }
 
@@ -56,7 +54,7 @@ export class UserRepository {
 
   /** After a key is revoked or a user changed: this process asks the database again on the next request. */
   forgetActors(): void {
-    this.actors.clear();
+    this.actors.forget();
     for (const forget of this.forgetters) forget();
   }
 

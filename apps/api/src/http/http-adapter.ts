@@ -58,7 +58,7 @@ export function createHttpAdapter(logger: Logger): FastifyAdapter {
  */
 class RequestLog extends LogController {
   constructor() {
-    super({ disableRequestLogging: (req) => /^\/(metrics|health)(\/|\?|$)/.test(req.url) });
+    super({ disableRequestLogging: (req) => /^\/(metrics|health)(\/|\?|$)/i.test(req.url) });
   }
 
   override incomingRequest(): void {}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Actor, Clock, ConflictError, Database, DomainError, ForbiddenError, NotFoundError, ValidationError } from '@app/shared';
+import { Actor, Clock, ConflictError, Database, DomainError, ForbiddenError, NotFoundError, TrustCache, ValidationError } from '@app/shared';
 import { AppendRequest, ConcurrencyError, EventStore } from '@app/event-store';
 import { UserRepository } from '@app/tenancy';
 import {
@@ -65,9 +65,10 @@ export class CallIngest {
    * group of single pushes is then the one statement of its append (the lookup was a fifth of a group's Postgres
    * time, most of it planning). Only what exists is remembered, so a new agent or campaign is looked up at once; a
    * deactivated agent stops being accepted at once in the process that made the change (UserRepository.onForget)
-   * and within AUTH_CACHE_MS elsewhere, like the agent's key; a changed retry delay, within AUTH_CACHE_MS.
+   * and within AUTH_CACHE_MS elsewhere, like the agent's key (a lookup running when it was forgotten is not kept);
+   * a changed retry delay, within AUTH_CACHE_MS.
    */
-  private readonly known = new Map<string, { staff: Set<string>; campaigns: Set<string>; retryDelaySeconds: number; until: number }>();
+  private readonly known = new TrustCache<{ staff: Set<string>; campaigns: Set<string>; retryDelaySeconds: number }>();
 
   constructor(
     private readonly store: EventStore,
@@ -76,7 +77,7 @@ export class CallIngest {
     private readonly states: ContactStateCache,
     private readonly users: UserRepository,
   ) {
-    users.onForget(() => this.known.clear());
+    users.onForget(() => this.known.forget());
   }
 
   async ingestBatch(actor: Actor, calls: readonly CallPush[]): Promise<ItemOutcome[]> {
@@ -115,7 +116,8 @@ export class CallIngest {
     }
 
     let loaded: Loaded | null = states;
-    for (let round = 1; pending.length > 0; round++) {
+    // A first round on unread states does not count against MAX_ROUNDS: what it sends back is read afresh.
+    for (let round = unverified ? 0 : 1; pending.length > 0; round++) {
       let retry: number[];
       try {
         retry = await this.round(actor, calls, pending, results, now, refs.retryDelaySeconds, loaded, unverified);
@@ -240,11 +242,11 @@ export class CallIngest {
     const userIds = [...new Set(calls.flatMap((c) => [c.agentId, c.followUp?.agentId]).filter((x): x is string => !!x))];
     const campaignIds = [...new Set(calls.flatMap((c) => [c.campaignId, c.followUp?.campaignId]).filter((x): x is string => !!x))];
     const now = Date.now();
-    let known = this.known.get(actor.orgId);
-    if (known && known.until <= now) known = undefined;
-    if (known && userIds.every((id) => known!.staff.has(id)) && campaignIds.every((id) => known!.campaigns.has(id))) {
+    const known = this.known.get(actor.orgId, now);
+    if (known && userIds.every((id) => known.staff.has(id)) && campaignIds.every((id) => known.campaigns.has(id))) {
       return { staff: known.staff, campaigns: known.campaigns, retryDelaySeconds: known.retryDelaySeconds, callOwners: new Map() };
     }
+    const mark = this.known.mark();
     // One round trip for all three lookups: on a busy host each round trip costs the service a socket write that
     // wakes a backend, which a profile of single pushes showed as the largest share of its CPU.
     const { rows } = await this.db.query<{ staff: string[]; campaigns: string[]; retry: number | null }>({
@@ -263,12 +265,16 @@ export class CallIngest {
     const found = { staff: new Set(r.staff), campaigns: new Set(r.campaigns), retryDelaySeconds: r.retry ?? DEFAULT_RETRY_DELAY_SECONDS };
     if (this.users.trustMs > 0) {
       // What was known still fresh is kept, until it was due to go: nothing is trusted longer than AUTH_CACHE_MS after it was read.
-      this.known.set(actor.orgId, {
-        staff: new Set([...(known?.staff ?? []), ...found.staff]),
-        campaigns: new Set([...(known?.campaigns ?? []), ...found.campaigns]),
-        retryDelaySeconds: known?.retryDelaySeconds ?? found.retryDelaySeconds,
-        until: known?.until ?? now + this.users.trustMs,
-      });
+      this.known.set(
+        actor.orgId,
+        {
+          staff: new Set([...(known?.staff ?? []), ...found.staff]),
+          campaigns: new Set([...(known?.campaigns ?? []), ...found.campaigns]),
+          retryDelaySeconds: known?.retryDelaySeconds ?? found.retryDelaySeconds,
+        },
+        mark,
+        this.known.until(actor.orgId, now) ?? now + this.users.trustMs,
+      );
     }
     return { ...found, callOwners: new Map() };
   }
