@@ -182,15 +182,15 @@ async function main(): Promise<void> {
       printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['contacts', CONTACTS], ['agents', AGENTS], ['ANALYZE after warm-up', process.env.BENCH_ANALYZE === '0' ? 'no' : 'yes'], ...(process.env.BENCH_API_ONLY ? [['async consumers', 'OFF (BENCH_API_ONLY): not a run for the targets'] as [string, string]] : [])]);
       const us = (n: number | undefined) => (n === undefined ? '-' : String(Math.round(n)));
       printTable(
-        ['scenario', 'clients', 'rows or calls/s', 'p50 ms', 'p99 ms', 'CPU µs/unit: service', 'postgres', 'generator'],
-        results.map((r, k) => [r.label, String(r.writers), fmtRate(r.eventsPerSecond), fmtMs(r.p50), fmtMs(r.p99), us(costs[k]?.service), us(costs[k]?.postgres), us(costs[k]?.generator)]),
+        ['scenario', 'clients', 'rows or calls/s', 'p50 ms', 'p99 ms', 'CPU µs/unit: service', 'postgres', 'redis', 'generator'],
+        results.map((r, k) => [r.label, String(r.writers), fmtRate(r.eventsPerSecond), fmtMs(r.p50), fmtMs(r.p99), us(costs[k]?.service), us(costs[k]?.postgres), us(costs[k]?.redis), us(costs[k]?.generator)]),
       );
       const [rawSingle, single, rawBatch, batch] = results;
       const ratioSingle = single.eventsPerSecond / rawSingle.eventsPerSecond;
       const ratioBatch = batch.eventsPerSecond / rawBatch.eventsPerSecond;
-      // The machine's CPU for one raw row over that for one call (all three processes): the rate ratio, as the CPU
-      // costs it. Steadier than the rates when the host's speed moves within a run.
-      const machine = (c: (typeof costs)[number]) => (c ? c.service + c.postgres + c.generator : NaN);
+      // The machine's CPU for one raw row over that for one call (service, Postgres, Redis, load generator): the rate
+      // ratio, as the CPU costs it. Steadier than the rates when the host's speed moves within a run.
+      const machine = (c: (typeof costs)[number]) => (c ? c.service + c.postgres + c.redis + c.generator : NaN);
       const cpuRatio = (rawK: number, callK: number) => fmtRatio(machine(costs[rawK]) / machine(costs[callK]));
       printTable(
         ['measure', 'value', 'target', 'verdict'],

@@ -302,10 +302,11 @@ export const walDiff = (a: WalSnapshot, b: WalSnapshot): WalSnapshot => ({
 
 // ---------------------------------------------------------------- CPU spent, by process
 
-/** CPU seconds used so far (user + system, from /proc): the service process, every postgres process, this process. */
+/** CPU seconds used so far (user + system, from /proc): the service process, every postgres process, Redis, this process. */
 export interface CpuSnapshot {
   readonly service: number;
   readonly postgres: number;
+  readonly redis: number;
   readonly generator: number;
 }
 
@@ -328,26 +329,29 @@ function procCpuSeconds(pid: string): { comm: string; seconds: number } | null {
 /**
  * Where the machine's CPU went, so a phase can be costed per call on each side (less moved by how fast this shared
  * host happens to be than a rate). Postgres is every `postgres` process of the machine (backends, WAL writer,
- * checkpointer): run nothing else against it meanwhile. Null where there is no /proc.
+ * checkpointer), and Redis every `redis-server` process (the jobs a call schedules go there): run nothing else against
+ * them meanwhile. Null where there is no /proc.
  */
 export function cpuSnapshot(servicePids: readonly number[]): CpuSnapshot | null {
   if (!existsSync('/proc/self/stat')) return null;
   let postgres = 0;
+  let redis = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     const p = procCpuSeconds(pid);
     if (p?.comm === 'postgres') postgres += p.seconds;
+    else if (p?.comm === 'redis-server') redis += p.seconds;
   }
   const service = servicePids.reduce((sum, pid) => sum + (procCpuSeconds(String(pid))?.seconds ?? 0), 0);
   const own = process.cpuUsage();
-  return { service, postgres, generator: (own.user + own.system) / 1e6 };
+  return { service, postgres, redis, generator: (own.user + own.system) / 1e6 };
 }
 
 /** CPU microseconds per unit (call, row) on each side between two snapshots. */
-export function cpuPerUnit(a: CpuSnapshot | null, b: CpuSnapshot | null, units: number): { service: number; postgres: number; generator: number } | null {
+export function cpuPerUnit(a: CpuSnapshot | null, b: CpuSnapshot | null, units: number): CpuSnapshot | null {
   if (!a || !b || units <= 0) return null;
   const per = (k: keyof CpuSnapshot) => ((b[k] - a[k]) * 1e6) / units;
-  return { service: per('service'), postgres: per('postgres'), generator: per('generator') };
+  return { service: per('service'), postgres: per('postgres'), redis: per('redis'), generator: per('generator') };
 }
 
 // ---------------------------------------------------------------- printing
