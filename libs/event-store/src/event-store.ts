@@ -146,9 +146,9 @@ export class EventStore {
               });
         break;
       } catch (err) {
-        // Two retries of the same append on different streams can race past the key check: the unique
-        // index stops the second, and running it again returns the first one's result.
-        if ((err as { constraint?: string }).constraint === 'events_idempotency_uq' && attempt < 3) continue;
+        // Two retries of the same append raced past the key check (running it again returns the first one's result),
+        // or its inline projection's writes deadlocked with another append's: see runAgain.
+        if (runAgain(err) && attempt < 3) continue;
         throw err;
       }
     }

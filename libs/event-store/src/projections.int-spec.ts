@@ -284,5 +284,20 @@ describe('projections', () => {
         { k: y, n: 2 },
       ]);
     }, 30_000);
+
+    it('should store both of two single-stream appends that deadlock in their writes', async () => {
+      const id = randomUUID();
+      const [x, y] = [`x-${id}`, `y-${id}`];
+      const crossed = (keys: string[]) => store.append(`c-${randomUUID()}`, [{ type: 'Crossed', data: { keys } }], { expectedVersion: 0, metadata: meta });
+      const results = await Promise.all([crossed([x, y]), crossed([y, x])]);
+      expect(results.map((r) => [r.replayed, r.nextExpectedVersion])).toEqual([
+        [false, 1],
+        [false, 1],
+      ]);
+      expect((await ctx.db.query(`SELECT k, n FROM crossing WHERE k = ANY ($1) ORDER BY k`, [[x, y]])).rows).toEqual([
+        { k: x, n: 2 },
+        { k: y, n: 2 },
+      ]);
+    }, 30_000);
   });
 });
