@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { EventStore, loadStates, StateCache } from '@app/event-store';
+import { cachedStates, EventStore, loadStates, StateCache, stateKey } from '@app/event-store';
 import { contactDecider, ContactState, contactStream } from './domain';
 
 /**
@@ -25,23 +25,14 @@ export class ContactStateCache {
     return new Map(contactIds.map((id) => [id, byStream.get(contactStream(id))!]));
   }
 
-  /**
-   * Each contact's state as this process last knew it, without reading, or null unless it knows every one. Another
-   * process may have appended since: a writer appends only at the version it decided on, so a stale state makes it
-   * conflict and read again; nothing may be answered from such a state without an append (CallIngest.round).
-   */
+  /** Each contact's state as this process last left it, unread, or null unless it holds every one (see cachedStates). */
   cached(orgId: string, contactIds: readonly string[]): Map<string, { state: ContactState; version: number }> | null {
-    const out = new Map<string, { state: ContactState; version: number }>();
-    for (const id of contactIds) {
-      const hit = this.cache.get(`${orgId}|${contactStream(id)}`);
-      if (!hit) return null;
-      out.set(id, hit);
-    }
-    return out;
+    const byStream = cachedStates(this.cache, orgId, contactIds.map(contactStream));
+    return byStream && new Map(contactIds.map((id) => [id, byStream.get(contactStream(id))!]));
   }
 
   /** The state after a successful append, so the next reader of this contact reads nothing. */
   remember(orgId: string, contactId: string, state: ContactState, version: number): void {
-    this.cache.set(`${orgId}|${contactStream(contactId)}`, state, version);
+    this.cache.set(stateKey(orgId, contactStream(contactId)), state, version);
   }
 }

@@ -74,6 +74,24 @@ export class StateCache<S> {
   }
 }
 
+/** A stream's key in a StateCache: states are kept per organization. */
+export const stateKey = (orgId: string, streamId: string): string => `${orgId}|${streamId}`;
+
+/**
+ * Each stream's state as this process last left it, unread, or null unless the cache holds every one. Another
+ * process may have appended since: a writer may decide on these only if it appends at the version it decided on
+ * (a stale state then conflicts) and answers nothing from them without an append.
+ */
+export function cachedStates<S>(cache: StateCache<S>, orgId: string, streamIds: readonly string[]): Map<string, { state: S; version: number }> | null {
+  const out = new Map<string, { state: S; version: number }>();
+  for (const streamId of streamIds) {
+    const hit = cache.get(stateKey(orgId, streamId));
+    if (!hit) return null;
+    out.set(streamId, hit);
+  }
+  return out;
+}
+
 /** The current state and version of each stream: from the cache, caught up with one read of the newer events. */
 export async function loadStates<S, E extends { type: string; data: unknown }>(
   store: EventStore,
@@ -82,7 +100,7 @@ export async function loadStates<S, E extends { type: string; data: unknown }>(
   orgId: string,
   streamIds: readonly string[],
 ): Promise<Map<string, { state: S; version: number }>> {
-  const key = (streamId: string) => `${orgId}|${streamId}`;
+  const key = (streamId: string) => stateKey(orgId, streamId);
   const known = streamIds.map((streamId) => ({ streamId, hit: cache.get(key(streamId)) }));
   const tails = await store.readTails(
     orgId,

@@ -92,27 +92,12 @@ export class CallIngest {
     const [refs, read] = await Promise.all([this.loadReferences(actor, calls), cached ? null : this.states.load(actor.orgId, contactIds)]);
     let states = cached ?? read!;
     let unverified = cached !== null;
-    let results: ItemOutcome[];
-    let pending: number[];
-    for (;;) {
-      results = new Array(calls.length);
-      pending = [];
-      refs.callOwners.clear();
-      calls.forEach((push, i) => {
-        try {
-          this.check(actor, push, refs, states, now);
-          // Within a batch too a callId belongs to one contact: the first item that names it claims it, and check()
-          // refuses it for any other.
-          refs.callOwners.set(push.callId, push.contactId);
-          pending.push(i);
-        } catch (error) {
-          results[i] = { error: error as Error };
-        }
-      });
-      if (!unverified || pending.length === calls.length) break;
+    let { results, pending } = this.checkAll(actor, calls, refs, states, now);
+    if (unverified && pending.length < calls.length) {
       // A refusal on an unread state: read them all and check again (a push that is refused is rare).
       states = await this.states.load(actor.orgId, contactIds);
       unverified = false;
+      ({ results, pending } = this.checkAll(actor, calls, refs, states, now));
     }
 
     let loaded: Loaded | null = states;
@@ -219,6 +204,25 @@ export class CallIngest {
     const failed = new Set(appended.flatMap((r, k) => (r.outcome === 'ok' ? [] : [calls[owners[k].index].contactId])));
     for (const [contactId, s] of after) if (!failed.has(contactId)) this.states.remember(actor.orgId, contactId, s.state, s.version);
     return pending.filter((i) => retry.has(calls[i].contactId) && results[i] === undefined);
+  }
+
+  /** check() of every item, in order: the refused items' answers, and the items to decide. */
+  private checkAll(actor: Actor, calls: readonly CallPush[], refs: References, states: Loaded, now: Date): { results: ItemOutcome[]; pending: number[] } {
+    const results: ItemOutcome[] = new Array(calls.length);
+    const pending: number[] = [];
+    refs.callOwners.clear();
+    calls.forEach((push, i) => {
+      try {
+        this.check(actor, push, refs, states, now);
+        // Within a batch too a callId belongs to one contact: the first item that names it claims it, and check()
+        // refuses it for any other.
+        refs.callOwners.set(push.callId, push.contactId);
+        pending.push(i);
+      } catch (error) {
+        results[i] = { error: error as Error };
+      }
+    });
+    return { results, pending };
   }
 
   /** Checks before deciding: the time, who may push what, and that every id names a record of this org (the contact by its stream's state). */
