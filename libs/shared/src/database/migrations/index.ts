@@ -19,6 +19,7 @@ import { DropTypeCommitOrderIndex1700000000018 } from './1700000000018-drop-type
 import { AllAppended1700000000019 } from './1700000000019-all-appended';
 import { CallOfOneContact1700000000020 } from './1700000000020-call-of-one-contact';
 import { CallsRebuildAsStored1700000000021 } from './1700000000021-calls-rebuild-as-stored';
+import { ByteOrderedIds1700000000022 } from './1700000000022-byte-ordered-ids';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -36,4 +37,5 @@ export const MIGRATIONS = [
   AllAppended1700000000019,
   CallOfOneContact1700000000020,
   CallsRebuildAsStored1700000000021,
+  ByteOrderedIds1700000000022,
 ];
