@@ -456,7 +456,7 @@ async function main(): Promise<void> {
       const store = app.get(EventStore);
       const loaded = await populate(store, world, org.adminUserId);
       const tAnalyze = now();
-      await pg.query('ANALYZE contacts; ANALYZE follow_ups; ANALYZE events; ANALYZE streams');
+      await pg.query('ANALYZE contacts; ANALYZE follow_ups; ANALYZE events');
       const analyzeSeconds = secondsSince(tAnalyze);
       const sizes = (
         await pg.query(`SELECT (SELECT count(*) FROM contacts)::int AS contacts, (SELECT count(*) FROM follow_ups)::int AS follow_ups,
@@ -526,7 +526,7 @@ async function main(): Promise<void> {
             `(appendMany x${POPULATE_BATCH}, ${POPULATE_PARALLEL} at a time, inline projection)`,
         ],
         ['raw INSERT', `${fmtRate(rawLoad.eventsPerSecond)} rows/s (x${POPULATE_BATCH} into a bare events-shaped table, ${POPULATE_PARALLEL} connections): load = ${fmtRatio(loaded.events / loaded.seconds / rawLoad.eventsPerSecond)} of raw`],
-        ['ANALYZE', `contacts, follow_ups, events, streams in ${analyzeSeconds.toFixed(1)} s (autovacuum is off on this server: nothing else would)`],
+        ['ANALYZE', `contacts, follow_ups, events in ${analyzeSeconds.toFixed(1)} s (autovacuum is off on this server: nothing else would)`],
         ['agent 0 due', `before: ${JSON.stringify(dueBefore)}; after the ingest phase: ${JSON.stringify(dueAfter)}`],
         [
           'ingest load',

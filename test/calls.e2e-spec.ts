@@ -678,7 +678,7 @@ describe('calls (SPEC §3, §4, §9)', () => {
     /** Another process's append to a contact's stream: straight to the event store, past this process's state cache. */
     const appendElsewhere = async (contactId: string, type: string, data: Record<string, unknown>) => {
       const streamId = `contact-${contactId}`;
-      const { rows } = await t.db.query<{ version: string }>('SELECT version FROM streams WHERE stream_id = $1', [streamId]);
+      const { rows } = await t.db.query<{ version: string }>('SELECT max(stream_version) AS version FROM events WHERE stream_id = $1', [streamId]);
       await t.app.get(EventStore).append(streamId, [{ type, data: { contactId, ...data } }], {
         expectedVersion: Number(rows[0].version),
         metadata: { orgId: orgA, actorId: admin.id, occurredAt: new Date().toISOString() },

@@ -172,7 +172,10 @@ describe(EventStore.name, () => {
         const { rows: made } = await client.query(
           `SELECT global_position::text AS g, stream_id, stream_version::int AS v, type, idempotency_key AS k FROM events WHERE transaction_id = pg_current_xact_id() ORDER BY global_position`,
         );
-        const { rows: after } = await client.query(`SELECT stream_id, version::int AS v FROM streams WHERE stream_id = ANY ($1) ORDER BY stream_id`, [call[1]]);
+        const { rows: after } = await client.query(
+          `SELECT stream_id, max(stream_version)::int AS v FROM events WHERE stream_id = ANY ($1) GROUP BY stream_id ORDER BY stream_id`,
+          [call[1]],
+        );
         const name = new Map(made.map((e) => [e.g, `${e.stream_id}@${e.v}`]));
         return {
           answers: rows.map((r) => [r.request, r.outcome, r.v, r.p?.map((g: string) => name.get(g) ?? g) ?? null]),

@@ -20,6 +20,7 @@ import { AllAppended1700000000019 } from './1700000000019-all-appended';
 import { CallOfOneContact1700000000020 } from './1700000000020-call-of-one-contact';
 import { CallsRebuildAsStored1700000000021 } from './1700000000021-calls-rebuild-as-stored';
 import { ByteOrderedIds1700000000022 } from './1700000000022-byte-ordered-ids';
+import { StreamVersionFromEvents1700000000023 } from './1700000000023-stream-version-from-events';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -38,4 +39,5 @@ export const MIGRATIONS = [
   CallOfOneContact1700000000020,
   CallsRebuildAsStored1700000000021,
   ByteOrderedIds1700000000022,
+  StreamVersionFromEvents1700000000023,
 ];
