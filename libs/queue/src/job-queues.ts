@@ -42,7 +42,11 @@ export class JobQueues {
   /** Adds jobs; an id already in Redis is left as it is, so enqueueing the same request twice is harmless. */
   async enqueue(requests: readonly JobRequest[]): Promise<void> {
     const byQueue = new Map<QueueName, JobRequest[]>();
-    for (const r of requests) byQueue.set(r.queue, [...(byQueue.get(r.queue) ?? []), r]);
+    for (const r of requests) {
+      const list = byQueue.get(r.queue);
+      if (list) list.push(r);
+      else byQueue.set(r.queue, [r]);
+    }
     const now = Date.now();
     for (const [name, list] of byQueue) {
       for (let i = 0; i < list.length; i += CHUNK) {
