@@ -45,6 +45,7 @@ import {
   withScratchDatabase,
 } from './lib';
 import { histogram, runJson, startServer } from './server';
+import { buildWorld, pushedCall } from './dialler';
 
 const SECONDS = envInt('BENCH_SECONDS', 10);
 const WARMUP = envInt('BENCH_WARMUP_SECONDS', 2);
@@ -56,41 +57,12 @@ const BATCH = envInt('BENCH_BATCH', 500);
 /** Postgres allows 100 connections by default; the service holds BENCH_SERVER_POOL of them during the run. */
 const RAW_CONNECTIONS = envInt('BENCH_RAW_CONNECTIONS', 32);
 
-const MIX = ['Called', 'Called', 'Called', 'Called', 'Busy', 'Busy', 'No Answer', 'No Answer', 'Missed', 'Follow up', 'Rescheduled'] as const;
-
-interface World {
-  contacts: { id: string; agentId: string }[];
-}
-
-function call(world: World, i: number) {
-  const contact = world.contacts[(i * 7919) % world.contacts.length];
-  const status = MIX[i % MIX.length];
-  const body: Record<string, unknown> = {
-    callId: randomUUID(),
-    contactId: contact.id,
-    agentId: contact.agentId,
-    direction: status === 'Missed' ? 'inbound' : 'outbound',
-    status,
-    durationSec: status === 'Called' || status === 'Follow up' || status === 'Rescheduled' ? 30 + (i % 600) : 0,
-    startedAt: new Date(Date.now() - 60_000).toISOString(),
-    note: i % 3 === 0 ? 'Asked to call back after lunch, prefers WhatsApp for the quote.' : undefined,
-    tags: ['q4'],
-  };
-  if (status === 'Called' && i % 2 === 0) body.leadStatus = 'Interested';
-  if (status === 'Follow up') body.followUp = { scheduledAt: new Date(Date.now() + 86_400_000).toISOString(), notes: 'send pricing' };
-  if (status === 'Rescheduled') {
-    body.callbackAt = new Date(Date.now() + 3_600_000).toISOString();
-    body.reason = 'in a meeting';
-  }
-  return body;
-}
-
 const rawRow = (i: number, orgId: string): EventRow => ({
   streamId: `contact-${randomUUID()}`,
   streamVersion: 1,
   orgId,
   type: 'CallLogged',
-  data: JSON.stringify(call({ contacts: [{ id: randomUUID(), agentId: randomUUID() }] }, i)),
+  data: JSON.stringify(pushedCall({ contacts: [{ id: randomUUID(), agentId: randomUUID() }] }, i)),
   metadata: JSON.stringify({ orgId, actorId: randomUUID(), occurredAt: new Date().toISOString() }),
   idempotencyKey: `call:${randomUUID()}:Called:0`,
 });
@@ -102,23 +74,8 @@ async function main(): Promise<void> {
     const server = await startServer(env, process.env.BENCH_API_ONLY ? ['--api-only'] : []);
     const admin = new JsonClient(server.url, org.adminKey, 32);
     try {
-      // The world: agents, an integration key for the dialler, contacts spread over the agents.
-      const agents: string[] = [];
-      for (let a = 0; a < AGENTS; a++) agents.push((await admin.request('POST', '/api/users', { name: `Agent ${a}`, role: 'agent' })).body.id);
-      const dialler = await admin.request('POST', '/api/users', { name: 'Dialler', role: 'integration' });
-      const world: World = { contacts: [] };
-      for (let c = 0; c < CONTACTS; c += 32) {
-        const made = await Promise.all(
-          Array.from({ length: Math.min(32, CONTACTS - c) }, (_, k) =>
-            admin.request('POST', '/api/contacts', { name: `Lead ${c + k}`, phone: `+1415555${String(c + k).padStart(4, '0')}`, assignedAgentId: agents[(c + k) % AGENTS] }),
-          ),
-        );
-        for (const m of made) {
-          if (m.status !== 201) throw new Error(`contact: ${m.status} ${JSON.stringify(m.body)}`);
-          world.contacts.push({ id: m.body.id, agentId: m.body.assignedAgentId });
-        }
-      }
-      const client = new JsonClient(server.url, dialler.body.apiKey, CLIENTS);
+      const world = await buildWorld(admin, CONTACTS, AGENTS);
+      const client = new JsonClient(server.url, world.diallerKey, CLIENTS);
       const pg = new Pool({ connectionString: scratch.url, max: 2 });
       // Connections are scarce (max_connections 100 by default): each baseline gets a pool of its own, closed after.
       const rawSingleBaseline = new RawInsertBaseline(scratch.url, RAW_CONNECTIONS);
@@ -126,12 +83,12 @@ async function main(): Promise<void> {
       let n = 0;
       let failures = 0;
       const pushOne = async () => {
-        const res = await client.request('POST', '/api/calls', call(world, n++));
+        const res = await client.request('POST', '/api/calls', pushedCall(world, n++));
         if (res.status !== 201) failures++;
         return 1;
       };
       const pushBatch = async () => {
-        const calls = Array.from({ length: BATCH }, () => call(world, n++));
+        const calls = Array.from({ length: BATCH }, () => pushedCall(world, n++));
         const res = await client.request('POST', '/api/calls/batch', { calls });
         if (res.status !== 200) throw new Error(`batch: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
         failures += res.body.results.filter((r: { status: string }) => r.status !== 'accepted').length;
