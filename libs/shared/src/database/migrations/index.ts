@@ -21,6 +21,7 @@ import { CallOfOneContact1700000000020 } from './1700000000020-call-of-one-conta
 import { CallsRebuildAsStored1700000000021 } from './1700000000021-calls-rebuild-as-stored';
 import { ByteOrderedIds1700000000022 } from './1700000000022-byte-ordered-ids';
 import { StreamVersionFromEvents1700000000023 } from './1700000000023-stream-version-from-events';
+import { TimeIndexesAscending1700000000024 } from './1700000000024-time-indexes-ascending';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -40,4 +41,5 @@ export const MIGRATIONS = [
   CallsRebuildAsStored1700000000021,
   ByteOrderedIds1700000000022,
   StreamVersionFromEvents1700000000023,
+  TimeIndexesAscending1700000000024,
 ];
