@@ -1,12 +1,13 @@
 import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
-import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Job } from 'bullmq';
 import { JobRegistry } from './job.registry';
+import { settled } from './settled';
 
 /** Base of the per-queue processors: hands each job to the one handler registered for its name. */
 @Injectable()
-export abstract class DispatchingProcessor extends WorkerHost implements OnApplicationBootstrap {
+export abstract class DispatchingProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(this.constructor.name);
 
   constructor(
@@ -19,6 +20,11 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
   onApplicationBootstrap(): void {
     this.registry.assertComplete();
     this.worker.concurrency = Number(this.config.get('WORKER_CONCURRENCY') ?? 50);
+  }
+
+  /** Closed only once its connections have opened (see settled); @nestjs/bullmq closes it after this hook. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await settled(this.worker?.waitUntilReady());
   }
 
   /**

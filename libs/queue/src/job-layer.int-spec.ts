@@ -5,6 +5,7 @@ import { Test } from '@nestjs/testing';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { spawn } from 'node:child_process';
+import { AddressInfo, connect, createServer } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Database, PlatformModule } from '@app/shared';
@@ -218,6 +219,43 @@ describe('job layer', () => {
         override readonly jobNames: string[] = ['orphan.run'];
       }
       await expect(bootWorker([OrphanSource])).rejects.toThrow('no handler for job(s): orphan.run');
+    });
+
+    it('should shut down without an unhandled error when a refused boot closes workers still connecting', async () => {
+      // Redis behind a proxy that holds each new connection for 300 ms, so the refused boot below closes queues and
+      // workers whose connections are still opening: the race in BullMQ's close() (see settled.ts) every time.
+      const upstream = new URL(redis.url);
+      const proxy = createServer((client) => {
+        client.pause();
+        setTimeout(() => {
+          const server = connect(Number(upstream.port), upstream.hostname, () => {
+            client.pipe(server).pipe(client);
+            client.resume();
+          });
+          const drop = () => (client.destroy(), server.destroy());
+          server.on('error', drop);
+          client.on('error', drop);
+        }, 300);
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const unhandled: unknown[] = [];
+      const record = (err: unknown) => void unhandled.push(err);
+      process.on('unhandledRejection', record);
+      process.env.REDIS_URL = `redis://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      try {
+        @AsJobSource()
+        class OrphanSource extends ProbeJobSource {
+          override readonly name: string = 'orphan';
+          override readonly jobNames: string[] = ['orphan.run'];
+        }
+        await expect(bootWorker([OrphanSource])).rejects.toThrow('no handler for job(s)');
+        await new Promise((r) => setTimeout(r, 500)); // any late rejection from the closed connections
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', record);
+        process.env.REDIS_URL = redis.url;
+        proxy.close();
+      }
     });
   });
 

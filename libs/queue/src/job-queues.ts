@@ -1,14 +1,15 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Gauge } from 'prom-client';
 import { JobRequest, QueueName } from './queue.constants';
+import { settled } from './settled';
 
 const CHUNK = 500;
 
 /** The one way into Redis: typed requests, deterministic ids, added in bulk. */
 @Injectable()
-export class JobQueues {
+export class JobQueues implements BeforeApplicationShutdown {
   private readonly logger = new Logger(JobQueues.name);
   private readonly queues = new Map<QueueName, Queue>();
 
@@ -31,6 +32,11 @@ export class JobQueues {
         for (const [state, n] of Object.entries(counts)) queueDepth.gauge.set({ queue: name, state }, n);
       }
     };
+  }
+
+  /** Closed only once their connections have opened (see settled); @nestjs/bullmq closes them after this hook. */
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => settled(q.waitUntilReady())));
   }
 
   queue(name: QueueName): Queue {
