@@ -20,10 +20,10 @@
  *      stop the service.
  *   2. Bulk load: BENCH_CALLS CallLogged events straight into `events` (one INSERT ... SELECT FROM generate_series
  *      per BENCH_CHUNK rows): one year of calls in log order, 08:00-20:00 local time, contact streams
- *      `contact-<uuid>` with contiguous versions (plus their `streams` rows, which fu_append reads), the six final
+ *      `contact-<uuid>` with contiguous versions (a stream's version is its last event's: migration 0023), the six final
  *      statuses (~30% connected, with durations), 0-2 of 20 tags, 50 campaigns (1 call in 6 without), metadata
  *      with orgId and occurredAt, the ingest path's idempotency key. No inline projection runs: only the log.
- *   3. ANALYZE events, streams: what autovacuum's auto-analyze would do after a bulk of inserts; it is off on this
+ *   3. ANALYZE events: what autovacuum's auto-analyze would do after a bulk of inserts; it is off on this
  *      server, and without statistics the planner reads each rebuild batch (LIMIT 2000) by sorting every remaining
  *      event of the projection's types (bitmap scan + sort), so the rebuild is quadratic (500,000 calls: 291 s,
  *      1,700 events/s; 10,000,000 would take days). BENCH_ANALYZE=0 shows it.

@@ -7,7 +7,9 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  * - The identifiers the ingest's B-trees are keyed on (stream ids, call ids, idempotency keys) are compared bytewise
  *   (COLLATE "C") instead of by the database's collation: they are machine-made, never sorted for a reader, and with
  *   any other collation than "C" (C.UTF-8 and en_US.UTF-8 included) each comparison is a strcoll() call. Equality is
- *   the same either way; range order among them changes only for non-ASCII ids.
+ *   the same either way; order is not, on a database whose collation is not C or C.UTF-8 ('call-B' < 'call-a' in "C",
+ *   not in en_US). The one list ordered by these ids is the calls list, for calls with the same startedAt: a page
+ *   cursor issued before this migration may skip or repeat calls among such ties (operations.md).
  * - events had two B-trees that are each unique on their own: the serial global_position (the primary key, read by
  *   nothing) and (transaction_id, global_position), the commit order consumers read in. The latter is now the
  *   primary key and the former is gone: one index entry fewer per event.

@@ -11,9 +11,18 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *
  * Nothing else changes: the per-stream advisory lock still serializes appends to a stream (each statement of these
  * functions takes a fresh snapshot, so a stream's version is read after its lock is held), and
- * events_stream_version_uq still refuses two events at one version whatever happens. The three append functions
- * are edited in place, as migration 0008 did, so each keeps its other rules where they were written.
+ * events_stream_version_uq still refuses two events at one version whatever happens. That fresh snapshot is READ
+ * COMMITTED's (the service never runs appends at another isolation level): under REPEATABLE READ a stale read would
+ * end in the unique index's 23505, where the stream row's update used to fail with 40001; nothing is written twice
+ * either way. The three append functions are edited in place, as migration 0008 did, so each keeps its other rules
+ * where they were written.
  */
+const SIGNATURES: Record<string, string> = {
+  fu_append: 'public.fu_append(text, uuid, bigint, text[], jsonb[], jsonb[], text[])',
+  fu_append_many_each: 'public.fu_append_many_each(uuid, text[], bigint[], int[], text[], jsonb[], jsonb[], text[])',
+  fu_append_many: 'public.fu_append_many(uuid, text[], bigint[], int[], text[], jsonb[], jsonb[], text[])',
+};
+
 const EDITS: Record<string, [RegExp, string, RegExp, string][]> = {
   fu_append: [
     [
@@ -75,7 +84,8 @@ const EDITS: Record<string, [RegExp, string, RegExp, string][]> = {
 
 async function edit(q: QueryRunner, direction: 'up' | 'down'): Promise<void> {
   for (const [fn, edits] of Object.entries(EDITS)) {
-    const [{ def }] = await q.query(`SELECT pg_get_functiondef(p.oid) AS def FROM pg_proc p WHERE p.proname = $1`, [fn]);
+    // By signature: an overload or a function of that name in another schema is never the one edited.
+    const [{ def }] = await q.query(`SELECT pg_get_functiondef($1::regprocedure) AS def`, [SIGNATURES[fn]]);
     let next: string = def;
     for (const [oldPattern, oldText, newPattern, newText] of edits) {
       const [from, to] = direction === 'up' ? [oldPattern, newText] : [newPattern, oldText];
