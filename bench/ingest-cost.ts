@@ -11,7 +11,8 @@
  * load generator, read from /proc, and the WAL written per call (cluster-wide; the bytes include full-page images,
  * which depend on when checkpoints fall): what a change of the writes saves shows in the records whatever the host's
  * speed. Alternate two builds (see bench/ab-ingest.sh for a worktree) and compare rounds.
- * BENCH_API_ONLY=1 runs the service without its worker role, to see what the async consumers cost.
+ * BENCH_API_ONLY=1 runs the service without its worker role, to see what the async consumers cost. BENCH_PUSH=single
+ * pushes the same number of calls through POST /api/calls instead, one a request, from BENCH_CLIENTS [64] clients.
  */
 import 'reflect-metadata';
 import { JsonClient } from './http-client';
@@ -22,7 +23,9 @@ import { buildWorld, pushedCall } from './dialler';
 
 const CONTACTS = envInt('BENCH_CONTACTS', 3000);
 const BATCH = envInt('BENCH_BATCH', 500);
-const CLIENTS = envInt('BENCH_BATCH_CLIENTS', 1);
+/** BENCH_PUSH=single: POST /api/calls, one call a request, from BENCH_CLIENTS [64] clients (as bench:ingest's single phase). */
+const SINGLE = process.env.BENCH_PUSH === 'single';
+const CLIENTS = SINGLE ? envInt('BENCH_CLIENTS', 64) : envInt('BENCH_BATCH_CLIENTS', 1);
 const WARMUP = envInt('BENCH_WARMUP_BATCHES', 40);
 const BATCHES = envInt('BENCH_BATCHES', 60);
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
@@ -38,18 +41,22 @@ async function main(): Promise<void> {
       const client = new JsonClient(server.url, world.diallerKey, CLIENTS);
       let n = 0;
       const push = async () => {
-        const res = await client.request('POST', '/api/calls/batch', { calls: Array.from({ length: BATCH }, () => pushedCall(world, n++)) });
-        if (res.status !== 200) throw new Error(`batch: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+        const res = SINGLE
+          ? await client.request('POST', '/api/calls', pushedCall(world, n++))
+          : await client.request('POST', '/api/calls/batch', { calls: Array.from({ length: BATCH }, () => pushedCall(world, n++)) });
+        if (res.status !== (SINGLE ? 201 : 200)) throw new Error(`push: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
       };
+      /** As many calls as `batches` batches hold, in batches or one a request. */
       const run = async (batches: number) => {
         let started = 0;
-        await Promise.all(Array.from({ length: CLIENTS }, async () => { while (started < batches) { started++; await push(); } }));
+        const step = SINGLE ? 1 : BATCH;
+        await Promise.all(Array.from({ length: CLIENTS }, async () => { while (started < batches * BATCH) { started += step; await push(); } }));
       };
       const pg = new Pool({ connectionString: scratch.url, max: 1 });
       const wal = () => walSnapshot((sql) => pg.query(sql));
       await run(WARMUP);
       if (process.env.PROFILE_ON_SIGNAL) server.profile();
-      console.log(`${CONTACTS} contacts, ${BATCH} calls a batch, ${CLIENTS} client(s)${process.env.BENCH_API_ONLY ? ', async consumers OFF' : ''}; CPU µs per call:`);
+      console.log(`${CONTACTS} contacts, ${SINGLE ? 'one call a request' : `${BATCH} calls a batch`}, ${CLIENTS} client(s)${process.env.BENCH_API_ONLY ? ', async consumers OFF' : ''}; CPU µs per call:`);
       for (let r = 1; r <= ROUNDS; r++) {
         const walBefore = await wal();
         const before = cpuSnapshot([server.pid]);
