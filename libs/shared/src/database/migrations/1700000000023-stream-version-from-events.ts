@@ -23,16 +23,14 @@ const SIGNATURES: Record<string, string> = {
   fu_append_many: 'public.fu_append_many(uuid, text[], bigint[], int[], text[], jsonb[], jsonb[], text[])',
 };
 
-const EDITS: Record<string, [RegExp, string, RegExp, string][]> = {
+/** Each function's edits: the text as migrated before, and as this migration leaves it. */
+const EDITS: Record<string, [before: string, after: string][]> = {
   fu_append: [
     [
-      /SELECT s\.version, s\.org_id INTO v_version, v_stream_org FROM streams s WHERE s\.stream_id = p_stream_id;/,
       'SELECT s.version, s.org_id INTO v_version, v_stream_org FROM streams s WHERE s.stream_id = p_stream_id;',
-      /SELECT e\.stream_version, e\.org_id INTO v_version, v_stream_org FROM events e WHERE e\.stream_id = p_stream_id ORDER BY e\.stream_version DESC LIMIT 1;/,
       'SELECT e.stream_version, e.org_id INTO v_version, v_stream_org FROM events e WHERE e.stream_id = p_stream_id ORDER BY e.stream_version DESC LIMIT 1;',
     ],
     [
-      /IF v_version IS NULL THEN\s+INSERT INTO streams \(stream_id, org_id, version\) VALUES \(p_stream_id, p_org_id, v_count\);\s+v_version := v_count;\s+ELSE\s+v_version := v_version \+ v_count;\s+UPDATE streams SET version = v_version WHERE streams\.stream_id = p_stream_id;\s+END IF;/,
       `IF v_version IS NULL THEN
           INSERT INTO streams (stream_id, org_id, version) VALUES (p_stream_id, p_org_id, v_count);
           v_version := v_count;
@@ -40,19 +38,15 @@ const EDITS: Record<string, [RegExp, string, RegExp, string][]> = {
           v_version := v_version + v_count;
           UPDATE streams SET version = v_version WHERE streams.stream_id = p_stream_id;
         END IF;`,
-      /v_version := coalesce\(v_version, 0\) \+ v_count;/,
       'v_version := coalesce(v_version, 0) + v_count;',
     ],
   ],
   fu_append_many_each: [
     [
-      /SELECT s\.version, s\.org_id INTO v_version, v_org FROM streams s WHERE s\.stream_id = p_stream_ids\[i\];/,
       'SELECT s.version, s.org_id INTO v_version, v_org FROM streams s WHERE s.stream_id = p_stream_ids[i];',
-      /SELECT e\.stream_version, e\.org_id INTO v_version, v_org FROM events e WHERE e\.stream_id = p_stream_ids\[i\] ORDER BY e\.stream_version DESC LIMIT 1;/,
       'SELECT e.stream_version, e.org_id INTO v_version, v_org FROM events e WHERE e.stream_id = p_stream_ids[i] ORDER BY e.stream_version DESC LIMIT 1;',
     ],
     [
-      /IF v_version IS NULL THEN\s+INSERT INTO streams \(stream_id, org_id, version\) VALUES \(p_stream_ids\[i\], p_org_id, v_n\);\s+v_version := v_n;\s+ELSE\s+v_version := v_version \+ v_n;\s+UPDATE streams SET version = v_version WHERE streams\.stream_id = p_stream_ids\[i\];\s+END IF;/,
       `IF v_version IS NULL THEN
                 INSERT INTO streams (stream_id, org_id, version) VALUES (p_stream_ids[i], p_org_id, v_n);
                 v_version := v_n;
@@ -60,37 +54,35 @@ const EDITS: Record<string, [RegExp, string, RegExp, string][]> = {
                 v_version := v_version + v_n;
                 UPDATE streams SET version = v_version WHERE streams.stream_id = p_stream_ids[i];
               END IF;`,
-      /v_version := coalesce\(v_version, 0\) \+ v_n;/,
       'v_version := coalesce(v_version, 0) + v_n;',
     ],
   ],
   fu_append_many: [
     [
-      /LEFT JOIN LATERAL \(SELECT t\.version, t\.org_id FROM streams t WHERE t\.stream_id = r\.id LIMIT 1\) st ON true/,
       'LEFT JOIN LATERAL (SELECT t.version, t.org_id FROM streams t WHERE t.stream_id = r.id LIMIT 1) st ON true',
-      /LEFT JOIN LATERAL \(SELECT e\.stream_version AS version, e\.org_id FROM events e WHERE e\.stream_id = r\.id ORDER BY e\.stream_version DESC LIMIT 1\) st ON true/,
       'LEFT JOIN LATERAL (SELECT e.stream_version AS version, e.org_id FROM events e WHERE e.stream_id = r.id ORDER BY e.stream_version DESC LIMIT 1) st ON true',
     ],
     [
-      /INSERT INTO streams AS t \(stream_id, org_id, version\)\s+SELECT x\.s, p_org_id, max\(x\.v\) FROM unnest\(p_stream_ids, v_ver, v_ok\) AS x\(s, v, ok\) WHERE x\.ok GROUP BY x\.s\s+ON CONFLICT \(stream_id\) DO UPDATE SET version = excluded\.version;/,
       `INSERT INTO streams AS t (stream_id, org_id, version)
           SELECT x.s, p_org_id, max(x.v) FROM unnest(p_stream_ids, v_ver, v_ok) AS x(s, v, ok) WHERE x.ok GROUP BY x.s
           ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version;`,
-      /-- \(the stream's version is its last event's: no row to keep\)/,
       "-- (the stream's version is its last event's: no row to keep)",
     ],
   ],
 };
+
+/** Finds a text as written, whatever the whitespace between its words. */
+const loosely = (text: string) => new RegExp(text.trim().split(/\s+/).map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\s+'));
 
 async function edit(q: QueryRunner, direction: 'up' | 'down'): Promise<void> {
   for (const [fn, edits] of Object.entries(EDITS)) {
     // By signature: an overload or a function of that name in another schema is never the one edited.
     const [{ def }] = await q.query(`SELECT pg_get_functiondef($1::regprocedure) AS def`, [SIGNATURES[fn]]);
     let next: string = def;
-    for (const [oldPattern, oldText, newPattern, newText] of edits) {
-      const [from, to] = direction === 'up' ? [oldPattern, newText] : [newPattern, oldText];
-      if (!from.test(next)) throw new Error(`${fn}: ${from.source.slice(0, 60)}... not found; migration out of date`);
-      next = next.replace(from, to);
+    for (const [before, after] of edits) {
+      const [from, to] = direction === 'up' ? [before, after] : [after, before];
+      if (!loosely(from).test(next)) throw new Error(`${fn}: "${from.slice(0, 60)}..." not found; migration out of date`);
+      next = next.replace(loosely(from), () => to);
     }
     await q.query(next);
   }
