@@ -2,6 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Gauge } from 'prom-client';
+import { groupBy } from '@app/shared';
 import { JobRequest, QueueName } from './queue.constants';
 import { settled } from './settled';
 
@@ -47,14 +48,8 @@ export class JobQueues implements BeforeApplicationShutdown {
 
   /** Adds jobs; an id already in Redis is left as it is, so enqueueing the same request twice is harmless. */
   async enqueue(requests: readonly JobRequest[]): Promise<void> {
-    const byQueue = new Map<QueueName, JobRequest[]>();
-    for (const r of requests) {
-      const list = byQueue.get(r.queue);
-      if (list) list.push(r);
-      else byQueue.set(r.queue, [r]);
-    }
     const now = Date.now();
-    for (const [name, list] of byQueue) {
+    for (const [name, list] of groupBy(requests, (r) => r.queue)) {
       for (let i = 0; i < list.length; i += CHUNK) {
         await this.queue(name).addBulk(
           list.slice(i, i + CHUNK).map((r) => ({

@@ -12,3 +12,4 @@ export * from './group-queue';
 export * from './local-day';
 export * from './platform/logger';
 export * from './trust-cache';
+export * from './group-by';

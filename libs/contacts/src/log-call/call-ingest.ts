@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Actor, Clock, ConflictError, Database, DomainError, ForbiddenError, NotFoundError, TrustCache, ValidationError } from '@app/shared';
+import { Actor, Clock, ConflictError, Database, DomainError, ForbiddenError, groupBy, NotFoundError, TrustCache, ValidationError } from '@app/shared';
 import { AppendRequest, ConcurrencyError, EventStore } from '@app/event-store';
 import { UserRepository } from '@app/tenancy';
 import {
@@ -144,8 +144,7 @@ export class CallIngest {
     preloaded: Loaded | null,
     unverified: boolean,
   ): Promise<number[]> {
-    const lanes = new Map<string, number[]>();
-    for (const i of pending) lanes.set(calls[i].contactId, [...(lanes.get(calls[i].contactId) ?? []), i]);
+    const lanes = groupBy(pending, (i) => calls[i].contactId);
     const loaded = preloaded ?? (await this.states.load(actor.orgId, [...lanes.keys()]));
 
     const requests: AppendRequest[] = [];

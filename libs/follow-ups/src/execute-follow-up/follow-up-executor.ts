@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Clock, Database, GroupQueue } from '@app/shared';
+import { Clock, Database, groupBy, GroupQueue } from '@app/shared';
 import { AppendRequest, EventStore } from '@app/event-store';
 import { OrgSettings, OutboundHttp, SettingsRepository } from '@app/settings';
 import {
@@ -173,8 +173,7 @@ export class FollowUpExecutor {
     let pending = items;
     for (let round = 1; pending.length > 0; round++) {
       if (round > MAX_ROUNDS) throw new Error(`follow-ups of ${pending.length} contact(s) keep changing; the jobs will be retried`);
-      const byContact = new Map<string, Write[]>();
-      for (const w of pending) byContact.set(contactKey(w), [...(byContact.get(contactKey(w)) ?? []), w]);
+      const byContact = groupBy(pending, contactKey);
       const requests: { orgId: string; request: AppendRequest; contactKey: string; item: Write; attempt?: FollowUpState; state: ContactState }[] = [];
       const statesByOrg = new Map<string, Map<string, { state: ContactState; version: number }>>();
       for (const orgId of new Set(pending.map((w) => w.job.orgId))) {
