@@ -15,7 +15,11 @@ export interface World {
 
 /** The i-th pushed call: contacts in a fixed order (7919 is prime to the contact count), statuses in the mix. */
 export function pushedCall(world: Pick<World, 'contacts'>, i: number): Record<string, unknown> {
-  const contact = world.contacts[(i * 7919) % world.contacts.length];
+  return callBody(world.contacts[(i * 7919) % world.contacts.length], i);
+}
+
+/** The body of the i-th call of the mix, for this contact (and its agent). */
+export function callBody(contact: { id: string; agentId: string }, i: number): Record<string, unknown> {
   const status = MIX[i % MIX.length];
   const body: Record<string, unknown> = {
     callId: randomUUID(),

@@ -63,6 +63,7 @@ import {
   captureStatements,
 } from './lib';
 import { runJson, startServer } from './server';
+import { callBody } from './dialler';
 
 const CONTACTS = envInt('BENCH_CONTACTS', 1_000_000);
 const AGENTS = envInt('BENCH_AGENTS', 500);
@@ -205,31 +206,11 @@ async function populate(store: EventStore, world: World, adminUserId: string): P
 /** The service as a child process: `--api-only` (default) or the whole service (BENCH_SERVER_ROLE=all). */
 const startService = (env: Record<string, string>) => startServer(env, SERVER_ROLE === 'all' ? [] : ['--api-only']);
 
-// ---------------------------------------------------------------- the ingest load (bench/ingest.ts's call shape)
-
-const MIX = ['Called', 'Called', 'Called', 'Called', 'Busy', 'Busy', 'No Answer', 'No Answer', 'Missed', 'Follow up', 'Rescheduled'] as const;
+// ---------------------------------------------------------------- the ingest load (bench/dialler.ts's calls, on random contacts)
 
 function call(world: World, i: number) {
   const c = Math.floor(Math.random() * world.contacts.length);
-  const status = MIX[i % MIX.length];
-  const body: Record<string, unknown> = {
-    callId: randomUUID(),
-    contactId: world.contacts[c],
-    agentId: world.agents[c % AGENTS].id,
-    direction: status === 'Missed' ? 'inbound' : 'outbound',
-    status,
-    durationSec: status === 'Called' || status === 'Follow up' || status === 'Rescheduled' ? 30 + (i % 600) : 0,
-    startedAt: new Date(Date.now() - 60_000).toISOString(),
-    note: i % 3 === 0 ? 'Asked to call back after lunch, prefers WhatsApp for the quote.' : undefined,
-    tags: ['q4'],
-  };
-  if (status === 'Called' && i % 2 === 0) body.leadStatus = 'Interested';
-  if (status === 'Follow up') body.followUp = { scheduledAt: new Date(Date.now() + DAY).toISOString(), notes: 'send pricing' };
-  if (status === 'Rescheduled') {
-    body.callbackAt = new Date(Date.now() + 3_600_000).toISOString();
-    body.reason = 'in a meeting';
-  }
-  return body;
+  return callBody({ id: world.contacts[c], agentId: world.agents[c % AGENTS].id }, i);
 }
 
 interface IngestLoad {
