@@ -812,6 +812,51 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expect((await timeline(id)).slice(0, 3).map((e) => e.kind)).toEqual(['lead_status_changed', 'follow_up_scheduled', 'call']);
     });
 
+    it('should plan the statement of a push once per connection, not again at every push', async () => {
+      // A push that schedules nothing, for a contact whose lead status it leaves: the same statement text every time.
+      const id = await newContact('Not Picked');
+      // Contacts of an organization of nobody's, so the table has the size where a plan for one key looks cheaper
+      // than the generic plan (no statistics: autovacuum is off here, the planner goes by the table's pages).
+      await t.db.query(
+        `INSERT INTO contacts (id, org_id, name, phone, timezone, lead_quality, lead_status, status, version, created_at, updated_at)
+         SELECT gen_random_uuid(), $1, 'Filler', '+1415550' || lpad(g::text, 4, '0'), 'UTC', 'Cold', 'New', 'ACTIVE', 1, now(), now()
+           FROM generate_series(1, 3000) g`,
+        [randomUUID()],
+      );
+      // This contact's one-statement appends all run on one connection of the app's pool, whose prepared statements
+      // (and how often Postgres planned each) are then read on that connection.
+      const own = await t.db.pool.connect();
+      const query = t.db.query.bind(t.db);
+      const names = new Set<string>();
+      const querySpy = jest.spyOn(t.db, 'query').mockImplementation(((q: { name?: string; text: string; values?: unknown[] }, values?: unknown[]) => {
+        if (!q.name?.startsWith('fu_one_statement_') || !JSON.stringify(q.values).includes(id)) return query(q as never, values);
+        names.add(q.name);
+        return own.query(q as never);
+      }) as typeof t.db.query);
+      // The connection may have run these texts for earlier tests already: count the plans these pushes add.
+      const plans = async () =>
+        (await own.query<{ name: string; generic: number; custom: number }>(`SELECT name, generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements`)).rows;
+      try {
+        const before = await plans();
+        for (let i = 0; i < 8; i++) expect((await push(id, { status: 'Busy' })).status).toBe(201);
+        const added = (await plans())
+          .filter((p) => names.has(p.name))
+          .map((p) => {
+            const was = before.find((b) => b.name === p.name);
+            return { generic: p.generic - (was?.generic ?? 0), custom: p.custom - (was?.custom ?? 0) };
+          });
+        // Postgres plans a named statement anew for its first five executions, then keeps a generic plan that costs no more.
+        expect(added).toHaveLength(1);
+        expect(added[0].generic + added[0].custom).toBe(8);
+        expect(added[0].custom).toBeLessThanOrEqual(5);
+      } finally {
+        querySpy.mockRestore();
+        own.release();
+      }
+      expect((await callsOf(id)).filter((c) => c.status === 'Busy')).toHaveLength(8);
+      expect(await contact(id)).toMatchObject({ leadStatus: 'Not Picked' });
+    });
+
     it("should not let the calls read model move a call to another contact", async () => {
       const a = await newContact();
       const b = await newContact();

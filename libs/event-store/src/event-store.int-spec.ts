@@ -37,6 +37,33 @@ describe(EventStore.name, () => {
     expect(read[0].metadata).toMatchObject({ orgId, actorId: 'tester', correlationId: 'corr-1', causationId: 'cause-1' });
   });
 
+  it('should plan the read of stream tails once per connection, not again at every read', async () => {
+    const stream = `s-${randomUUID()}`;
+    await store.append(stream, [{ type: 'A', data: { n: 1 } }, { type: 'B', data: { n: 2 } }], { expectedVersion: NO_STREAM, metadata: meta() });
+    // The reads all run on one connection, whose prepared statements (and how often each was planned) are read there.
+    const own = await db.pool.connect();
+    const query = db.query.bind(db);
+    const spy = jest.spyOn(db, 'query').mockImplementation(((q: { name?: string }, values?: unknown[]) =>
+      q.name === 'read-tails' ? own.query(q as never, values) : query(q as never, values)) as typeof db.query);
+    const plans = async () =>
+      (await own.query<{ generic: number; custom: number }>(`SELECT generic_plans::int AS generic, custom_plans::int AS custom FROM pg_prepared_statements WHERE name = 'read-tails'`))
+        .rows[0] ?? { generic: 0, custom: 0 };
+    try {
+      const before = await plans();
+      for (let i = 0; i < 8; i++) {
+        const tails = await store.readTails(orgId, [{ streamId: stream, after: i % 2 }]);
+        expect(tails.get(stream)!.map((e) => e.type)).toEqual(i % 2 ? ['B'] : ['A', 'B']);
+      }
+      const after = await plans();
+      // Postgres plans a named statement anew for its first five executions, then keeps a generic plan that costs no more.
+      expect(after.generic - before.generic + after.custom - before.custom).toBe(8);
+      expect(after.custom - before.custom).toBeLessThanOrEqual(5);
+    } finally {
+      spy.mockRestore();
+      own.release();
+    }
+  });
+
   it('should refuse an append at a stale expected version and store nothing', async () => {
     const stream = `s-${randomUUID()}`;
     await store.append(stream, [{ type: 'A', data: {} }], { expectedVersion: NO_STREAM, metadata: meta() });
