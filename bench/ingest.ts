@@ -20,6 +20,9 @@
  * BENCH_KEEP_DATABASE=1 keeps the scratch database afterwards; BENCH_NO_BUILD=1 runs the last build.
  * BENCH_API_ONLY=1 runs the service without its worker role (no async projections, no job outbox): the reports and
  * jobs are then not kept current, so such a run does not count for the targets; it shows what the consumers cost.
+ * The async consumers (the two reports, the job outbox) may fall behind while the clients push: an ingest phase ends
+ * when they have caught up with every event of the phase, and its rate and CPU are over that whole time (the "drain"
+ * column is how long the catching up took after the last response).
  * Targets: single >= 0.3 of raw single; batch >= 10,000 calls/s and >= 0.3 of raw batch.
  */
 import 'reflect-metadata';
@@ -67,6 +70,24 @@ const rawRow = (i: number, orgId: string): EventRow => ({
   idempotencyKey: `call:${randomUUID()}:Called:0`,
 });
 
+/**
+ * Seconds until every checkpointed consumer (the reports, the job outbox) has passed every event stored so far: what
+ * the async read models still had to do when the clients stopped.
+ */
+async function caughtUp(pg: Pool): Promise<number> {
+  const start = process.hrtime.bigint();
+  const last = (await pg.query<{ t: string | null }>('SELECT max(transaction_id)::text AS t FROM events')).rows[0].t;
+  for (;;) {
+    const { rows } = await pg.query<{ behind: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM events e, consumer_checkpoints c
+                       WHERE e.transaction_id <= $1::xid8 AND (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)) AS behind`,
+      [last],
+    );
+    if (!rows[0].behind) return Number(process.hrtime.bigint() - start) / 1e9;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 async function main(): Promise<void> {
   await withScratchDatabase(async (scratch) => {
     const env = { DATABASE_URL: scratch.url, QUEUE_PREFIX: scratch.name, PG_POOL_SIZE: String(envInt('BENCH_SERVER_POOL', 24)) };
@@ -98,9 +119,15 @@ async function main(): Promise<void> {
       const results: LoadResult[] = [];
       // CPU per call (or raw row) on each side, by phase: what a change saves shows here even when the host's speed moves.
       const costs: (ReturnType<typeof cpuPerUnit>)[] = [];
-      const costed = async (phase: () => Promise<LoadResult>) => {
+      const drains: (number | undefined)[] = [];
+      const costed = async (phase: () => Promise<LoadResult>, drained = false) => {
         const before = cpuSnapshot([server.pid]);
-        const r = await phase();
+        let r = await phase();
+        if (drained) {
+          const drain = await caughtUp(pg);
+          drains[costs.length] = drain;
+          r = { ...r, seconds: r.seconds + drain, eventsPerSecond: r.events / (r.seconds + drain), opsPerSecond: r.ops / (r.seconds + drain) };
+        }
         costs.push(cpuPerUnit(before, cpuSnapshot([server.pid]), r.events));
         return r;
       };
@@ -113,7 +140,7 @@ async function main(): Promise<void> {
       const singlePhase = await statementProfile(
         BENCH_ADMIN_URL,
         scratch.name,
-        () => costed(() => runLoad('POST /api/calls', { writers: CLIENTS, seconds: SECONDS }, pushOne)),
+        () => costed(() => runLoad('POST /api/calls', { writers: CLIENTS, seconds: SECONDS }, pushOne), !process.env.BENCH_API_ONLY),
         !!process.env.BENCH_PG_STATEMENTS,
       );
       results.push(singlePhase.result);
@@ -130,7 +157,7 @@ async function main(): Promise<void> {
       const batchPhase = await statementProfile(
         BENCH_ADMIN_URL,
         scratch.name,
-        () => costed(() => runLoad(`POST /api/calls/batch x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, pushBatch)),
+        () => costed(() => runLoad(`POST /api/calls/batch x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, pushBatch), !process.env.BENCH_API_ONLY),
         !!process.env.BENCH_PG_STATEMENTS,
       );
       results.push(batchPhase.result);
@@ -139,8 +166,19 @@ async function main(): Promise<void> {
       printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['contacts', CONTACTS], ['agents', AGENTS], ['ANALYZE after warm-up', process.env.BENCH_ANALYZE === '0' ? 'no' : 'yes'], ...(process.env.BENCH_API_ONLY ? [['async consumers', 'OFF (BENCH_API_ONLY): not a run for the targets'] as [string, string]] : [])]);
       const us = (n: number | undefined) => (n === undefined ? '-' : String(Math.round(n)));
       printTable(
-        ['scenario', 'clients', 'rows or calls/s', 'p50 ms', 'p99 ms', 'CPU µs/unit: service', 'postgres', 'redis', 'generator'],
-        results.map((r, k) => [r.label, String(r.writers), fmtRate(r.eventsPerSecond), fmtMs(r.p50), fmtMs(r.p99), us(costs[k]?.service), us(costs[k]?.postgres), us(costs[k]?.redis), us(costs[k]?.generator)]),
+        ['scenario', 'clients', 'rows or calls/s', 'drain s', 'p50 ms', 'p99 ms', 'CPU µs/unit: service', 'postgres', 'redis', 'generator'],
+        results.map((r, k) => [
+          r.label,
+          String(r.writers),
+          fmtRate(r.eventsPerSecond),
+          drains[k] === undefined ? '-' : drains[k]!.toFixed(2),
+          fmtMs(r.p50),
+          fmtMs(r.p99),
+          us(costs[k]?.service),
+          us(costs[k]?.postgres),
+          us(costs[k]?.redis),
+          us(costs[k]?.generator),
+        ]),
       );
       const [rawSingle, single, rawBatch, batch] = results;
       const ratioSingle = single.eventsPerSecond / rawSingle.eventsPerSecond;
