@@ -706,5 +706,47 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
     it('should refuse naming retryDelaySeconds when it is negative', () => {
       given(...queued).when(logCall({}, { retryDelaySeconds: -1 })).thenThrows(ValidationError, { field: 'retryDelaySeconds' });
     });
+
+    it('should end the one open attempt when the lead has many ended call follow-ups besides', () => {
+      const ended = Array.from({ length: 20 }, (_, i) => [
+        scheduled({ followUpId: `old${i}`, scheduledAt: '2025-03-01T09:00:00.000Z' }),
+        started(1, { followUpId: `old${i}` }),
+        { type: FollowUpAttemptSucceeded, data: { followUpId: `old${i}`, contactId, attempt: 1, callId: `c${i}`, detail: null } } as ContactEvent,
+      ]).flat();
+      given(created, ...ended, scheduled(), started(1))
+        .when(logCall())
+        .then([callLogged(), { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: 'call1', detail: null } }]);
+    });
+  });
+
+  describe("the state's open call attempts", () => {
+    it('should name exactly the call follow-ups whose attempt is open, after every event of a history', () => {
+      const f2 = (over: Partial<FollowUpAttemptStartedData> = {}) => started(1, { followUpId: 'f2', ...over });
+      let history: ContactEvent[] = [
+        created,
+        scheduled(),
+        scheduled({ followUpId: 'f2', scheduledAt: '2025-03-11T16:00:00.000Z' }),
+        scheduled({ followUpId: 'f3', type: 'sms', message: 'hi' }),
+        started(1),
+        f2(),
+        started(1, { followUpId: 'f3' }),
+      ];
+      history = after(history, logCall({ status: 'Busy', durationSec: 0 })); // ends the earliest queued attempt (f1), to retry
+      history = after(history, { ...snooze(), followUpId: 'f2' }); // withdraws f2's attempt
+      history = after(history, start({ schedule: 2, now: retryAfterCall })); // f1 queued again (attempt 2)
+      history = after(history, cancel()); // and cancelled with it open
+      const seen: string[][] = [];
+      for (let k = 1; k <= history.length; k++) {
+        const state = fold(history.slice(0, k));
+        const expected = [...state.followUps.values()].filter((f) => f.type === 'call' && f.attemptOpen && isOpenFollowUpStatus(f.status)).map((f) => f.id);
+        expect([...state.openCallAttempts].sort()).toEqual(expected.sort());
+        seen.push([...state.openCallAttempts]);
+      }
+      // The history opened and closed attempts of both call follow-ups (and never listed the sms one).
+      expect(seen).toContainEqual(['f1', 'f2']);
+      expect(seen).toContainEqual(['f1']);
+      expect(seen.at(-1)).toEqual([]);
+      expect(seen.flat()).not.toContain('f3');
+    });
   });
 });

@@ -349,18 +349,28 @@ function expire(c: ExpireFollowUp, f: FollowUpState): ContactEvent[] {
 /** A contact's follow-ups by id, as the contact's state keeps them (an immutable.js Map) or any map. */
 export interface FollowUpsById {
   get(id: string): FollowUpState | undefined;
-  values(): IterableIterator<FollowUpState>;
 }
 
-export function followUpOfCall(call: Pick<CallLoggedData, 'followUpId' | 'direction'>, followUps: FollowUpsById): FollowUpState | null {
+/** A call follow-up whose attempt is open: one an outbound call naming no follow-up may end. */
+export function hasOpenCallAttempt(f: FollowUpState): boolean {
+  return f.type === 'call' && f.attemptOpen && isOpenFollowUpStatus(f.status);
+}
+
+/** `openCallAttempts`: the ids of the contact's call follow-ups with an open attempt (ContactState.openCallAttempts). */
+export function followUpOfCall(
+  call: Pick<CallLoggedData, 'followUpId' | 'direction'>,
+  followUps: FollowUpsById,
+  openCallAttempts: readonly string[],
+): FollowUpState | null {
   if (call.followUpId !== null) {
     const named = followUps.get(call.followUpId);
     return named && named.type === 'call' && isOpenFollowUpStatus(named.status) ? named : null;
   }
   if (call.direction !== 'outbound') return null;
   let earliest: FollowUpState | null = null;
-  for (const f of followUps.values()) {
-    if (f.type !== 'call' || !f.attemptOpen || !isOpenFollowUpStatus(f.status)) continue;
+  for (const id of openCallAttempts) {
+    const f = followUps.get(id);
+    if (!f || !hasOpenCallAttempt(f)) continue;
     if (!earliest || f.scheduledAt < earliest.scheduledAt || (f.scheduledAt === earliest.scheduledAt && f.id < earliest.id)) earliest = f;
   }
   return earliest;
@@ -374,8 +384,14 @@ export function followUpOfCall(call: Pick<CallLoggedData, 'followUpId' | 'direct
  * attempt (the agent called before the worker ran) first gets its attempt started, at the call's start,
  * never out of window: the engine did not run it.
  */
-export function callAttemptEvents(call: CallLoggedData, followUps: FollowUpsById, now: string, retryDelaySeconds: number): ContactEvent[] {
-  const f = followUpOfCall(call, followUps);
+export function callAttemptEvents(
+  call: CallLoggedData,
+  followUps: FollowUpsById,
+  openCallAttempts: readonly string[],
+  now: string,
+  retryDelaySeconds: number,
+): ContactEvent[] {
+  const f = followUpOfCall(call, followUps, openCallAttempts);
   if (!f) return [];
   const events: ContactEvent[] = [];
   let attempt = f.attempts;
