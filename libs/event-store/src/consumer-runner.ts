@@ -244,9 +244,15 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
   private static observeLag(name: string, events: readonly StoredEvent[], caughtUp: boolean): void {
     const now = Date.now();
     const observe = lagHistogram.labels({ consumer: name }); // bound once: labels hashed per batch, not per event
+    // The events of one append share their time: parsed once for a run of them, not once an event.
+    let at: string | undefined;
+    let lag = NaN;
     for (const e of events) {
-      const lag = (now - Date.parse(e.metadata.occurredAt)) / 1000;
-      if (Number.isFinite(lag)) observe.observe(Math.max(0, lag)); // an unreadable time is no reason to fail a committed round
+      if (e.metadata.occurredAt !== at) {
+        at = e.metadata.occurredAt;
+        lag = Math.max(0, (now - Date.parse(at)) / 1000);
+      }
+      if (Number.isFinite(lag)) observe.observe(lag); // an unreadable time is no reason to fail a committed round
     }
     const newest = events.length ? (now - Date.parse(events[events.length - 1].metadata.occurredAt)) / 1000 : NaN;
     if (caughtUp) lagSeconds.set({ consumer: name }, 0);

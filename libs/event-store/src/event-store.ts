@@ -119,7 +119,8 @@ interface Row {
   idempotency_key: string | null;
 }
 
-const toStored = (r: Row): StoredEvent => ({
+/** A row as a StoredEvent, with its metadata parsed (readAfter shares one object among the events of an append). */
+const toStored = (r: Omit<Row, 'metadata'>, metadata: EventMetadata): StoredEvent => ({
   globalPosition: r.global_position,
   transactionId: r.transaction_id,
   streamId: r.stream_id,
@@ -127,7 +128,7 @@ const toStored = (r: Row): StoredEvent => ({
   orgId: r.org_id,
   type: r.type,
   data: r.data,
-  metadata: r.metadata,
+  metadata,
   idempotencyKey: r.idempotency_key,
 });
 
@@ -284,7 +285,7 @@ export class EventStore {
       [streamIds, orgId],
     );
     const byStream = new Map<string, StoredEvent[]>(streamIds.map((id) => [id, []]));
-    for (const r of rows) byStream.get(r.stream_id)!.push(toStored(r));
+    for (const r of rows) byStream.get(r.stream_id)!.push(toStored(r, r.metadata));
     return byStream;
   }
 
@@ -360,7 +361,7 @@ export class EventStore {
       `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND org_id = $2 AND stream_version >= $3 ORDER BY stream_version`,
       [streamId, orgId, fromVersion],
     );
-    return rows.map(toStored);
+    return rows.map((r) => toStored(r, r.metadata));
   }
 
   /** The stored events carrying these idempotency keys (the original result of a replayed append). */
@@ -369,7 +370,7 @@ export class EventStore {
       `SELECT ${EVENT_COLUMNS} FROM events WHERE org_id = $1 AND idempotency_key = ANY ($2) ORDER BY events.global_position`,
       [orgId, keys],
     );
-    return rows.map(toStored);
+    return rows.map((r) => toStored(r, r.metadata));
   }
 
   /** The horizon query: one row, column `h` (text). */
@@ -392,12 +393,23 @@ export class EventStore {
       values.push(types);
       filter = 'AND type = ANY ($5)';
     }
-    const { rows } = await sql.query<Row>(
-      `SELECT ${EVENT_COLUMNS} FROM events
+    // The metadata come as text and are parsed once for each run of rows that share them (the events of one append
+    // all do), not once a row: an append of a 500-call batch shares one metadata object among its ~750 events, as
+    // appendMany's own results do. The consumers read them; none changes them.
+    const { rows } = await sql.query<Omit<Row, 'metadata'> & { metadata: string }>(
+      `SELECT ${EVENT_COLUMNS.replace(/\bmetadata\b/, 'metadata::text AS metadata')} FROM events
         WHERE (transaction_id, global_position) > ($1::xid8, $2::bigint) AND transaction_id < $3::xid8 ${filter}
         ORDER BY events.transaction_id, events.global_position LIMIT $4`,
       values,
     );
-    return rows.map(toStored);
+    let text: string | undefined;
+    let metadata: EventMetadata | undefined;
+    return rows.map((r) => {
+      if (r.metadata !== text) {
+        text = r.metadata;
+        metadata = JSON.parse(text) as EventMetadata;
+      }
+      return toStored(r, metadata!);
+    });
   }
 }

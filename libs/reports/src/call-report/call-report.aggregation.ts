@@ -79,7 +79,20 @@ function isValidTimezone(tz: string): boolean {
  * replay gives the same rows whatever the batch boundaries.
  */
 export function aggregateCallReport(events: readonly StoredEvent[], state: CallReportState): CallReportDelta {
-  const rows = new Map<string, CallReportDayRow>();
+  const rows: CallReportDayRow[] = [];
+  // The rows of each org and day, by dimension and key: maps keyed by the strings the events and the state already
+  // hold (V8 keeps a string's hash on it), not by a key concatenated afresh for each of a call's six or more rows.
+  const byOrgDay = new Map<string, Map<string, Record<CallReportDimension, Map<string, CallReportDayRow>>>>();
+  const rowsOf = (orgId: string, day: string) => {
+    let days = byOrgDay.get(orgId);
+    if (!days) byOrgDay.set(orgId, (days = new Map()));
+    let of = days.get(day);
+    if (!of) {
+      of = { status: new Map(), agent: new Map(), branch: new Map(), department: new Map(), tag: new Map(), campaign: new Map() };
+      days.set(day, of);
+    }
+    return of;
+  };
   const changedOrgs = new Set<string>();
   const changedUsers = new Set<string>();
   // A zone's local date can only change on a whole UTC minute (every offset since 1972 is whole minutes), so the
@@ -97,12 +110,20 @@ export function aggregateCallReport(events: readonly StoredEvent[], state: CallR
     return day;
   };
 
-  const add = (orgId: string, dimension: CallReportDimension, day: string, key: string, d: CallLoggedData, status: number | undefined) => {
-    const id = `${orgId}|${dimension}|${day}|${key}`;
-    let row = rows.get(id);
+  const add = (
+    of: Record<CallReportDimension, Map<string, CallReportDayRow>>,
+    orgId: string,
+    dimension: CallReportDimension,
+    day: string,
+    key: string,
+    d: CallLoggedData,
+    status: number | undefined,
+  ) => {
+    let row = of[dimension].get(key);
     if (!row) {
       row = { orgId, dimension, day, key, attempts: 0, connected: 0, talkSec: 0, byStatus: FINAL_CALL_STATUSES.map(() => 0) };
-      rows.set(id, row);
+      of[dimension].set(key, row);
+      rows.push(row);
     }
     row.attempts += 1;
     const duration = Number(d.durationSec) || 0;
@@ -145,19 +166,20 @@ export function aggregateCallReport(events: readonly StoredEvent[], state: CallR
         if (day === null) break;
         const status = STATUS_INDEX.get(d.status);
         const user = state.users.get(d.agentId);
-        add(e.orgId, 'status', day, d.status, d, status);
-        add(e.orgId, 'agent', day, d.agentId, d, status);
-        add(e.orgId, 'branch', day, user?.branch ?? NO_KEY, d, status);
-        add(e.orgId, 'department', day, user?.department ?? NO_KEY, d, status);
-        add(e.orgId, 'campaign', day, d.campaignId ?? NO_KEY, d, status);
+        const of = rowsOf(e.orgId, day);
+        add(of, e.orgId, 'status', day, d.status, d, status);
+        add(of, e.orgId, 'agent', day, d.agentId, d, status);
+        add(of, e.orgId, 'branch', day, user?.branch ?? NO_KEY, d, status);
+        add(of, e.orgId, 'department', day, user?.department ?? NO_KEY, d, status);
+        add(of, e.orgId, 'campaign', day, d.campaignId ?? NO_KEY, d, status);
         const tags = [...new Set(d.tags ?? [])].filter((t) => t !== NO_KEY);
-        if (tags.length === 0) add(e.orgId, 'tag', day, NO_KEY, d, status);
-        for (const tag of tags) add(e.orgId, 'tag', day, tag, d, status);
+        if (tags.length === 0) add(of, e.orgId, 'tag', day, NO_KEY, d, status);
+        for (const tag of tags) add(of, e.orgId, 'tag', day, tag, d, status);
         break;
       }
     }
   }
-  return { rows: [...rows.values()], changedOrgs, changedUsers };
+  return { rows, changedOrgs, changedUsers };
 }
 
 /** The orgs and users whose stored state a batch needs before it is folded. */
