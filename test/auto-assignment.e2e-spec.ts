@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { Job, JobType } from 'bullmq';
-import { REASSIGN_LEAD } from '@app/assignment';
+import { REASSIGN_LEAD, ReassignJobSource } from '@app/assignment';
 import { JobQueues, JobReconciler, QueueName } from '@app/queue';
 import { eventually, expectError, fieldsNamed, installNo5xxGuard, recordingClient, startHttpSink, startTestApp, TestApp } from '@app/testing';
 
@@ -905,7 +905,16 @@ describe('auto lead assignment (SPEC §7)', () => {
       for (const j of lost) await j.remove();
       expect(await jobsOf([lead], PENDING)).toEqual([]);
 
-      await t.app.get(JobReconciler).reconcile();
+      // One contact a page: the lead is found only if the reconciler pages through every contact of the database.
+      const [{ before }] = (await t.db.query(`SELECT count(*)::int AS before FROM contacts WHERE id < $1`, [lead])).rows;
+      expect(before).toBeGreaterThan(0);
+      const page = ReassignJobSource.PAGE;
+      ReassignJobSource.PAGE = 1;
+      try {
+        await t.app.get(JobReconciler).reconcile();
+      } finally {
+        ReassignJobSource.PAGE = page;
+      }
       const [job, ...more] = await jobsOf([lead], ['delayed']);
       expect(job).toBeDefined();
       expect(more).toEqual([]);

@@ -1,2 +1,3 @@
 export * from './assignment.module';
 export * from './reassign.jobs';
+export * from './reassign.job-source';

@@ -6,7 +6,7 @@ import { CallLogged, CallLoggedData, LeadStatusChanged, LeadStatusChangedData } 
 import { RECYCLABLE_STATUSES, SettingsRepository } from '@app/settings';
 import { reassignJob, REASSIGN_LEAD } from './reassign.jobs';
 
-/** The statuses settings may recycle, as an SQL list: a literal, so the planner can use contacts_recycled_ix. */
+/** The statuses settings may recycle, as an SQL list. */
 const RECYCLABLE_SQL = RECYCLABLE_STATUSES.map((s) => `'${s}'`).join(', ');
 
 /**
@@ -52,24 +52,33 @@ export class ReassignJobSource implements JobSource {
    * `delaySeconds` after the contact's last change: never earlier than the original, possibly later.
    */
   async *pending(sql: Sql): AsyncIterable<JobRequest> {
+    // One pass over contacts in primary-key order, ReassignJobSource.PAGE rows a query, filtered within each page: no
+    // index names lead_status (see migration 0025), and a filtered `ORDER BY id LIMIT` could be planned as a scan
+    // and sort of the whole table for every page.
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
-      const { rows } = await sql.query<{ id: string; org_id: string; version: string; updated_at: Date; delay: number }>(
-        `SELECT c.id, c.org_id, c.version, c.updated_at, (s.settings->'autoAssignment'->>'delaySeconds')::int AS delay
-           FROM org_settings s JOIN contacts c ON c.org_id = s.org_id
-          WHERE (s.settings->'autoAssignment'->>'enabled')::boolean
-            AND c.status = 'ACTIVE' AND c.lead_status IN (${RECYCLABLE_SQL})
-            AND c.lead_status IN (SELECT jsonb_array_elements_text(s.settings->'autoAssignment'->'statuses'))
-            AND c.reassignments < (s.settings->'autoAssignment'->>'maxReassignments')::int
-            AND c.id > $1
-          ORDER BY c.id LIMIT 1000`,
-        [after],
+      const { rows } = await sql.query<{ last: string | null; id: string | null; org_id: string; version: string; updated_at: Date; delay: number }>(
+        `WITH page AS (SELECT id, org_id, version, updated_at, status, lead_status, reassignments FROM contacts WHERE id > $1 ORDER BY id LIMIT $2)
+         SELECT (SELECT id FROM page ORDER BY id DESC LIMIT 1) AS last, c.id, c.org_id, c.version, c.updated_at, (s.settings->'autoAssignment'->>'delaySeconds')::int AS delay
+           FROM (SELECT 1) AS one
+           LEFT JOIN (page c JOIN org_settings s ON s.org_id = c.org_id
+                       AND (s.settings->'autoAssignment'->>'enabled')::boolean
+                       AND c.status = 'ACTIVE' AND c.lead_status IN (${RECYCLABLE_SQL})
+                       AND c.lead_status IN (SELECT jsonb_array_elements_text(s.settings->'autoAssignment'->'statuses'))
+                       AND c.reassignments < (s.settings->'autoAssignment'->>'maxReassignments')::int) ON true
+          ORDER BY c.id`,
+        [after, ReassignJobSource.PAGE],
       );
-      if (rows.length === 0) return;
       for (const r of rows) {
+        if (r.id === null) continue;
         yield reassignJob({ orgId: r.org_id, contactId: r.id, triggerVersion: Number(r.version) }, new Date(r.updated_at).getTime() + r.delay * 1000);
       }
-      after = rows[rows.length - 1].id;
+      const last = rows[0]?.last ?? null;
+      if (last === null) return;
+      after = last;
     }
   }
+
+  /** Contacts read a query by pending (a test lowers it to walk several pages). */
+  static PAGE = 5000;
 }

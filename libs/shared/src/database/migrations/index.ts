@@ -22,6 +22,7 @@ import { CallsRebuildAsStored1700000000021 } from './1700000000021-calls-rebuild
 import { ByteOrderedIds1700000000022 } from './1700000000022-byte-ordered-ids';
 import { StreamVersionFromEvents1700000000023 } from './1700000000023-stream-version-from-events';
 import { TimeIndexesAscending1700000000024 } from './1700000000024-time-indexes-ascending';
+import { DropRecycledIndex1700000000025 } from './1700000000025-drop-recycled-index';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -42,4 +43,5 @@ export const MIGRATIONS = [
   ByteOrderedIds1700000000022,
   StreamVersionFromEvents1700000000023,
   TimeIndexesAscending1700000000024,
+  DropRecycledIndex1700000000025,
 ];
