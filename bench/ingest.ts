@@ -31,6 +31,7 @@ import { Pool } from 'pg';
 import { JsonClient } from './http-client';
 import {
   BENCH_ADMIN_URL,
+  caughtUp,
   cpuPerUnit,
   cpuSnapshot,
   envInt,
@@ -69,24 +70,6 @@ const rawRow = (i: number, orgId: string): EventRow => ({
   metadata: JSON.stringify({ orgId, actorId: randomUUID(), occurredAt: new Date().toISOString() }),
   idempotencyKey: `call:${randomUUID()}:Called:0`,
 });
-
-/**
- * Seconds until every checkpointed consumer (the reports, the job outbox) has passed every event stored so far: what
- * the async read models still had to do when the clients stopped.
- */
-async function caughtUp(pg: Pool): Promise<number> {
-  const start = process.hrtime.bigint();
-  const last = (await pg.query<{ t: string | null }>('SELECT max(transaction_id)::text AS t FROM events')).rows[0].t;
-  for (;;) {
-    const { rows } = await pg.query<{ behind: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM events e, consumer_checkpoints c
-                       WHERE e.transaction_id <= $1::xid8 AND (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)) AS behind`,
-      [last],
-    );
-    if (!rows[0].behind) return Number(process.hrtime.bigint() - start) / 1e9;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function main(): Promise<void> {
   await withScratchDatabase(async (scratch) => {

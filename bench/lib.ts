@@ -482,3 +482,21 @@ export async function statementProfile<T>(adminUrl: string, database: string, fn
     await client.end();
   }
 }
+
+/**
+ * Seconds until every checkpointed consumer (the reports, the job outbox) has passed every event stored so far: what
+ * the async read models still had to do when the clients stopped.
+ */
+export async function caughtUp(pg: Pool): Promise<number> {
+  const start = process.hrtime.bigint();
+  const last = (await pg.query<{ t: string | null }>('SELECT max(transaction_id)::text AS t FROM events')).rows[0].t;
+  for (;;) {
+    const { rows } = await pg.query<{ behind: boolean }>(
+      `SELECT EXISTS (SELECT 1 FROM events e, consumer_checkpoints c
+                       WHERE e.transaction_id <= $1::xid8 AND (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)) AS behind`,
+      [last],
+    );
+    if (!rows[0].behind) return Number(process.hrtime.bigint() - start) / 1e9;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
