@@ -35,7 +35,7 @@ function compiled(entry: string): string[] {
 /** Runs an entry point of the repo (`apps/…/main.ts`) as its own process (its own core). */
 export function spawnEntry(entry: string, args: string[], env: Record<string, string>): ChildProcess {
   const profile = [
-    ...(process.env.BENCH_PROFILE ? ['-r', join(ROOT, 'bench/cpu-profile.js')] : []),
+    ...(process.env.BENCH_PROFILE ? ['-r', join(ROOT, process.env.BENCH_PROFILE === 'heap' ? 'bench/heap-profile.js' : 'bench/cpu-profile.js')] : []),
     ...(process.env.BENCH_LOOP_DELAY ? ['-r', join(ROOT, 'bench/loop-delay.js')] : []),
   ];
   // The flags `npm start` and the image run the service with; BENCH_SERVICE_NODE_FLAGS replaces them (say with
@@ -93,7 +93,7 @@ export async function startServer(
   return {
     url,
     pid: child.pid!,
-    /** Starts the CPU profile of bench/cpu-profile.js (BENCH_PROFILE=1 PROFILE_ON_SIGNAL=<phase>). */
+    /** Starts the CPU profile of bench/cpu-profile.js (BENCH_PROFILE=1 PROFILE_ON_SIGNAL=<phase>), or the allocation profile of bench/heap-profile.js (BENCH_PROFILE=heap). */
     profile: () => void child.kill('SIGWINCH'),
     stop: async () => {
       for (const s of signals) process.off(s, kill);

@@ -347,6 +347,18 @@ describe('calls (SPEC §3, §4, §9)', () => {
       ]);
       expect((await contact(id)).lastCallAt).toBe('2025-06-01T10:00:00.000Z');
     });
+
+    it('should keep tags with quotes, backslashes, commas, braces, spaces and the word NULL as they were sent', async () => {
+      const tags = ['say "hi"', 'back\\slash', 'a,b', '{x}', 'two words', 'NULL', 'null', 'ünï'];
+      const created = await send('post', '/api/contacts', admin.apiKey, { name: 'Tagged Lead', phone: `+1415556${String(phoneSeq++).padStart(4, '0')}`, assignedAgentId: agent.id, tags });
+      expect(created.status).toBe(201);
+      expect((await contact(created.body.id)) as unknown as { tags: string[] }).toMatchObject({ tags });
+      const single = await push(created.body.id, { tags });
+      const batched = await batch([callBody(created.body.id, { tags: [...tags].reverse() })]);
+      expect([single.status, batched.status, batched.body.results[0].status]).toEqual([201, 200, 'accepted']);
+      const calls = await callsOf(created.body.id);
+      expect(calls.map((c) => [...c.tags].sort())).toEqual([[...tags].sort(), [...tags].sort()]);
+    });
   });
 
   describe('duplicates (SPEC §3)', () => {

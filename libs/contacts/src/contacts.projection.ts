@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BatchedStatement, Sql, StatementBatch } from '@app/shared';
+import { BatchedStatement, pgArrayLiteral, Sql, StatementBatch } from '@app/shared';
 import { AsProjection, PlannedEvent, Projection, StoredEvent } from '@app/event-store';
 import {
   CallLogged,
@@ -366,7 +366,7 @@ export class ContactsProjection implements Projection {
            FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, org_id uuid, name text, phone text, timezone text, lead_quality text, lead_status text,
                 assigned_agent_id uuid, tags text[], campaign_id uuid, status text, version bigint, created_at timestamptz)
          ON CONFLICT DO NOTHING`,
-        values: [JSON.stringify(created.map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],
+        values: [JSON.stringify(created.map((c) => ({ ...c, tags: pgArrayLiteral((c.tags as string[] | undefined) ?? []) })))],
         writes: ['contacts'],
       });
     }
@@ -392,7 +392,7 @@ export class ContactsProjection implements Projection {
          SELECT org_id, call_id, contact_id, agent_id, direction, 'In-progress', true, started_at, campaign_id, tags, logged_at
            FROM jsonb_to_recordset($1::jsonb) ${CALL_RECORD}
          ON CONFLICT (org_id, call_id) DO UPDATE SET contact_id = excluded.contact_id WHERE calls.contact_id <> excluded.contact_id`,
-        values: [JSON.stringify([...started.values()].map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],
+        values: [JSON.stringify([...started.values()].map((c) => ({ ...c, tags: pgArrayLiteral((c.tags as string[] | undefined) ?? []) })))],
         writes: ['calls'],
       });
     }
@@ -407,7 +407,7 @@ export class ContactsProjection implements Projection {
          ON CONFLICT (org_id, call_id) DO UPDATE SET contact_id = excluded.contact_id, status = excluded.status, live = false, duration_sec = excluded.duration_sec,
            connected = excluded.connected, agent_id = excluded.agent_id, direction = excluded.direction, started_at = excluded.started_at,
            note = excluded.note, campaign_id = excluded.campaign_id, tags = excluded.tags, follow_up_id = excluded.follow_up_id, logged_at = excluded.logged_at`,
-        values: [JSON.stringify([...finals.values()].map((c) => ({ ...c, tags: pgArray(c.tags as string[]) })))],
+        values: [JSON.stringify([...finals.values()].map((c) => ({ ...c, tags: pgArrayLiteral((c.tags as string[] | undefined) ?? []) })))],
         writes: ['calls'],
       });
     }
@@ -424,7 +424,7 @@ export class ContactsProjection implements Projection {
          FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, version bigint, updated_at timestamptz, fields jsonb, last_call_at timestamptz,
               next_at timestamptz, next_id uuid)
          WHERE c.id = ${anyKey('$2::uuid[]')} AND c.id = p.id AND c.version < p.version`,
-        values: [JSON.stringify([...patches.values()]), [...patches.keys()]],
+        values: [JSON.stringify([...patches.values()]), pgArrayLiteral([...patches.keys()])],
         writes: ['contacts'],
       });
     }
@@ -439,7 +439,7 @@ export class ContactsProjection implements Projection {
         text: `UPDATE follow_ups f SET ${sets.join(', ')}, updated_at = p.updated_at
            FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, updated_at timestamptz, fields jsonb)
           WHERE f.id = ${anyKey('$2::uuid[]')} AND f.id = p.id`,
-        values: [JSON.stringify([...fuPatches.values()].map(({ id, updated_at, ...fields }) => ({ id, updated_at, fields }))), [...fuPatches.keys()]],
+        values: [JSON.stringify([...fuPatches.values()].map(({ id, updated_at, ...fields }) => ({ id, updated_at, fields }))), pgArrayLiteral([...fuPatches.keys()])],
         writes: ['follow_ups'],
       });
     }
@@ -492,11 +492,6 @@ export class ContactsProjection implements Projection {
  */
 function anyKey(param: string): string {
   return `ANY (ARRAY(SELECT unnest(${param})))`;
-}
-
-/** jsonb_to_recordset reads a text[] column from a Postgres array literal. */
-function pgArray(values: readonly string[] | undefined): string {
-  return `{${(values ?? []).map((v) => `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`).join(',')}}`;
 }
 
 function fieldValue(col: keyof ContactFields): string {

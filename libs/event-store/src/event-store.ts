@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
-import { Database, NotFoundError, Sql, StatementBatch } from '@app/shared';
+import { Database, NotFoundError, pgArrayLiteral, Sql, StatementBatch } from '@app/shared';
 import { Counter } from 'prom-client';
 import { ConcurrencyError } from './concurrency.error';
 import { AppendResult, Checkpoint, EventMetadata, ExpectedVersion, NewEvent, PlannedEvent, StoredEvent } from './event-store.types';
@@ -194,15 +194,16 @@ export class EventStore {
     if (requests.length === 0) return [];
     const events = requests.flatMap((r) => r.events);
     const inline = this.registry.inlineFor(events.map((e) => e.type));
+    // The arrays as literals made here (pgArrayLiteral), not by node-postgres: see there.
     const values = [
       metadata.orgId,
-      requests.map((r) => r.streamId),
-      requests.map((r) => r.expectedVersion),
-      requests.map((r) => r.events.length),
-      events.map((e) => e.type),
+      pgArrayLiteral(requests.map((r) => r.streamId)),
+      pgArrayLiteral(requests.map((r) => r.expectedVersion)),
+      pgArrayLiteral(requests.map((r) => r.events.length)),
+      pgArrayLiteral(events.map((e) => e.type)),
       JSON.stringify(events.map((e) => e.data)),
       JSON.stringify(metadata),
-      events.map((e) => e.idempotencyKey ?? null),
+      pgArrayLiteral(events.map((e) => e.idempotencyKey ?? null)),
     ];
     const single = this.oneStatement(requests, metadata, inline, values);
     if (single) {

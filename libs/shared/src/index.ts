@@ -13,3 +13,4 @@ export * from './local-day';
 export * from './platform/logger';
 export * from './trust-cache';
 export * from './group-by';
+export * from './database/pg-array';
