@@ -17,7 +17,7 @@ export function pgArrayLiteral(values: readonly (string | number | bigint | null
     if (v === null || v === undefined) parts[i] = 'NULL';
     else {
       const s = typeof v === 'string' ? v : String(v);
-      parts[i] = BARE.test(s) && s.toUpperCase() !== 'NULL' ? s : `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+      parts[i] = BARE.test(s) && (s.length !== 4 || s.toUpperCase() !== 'NULL') ? s : `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
     }
   }
   return `{${parts.join(',')}}`;
