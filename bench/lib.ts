@@ -487,16 +487,21 @@ export async function statementProfile<T>(adminUrl: string, database: string, fn
  * Seconds until every checkpointed consumer (the reports, the job outbox) has passed every event stored so far: what
  * the async read models still had to do when the clients stopped.
  */
-export async function caughtUp(pg: Pool): Promise<number> {
+export async function caughtUp(pg: Pool, timeoutMs = 300_000): Promise<number> {
   const start = process.hrtime.bigint();
   const last = (await pg.query<{ t: string | null }>('SELECT max(transaction_id)::text AS t FROM events')).rows[0].t;
   for (;;) {
+    // One probe of events_pkey per checkpoint (a join on the row comparison was a scan of the whole table a poll).
     const { rows } = await pg.query<{ behind: boolean }>(
-      `SELECT EXISTS (SELECT 1 FROM events e, consumer_checkpoints c
-                       WHERE e.transaction_id <= $1::xid8 AND (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)) AS behind`,
+      `SELECT EXISTS (SELECT 1 FROM consumer_checkpoints c CROSS JOIN LATERAL (
+                        SELECT 1 FROM events e
+                         WHERE e.transaction_id <= $1::xid8 AND (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)
+                         ORDER BY e.transaction_id, e.global_position LIMIT 1) x) AS behind`,
       [last],
     );
-    if (!rows[0].behind) return Number(process.hrtime.bigint() - start) / 1e9;
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (!rows[0].behind) return seconds;
+    if (seconds * 1000 > timeoutMs) throw new Error(`the consumers did not catch up within ${timeoutMs / 1000} s`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -831,7 +831,7 @@ describe('calls (SPEC §3, §4, §9)', () => {
       // than the generic plan (no statistics: autovacuum is off here, the planner goes by the table's pages).
       await t.db.query(
         `INSERT INTO contacts (id, org_id, name, phone, timezone, lead_quality, lead_status, status, version, created_at, updated_at)
-         SELECT gen_random_uuid(), $1, 'Filler', '+1415550' || lpad(g::text, 4, '0'), 'UTC', 'Cold', 'New', 'ACTIVE', 1, now(), now()
+         SELECT gen_random_uuid(), $1, 'Filler', '+1415550' || lpad(g::text, 4, '0'), 'UTC', 'COLD', 'New', 'ACTIVE', 1, now(), now()
            FROM generate_series(1, 3000) g`,
         [randomUUID()],
       );
