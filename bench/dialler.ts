@@ -4,6 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { JsonClient } from './http-client';
+import { envInt, withScratchDatabase } from './lib';
+import { runJson, startServer } from './server';
 
 export const MIX = ['Called', 'Called', 'Called', 'Called', 'Busy', 'Busy', 'No Answer', 'No Answer', 'Missed', 'Follow up', 'Rescheduled'] as const;
 
@@ -59,4 +61,29 @@ export async function buildWorld(admin: JsonClient, contacts: number, agents: nu
     }
   }
   return world;
+}
+
+/**
+ * A scratch database, one organization made by the CLI, the service on it (API and workers; the API alone with
+ * BENCH_API_ONLY) and the dialler's world: what bench:ingest and bench:ingest-cost run on. Everything is stopped and
+ * dropped after `run`, also when it throws.
+ */
+export async function withDiallerService(
+  contacts: number,
+  agents: number,
+  run: (s: { databaseUrl: string; databaseName: string; orgId: string; server: Awaited<ReturnType<typeof startServer>>; world: World }) => Promise<void>,
+): Promise<void> {
+  await withScratchDatabase(async (scratch) => {
+    const env = { DATABASE_URL: scratch.url, QUEUE_PREFIX: scratch.name, PG_POOL_SIZE: String(envInt('BENCH_SERVER_POOL', 24)) };
+    const org = await runJson('apps/cli/src/main.ts', ['org:create', '--name', 'Bench'], env);
+    const server = await startServer(env, process.env.BENCH_API_ONLY ? ['--api-only'] : []);
+    const admin = new JsonClient(server.url, org.adminKey, 32);
+    try {
+      const world = await buildWorld(admin, contacts, agents);
+      await run({ databaseUrl: scratch.url, databaseName: scratch.name, orgId: org.orgId, server, world });
+    } finally {
+      admin.close();
+      await server.stop();
+    }
+  });
 }

@@ -19,9 +19,8 @@
 import 'reflect-metadata';
 import { JsonClient } from './http-client';
 import { Pool } from 'pg';
-import { caughtUp, cpuPerUnit, cpuSnapshot, envInt, walDiff, walSnapshot, withScratchDatabase } from './lib';
-import { runJson, startServer } from './server';
-import { buildWorld, pushedCall } from './dialler';
+import { caughtUp, cpuPerUnit, cpuSnapshot, envInt, walDiff, walSnapshot } from './lib';
+import { pushedCall, withDiallerService } from './dialler';
 
 const CONTACTS = envInt('BENCH_CONTACTS', 3000);
 const BATCH = envInt('BENCH_BATCH', 500);
@@ -33,51 +32,41 @@ const BATCHES = envInt('BENCH_BATCHES', 60);
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
 
 async function main(): Promise<void> {
-  await withScratchDatabase(async (scratch) => {
-    const env = { DATABASE_URL: scratch.url, QUEUE_PREFIX: scratch.name, PG_POOL_SIZE: String(envInt('BENCH_SERVER_POOL', 24)) };
-    const org = await runJson('apps/cli/src/main.ts', ['org:create', '--name', 'Bench'], env);
-    const server = await startServer(env, process.env.BENCH_API_ONLY ? ['--api-only'] : []);
-    const admin = new JsonClient(server.url, org.adminKey, 32);
-    try {
-      const world = await buildWorld(admin, CONTACTS, 20);
-      const client = new JsonClient(server.url, world.diallerKey, CLIENTS);
-      let n = 0;
-      const push = async () => {
-        const res = SINGLE
-          ? await client.request('POST', '/api/calls', pushedCall(world, n++))
-          : await client.request('POST', '/api/calls/batch', { calls: Array.from({ length: BATCH }, () => pushedCall(world, n++)) });
-        if (res.status !== (SINGLE ? 201 : 200)) throw new Error(`push: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
-      };
-      /** As many calls as `batches` batches hold, in batches or one a request. */
-      const run = async (batches: number) => {
-        let started = 0;
-        const step = SINGLE ? 1 : BATCH;
-        await Promise.all(Array.from({ length: CLIENTS }, async () => { while (started < batches * BATCH) { started += step; await push(); } }));
-      };
-      const pg = new Pool({ connectionString: scratch.url, max: 1 });
-      const wal = () => walSnapshot((sql) => pg.query(sql));
-      await run(WARMUP);
-      if (process.env.PROFILE_ON_SIGNAL) server.profile();
-      console.log(`${CONTACTS} contacts, ${SINGLE ? 'one call a request' : `${BATCH} calls a batch`}, ${CLIENTS} client(s)${process.env.BENCH_API_ONLY ? ', async consumers OFF' : ''}; CPU µs per call:`);
-      for (let r = 1; r <= ROUNDS; r++) {
-        const walBefore = await wal();
-        const before = cpuSnapshot([server.pid]);
-        const t0 = process.hrtime.bigint();
-        await run(BATCHES);
-        // The round's events through the reports and the job outbox too, so their cost falls in the round that made it.
-        if (!process.env.BENCH_API_ONLY) await caughtUp(pg);
-        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        const c = cpuPerUnit(before, cpuSnapshot([server.pid]), BATCHES * BATCH);
-        const w = walDiff(walBefore, await wal());
-        const us = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1)).padStart(6);
-        console.log(`round ${r}: ${String(Math.round((BATCHES * BATCH) / seconds)).padStart(6)} calls/s  service ${us(c?.service)}  postgres ${us(c?.postgres)}  redis ${us(c?.redis)}  generator ${us(c?.generator)}  |  WAL per call ${(w.records / (BATCHES * BATCH)).toFixed(1)} records, ${Math.round(w.bytes / (BATCHES * BATCH))} bytes (${(w.fpi / (BATCHES * BATCH)).toFixed(2)} full pages)`);
-      }
-      client.close();
-      await pg.end();
-    } finally {
-      admin.close();
-      await server.stop();
+  await withDiallerService(CONTACTS, 20, async ({ databaseUrl, server, world }) => {
+    const client = new JsonClient(server.url, world.diallerKey, CLIENTS);
+    let n = 0;
+    const push = async () => {
+      const res = SINGLE
+        ? await client.request('POST', '/api/calls', pushedCall(world, n++))
+        : await client.request('POST', '/api/calls/batch', { calls: Array.from({ length: BATCH }, () => pushedCall(world, n++)) });
+      if (res.status !== (SINGLE ? 201 : 200)) throw new Error(`push: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+    };
+    /** As many calls as `batches` batches hold, in batches or one a request. */
+    const run = async (batches: number) => {
+      let started = 0;
+      const step = SINGLE ? 1 : BATCH;
+      await Promise.all(Array.from({ length: CLIENTS }, async () => { while (started < batches * BATCH) { started += step; await push(); } }));
+    };
+    const pg = new Pool({ connectionString: databaseUrl, max: 1 });
+    const wal = () => walSnapshot((sql) => pg.query(sql));
+    await run(WARMUP);
+    if (process.env.PROFILE_ON_SIGNAL) server.profile();
+    console.log(`${CONTACTS} contacts, ${SINGLE ? 'one call a request' : `${BATCH} calls a batch`}, ${CLIENTS} client(s)${process.env.BENCH_API_ONLY ? ', async consumers OFF' : ''}; CPU µs per call:`);
+    for (let r = 1; r <= ROUNDS; r++) {
+      const walBefore = await wal();
+      const before = cpuSnapshot([server.pid]);
+      const t0 = process.hrtime.bigint();
+      await run(BATCHES);
+      // The round's events through the reports and the job outbox too, so their cost falls in the round that made it.
+      if (!process.env.BENCH_API_ONLY) await caughtUp(pg);
+      const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      const c = cpuPerUnit(before, cpuSnapshot([server.pid]), BATCHES * BATCH);
+      const w = walDiff(walBefore, await wal());
+      const us = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(1)).padStart(6);
+      console.log(`round ${r}: ${String(Math.round((BATCHES * BATCH) / seconds)).padStart(6)} calls/s  service ${us(c?.service)}  postgres ${us(c?.postgres)}  redis ${us(c?.redis)}  generator ${us(c?.generator)}  |  WAL per call ${(w.records / (BATCHES * BATCH)).toFixed(1)} records, ${Math.round(w.bytes / (BATCHES * BATCH))} bytes (${(w.fpi / (BATCHES * BATCH)).toFixed(2)} full pages)`);
     }
+    client.close();
+    await pg.end();
   });
 }
 

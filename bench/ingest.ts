@@ -46,10 +46,9 @@ import {
   RawInsertBaseline,
   runLoad,
   statementProfile,
-  withScratchDatabase,
 } from './lib';
-import { histogram, runJson, startServer } from './server';
-import { buildWorld, pushedCall } from './dialler';
+import { histogram } from './server';
+import { pushedCall, withDiallerService } from './dialler';
 
 const SECONDS = envInt('BENCH_SECONDS', 10);
 const WARMUP = envInt('BENCH_WARMUP_SECONDS', 2);
@@ -72,132 +71,122 @@ const rawRow = (i: number, orgId: string): EventRow => ({
 });
 
 async function main(): Promise<void> {
-  await withScratchDatabase(async (scratch) => {
-    const env = { DATABASE_URL: scratch.url, QUEUE_PREFIX: scratch.name, PG_POOL_SIZE: String(envInt('BENCH_SERVER_POOL', 24)) };
-    const org = await runJson('apps/cli/src/main.ts', ['org:create', '--name', 'Bench'], env);
-    const server = await startServer(env, process.env.BENCH_API_ONLY ? ['--api-only'] : []);
-    const admin = new JsonClient(server.url, org.adminKey, 32);
-    try {
-      const world = await buildWorld(admin, CONTACTS, AGENTS);
-      const client = new JsonClient(server.url, world.diallerKey, CLIENTS);
-      const pg = new Pool({ connectionString: scratch.url, max: 2 });
-      // Connections are scarce (max_connections 100 by default): each baseline gets a pool of its own, closed after.
-      const rawSingleBaseline = new RawInsertBaseline(scratch.url, RAW_CONNECTIONS);
-      await rawSingleBaseline.createTable();
-      let n = 0;
-      let failures = 0;
-      const pushOne = async () => {
-        const res = await client.request('POST', '/api/calls', pushedCall(world, n++));
-        if (res.status !== 201) failures++;
-        return 1;
-      };
-      const pushBatch = async () => {
-        const calls = Array.from({ length: BATCH }, () => pushedCall(world, n++));
-        const res = await client.request('POST', '/api/calls/batch', { calls });
-        if (res.status !== 200) throw new Error(`batch: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
-        failures += res.body.results.filter((r: { status: string }) => r.status !== 'accepted').length;
-        return BATCH;
-      };
+  await withDiallerService(CONTACTS, AGENTS, async ({ databaseUrl, databaseName, orgId, server, world }) => {
+    const client = new JsonClient(server.url, world.diallerKey, CLIENTS);
+    const pg = new Pool({ connectionString: databaseUrl, max: 2 });
+    // Connections are scarce (max_connections 100 by default): each baseline gets a pool of its own, closed after.
+    const rawSingleBaseline = new RawInsertBaseline(databaseUrl, RAW_CONNECTIONS);
+    await rawSingleBaseline.createTable();
+    let n = 0;
+    let failures = 0;
+    const pushOne = async () => {
+      const res = await client.request('POST', '/api/calls', pushedCall(world, n++));
+      if (res.status !== 201) failures++;
+      return 1;
+    };
+    const pushBatch = async () => {
+      const calls = Array.from({ length: BATCH }, () => pushedCall(world, n++));
+      const res = await client.request('POST', '/api/calls/batch', { calls });
+      if (res.status !== 200) throw new Error(`batch: ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+      failures += res.body.results.filter((r: { status: string }) => r.status !== 'accepted').length;
+      return BATCH;
+    };
 
-      const results: LoadResult[] = [];
-      // CPU per call (or raw row) on each side, by phase: what a change saves shows here even when the host's speed moves.
-      const costs: (ReturnType<typeof cpuPerUnit>)[] = [];
-      const drains: (number | undefined)[] = [];
-      const costed = async (phase: () => Promise<LoadResult>, drained = false) => {
-        const before = cpuSnapshot([server.pid]);
-        let r = await phase();
-        if (drained) {
-          const drain = await caughtUp(pg);
-          drains[costs.length] = drain;
-          r = { ...r, seconds: r.seconds + drain, eventsPerSecond: r.events / (r.seconds + drain), opsPerSecond: r.ops / (r.seconds + drain) };
-        }
-        costs.push(cpuPerUnit(before, cpuSnapshot([server.pid]), r.events));
-        return r;
-      };
-      await runLoad('warm-up', { writers: CLIENTS, seconds: WARMUP }, pushOne);
-      // The warm-up's reports and jobs done before the raw phase, not on its cores.
-      if (!process.env.BENCH_API_ONLY) await caughtUp(pg);
-      if (process.env.BENCH_ANALYZE !== '0') await pg.query('ANALYZE');
-      results.push(await costed(() => runLoad('raw single INSERT', { writers: RAW_CONNECTIONS, seconds: SECONDS }, (_, i) => rawSingleBaseline.insertOne(rawRow(i, org.orgId)))));
-      await rawSingleBaseline.close();
-      if (process.env.PROFILE_ON_SIGNAL === 'single') server.profile();
-      const groupsBefore = await histogram(server.url, 'ingest_group_commit_size');
-      const singlePhase = await statementProfile(
-        BENCH_ADMIN_URL,
-        scratch.name,
-        () => costed(() => runLoad('POST /api/calls', { writers: CLIENTS, seconds: SECONDS }, pushOne), !process.env.BENCH_API_ONLY),
-        !!process.env.BENCH_PG_STATEMENTS,
-      );
-      results.push(singlePhase.result);
-      const groupsAfter = await histogram(server.url, 'ingest_group_commit_size');
-      const raw = new RawInsertBaseline(scratch.url, BATCH_CLIENTS);
-      results.push(
-        await costed(() =>
-          runLoad(`raw INSERT x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, (_, i) =>
-            raw.insertMany(Array.from({ length: BATCH }, (_, k) => rawRow(i * BATCH + k, org.orgId))),
-          ),
-        ),
-      );
-      if (process.env.PROFILE_ON_SIGNAL === 'batch') server.profile();
-      const batchPhase = await statementProfile(
-        BENCH_ADMIN_URL,
-        scratch.name,
-        () => costed(() => runLoad(`POST /api/calls/batch x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, pushBatch), !process.env.BENCH_API_ONLY),
-        !!process.env.BENCH_PG_STATEMENTS,
-      );
-      results.push(batchPhase.result);
-
-      const counts = (await pg.query(`SELECT (SELECT count(*) FROM calls) AS calls, (SELECT count(*) FROM events) AS events`)).rows[0];
-      printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['contacts', CONTACTS], ['agents', AGENTS], ['ANALYZE after warm-up', process.env.BENCH_ANALYZE === '0' ? 'no' : 'yes'], ...(process.env.BENCH_API_ONLY ? [['async consumers', 'OFF (BENCH_API_ONLY): not a run for the targets'] as [string, string]] : [])]);
-      const us = (n: number | undefined) => (n === undefined ? '-' : String(Math.round(n)));
-      printTable(
-        ['scenario', 'clients', 'rows or calls/s', 'drain s', 'p50 ms', 'p99 ms', 'CPU µs/unit: service', 'postgres', 'redis', 'generator'],
-        results.map((r, k) => [
-          r.label,
-          String(r.writers),
-          fmtRate(r.eventsPerSecond),
-          drains[k] === undefined ? '-' : drains[k]!.toFixed(2),
-          fmtMs(r.p50),
-          fmtMs(r.p99),
-          us(costs[k]?.service),
-          us(costs[k]?.postgres),
-          us(costs[k]?.redis),
-          us(costs[k]?.generator),
-        ]),
-      );
-      const [rawSingle, single, rawBatch, batch] = results;
-      const ratioSingle = single.eventsPerSecond / rawSingle.eventsPerSecond;
-      const ratioBatch = batch.eventsPerSecond / rawBatch.eventsPerSecond;
-      // The machine's CPU for one raw row over that for one call (service, Postgres, Redis, load generator): the rate
-      // ratio, as the CPU costs it. Steadier than the rates when the host's speed moves within a run.
-      const machine = (c: (typeof costs)[number]) => (c ? c.service + c.postgres + c.redis + c.generator : NaN);
-      const cpuRatio = (rawK: number, callK: number) => fmtRatio(machine(costs[rawK]) / machine(costs[callK]));
-      printTable(
-        ['measure', 'value', 'target', 'verdict'],
-        [
-          ['single / raw single', fmtRatio(ratioSingle), '>= 0.30', ratioSingle >= 0.3 ? 'PASS' : 'FAIL'],
-          ['batch calls/s', fmtRate(batch.eventsPerSecond), '>= 10,000', batch.eventsPerSecond >= 10_000 ? 'PASS' : 'FAIL'],
-          ['batch / raw batch', fmtRatio(ratioBatch), '>= 0.30', ratioBatch >= 0.3 ? 'PASS' : 'FAIL'],
-          ['CPU: raw single row / single call', cpuRatio(0, 1), '', ''],
-          ['CPU: raw batch row / batch call', cpuRatio(2, 3), '', ''],
-        ],
-      );
-      printPairs('Totals', [
-        ['calls stored', counts.calls],
-        ['events stored', counts.events],
-        ['pushes not accepted', failures],
-        ['single pushes per group commit', ((groupsAfter.sum - groupsBefore.sum) / Math.max(1, groupsAfter.count - groupsBefore.count)).toFixed(1)],
-      ]);
-      for (const [phase, name] of [[singlePhase, 'POST /api/calls'], [batchPhase, 'POST /api/calls/batch']] as const) {
-        if (phase.rows.length) printTable(['calls', 'total ms', 'mean ms', '% of time', 'planning ms', `Postgres during ${name}: statement`], phase.rows);
+    const results: LoadResult[] = [];
+    // CPU per call (or raw row) on each side, by phase: what a change saves shows here even when the host's speed moves.
+    const costs: (ReturnType<typeof cpuPerUnit>)[] = [];
+    const drains: (number | undefined)[] = [];
+    const costed = async (phase: () => Promise<LoadResult>, drained = false) => {
+      const before = cpuSnapshot([server.pid]);
+      let r = await phase();
+      if (drained) {
+        const drain = await caughtUp(pg);
+        drains[costs.length] = drain;
+        r = { ...r, seconds: r.seconds + drain, eventsPerSecond: r.events / (r.seconds + drain), opsPerSecond: r.ops / (r.seconds + drain) };
       }
-      client.close();
-      await raw.close();
-      await pg.end();
-    } finally {
-      admin.close();
-      await server.stop();
+      costs.push(cpuPerUnit(before, cpuSnapshot([server.pid]), r.events));
+      return r;
+    };
+    await runLoad('warm-up', { writers: CLIENTS, seconds: WARMUP }, pushOne);
+    // The warm-up's reports and jobs done before the raw phase, not on its cores.
+    if (!process.env.BENCH_API_ONLY) await caughtUp(pg);
+    if (process.env.BENCH_ANALYZE !== '0') await pg.query('ANALYZE');
+    results.push(await costed(() => runLoad('raw single INSERT', { writers: RAW_CONNECTIONS, seconds: SECONDS }, (_, i) => rawSingleBaseline.insertOne(rawRow(i, orgId)))));
+    await rawSingleBaseline.close();
+    if (process.env.PROFILE_ON_SIGNAL === 'single') server.profile();
+    const groupsBefore = await histogram(server.url, 'ingest_group_commit_size');
+    const singlePhase = await statementProfile(
+      BENCH_ADMIN_URL,
+      databaseName,
+      () => costed(() => runLoad('POST /api/calls', { writers: CLIENTS, seconds: SECONDS }, pushOne), !process.env.BENCH_API_ONLY),
+      !!process.env.BENCH_PG_STATEMENTS,
+    );
+    results.push(singlePhase.result);
+    const groupsAfter = await histogram(server.url, 'ingest_group_commit_size');
+    const raw = new RawInsertBaseline(databaseUrl, BATCH_CLIENTS);
+    results.push(
+      await costed(() =>
+        runLoad(`raw INSERT x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, (_, i) =>
+          raw.insertMany(Array.from({ length: BATCH }, (_, k) => rawRow(i * BATCH + k, orgId))),
+        ),
+      ),
+    );
+    if (process.env.PROFILE_ON_SIGNAL === 'batch') server.profile();
+    const batchPhase = await statementProfile(
+      BENCH_ADMIN_URL,
+      databaseName,
+      () => costed(() => runLoad(`POST /api/calls/batch x${BATCH}`, { writers: BATCH_CLIENTS, seconds: SECONDS }, pushBatch), !process.env.BENCH_API_ONLY),
+      !!process.env.BENCH_PG_STATEMENTS,
+    );
+    results.push(batchPhase.result);
+
+    const counts = (await pg.query(`SELECT (SELECT count(*) FROM calls) AS calls, (SELECT count(*) FROM events) AS events`)).rows[0];
+    printPairs('Machine', [...(await machineInfo((sql) => pg.query(sql))), ['contacts', CONTACTS], ['agents', AGENTS], ['ANALYZE after warm-up', process.env.BENCH_ANALYZE === '0' ? 'no' : 'yes'], ...(process.env.BENCH_API_ONLY ? [['async consumers', 'OFF (BENCH_API_ONLY): not a run for the targets'] as [string, string]] : [])]);
+    const us = (n: number | undefined) => (n === undefined ? '-' : String(Math.round(n)));
+    printTable(
+      ['scenario', 'clients', 'rows or calls/s', 'drain s', 'p50 ms', 'p99 ms', 'CPU µs/unit: service', 'postgres', 'redis', 'generator'],
+      results.map((r, k) => [
+        r.label,
+        String(r.writers),
+        fmtRate(r.eventsPerSecond),
+        drains[k] === undefined ? '-' : drains[k]!.toFixed(2),
+        fmtMs(r.p50),
+        fmtMs(r.p99),
+        us(costs[k]?.service),
+        us(costs[k]?.postgres),
+        us(costs[k]?.redis),
+        us(costs[k]?.generator),
+      ]),
+    );
+    const [rawSingle, single, rawBatch, batch] = results;
+    const ratioSingle = single.eventsPerSecond / rawSingle.eventsPerSecond;
+    const ratioBatch = batch.eventsPerSecond / rawBatch.eventsPerSecond;
+    // The machine's CPU for one raw row over that for one call (service, Postgres, Redis, load generator): the rate
+    // ratio, as the CPU costs it. Steadier than the rates when the host's speed moves within a run.
+    const machine = (c: (typeof costs)[number]) => (c ? c.service + c.postgres + c.redis + c.generator : NaN);
+    const cpuRatio = (rawK: number, callK: number) => fmtRatio(machine(costs[rawK]) / machine(costs[callK]));
+    printTable(
+      ['measure', 'value', 'target', 'verdict'],
+      [
+        ['single / raw single', fmtRatio(ratioSingle), '>= 0.30', ratioSingle >= 0.3 ? 'PASS' : 'FAIL'],
+        ['batch calls/s', fmtRate(batch.eventsPerSecond), '>= 10,000', batch.eventsPerSecond >= 10_000 ? 'PASS' : 'FAIL'],
+        ['batch / raw batch', fmtRatio(ratioBatch), '>= 0.30', ratioBatch >= 0.3 ? 'PASS' : 'FAIL'],
+        ['CPU: raw single row / single call', cpuRatio(0, 1), '', ''],
+        ['CPU: raw batch row / batch call', cpuRatio(2, 3), '', ''],
+      ],
+    );
+    printPairs('Totals', [
+      ['calls stored', counts.calls],
+      ['events stored', counts.events],
+      ['pushes not accepted', failures],
+      ['single pushes per group commit', ((groupsAfter.sum - groupsBefore.sum) / Math.max(1, groupsAfter.count - groupsBefore.count)).toFixed(1)],
+    ]);
+    for (const [phase, name] of [[singlePhase, 'POST /api/calls'], [batchPhase, 'POST /api/calls/batch']] as const) {
+      if (phase.rows.length) printTable(['calls', 'total ms', 'mean ms', '% of time', 'planning ms', `Postgres during ${name}: statement`], phase.rows);
     }
+    client.close();
+    await raw.close();
+    await pg.end();
   });
 }
 
