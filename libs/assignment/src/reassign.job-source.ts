@@ -3,7 +3,7 @@ import { Sql } from '@app/shared';
 import { StoredEvent } from '@app/event-store';
 import { AsJobSource, JobRequest, JobSource } from '@app/queue';
 import { CallLogged, CallLoggedData, LeadStatusChanged, LeadStatusChangedData } from '@app/contacts';
-import { RECYCLABLE_STATUSES, SettingsRepository } from '@app/settings';
+import { AutoAssignmentSettings, RECYCLABLE_STATUSES, SettingsRepository } from '@app/settings';
 import { reassignJob, REASSIGN_LEAD } from './reassign.jobs';
 
 /** The statuses settings may recycle, as an SQL list. */
@@ -27,7 +27,7 @@ export class ReassignJobSource implements JobSource {
     const triggers: { e: StoredEvent; delayMs: number }[] = [];
     // Each org's rules once a round, not an await an event: the outbox hands over every call of a round, and that was
     // 4 % of what the service allocated in bench:ingest's batch phase (auto-assignment off).
-    const rulesOf = new Map<string, Awaited<ReturnType<SettingsRepository['getCached']>>['autoAssignment']>();
+    const rulesOf = new Map<string, AutoAssignmentSettings>();
     for (const orgId of new Set(events.map((e) => e.orgId))) rulesOf.set(orgId, (await this.settings.getCached(orgId)).autoAssignment);
     for (const e of events) {
       const rules = rulesOf.get(e.orgId)!;

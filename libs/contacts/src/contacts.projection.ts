@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { BatchedStatement, pgArrayLiteral, Sql, StatementBatch } from '@app/shared';
+import { BatchedStatement, opaqueArray, pgArrayLiteral, Sql, StatementBatch } from '@app/shared';
 import { AsProjection, PlannedEvent, Projection, StoredEvent } from '@app/event-store';
 import {
   CallLogged,
@@ -95,10 +95,11 @@ const CHANGE_COLUMN: Record<string, keyof ContactFields> = { name: 'name', phone
  * contacts.next_follow_up_at is derived from follow_ups: they are rebuilt together.
  *
  * Set-based: a batch of events (one push, a 1,000-call batch, or a rebuild page) is folded in memory first
- * and written with a fixed number of statements. The UPDATEs name their keys with `id = ANY ($ids)` (see anyKey) as well
- * as joining the record set: without that the planner (which guesses 100 rows for jsonb_to_recordset, and has
- * no statistics where autovacuum is off) hash-joins against a sequential scan of the whole table. Every write is guarded (ON CONFLICT, version), so applying
- * an event twice changes nothing.
+ * and written with a fixed number of statements. The UPDATEs name their keys with `id = ANY ($ids)` as well as
+ * joining the record set: without that the planner (which guesses 100 rows for jsonb_to_recordset, and has no
+ * statistics where autovacuum is off) hash-joins against a sequential scan of the whole table. The keys go in
+ * through opaqueArray, so the named statements of one-statement appends keep one plan. Every write is guarded
+ * (ON CONFLICT, version), so applying an event twice changes nothing.
  */
 @Injectable()
 @AsProjection()
@@ -423,7 +424,7 @@ export class ContactsProjection implements Projection {
            version = p.version, updated_at = p.updated_at
          FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, version bigint, updated_at timestamptz, fields jsonb, last_call_at timestamptz,
               next_at timestamptz, next_id uuid)
-         WHERE c.id = ${anyKey('$2::uuid[]')} AND c.id = p.id AND c.version < p.version`,
+         WHERE c.id = ANY (${opaqueArray('$2', 'uuid')}) AND c.id = p.id AND c.version < p.version`,
         values: [JSON.stringify([...patches.values()]), pgArrayLiteral([...patches.keys()])],
         writes: ['contacts'],
       });
@@ -438,7 +439,7 @@ export class ContactsProjection implements Projection {
       batch.push({
         text: `UPDATE follow_ups f SET ${sets.join(', ')}, updated_at = p.updated_at
            FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, updated_at timestamptz, fields jsonb)
-          WHERE f.id = ${anyKey('$2::uuid[]')} AND f.id = p.id`,
+          WHERE f.id = ANY (${opaqueArray('$2', 'uuid')}) AND f.id = p.id`,
         values: [JSON.stringify([...fuPatches.values()].map(({ id, updated_at, ...fields }) => ({ id, updated_at, fields }))), pgArrayLiteral([...fuPatches.keys()])],
         writes: ['follow_ups'],
       });
@@ -479,19 +480,6 @@ export class ContactsProjection implements Projection {
       writes: ['contacts'],
     };
   }
-}
-
-/**
- * `= ANY` over a parameter's keys, for the UPDATEs that go into a one-statement append (a named statement, kept per
- * connection). Behind a sub-select the array's length is unknown to the planner in every plan, so the custom plans
- * Postgres makes for a statement's first five executions cost what its generic plan does, and from the sixth it keeps
- * the generic plan. With a bare `$n` a push naming fewer than ten contacts (the generic plan's guess) had custom plans
- * that looked cheaper, and its statement was planned again at every push: 0.25 ms of planning against 0.64 ms of
- * execution (pg_stat_statements, `BENCH_PUSH=single npm run bench:ingest-cost`, 2026-12-06). The plan is the same
- * either way: the primary key, probed for each key.
- */
-function anyKey(param: string): string {
-  return `ANY (ARRAY(SELECT unnest(${param})))`;
 }
 
 function fieldValue(col: keyof ContactFields): string {

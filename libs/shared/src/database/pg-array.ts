@@ -22,3 +22,17 @@ export function pgArrayLiteral(values: readonly (string | number | bigint | null
   }
   return `{${parts.join(',')}}`;
 }
+
+/**
+ * An array parameter the planner cannot see into, for named statements that are kept per connection: `(SELECT
+ * $n::type[])::type[]`, a sub-select run once an execution. Bare, the array is a constant in each custom plan
+ * Postgres makes for a statement's first five executions, so a short one (a push naming one contact, a read of one
+ * stream) costs less there than in the generic plan, which guesses ten elements; Postgres then keeps planning the
+ * statement at every execution (0.25 ms of planning against 0.64 ms of execution for a push that schedules nothing,
+ * pg_stat_statements, `BENCH_PUSH=single npm run bench:ingest-cost`). Behind the sub-select every plan costs the
+ * same, and from the sixth execution Postgres keeps the generic one. Use it as `col = ANY (opaqueArray(…))` or in
+ * `unnest(…)`; the plans are the same index probes either way.
+ */
+export function opaqueArray(param: string, type: string): string {
+  return `(SELECT ${param}::${type}[])::${type}[]`;
+}
