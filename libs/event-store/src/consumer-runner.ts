@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Database, Sql } from '@app/shared';
 import { Gauge, Histogram } from 'prom-client';
@@ -38,7 +38,7 @@ export const RUN_CONSUMERS = Symbol('run-consumers');
  * checkpoint commit together (compare-and-set by the lock).
  */
 @Injectable()
-export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ConsumerRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(ConsumerRunner.name);
   private running = false;
   private loops: Promise<void>[] = [];
@@ -62,7 +62,12 @@ export class ConsumerRunner implements OnApplicationBootstrap, OnApplicationShut
     this.loops = [this.loop(consumers)];
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Stops the loop and waits for the round under way, before any module's onApplicationShutdown: that is where
+   * @nestjs/bullmq closes the queues, and it could come first (hooks run module by module), so the job outbox's round
+   * failed to enqueue at every graceful shutdown, was undone, logged as an error and done again by the next process.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
     [...this.sleepers].forEach((s) => s.done());
     await Promise.all(this.loops);

@@ -206,6 +206,34 @@ describe('job layer', () => {
       expect(rows).toEqual([{ runs: 1 }]);
     }, 60_000);
 
+    it('should let the job outbox finish its round, jobs enqueued, before a shutdown closes the queues', async () => {
+      await db.query('TRUNCATE probe_done');
+      const app = await bootWorker();
+      const queue = maintenance();
+      const errors: unknown[] = [];
+      const logged = jest.spyOn(Logger.prototype, 'error').mockImplementation((...args: unknown[]) => void errors.push(args));
+      try {
+        const runAt = Date.now() + HOUR;
+        const inSource = new Promise<void>((resolve) => (ProbeJobSource.onSlowSource = resolve));
+        // One event: with more, a round might hold only those committed first, and the rest is rightly left to the next process.
+        await appendProbes(1, runAt, { sourceDelayMs: 1500 });
+        await inSource; // the outbox's round is under way: its job is not in Redis yet
+        await app.close();
+        const ids = (await queue.getDelayed(0, 100)).map((j) => j.id);
+        expect(ids).toHaveLength(1);
+        const { rows } = await db.query(`SELECT count(*)::int AS n FROM events e, consumer_checkpoints c
+          WHERE c.name = 'job-outbox' AND e.type = $1 AND (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)`, [PROBE_REQUESTED]);
+        expect(rows[0].n).toBe(0); // and its checkpoint committed
+        expect(errors).toEqual([]);
+      } finally {
+        ProbeJobSource.onSlowSource = null;
+        logged.mockRestore();
+        await app.close().catch(() => undefined);
+        await queue.obliterate({ force: true });
+        await queue.close();
+      }
+    }, 60_000);
+
     it('should refuse to start when two handlers claim one job', async () => {
       @HandlesJob('probe.run')
       class SecondProbeHandler extends ProbeJobHandler {}
