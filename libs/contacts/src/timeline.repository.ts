@@ -33,7 +33,8 @@ export class TimelineRepository {
   constructor(private readonly db: Database) {}
 
   async forContact(actor: Actor, contactId: string, page: { before?: number; limit: number }): Promise<{ entries: TimelineEntry[]; nextCursor: string | null }> {
-    if (page.before !== undefined && (!Number.isInteger(page.before) || page.before < 1)) throw new ValidationError('cursor', 'must be a nextCursor this API returned');
+    // Safe integers only: ?cursor=1e23 is an integer to JS, but "1e+23" is no bigint to Postgres (a 500).
+    if (page.before !== undefined && (!Number.isSafeInteger(page.before) || page.before < 1)) throw new ValidationError('cursor', 'must be a nextCursor this API returned');
     const { rows } = await this.db.query<{ type: string; data: Record<string, unknown>; metadata: { occurredAt: string; actorId?: string | null }; stream_version: number }>(
       `SELECT type, data, metadata, stream_version FROM events
         WHERE stream_id = $1 AND org_id = $2 AND ($3::bigint IS NULL OR stream_version < $3)
