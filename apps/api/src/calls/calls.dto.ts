@@ -46,7 +46,7 @@ export class FollowUpFieldsDto {
   @IsOptional()
   @IsISO8601(ISO)
   scheduledAt?: string;
-  @ApiPropertyOptional({ nullable: true, description: 'null or absent: inherit from the contact' })
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true, description: 'null or absent: inherit from the contact' })
   @ValidateIf((o) => o.agentId !== null && o.agentId !== undefined)
   @IsUUID()
   agentId?: string | null;
@@ -55,9 +55,15 @@ export class FollowUpFieldsDto {
   @ApiPropertyOptional({ default: false }) @IsOptional() @IsBoolean() allowOutOfWindow?: boolean;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(5000) notes?: string;
   @ApiPropertyOptional() @IsOptional() @IsUUID() campaignId?: string;
-  @ApiPropertyOptional({ description: 'sms only' }) @ValidateIf((o) => o.type === 'sms') @IsString() @IsNotEmpty() @MaxLength(1600) message?: string;
+  // Checked when sent with another type too (then ignored): a number or a 100k-char string is bad input whatever the type.
+  @ApiPropertyOptional({ description: 'sms only' })
+  @ValidateIf((o) => o.type === 'sms' || (o.message !== undefined && o.message !== null))
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(1600)
+  message?: string;
   @ApiPropertyOptional({ description: 'webhook only' })
-  @ValidateIf((o) => o.type === 'webhook')
+  @ValidateIf((o) => o.type === 'webhook' || (o.url !== undefined && o.url !== null))
   @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false })
   @MaxLength(2000)
   url?: string;

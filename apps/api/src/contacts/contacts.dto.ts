@@ -41,7 +41,7 @@ export class CreateContactDto {
   @IsIn(LEAD_QUALITIES)
   leadQuality?: LeadQuality;
 
-  @ApiPropertyOptional({ nullable: true })
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true })
   @IsOptional()
   @IsUUID()
   assignedAgentId?: string | null;
@@ -49,7 +49,7 @@ export class CreateContactDto {
   @TagsField()
   tags?: string[];
 
-  @ApiPropertyOptional({ nullable: true })
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true })
   @IsOptional()
   @IsUUID()
   campaignId?: string | null;
@@ -84,7 +84,7 @@ export class UpdateContactDto {
   @IsIn(LEAD_STATUSES)
   leadStatus?: LeadStatus;
 
-  @ApiPropertyOptional({ nullable: true, description: 'null unassigns' })
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true, description: 'null unassigns' })
   @ValidateIf((o) => o.assignedAgentId !== null && o.assignedAgentId !== undefined)
   @IsUUID()
   assignedAgentId?: string | null;
@@ -92,7 +92,7 @@ export class UpdateContactDto {
   @TagsField()
   tags?: string[];
 
-  @ApiPropertyOptional({ nullable: true, description: 'null clears' })
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true, description: 'null clears' })
   @ValidateIf((o) => o.campaignId !== null && o.campaignId !== undefined)
   @IsUUID()
   campaignId?: string | null;

@@ -46,13 +46,13 @@ export class UpdateUserDto {
   @MaxLength(200)
   name?: string;
 
-  @ApiPropertyOptional({ description: 'Free text; null clears it', nullable: true })
+  @ApiPropertyOptional({ type: String, description: 'Free text; null clears it', nullable: true })
   @ValidateIf((_, v) => v !== undefined && v !== null)
   @IsString()
   @MaxLength(200)
   branch?: string | null;
 
-  @ApiPropertyOptional({ description: 'Free text; null clears it', nullable: true })
+  @ApiPropertyOptional({ type: String, description: 'Free text; null clears it', nullable: true })
   @ValidateIf((_, v) => v !== undefined && v !== null)
   @IsString()
   @MaxLength(200)
