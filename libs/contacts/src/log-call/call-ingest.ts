@@ -152,6 +152,7 @@ export class CallIngest {
     const after = new Map<string, { state: ContactState; version: number }>();
     let decided = 0;
     const retry = new Set<string>();
+    const held: { index: number; outcome: ItemOutcome; contactId: string }[] = [];
     for (const [contactId, items] of lanes) {
       if (++decided % CONTACTS_PER_TURN === 0) await nextTurn();
       let { state, version } = loaded.get(contactId)!;
@@ -180,7 +181,10 @@ export class CallIngest {
         retry.add(contactId);
         continue;
       }
-      for (const a of answers) results[a.index] = a.outcome;
+      // An answer decided on the state an earlier item of this lane left (a twin of it, the same callId with another
+      // status) holds only if that item is stored: it is given after the append, and runs again if the contact conflicts.
+      if (lane.length === 0) for (const a of answers) results[a.index] = a.outcome;
+      else for (const a of answers) held.push({ ...a, contactId });
       for (const l of lane) {
         requests.push(l.request);
         owners.push({ index: l.index, events: l.request.events as ContactEvent[], before: l.before });
@@ -200,6 +204,7 @@ export class CallIngest {
       // read, so the answer (a duplicate, for a twin) describes the state it left. (replayed: none, no keys are sent.)
       else retry.add(push.contactId);
     });
+    for (const h of held) if (!retry.has(h.contactId)) results[h.index] = h.outcome;
     const failed = new Set(appended.flatMap((r, k) => (r.outcome === 'ok' ? [] : [calls[owners[k].index].contactId])));
     for (const [contactId, s] of after) if (!failed.has(contactId)) this.states.remember(actor.orgId, contactId, s.state, s.version);
     return pending.filter((i) => retry.has(calls[i].contactId) && results[i] === undefined);
