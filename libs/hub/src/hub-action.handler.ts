@@ -38,6 +38,7 @@ export class HubActionHandler implements ICommandHandler<HubActionCommand, HubAc
     const until = new Date(now.getTime() + snoozeDays * 86_400_000).toISOString();
 
     const updated = new Set<string>();
+    const reassigned = new Set<string>();
     let pending = rows.map((r) => r.id);
     for (let round = 1; pending.length > 0; round++) {
       if (round > MAX_ROUNDS) throw new ConcurrencyError('the follow-ups of these contacts keep changing; retry');
@@ -46,6 +47,11 @@ export class HubActionHandler implements ICommandHandler<HubActionCommand, HubAc
       const owners: string[] = [];
       for (const contactId of pending) {
         const { state, version } = states.get(contactId)!;
+        // Reassigned since the query above (or while this append waited): no longer the caller's to act on.
+        if (state.assignedAgentId !== actor.userId) {
+          reassigned.add(contactId);
+          continue;
+        }
         const events = decideAll(state, contactId, action, end, until, actor.userId);
         if (events.length === 0) continue;
         requests.push({ streamId: contactStream(contactId), expectedVersion: version, events });
@@ -58,6 +64,7 @@ export class HubActionHandler implements ICommandHandler<HubActionCommand, HubAc
         else if (r.outcome === 'conflict') pending.push(owners[i]);
       });
     }
+    if (reassigned.size === rows.length) throw new NotFoundError('contacts assigned to you among personId(s)');
     return { ok: true, count: updated.size, action };
   }
 }
