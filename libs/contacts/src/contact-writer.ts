@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Actor, Clock, KeyedMutex } from '@app/shared';
+import { Actor, Clock, KeyedMutex, NotFoundError } from '@app/shared';
 import { AppendResult, EventStore, NewEvent, retryOnConcurrency } from '@app/event-store';
 import { ContactCommand, contactDecider, ContactEvent, ContactState, contactStream } from './domain';
 import { ContactStateCache } from './contact-state.cache';
@@ -31,6 +31,8 @@ export class ContactWriter {
     return retryOnConcurrency(async () => {
       // the cached state caught up with the stream; the append names its version, so a racing writer is a retry
       const { state, version } = (await this.states.load(actor.orgId, [contactId])).get(contactId)!;
+      // Handlers check an agent's access on the read model first; a contact handed to another agent since is no longer theirs.
+      if (actor.role === 'agent' && state.exists && state.assignedAgentId !== actor.userId) throw new NotFoundError('contact', contactId);
       const events = contactDecider.decide(command(state), state);
       if (events.length === 0) return { state, events, result: null, duplicate: true };
       const keyed = events.map((e, i): NewEvent => (idempotencyKey ? { ...e, idempotencyKey: `${idempotencyKey}:${i}` } : e));
