@@ -195,6 +195,11 @@ export interface StartFollowUpAttempt extends FollowUpCommandBase {
 export interface RecordFollowUpAttemptResult extends FollowUpCommandBase {
   readonly type: 'RecordFollowUpAttemptResult';
   readonly attempt: number;
+  /**
+   * The schedule the attempt started under. A withdrawn attempt's number comes again under a new schedule, so the
+   * number alone would let a late result of the withdrawn attempt end the new one. Omitted: not checked.
+   */
+  readonly schedule?: number;
   readonly success: boolean;
   /** Why it failed; read on failure only (default `failed`). */
   readonly reason: string | null;
@@ -317,11 +322,11 @@ function startAttempt(c: StartFollowUpAttempt, f: FollowUpState): ContactEvent[]
   return [{ type: FollowUpAttemptStarted, data: { ...ref(c), attempt: f.attempts + 1, maxAttempts: f.maxAttempts, outOfWindow, at: now, schedule: f.schedule } }];
 }
 
-/** Stale ([]) unless `attempt` is the open one. A failure retries at retryAt while attempts are left, else fails the follow-up. */
+/** Stale ([]) unless `attempt` (under `schedule`, when given) is the open one. A failure retries at retryAt while attempts are left, else fails the follow-up. */
 function recordResult(c: RecordFollowUpAttemptResult, f: FollowUpState): ContactEvent[] {
   if (!Number.isInteger(c.attempt)) throw new ValidationError('attempt', 'must be an integer');
   if (typeof c.success !== 'boolean') throw new ValidationError('success', 'must be a boolean');
-  if (!f.attemptOpen || f.attempts !== c.attempt) return [];
+  if (!f.attemptOpen || f.attempts !== c.attempt || (c.schedule !== undefined && c.schedule !== f.schedule)) return [];
   const callId = optionalText(c.callId);
   if (c.success) {
     return [{ type: FollowUpAttemptSucceeded, data: { ...ref(c), attempt: c.attempt, callId, detail: optionalText(c.detail) } }];

@@ -29,6 +29,7 @@ export class AttemptTimeoutHandler implements JobHandler<AttemptTimeoutPayload> 
       contactId: job.contactId,
       followUpId: job.followUpId,
       attempt: job.attempt,
+      schedule: job.schedule,
       success: false,
       reason: 'timeout: no call within the attempt timeout',
       retryAt: new Date(now.getTime() + settings.retryDelaySeconds * 1000).toISOString(),

@@ -59,6 +59,9 @@ type Write =
   | { kind: 'result'; job: ExecuteFollowUpPayload; attempt: FollowUpState; outcome: Outcome; retryDelaySeconds: number };
 type Started = { attempt: FollowUpState; state: ContactState } | null;
 
+/** One attempt of one follow-up: a withdrawn attempt's number can come again, never under the same schedule. */
+const attemptKey = (f: FollowUpState) => `${f.id}.${f.schedule}.${f.attempts}`;
+
 /**
  * SPEC §5 execution, for many due follow-ups at once. A job counts its attempt (or defers it, outside the calling
  * window), performs the delivery on its own, then records the result. The counting and the recording of all the
@@ -74,6 +77,12 @@ type Started = { attempt: FollowUpState; state: ContactState } | null;
 export class FollowUpExecutor {
   private readonly logger = new Logger(FollowUpExecutor.name);
   private readonly writes = new GroupQueue<Write, Started>((group) => this.write(group), MAX_GROUP, IN_FLIGHT);
+  /**
+   * The attempts this process is delivering, claimed when decided (before their append, so no other group can see
+   * the attempt open and not claimed). A job delivered again while its attempt is in flight here (a twin, a stalled
+   * job handed out again) finds it claimed and does nothing; only an attempt nobody here performs is resumed.
+   */
+  private readonly performing = new Set<string>();
 
   constructor(
     private readonly store: EventStore,
@@ -91,9 +100,13 @@ export class FollowUpExecutor {
   async execute(job: ExecuteFollowUpPayload): Promise<void> {
     const started = await this.writes.push({ kind: 'start', job });
     if (!started) return;
-    const settings = await this.settings.getCached(job.orgId);
-    const outcome = await this.perform({ job, followUp: started.attempt, phone: started.state.phone, assignedAgentId: started.state.assignedAgentId, settings });
-    if (outcome) await this.writes.push({ kind: 'result', job, attempt: started.attempt, outcome, retryDelaySeconds: settings.retryDelaySeconds });
+    try {
+      const settings = await this.settings.getCached(job.orgId);
+      const outcome = await this.perform({ job, followUp: started.attempt, phone: started.state.phone, assignedAgentId: started.state.assignedAgentId, settings });
+      if (outcome) await this.writes.push({ kind: 'result', job, attempt: started.attempt, outcome, retryDelaySeconds: settings.retryDelaySeconds });
+    } finally {
+      this.performing.delete(attemptKey(started.attempt));
+    }
   }
 
   private async write(group: { item: Write; done: (r: Started) => void }[]): Promise<void> {
@@ -120,8 +133,11 @@ export class FollowUpExecutor {
   private decideStart(state: ContactState, job: ExecuteFollowUpPayload, now: Date, s: OrgSettings, windows: Map<string, CallingWindow>): { events: ContactEvent[]; attempt?: FollowUpState } {
     const f = state.followUps.get(job.followUpId);
     if (!f || f.schedule !== job.schedule) return { events: [] };
-    if (f.attemptOpen) return { events: [], attempt: f.status === 'in_progress' ? f : undefined }; // resume a crashed run
+    // resume a crashed run, unless this process is performing the attempt right now
+    if (f.attemptOpen) return { events: [], attempt: f.status === 'in_progress' && !this.performing.has(attemptKey(f)) ? f : undefined };
     if (f.status !== 'scheduled' && f.status !== 'snoozed') return { events: [] };
+    // a twin of this job, decided in another group, is starting this very attempt
+    if (this.performing.has(attemptKey({ ...f, attempts: f.attempts + 1 }))) return { events: [] };
     const command: ContactCommand = {
       type: 'StartFollowUpAttempt',
       contactId: job.contactId,
@@ -148,6 +164,7 @@ export class FollowUpExecutor {
       contactId: job.contactId,
       followUpId: job.followUpId,
       attempt: attempt.attempts,
+      schedule: attempt.schedule,
       success: o.ok,
       reason: o.ok ? null : (o.error ?? `status ${o.status}`),
       detail: o.ok ? `status ${o.status ?? ''}`.trim() : null,
@@ -170,49 +187,70 @@ export class FollowUpExecutor {
   ): Promise<{ item: Write; attempt: FollowUpState; state: ContactState }[]> {
     const toPerform: { item: Write; attempt: FollowUpState; state: ContactState }[] = [];
     const contactKey = (w: Write) => `${w.job.orgId}|${w.job.contactId}`;
+    // The attempts this call claimed (see `performing`) and still holds: given up when not appended, all of them
+    // when the call fails (its jobs are retried, and resume what was appended).
+    const claimed = new Set<string>();
+    const claim = (f: FollowUpState) => {
+      this.performing.add(attemptKey(f));
+      claimed.add(attemptKey(f));
+    };
+    const unclaim = (f: FollowUpState | undefined) => {
+      if (!f || !claimed.delete(attemptKey(f))) return;
+      this.performing.delete(attemptKey(f));
+    };
     let pending = items;
-    for (let round = 1; pending.length > 0; round++) {
-      if (round > MAX_ROUNDS) throw new Error(`follow-ups of ${pending.length} contact(s) keep changing; the jobs will be retried`);
-      const byContact = groupBy(pending, contactKey);
-      const requests: { orgId: string; request: AppendRequest; contactKey: string; item: Write; attempt?: FollowUpState; state: ContactState }[] = [];
-      const statesByOrg = new Map<string, Map<string, { state: ContactState; version: number }>>();
-      for (const orgId of new Set(pending.map((w) => w.job.orgId))) {
-        const ids = [...new Set(pending.filter((w) => w.job.orgId === orgId).map((w) => w.job.contactId))];
-        statesByOrg.set(orgId, await this.states.load(orgId, ids));
-      }
-      const prepared = await prepare((orgId, contactId) => statesByOrg.get(orgId)?.get(contactId)?.state);
-      for (const [key, group] of byContact) {
-        let { state, version } = statesByOrg.get(group[0].job.orgId)!.get(group[0].job.contactId)!;
-        for (const item of group) {
-          const { job } = item;
-          const { events, attempt } = decide(state, item, prepared);
-          if (events.length === 0) {
-            if (attempt) toPerform.push({ item, attempt, state });
-            continue;
-          }
-          requests.push({ orgId: job.orgId, contactKey: key, item, attempt, state, request: { streamId: contactStream(job.contactId), expectedVersion: version, events } });
-          state = events.reduce(contactDecider.evolve, state);
-          version += events.length;
+    try {
+      for (let round = 1; pending.length > 0; round++) {
+        if (round > MAX_ROUNDS) throw new Error(`follow-ups of ${pending.length} contact(s) keep changing; the jobs will be retried`);
+        const byContact = groupBy(pending, contactKey);
+        const requests: { orgId: string; request: AppendRequest; contactKey: string; item: Write; attempt?: FollowUpState; state: ContactState }[] = [];
+        const statesByOrg = new Map<string, Map<string, { state: ContactState; version: number }>>();
+        for (const orgId of new Set(pending.map((w) => w.job.orgId))) {
+          const ids = [...new Set(pending.filter((w) => w.job.orgId === orgId).map((w) => w.job.contactId))];
+          statesByOrg.set(orgId, await this.states.load(orgId, ids));
         }
+        const prepared = await prepare((orgId, contactId) => statesByOrg.get(orgId)?.get(contactId)?.state);
+        for (const [key, group] of byContact) {
+          let { state, version } = statesByOrg.get(group[0].job.orgId)!.get(group[0].job.contactId)!;
+          for (const item of group) {
+            const { job } = item;
+            const { events, attempt } = decide(state, item, prepared);
+            // claimed before the append, so no other group can find it open and unclaimed
+            if (attempt) claim(attempt);
+            if (events.length === 0) {
+              if (attempt) toPerform.push({ item, attempt, state });
+              continue;
+            }
+            requests.push({ orgId: job.orgId, contactKey: key, item, attempt, state, request: { streamId: contactStream(job.contactId), expectedVersion: version, events } });
+            state = events.reduce(contactDecider.evolve, state);
+            version += events.length;
+          }
+        }
+        const retry = new Set<string>();
+        for (const orgId of new Set(requests.map((r) => r.orgId))) {
+          const mine = requests.filter((r) => r.orgId === orgId);
+          const outcomes = await this.store.appendMany(
+            mine.map((r) => r.request),
+            // The decisions' instant, from which a failure's retryAt counts: the retry then comes retryDelaySeconds
+            // after the failure event's time, however long the append itself waited.
+            { orgId, actorId: null, occurredAt: now.toISOString() },
+          );
+          outcomes.forEach((o, i) => {
+            const r = mine[i];
+            if (retry.has(r.contactKey)) return unclaim(r.attempt);
+            if (o.outcome === 'ok') {
+              if (r.attempt) toPerform.push({ item: r.item, attempt: r.attempt, state: r.state });
+            } else {
+              unclaim(r.attempt);
+              if (o.outcome === 'conflict' || o.outcome === 'replayed') retry.add(r.contactKey);
+            }
+          });
+        }
+        pending = pending.filter((w) => retry.has(contactKey(w)));
       }
-      const retry = new Set<string>();
-      for (const orgId of new Set(requests.map((r) => r.orgId))) {
-        const mine = requests.filter((r) => r.orgId === orgId);
-        const outcomes = await this.store.appendMany(
-          mine.map((r) => r.request),
-          // The decisions' instant, from which a failure's retryAt counts: the retry then comes retryDelaySeconds
-          // after the failure event's time, however long the append itself waited.
-          { orgId, actorId: null, occurredAt: now.toISOString() },
-        );
-        outcomes.forEach((o, i) => {
-          const r = mine[i];
-          if (retry.has(r.contactKey)) return;
-          if (o.outcome === 'ok') {
-            if (r.attempt) toPerform.push({ item: r.item, attempt: r.attempt, state: r.state });
-          } else if (o.outcome === 'conflict' || o.outcome === 'replayed') retry.add(r.contactKey);
-        });
-      }
-      pending = pending.filter((w) => retry.has(contactKey(w)));
+    } catch (err) {
+      for (const key of claimed) this.performing.delete(key);
+      throw err;
     }
     return toPerform;
   }
