@@ -22,9 +22,14 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
     this.worker.concurrency = Number(this.config.get('WORKER_CONCURRENCY') ?? 50);
   }
 
-  /** Closed only once its connections have opened (see settled); @nestjs/bullmq closes it after this hook. */
+  /**
+   * Closed only once its connections have opened (see settled), and here rather than by @nestjs/bullmq in
+   * onApplicationShutdown: close() waits for the running jobs, which must finish before anything they use (the
+   * database pool, the outbound HTTP pools) is closed in that phase, in whatever order its modules come.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     await settled(this.worker?.waitUntilReady());
+    await this.worker?.close().catch((err: unknown) => this.logger.error({ err }, 'worker close failed'));
   }
 
   /**

@@ -211,7 +211,11 @@ export class OutboundHttp {
     return signer;
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * Not in onModuleDestroy: that runs before the workers stop, and destroying the pools aborted the deliveries their
+   * running jobs were making (UND_ERR_DESTROYED), so every graceful shutdown counted a failed attempt for each.
+   */
+  async onApplicationShutdown(): Promise<void> {
     const pools = [...this.agents.values()].map((d) => d.pool);
     this.agents.clear();
     this.signers.clear();
