@@ -17,6 +17,12 @@ export interface TestApp {
   createOrg(name?: string, timezone?: string): Promise<CreateOrganizationResult>;
   createUser(adminKey: string, body: Record<string, unknown>): Promise<{ id: string; apiKey: string }>;
   close(): Promise<void>;
+  /**
+   * Boots another instance of the service on this one's database and Redis prefix (a second process of a rolling
+   * deploy, or the one that replaces this after a restart), leaving this one running. The new one's close() also drops
+   * the database, so close this one's app with `app.close()` alone.
+   */
+  reopen(): Promise<TestApp>;
 }
 
 /** Sets the environment a test process runs under: its own database and Redis prefix, quick polling, quiet logs. */
@@ -35,6 +41,10 @@ export function testEnvironment(db: { name: string; url: string }, extra: Record
 export async function startTestApp(options: { worker?: boolean; env?: Record<string, string> } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   Object.assign(process.env, testEnvironment(database, options.env));
+  return bootTestApp(database, options);
+}
+
+async function bootTestApp(database: { name: string; url: string; drop: () => Promise<void> }, options: { worker?: boolean; env?: Record<string, string> }): Promise<TestApp> {
   const app = await createApp({ api: true, worker: options.worker ?? true }, { migrate: false });
   try {
     await app.init();
@@ -65,6 +75,10 @@ export async function startTestApp(options: { worker?: boolean; env?: Record<str
       await app.close();
       await flushPrefix(database.name);
       await database.drop();
+    },
+    reopen() {
+      Object.assign(process.env, testEnvironment(database, options.env));
+      return bootTestApp(database, options);
     },
   };
 }

@@ -1,0 +1,630 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, IncomingHttpHeaders, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { executeJob } from '@app/follow-ups';
+import { JobQueues } from '@app/queue';
+import { eventually, recordingClient, startTestApp, TestApp } from '@app/testing';
+import { ExecuteFollowUpHandler } from '../libs/follow-ups/src/execute-follow-up/execute-follow-up.handler';
+import { ExpireFollowUpsHandler } from '../libs/follow-ups/src/expire-follow-ups/expire-follow-ups.handler';
+
+/**
+ * Follow-up execution by the BullMQ workers racing what happens around it in production (SPEC §5): users who cancel,
+ * snooze or reschedule while an attempt is in flight, diallers whose call lands as the attempt times out, the expiry
+ * job, retries, and the same job delivered twice. What is asserted is what a user sees (the follow-up, its timeline,
+ * the hub) and what the fake endpoints received; never a timing threshold.
+ */
+
+type FollowUp = {
+  id: string;
+  status: string;
+  scheduledAt: string;
+  maxAttempts: number;
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  resolvedAt: string | null;
+};
+type Entry = { at: string; kind: string; data: Record<string, any>; version: number };
+
+const DAY = 24 * 3600_000;
+const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+const ALWAYS_OPEN = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '23:59' };
+const ENDINGS = ['follow_up_completed', 'follow_up_cancelled', 'follow_up_expired'];
+
+interface GatedRequest {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: any;
+  readonly receivedAt: Date;
+  /** Answers the request now (once; later calls do nothing). */
+  release(status: number): void;
+  readonly released: boolean;
+}
+
+/**
+ * A fake receiver (webhook, dialler) that can hold requests open until the test releases them, so the test can act
+ * while a delivery is in flight. Not holding, it answers at once with the current status.
+ */
+interface GatedSink {
+  readonly url: string;
+  readonly requests: GatedRequest[];
+  hold(): void;
+  answer(status: number): void;
+  close(): Promise<void>;
+}
+
+async function startGatedSink(): Promise<GatedSink> {
+  const requests: GatedRequest[] = [];
+  let mode = { hold: false, status: 200 };
+  const server = createServer((req, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: unknown = raw;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        // not JSON: keep the text
+      }
+      let released = false;
+      const entry: GatedRequest = {
+        headers: req.headers,
+        body,
+        receivedAt: new Date(),
+        release(status) {
+          if (released) return;
+          released = true;
+          if (!res.destroyed) res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status }));
+        },
+        get released() {
+          return released;
+        },
+      };
+      requests.push(entry);
+      if (!mode.hold) entry.release(mode.status);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    hold: () => (mode = { ...mode, hold: true }),
+    answer: (status) => (mode = { hold: false, status }),
+    async close() {
+      for (const r of requests) r.release(503);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * SPEC §5 as a state machine over one follow-up's timeline: an attempt starts only while none is open and the
+ * follow-up is open; each attempt gets at most one result (success, failure) or is withdrawn (snooze, reschedule)
+ * or ended with the follow-up; nothing happens after an ending. Returns the attempts started, in order.
+ */
+function checkLifecycle(events: Entry[]): { starts: { attempt: number; schedule: number; version: number }[]; ending: Entry | null } {
+  const starts: { attempt: number; schedule: number; version: number }[] = [];
+  let open: { attempt: number; schedule: number } | null = null;
+  let ending: Entry | null = null;
+  const fail = (why: string, e: Entry) => {
+    throw new Error(`${why} at ${e.kind} ${JSON.stringify(e.data)}\ntimeline: ${events.map((x) => `${x.version} ${x.kind} ${JSON.stringify(x.data)}`).join('\n')}`);
+  };
+  // the follow-up's own events: a call pushed for it is a record of the call, not a step of its lifecycle
+  for (const e of events.filter((x) => x.kind.startsWith('follow_up_'))) {
+    if (ending) fail('event after the follow-up ended', e);
+    switch (e.kind) {
+      case 'follow_up_attempt_started':
+        if (open) fail(`attempt started while attempt ${open.attempt} is open`, e);
+        open = { attempt: e.data.attempt, schedule: e.data.schedule };
+        starts.push({ attempt: e.data.attempt, schedule: e.data.schedule, version: e.version });
+        break;
+      case 'follow_up_attempt_succeeded':
+        if (!open || open.attempt !== e.data.attempt) fail('result for an attempt that is not open', e);
+        open = null;
+        ending = e;
+        break;
+      case 'follow_up_attempt_failed':
+        if (!open || open.attempt !== e.data.attempt) fail('result for an attempt that is not open', e);
+        open = null;
+        if (e.data.retryAt === null) ending = e;
+        break;
+      case 'follow_up_snoozed':
+      case 'follow_up_rescheduled':
+        if ((e.data.withdrawnAttempt ?? null) !== (open?.attempt ?? null)) fail('withdrawn attempt is not the open one', e);
+        open = null;
+        break;
+      default:
+        if (ENDINGS.includes(e.kind)) {
+          open = null;
+          ending = e;
+        }
+    }
+  }
+  return { starts, ending };
+}
+
+/** The status the timeline says the follow-up is in (for the final-state check against the API). */
+function statusFromTimeline(events: Entry[], type: 'webhook' | 'call'): string {
+  let status = 'scheduled';
+  for (const e of events) {
+    switch (e.kind) {
+      case 'follow_up_attempt_started':
+        status = type === 'call' ? 'queued' : 'in_progress';
+        break;
+      case 'follow_up_attempt_succeeded':
+      case 'follow_up_completed':
+        status = 'completed';
+        break;
+      case 'follow_up_attempt_failed':
+        status = e.data.retryAt === null ? 'failed' : 'scheduled';
+        break;
+      case 'follow_up_snoozed':
+        status = 'snoozed';
+        break;
+      case 'follow_up_rescheduled':
+        status = 'scheduled';
+        break;
+      case 'follow_up_cancelled':
+        status = 'cancelled';
+        break;
+      case 'follow_up_expired':
+        status = 'expired';
+        break;
+    }
+  }
+  return status;
+}
+
+jest.setTimeout(90_000);
+
+let t: TestApp;
+const sinks: GatedSink[] = [];
+/** SPEC §9: never a 5xx. Concurrent tests share no afterEach, so a 5xx fails its own request, and all are checked at the end. */
+const client = recordingClient(() => t, { throwOn5xx: true });
+beforeAll(async () => {
+  t = await startTestApp({ env: { EXPIRY_INTERVAL_MS: '200' } });
+});
+afterAll(async () => {
+  for (const s of sinks) await s.close();
+  await t?.close();
+});
+
+describe('follow-up execution races (SPEC §5)', () => {
+  const { send } = client;
+
+  const sink = async () => {
+    const s = await startGatedSink();
+    sinks.push(s);
+    return s;
+  };
+  const forFollowUp = (s: GatedSink, id: string) => s.requests.filter((r) => r.body?.followUpId === id);
+
+  /** An org (window always open, http to the sinks allowed, retries after 1 s) with one agent. */
+  const setup = async (settings: Record<string, unknown> = {}) => {
+    const org = await t.createOrg(`Org ${randomUUID().slice(0, 8)}`);
+    const agent = await t.createUser(org.adminKey, { name: 'Ana', role: 'agent' });
+    const patched = await send('patch', '/api/settings', org.adminKey, { webhooks: { allowHttpHosts: ['127.0.0.1'] }, retryDelaySeconds: 1, callingWindow: ALWAYS_OPEN, ...settings });
+    expect({ status: patched.status, body: patched.body }).toMatchObject({ status: 200 });
+    return { orgId: org.orgId, admin: org.adminKey, agent };
+  };
+  type Org = Awaited<ReturnType<typeof setup>>;
+
+  let phoneSeq = 2000;
+  const createContact = async (o: Org): Promise<string> => {
+    const res = await send('post', '/api/contacts', o.admin, { name: `Lead ${phoneSeq}`, phone: `+1415557${String(phoneSeq++).padStart(4, '0')}`, assignedAgentId: o.agent.id, timezone: 'Etc/UTC' });
+    expect(res.status).toBe(201);
+    return res.body.id;
+  };
+  const schedule = async (o: Org, contactId: string, body: Record<string, unknown>): Promise<FollowUp> => {
+    const res = await send('post', `/api/contacts/${contactId}/follow-ups`, o.admin, body);
+    expect({ status: res.status, body: res.body }).toMatchObject({ status: 201 });
+    return res.body;
+  };
+  const followUp = async (o: Org, id: string): Promise<FollowUp> => {
+    const res = await send('get', `/api/follow-ups/${id}`, o.admin);
+    expect(res.status).toBe(200);
+    return res.body;
+  };
+  const waitFor = (o: Org, id: string, expected: Partial<FollowUp>, timeoutMs = 20_000) =>
+    eventually(async () => {
+      const f = await followUp(o, id);
+      expect(f).toMatchObject(expected);
+      return f;
+    }, timeoutMs);
+  /** The follow-up's events on its contact's timeline, oldest first. */
+  const eventsOf = async (o: Org, contactId: string, followUpId: string): Promise<Entry[]> => {
+    const res = await send('get', `/api/contacts/${contactId}/timeline?limit=200`, o.admin);
+    expect(res.status).toBe(200);
+    return (res.body.entries as Entry[]).filter((e) => e.data.followUpId === followUpId).reverse();
+  };
+  const kinds = (events: Entry[]) => events.map((e) => e.kind);
+  const change = (o: Org, id: string, action: 'cancel' | 'snooze' | 'reschedule' | 'complete', body?: Record<string, unknown>) =>
+    send('post', `/api/follow-ups/${id}/${action}`, o.admin, body ?? {});
+  const pushCall = (o: Org, contactId: string, body: Record<string, unknown>) =>
+    send('post', '/api/calls', o.admin, {
+      callId: randomUUID(),
+      contactId,
+      agentId: o.agent.id,
+      direction: 'outbound',
+      status: 'Called',
+      durationSec: 42,
+      startedAt: new Date().toISOString(),
+      ...body,
+    });
+  /** The contacts in the agent's hub (SPEC §6). */
+  const hubContacts = async (o: Org): Promise<string[]> => {
+    const res = await send('get', '/api/follow-ups/due?limit=200', o.agent.apiKey);
+    expect(res.status).toBe(200);
+    return res.body.followUps.map((e: { contactId: string }) => e.contactId);
+  };
+
+  /**
+   * The consistency every scenario ends with: the timeline is a valid lifecycle, the API's status is the one the
+   * timeline implies, attempts are the attempts started and not withdrawn, and every started webhook attempt was
+   * delivered exactly once, with the message id `<followUp>.<schedule>.<attempt>`, and nothing else was delivered.
+   */
+  const expectConsistent = async (o: Org, contactId: string, f: { id: string }, type: 'webhook' | 'call', delivered?: GatedSink) => {
+    const events = await eventsOf(o, contactId, f.id);
+    const { starts, ending } = checkLifecycle(events);
+    const now = await followUp(o, f.id);
+    expect(now.status).toBe(statusFromTimeline(events, type));
+    expect(now.resolvedAt === null).toBe(ending === null);
+    const lastStart = starts[starts.length - 1];
+    const withdrawnAfter = lastStart ? events.filter((e) => e.version > lastStart.version && e.data.withdrawnAttempt === lastStart.attempt).length : 0;
+    expect(now.attempts).toBe(lastStart ? lastStart.attempt - withdrawnAfter : 0);
+    if (delivered) {
+      const ids = forFollowUp(delivered, f.id).map((r) => r.headers['webhook-id']);
+      expect([...ids].sort()).toEqual(starts.map((s) => `${f.id}.${s.schedule}.${s.attempt}`).sort());
+    }
+    return { events, starts, ending, now };
+  };
+
+  describe('a user acts while a webhook is in flight', () => {
+    it.concurrent.each([200, 500])('should stay cancelled when the webhook cancelled in flight answers %s late', async (lateStatus) => {
+      const o = await setup();
+      const hook = await sink();
+      hook.hold();
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(0), maxAttempts: 3 });
+      await eventually(() => expect(forFollowUp(hook, f.id)).toHaveLength(1));
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'in_progress', attempts: 1 });
+
+      const cancelled = await change(o, f.id, 'cancel', { reason: 'customer called in' });
+      expect({ status: cancelled.status, body: cancelled.body }).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+      hook.answer(lateStatus);
+      forFollowUp(hook, f.id)[0].release(lateStatus);
+
+      // past the result's append and a retry delay (1 s): nothing reopens, completes or retries it
+      await sleep(2500);
+      const { events, now } = await expectConsistent(o, c, f, 'webhook', hook);
+      expect(now).toMatchObject({ status: 'cancelled', attempts: 1 });
+      expect(kinds(events)).toEqual(['follow_up_scheduled', 'follow_up_attempt_started', 'follow_up_cancelled']);
+      expect(forFollowUp(hook, f.id)).toHaveLength(1);
+      // a user's second cancel is a conflict, not a 5xx, and changes nothing
+      expect((await change(o, f.id, 'cancel')).status).toBe(409);
+    });
+
+    it.concurrent.each([
+      ['before the new attempt starts', 200, null],
+      ['after the new attempt started, failure then success', 500, 200],
+      ['after the new attempt started, success then failure', 200, 500],
+    ] as const)('should run a webhook rescheduled in flight once at its new time when the old attempt answers %s', async (_when, oldStatus, newStatus) => {
+      const o = await setup({ retryDelaySeconds: 3600 });
+      const hook = await sink();
+      hook.hold();
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(0), maxAttempts: 3 });
+      await eventually(() => expect(forFollowUp(hook, f.id)).toHaveLength(1));
+      const [old] = forFollowUp(hook, f.id);
+
+      const newTime = iso(1200);
+      const moved = await change(o, f.id, 'reschedule', { scheduledAt: newTime });
+      // SPEC §5 / withdrawal: the in-flight attempt no longer counts; the follow-up waits for its new time
+      expect({ status: moved.status, body: moved.body }).toMatchObject({ status: 200, body: { status: 'scheduled', attempts: 0, scheduledAt: newTime, nextAttemptAt: newTime } });
+
+      if (newStatus === null) {
+        old.release(oldStatus);
+        await sleep(300);
+        expect(await followUp(o, f.id)).toMatchObject({ status: 'scheduled', attempts: 0, scheduledAt: newTime });
+        hook.answer(200);
+        await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      } else {
+        // the new attempt is in flight too; the old one answers first, then the new one
+        await eventually(() => expect(forFollowUp(hook, f.id)).toHaveLength(2));
+        expect(await followUp(o, f.id)).toMatchObject({ status: 'in_progress', attempts: 1 });
+        old.release(oldStatus);
+        await sleep(500);
+        // the old attempt's answer is not the new attempt's: still in flight
+        expect(await followUp(o, f.id)).toMatchObject({ status: 'in_progress', attempts: 1 });
+        forFollowUp(hook, f.id)[1].release(newStatus);
+        if (newStatus === 200) await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+        else await waitFor(o, f.id, { status: 'scheduled', attempts: 1, lastError: 'HTTP 500' });
+      }
+      await sleep(1500);
+      const { starts } = await expectConsistent(o, c, f, 'webhook', hook);
+      const requests = forFollowUp(hook, f.id);
+      expect(requests).toHaveLength(2);
+      expect(requests[1].body.scheduledAt).toBe(newTime);
+      expect(starts.map((s) => s.schedule)).toEqual([1, 2]);
+    });
+
+    it.concurrent.each([200, 500])('should keep a webhook snoozed in flight snoozed when the old attempt answers %s, and run it once when rescheduled', async (oldStatus) => {
+      const o = await setup({ retryDelaySeconds: 3600 });
+      const hook = await sink();
+      hook.hold();
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(0), maxAttempts: 3 });
+      await eventually(() => expect(forFollowUp(hook, f.id)).toHaveLength(1));
+
+      const snoozed = await change(o, f.id, 'snooze');
+      expect({ status: snoozed.status, body: snoozed.body }).toMatchObject({ status: 200, body: { status: 'snoozed', attempts: 0 } });
+      hook.answer(200);
+      forFollowUp(hook, f.id)[0].release(oldStatus);
+      await sleep(1500);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'snoozed', attempts: 0, scheduledAt: snoozed.body.scheduledAt, resolvedAt: null });
+      expect(forFollowUp(hook, f.id)).toHaveLength(1);
+
+      const newTime = iso(300);
+      expect((await change(o, f.id, 'reschedule', { scheduledAt: newTime })).status).toBe(200);
+      await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      await sleep(1000);
+      const { events } = await expectConsistent(o, c, f, 'webhook', hook);
+      expect(kinds(events)).toEqual([
+        'follow_up_scheduled',
+        'follow_up_attempt_started',
+        'follow_up_snoozed',
+        'follow_up_rescheduled',
+        'follow_up_attempt_started',
+        'follow_up_attempt_succeeded',
+      ]);
+      expect(forFollowUp(hook, f.id).map((r) => r.body.scheduledAt)).toEqual([f.scheduledAt, newTime]);
+    });
+  });
+
+  describe('the same job delivered twice (SPEC §5 step 1)', () => {
+    const payload = (o: Org, contactId: string, f: FollowUp) => ({ orgId: o.orgId, contactId, followUpId: f.id, schedule: 1 });
+
+    it.concurrent('should start one attempt and send one webhook when the job handler runs twice at once', async () => {
+      const o = await setup();
+      const hook = await sink();
+      const c = await createContact(o);
+      // due in a while: the two runs by hand come first, the queued job later finds it ended
+      const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(2000) });
+      const handler = t.app.get(ExecuteFollowUpHandler);
+      await Promise.all([handler.run(payload(o, c, f)), handler.run(payload(o, c, f))]);
+      await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      await sleep(Date.parse(f.scheduledAt) + 1000 - Date.now());
+      await expectConsistent(o, c, f, 'webhook', hook);
+      expect(forFollowUp(hook, f.id)).toHaveLength(1);
+    });
+
+    it.concurrent('should send one webhook when a duplicate of the job runs while its webhook is in flight', async () => {
+      const o = await setup();
+      const hook = await sink();
+      hook.hold();
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(0) });
+      await eventually(() => expect(forFollowUp(hook, f.id)).toHaveLength(1));
+      // the same job again, by hand and through the queue under another id, while the first delivery is in flight
+      const handler = t.app.get(ExecuteFollowUpHandler);
+      const again = handler.run(payload(o, c, f));
+      const twin = { ...executeJob(payload(o, c, f), iso(0), 'normal'), jobId: `twin.${f.id}` };
+      await t.app.get(JobQueues).enqueue([twin]);
+      await eventually(async () => expect(await t.app.get(JobQueues).queue(twin.queue).getJob(twin.jobId)).toBeFalsy());
+      await sleep(300);
+      expect(forFollowUp(hook, f.id)).toHaveLength(1);
+      hook.answer(200);
+      forFollowUp(hook, f.id)[0].release(200);
+      await again;
+      await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      await sleep(500);
+      await expectConsistent(o, c, f, 'webhook', hook);
+      expect(forFollowUp(hook, f.id)).toHaveLength(1);
+    });
+
+    it.concurrent('should start one attempt when the job and twins under other ids come due together', async () => {
+      const o = await setup();
+      const hook = await sink();
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(1000) });
+      const job = executeJob(payload(o, c, f), f.scheduledAt, 'normal');
+      await t.app.get(JobQueues).enqueue([1, 2, 3].map((n) => ({ ...job, jobId: `${job.jobId}.twin${n}` })));
+      await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      await sleep(800);
+      const { starts } = await expectConsistent(o, c, f, 'webhook', hook);
+      expect(starts).toHaveLength(1);
+      expect(forFollowUp(hook, f.id)).toHaveLength(1);
+    });
+  });
+
+  describe('a call lands as the attempt times out (SPEC §5 step 3, call)', () => {
+    // Offsets around the attempt timeout (1 s after the attempt started), so both orders occur across the leads.
+    it.concurrent.each([
+      ['Called', 30],
+      ['No Answer', 0],
+    ] as const)('should record one result per attempt when a %s call races the timeout', async (callStatus, durationSec) => {
+      const dialler = await sink();
+      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 1, retryDelaySeconds: 3600 });
+      const offsets = [-150, -60, -20, 0, 20, 60, 150];
+      await Promise.all(
+        offsets.map(async (offset) => {
+          const c = await createContact(o);
+          const f = await schedule(o, c, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
+          await waitFor(o, f.id, { status: 'queued', attempts: 1 });
+          const started = (await eventsOf(o, c, f.id)).find((e) => e.kind === 'follow_up_attempt_started')!;
+          await sleep(Date.parse(started.data.at) + 1000 + offset - Date.now());
+          const callId = randomUUID();
+          const pushed = await pushCall(o, c, { callId, followUpId: f.id, status: callStatus, durationSec });
+          expect({ status: pushed.status, body: pushed.body }).toMatchObject({ status: 201, body: { status: 'accepted' } });
+
+          // both the call and the timeout job have had their say
+          await eventually(async () => {
+            const events = await eventsOf(o, c, f.id);
+            expect(events.some((e) => e.data.callId === callId)).toBe(true);
+            expect(events.filter((e) => e.kind === 'follow_up_attempt_failed' && /timeout/.test(e.data.reason)).length + (events.some((e) => e.data.callId === callId && e.data.attempt === 1) ? 1 : 0)).toBe(1);
+          });
+          await sleep(1500);
+          const { events, starts, now } = await expectConsistent(o, c, f, 'call');
+          const results = events.filter((e) => e.kind === 'follow_up_attempt_succeeded' || e.kind === 'follow_up_attempt_failed');
+          // one result per attempt; the call is the result of attempt 1 (it won) or of an attempt 2 it started (it lost)
+          expect(results.map((e) => e.data.attempt)).toEqual(starts.map((s) => s.attempt));
+          const callWon = results[0].data.callId === callId;
+          if (callWon) {
+            expect(starts).toHaveLength(1);
+          } else {
+            expect(results[0].data).toMatchObject({ attempt: 1, reason: expect.stringMatching(/timeout/) });
+            expect(results[1].data).toMatchObject({ attempt: 2, callId });
+          }
+          expect(now).toMatchObject({ attempts: callWon ? 1 : 2, status: callStatus === 'Called' ? 'completed' : 'scheduled' });
+          if (callStatus !== 'Called') expect(now.lastError).toBe(callStatus);
+          // one dial request (the retry is an hour away)
+          expect(forFollowUp(dialler, f.id)).toHaveLength(1);
+          return { callWon, contactId: c, status: now.status };
+        }),
+      ).then(async (outcomes) => {
+        // the hub lists the leads whose follow-up is still open, and only those
+        const hub = await hubContacts(o);
+        for (const x of outcomes) expect({ contactId: x.contactId, inHub: hub.includes(x.contactId) }).toEqual({ contactId: x.contactId, inHub: x.status !== 'completed' });
+      });
+    });
+  });
+
+  describe('expiry races an ending (SPEC §5 expiry)', () => {
+    it.concurrent('should end each follow-up once, by whichever won, when expiry races complete, a call or the hub', async () => {
+      const o = await setup({ expireAfterDays: 1 });
+      const expireHandler = t.app.get(ExpireFollowUpsHandler);
+      const actions = ['complete', 'call', 'hub'] as const;
+      const cases = await Promise.all(
+        [0, 1, 2, 3].flatMap((i) =>
+          actions.map(async (action) => {
+            const c = await createContact(o);
+            // becomes expirable (overdue for more than 1 day) about 1.5 s from now; a call without a dialler waits queued
+            const f = await schedule(o, c, { type: 'call', scheduledAt: iso(-DAY + 1500 + i * 60) });
+            return { c, f, action };
+          }),
+        ),
+      );
+      await waitFor(o, cases[0].f.id, { status: 'queued', attempts: 1 });
+      // the middle of the spread: some have been expirable for a while, some become so during the race
+      const due = cases.map((x) => Date.parse(x.f.scheduledAt) + DAY).sort((a, b) => a - b);
+      await sleep(due[Math.floor(due.length / 2)] - Date.now());
+      const answers = await Promise.all(
+        cases.map(async ({ c, f, action }) => {
+          // the periodic job runs every 200 ms; one more run by hand races the action for sure
+          const [res] = await Promise.all([
+            action === 'complete'
+              ? change(o, f.id, 'complete')
+              : action === 'call'
+                ? pushCall(o, c, { followUpId: f.id, status: 'Called', durationSec: 25 })
+                : send('patch', '/api/follow-ups/due', o.agent.apiKey, { personId: c, action: 'done' }),
+            expireHandler.run(),
+          ]);
+          return res;
+        }),
+      );
+      await sleep(800); // more runs of the periodic job
+      const hub = await hubContacts(o);
+      for (const [i, { c, f, action }] of cases.entries()) {
+        const res = answers[i];
+        const { ending, now, events } = await expectConsistent(o, c, f, 'call');
+        expect(ending).not.toBeNull();
+        expect(events.filter((e) => ENDINGS.includes(e.kind) || e.kind === 'follow_up_attempt_succeeded')).toHaveLength(1);
+        expect(hub).not.toContain(c);
+        if (action === 'complete') {
+          // the API's answer says who won: 200 completed, or 409 because it had expired
+          expect([200, 409]).toContain(res.status);
+          expect({ action, answered: res.status, status: now.status }).toEqual({ action, answered: res.status, status: res.status === 200 ? 'completed' : 'expired' });
+        } else if (action === 'call') {
+          expect({ status: res.status, body: res.body }).toMatchObject({ status: 201, body: { status: 'accepted' } });
+          expect(['completed', 'expired']).toContain(now.status);
+          // completed only through this call's success
+          expect(now.status === 'completed').toBe(events.some((e) => e.kind === 'follow_up_attempt_succeeded' && e.data.callId === res.body.callId));
+        } else {
+          // the hub answers how many contacts its done updated: 1 (it won) or 0 (nothing due left: expired first)
+          expect({ status: res.status, body: res.body }).toMatchObject({ status: 200, body: { ok: true, action: 'done' } });
+          expect({ action, count: res.body.count, status: now.status }).toEqual({ action, count: res.body.count, status: res.body.count === 1 ? 'completed' : 'expired' });
+        }
+      }
+    });
+  });
+
+  describe('a retry races a reschedule (SPEC §5 steps 4-5)', () => {
+    it.concurrent('should make one next attempt when a user reschedules as the retry comes due', async () => {
+      const o = await setup({ retryDelaySeconds: 1 });
+      const offsets = [-100, -40, -10, 0, 10, 40, 100];
+      await Promise.all(
+        offsets.map(async (offset) => {
+          const hook = await sink();
+          hook.answer(500);
+          const c = await createContact(o);
+          const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(0), maxAttempts: 3 });
+          const retrying = await waitFor(o, f.id, { status: 'scheduled', attempts: 1, lastError: 'HTTP 500' });
+          hook.answer(200);
+          await sleep(Date.parse(retrying.nextAttemptAt!) + offset - Date.now());
+          const newTime = iso(1500);
+          const moved = await change(o, f.id, 'reschedule', { scheduledAt: newTime });
+          // 409 only if the retry already completed it
+          expect([200, 409]).toContain(moved.status);
+          await waitFor(o, f.id, { status: 'completed' });
+          await sleep(Math.max(Date.parse(newTime) - Date.now(), 0) + 1000);
+          const { events, starts, now } = await expectConsistent(o, c, f, 'webhook', hook);
+          expect(now.status).toBe('completed');
+          if (moved.status === 200) {
+            expect(moved.body).toMatchObject({ scheduledAt: newTime, nextAttemptAt: newTime });
+            const rescheduled = events.find((e) => e.kind === 'follow_up_rescheduled')!;
+            const after = starts.filter((s) => s.version > rescheduled.version);
+            // exactly one attempt after the reschedule, made for its schedule, at the new time; none for the retry
+            expect(after).toEqual([expect.objectContaining({ schedule: rescheduled.data.schedule })]);
+            const last = forFollowUp(hook, f.id).at(-1)!;
+            expect(last.body.scheduledAt).toBe(newTime);
+          } else {
+            expect(starts).toHaveLength(2);
+          }
+        }),
+      );
+    });
+  });
+
+  // Not concurrent, and last: it shuts down the service every other test runs on.
+  describe('the service stops while a webhook is in flight (SPEC §5; Standard Webhooks)', () => {
+    it('should end the follow-up once, delivering it only under its one webhook-id, when another instance takes over', async () => {
+      const o = await setup();
+      const hook = await sink();
+      hook.hold();
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(0), maxAttempts: 3 });
+      await eventually(() => expect(forFollowUp(hook, f.id)).toHaveLength(1));
+      // due after the restart: only the new instance can run it
+      const later = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(2500) });
+
+      // A rolling restart: the old instance shuts down (its workers take no new job and finish the active one) while the
+      // new one boots on the same database and Redis; the receiver answers only then.
+      const old = t;
+      const closing = old.app.close();
+      t = await old.reopen();
+      hook.answer(200);
+      for (const r of forFollowUp(hook, f.id)) r.release(200);
+      await closing;
+
+      await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      await waitFor(o, later.id, { status: 'completed', attempts: 1 });
+      await sleep(1500);
+      // One attempt, ended once. The endpoint may have been sent it more than once (at-least-once), but only ever as the
+      // same message: the webhook-id receivers de-duplicate on.
+      const { starts, events } = await expectConsistent(o, c, f, 'webhook');
+      expect(starts).toEqual([expect.objectContaining({ attempt: 1, schedule: 1 })]);
+      expect(kinds(events)).toEqual(['follow_up_scheduled', 'follow_up_attempt_started', 'follow_up_attempt_succeeded']);
+      const ids = forFollowUp(hook, f.id).map((r) => r.headers['webhook-id']);
+      expect([...new Set(ids)]).toEqual([`${f.id}.1.1`]);
+      await expectConsistent(o, c, later, 'webhook', hook);
+      expect(forFollowUp(hook, later.id)).toHaveLength(1);
+    });
+  });
+
+  it('should not have answered any request of this file with a 5xx (SPEC §9)', () => {
+    client.expectNo5xx();
+  });
+});
