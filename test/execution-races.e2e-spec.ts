@@ -1,9 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
 import { executeJob } from '@app/follow-ups';
 import { JobQueues } from '@app/queue';
-import { eventually, recordingClient, startTestApp, TestApp } from '@app/testing';
+import { eventually, HttpSink, recordingClient, startHttpSink, startTestApp, TestApp } from '@app/testing';
 import { ExecuteFollowUpHandler } from '../libs/follow-ups/src/execute-follow-up/execute-follow-up.handler';
 import { ExpireFollowUpsHandler } from '../libs/follow-ups/src/expire-follow-ups/expire-follow-ups.handler';
 
@@ -31,74 +29,6 @@ const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString(
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const ALWAYS_OPEN = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '23:59' };
 const ENDINGS = ['follow_up_completed', 'follow_up_cancelled', 'follow_up_expired'];
-
-interface GatedRequest {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: any;
-  readonly receivedAt: Date;
-  /** Answers the request now (once; later calls do nothing). */
-  release(status: number): void;
-  readonly released: boolean;
-}
-
-/**
- * A fake receiver (webhook, dialler) that can hold requests open until the test releases them, so the test can act
- * while a delivery is in flight. Not holding, it answers at once with the current status.
- */
-interface GatedSink {
-  readonly url: string;
-  readonly requests: GatedRequest[];
-  hold(): void;
-  answer(status: number): void;
-  close(): Promise<void>;
-}
-
-async function startGatedSink(): Promise<GatedSink> {
-  const requests: GatedRequest[] = [];
-  let mode = { hold: false, status: 200 };
-  const server = createServer((req, res: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks).toString('utf8');
-      let body: unknown = raw;
-      try {
-        body = JSON.parse(raw);
-      } catch {
-        // not JSON: keep the text
-      }
-      let released = false;
-      const entry: GatedRequest = {
-        headers: req.headers,
-        body,
-        receivedAt: new Date(),
-        release(status) {
-          if (released) return;
-          released = true;
-          if (!res.destroyed) res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status }));
-        },
-        get released() {
-          return released;
-        },
-      };
-      requests.push(entry);
-      if (!mode.hold) entry.release(mode.status);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    requests,
-    hold: () => (mode = { ...mode, hold: true }),
-    answer: (status) => (mode = { hold: false, status }),
-    async close() {
-      for (const r of requests) r.release(503);
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
 
 /**
  * SPEC §5 as a state machine over one follow-up's timeline: an attempt starts only while none is open and the
@@ -181,7 +111,7 @@ function statusFromTimeline(events: Entry[], type: 'webhook' | 'call'): string {
 jest.setTimeout(90_000);
 
 let t: TestApp;
-const sinks: GatedSink[] = [];
+const sinks: HttpSink[] = [];
 /** SPEC §9: never a 5xx. Concurrent tests share no afterEach, so a 5xx fails its own request, and all are checked at the end. */
 const client = recordingClient(() => t, { throwOn5xx: true });
 beforeAll(async () => {
@@ -196,11 +126,11 @@ describe('follow-up execution races (SPEC §5)', () => {
   const { send } = client;
 
   const sink = async () => {
-    const s = await startGatedSink();
+    const s = await startHttpSink();
     sinks.push(s);
     return s;
   };
-  const forFollowUp = (s: GatedSink, id: string) => s.requests.filter((r) => r.body?.followUpId === id);
+  const forFollowUp = (s: HttpSink, id: string) => s.requests.filter((r) => r.body?.followUpId === id);
 
   /** An org (window always open, http to the sinks allowed, retries after 1 s) with one agent. */
   const setup = async (settings: Record<string, unknown> = {}) => {
@@ -266,7 +196,7 @@ describe('follow-up execution races (SPEC §5)', () => {
    * timeline implies, attempts are the attempts started and not withdrawn, and every started webhook attempt was
    * delivered exactly once, with the message id `<followUp>.<schedule>.<attempt>`, and nothing else was delivered.
    */
-  const expectConsistent = async (o: Org, contactId: string, f: { id: string }, type: 'webhook' | 'call', delivered?: GatedSink) => {
+  const expectConsistent = async (o: Org, contactId: string, f: { id: string }, type: 'webhook' | 'call', delivered?: HttpSink) => {
     const events = await eventsOf(o, contactId, f.id);
     const { starts, ending } = checkLifecycle(events);
     const now = await followUp(o, f.id);
@@ -282,19 +212,25 @@ describe('follow-up execution races (SPEC §5)', () => {
     return { events, starts, ending, now };
   };
 
+  /** A webhook follow-up of a new contact, due now, whose first delivery is in flight: the receiver holds it open. */
+  const inFlight = async (o: Org, fields: Record<string, unknown> = { maxAttempts: 3 }) => {
+    const hook = await sink();
+    hook.hold();
+    const c = await createContact(o);
+    const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(0), ...fields });
+    await eventually(() => expect(forFollowUp(hook, f.id)).toHaveLength(1));
+    return { hook, c, f };
+  };
+
   describe('a user acts while a webhook is in flight', () => {
     it.concurrent.each([200, 500])('should stay cancelled when the webhook cancelled in flight answers %s late', async (lateStatus) => {
       const o = await setup();
-      const hook = await sink();
-      hook.hold();
-      const c = await createContact(o);
-      const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(0), maxAttempts: 3 });
-      await eventually(() => expect(forFollowUp(hook, f.id)).toHaveLength(1));
+      const { hook, c, f } = await inFlight(o);
       expect(await followUp(o, f.id)).toMatchObject({ status: 'in_progress', attempts: 1 });
 
       const cancelled = await change(o, f.id, 'cancel', { reason: 'customer called in' });
       expect({ status: cancelled.status, body: cancelled.body }).toMatchObject({ status: 200, body: { status: 'cancelled' } });
-      hook.answer(lateStatus);
+      hook.respondWith(lateStatus);
       forFollowUp(hook, f.id)[0].release(lateStatus);
 
       // past the result's append and a retry delay (1 s): nothing reopens, completes or retries it
@@ -313,11 +249,7 @@ describe('follow-up execution races (SPEC §5)', () => {
       ['after the new attempt started, success then failure', 200, 500],
     ] as const)('should run a webhook rescheduled in flight once at its new time when the old attempt answers %s', async (_when, oldStatus, newStatus) => {
       const o = await setup({ retryDelaySeconds: 3600 });
-      const hook = await sink();
-      hook.hold();
-      const c = await createContact(o);
-      const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(0), maxAttempts: 3 });
-      await eventually(() => expect(forFollowUp(hook, f.id)).toHaveLength(1));
+      const { hook, c, f } = await inFlight(o);
       const [old] = forFollowUp(hook, f.id);
 
       const newTime = iso(1200);
@@ -329,7 +261,7 @@ describe('follow-up execution races (SPEC §5)', () => {
         old.release(oldStatus);
         await sleep(300);
         expect(await followUp(o, f.id)).toMatchObject({ status: 'scheduled', attempts: 0, scheduledAt: newTime });
-        hook.answer(200);
+        hook.respondWith(200);
         await waitFor(o, f.id, { status: 'completed', attempts: 1 });
       } else {
         // the new attempt is in flight too; the old one answers first, then the new one
@@ -353,15 +285,11 @@ describe('follow-up execution races (SPEC §5)', () => {
 
     it.concurrent.each([200, 500])('should keep a webhook snoozed in flight snoozed when the old attempt answers %s, and run it once when rescheduled', async (oldStatus) => {
       const o = await setup({ retryDelaySeconds: 3600 });
-      const hook = await sink();
-      hook.hold();
-      const c = await createContact(o);
-      const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(0), maxAttempts: 3 });
-      await eventually(() => expect(forFollowUp(hook, f.id)).toHaveLength(1));
+      const { hook, c, f } = await inFlight(o);
 
       const snoozed = await change(o, f.id, 'snooze');
       expect({ status: snoozed.status, body: snoozed.body }).toMatchObject({ status: 200, body: { status: 'snoozed', attempts: 0 } });
-      hook.answer(200);
+      hook.respondWith(200);
       forFollowUp(hook, f.id)[0].release(oldStatus);
       await sleep(1500);
       expect(await followUp(o, f.id)).toMatchObject({ status: 'snoozed', attempts: 0, scheduledAt: snoozed.body.scheduledAt, resolvedAt: null });
@@ -403,11 +331,7 @@ describe('follow-up execution races (SPEC §5)', () => {
 
     it.concurrent('should send one webhook when a duplicate of the job runs while its webhook is in flight', async () => {
       const o = await setup();
-      const hook = await sink();
-      hook.hold();
-      const c = await createContact(o);
-      const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(0) });
-      await eventually(() => expect(forFollowUp(hook, f.id)).toHaveLength(1));
+      const { hook, c, f } = await inFlight(o, {});
       // the same job again, by hand and through the queue under another id, while the first delivery is in flight
       const handler = t.app.get(ExecuteFollowUpHandler);
       const again = handler.run(payload(o, c, f));
@@ -416,7 +340,7 @@ describe('follow-up execution races (SPEC §5)', () => {
       await eventually(async () => expect(await t.app.get(JobQueues).queue(twin.queue).getJob(twin.jobId)).toBeFalsy());
       await sleep(300);
       expect(forFollowUp(hook, f.id)).toHaveLength(1);
-      hook.answer(200);
+      hook.respondWith(200);
       forFollowUp(hook, f.id)[0].release(200);
       await again;
       await waitFor(o, f.id, { status: 'completed', attempts: 1 });
@@ -558,11 +482,11 @@ describe('follow-up execution races (SPEC §5)', () => {
       await Promise.all(
         offsets.map(async (offset) => {
           const hook = await sink();
-          hook.answer(500);
+          hook.respondWith(500);
           const c = await createContact(o);
           const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(0), maxAttempts: 3 });
           const retrying = await waitFor(o, f.id, { status: 'scheduled', attempts: 1, lastError: 'HTTP 500' });
-          hook.answer(200);
+          hook.respondWith(200);
           await sleep(Date.parse(retrying.nextAttemptAt!) + offset - Date.now());
           const newTime = iso(1500);
           const moved = await change(o, f.id, 'reschedule', { scheduledAt: newTime });
@@ -592,11 +516,7 @@ describe('follow-up execution races (SPEC §5)', () => {
   describe('the service stops while a webhook is in flight (SPEC §5; Standard Webhooks)', () => {
     it('should end the follow-up once, delivering it only under its one webhook-id, when another instance takes over', async () => {
       const o = await setup();
-      const hook = await sink();
-      hook.hold();
-      const c = await createContact(o);
-      const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(0), maxAttempts: 3 });
-      await eventually(() => expect(forFollowUp(hook, f.id)).toHaveLength(1));
+      const { hook, c, f } = await inFlight(o);
       // due after the restart: only the new instance can run it
       const later = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(2500) });
 
@@ -605,7 +525,7 @@ describe('follow-up execution races (SPEC §5)', () => {
       const old = t;
       const closing = old.app.close();
       t = await old.reopen();
-      hook.answer(200);
+      hook.respondWith(200);
       for (const r of forFollowUp(hook, f.id)) r.release(200);
       await closing;
 

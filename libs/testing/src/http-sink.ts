@@ -14,6 +14,9 @@ export interface SinkRequest {
   readonly receivedAt: Date;
   /** The client's port: the same for requests that came over one kept-alive connection. */
   readonly remotePort: number | undefined;
+  /** Answers the request now, if it has not been answered (a held one waits for this). */
+  release(status: number): void;
+  readonly released: boolean;
 }
 
 export interface HttpSink {
@@ -22,15 +25,17 @@ export interface HttpSink {
   readonly port: number;
   /** Every request received, in order. */
   readonly requests: SinkRequest[];
-  /** How to answer the next requests (default 200 at once). */
+  /** How to answer the next requests (default 200 at once). Ends hold(). */
   respondWith(status: number, delayMs?: number): void;
+  /** Holds the next requests open until the test calls their release(), so it can act while a delivery is in flight. */
+  hold(): void;
   close(): Promise<void>;
 }
 
 /** A local HTTP endpoint that records what it is sent: stands in for webhook receivers, diallers, SMS providers. */
 export async function startHttpSink(): Promise<HttpSink> {
   const requests: SinkRequest[] = [];
-  let answer = { status: 200, delayMs: 0 };
+  let answer = { status: 200, delayMs: 0, hold: false };
   const timers = new Set<NodeJS.Timeout>();
 
   const server = createServer((req, res) => {
@@ -44,16 +49,31 @@ export async function startHttpSink(): Promise<HttpSink> {
       } catch {
         // not JSON: keep the text
       }
-      requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, rawBody, body, receivedAt: new Date(), remotePort: req.socket.remotePort });
-      const { status, delayMs } = answer;
-      const reply = () => {
-        if (res.destroyed) return;
-        res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status }));
+      let released = false;
+      const release = (status: number) => {
+        if (released) return;
+        released = true;
+        if (!res.destroyed) res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status }));
       };
-      if (delayMs <= 0) return reply();
+      requests.push({
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        rawBody,
+        body,
+        receivedAt: new Date(),
+        remotePort: req.socket.remotePort,
+        release,
+        get released() {
+          return released;
+        },
+      });
+      const { status, delayMs, hold } = answer;
+      if (hold) return;
+      if (delayMs <= 0) return release(status);
       const timer = setTimeout(() => {
         timers.delete(timer);
-        reply();
+        release(status);
       }, delayMs);
       timers.add(timer);
     });
@@ -69,10 +89,14 @@ export async function startHttpSink(): Promise<HttpSink> {
     port,
     requests,
     respondWith(status, delayMs = 0) {
-      answer = { status, delayMs };
+      answer = { status, delayMs, hold: false };
+    },
+    hold() {
+      answer = { ...answer, hold: true };
     },
     async close() {
       for (const t of timers) clearTimeout(t);
+      for (const r of requests) r.release(503);
       timers.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
