@@ -35,8 +35,8 @@ const isLoopbackName = (host: string) => host === 'localhost' || host.endsWith('
 
 /**
  * Why an outbound URL (dialler, SMS provider, webhook) is refused, or null when it is acceptable: it must be an
- * absolute http(s) URL; plain http, or a private/loopback IP literal, only to a host in `allowHttpHosts`. This is
- * the static check; the sender also checks every address the host resolves to.
+ * absolute http(s) URL without credentials; plain http, or a private/loopback IP literal, only to a host in
+ * `allowHttpHosts`. This is the static check; the sender also checks every address the host resolves to.
  */
 export function outboundUrlProblem(url: string, allowHttpHosts: readonly string[]): string | null {
   let parsed: URL;
@@ -47,11 +47,15 @@ export function outboundUrlProblem(url: string, allowHttpHosts: readonly string[
   }
   if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || !parsed.hostname) return 'must be an absolute http(s) URL';
   const host = normalizeHost(parsed.hostname);
-  if (isHostAllowed(host, allowHttpHosts)) return null;
-  if (parsed.protocol === 'http:') return `must use https: plain http is allowed only to a host listed in webhooks.allowHttpHosts (${host} is not)`;
-  if ((isIpLiteral(host) && !isPublicAddress(host)) || isLoopbackName(host)) {
-    return `points to a private or loopback address (${host}), allowed only to a host listed in webhooks.allowHttpHosts`;
+  if (!isHostAllowed(host, allowHttpHosts)) {
+    if (parsed.protocol === 'http:') return `must use https: plain http is allowed only to a host listed in webhooks.allowHttpHosts (${host} is not)`;
+    if ((isIpLiteral(host) && !isPublicAddress(host)) || isLoopbackName(host)) {
+      return `points to a private or loopback address (${host}), allowed only to a host listed in webhooks.allowHttpHosts`;
+    }
   }
+  // Never sent (requests carry only the signature), yet stored and shown: to every role for the dialler and SMS
+  // provider (GET /api/settings), to anyone who sees a webhook follow-up. Refused, neither leaked nor dropped unseen.
+  if (parsed.username || parsed.password) return 'must not contain a user name or password: requests are authenticated by their signature';
   return null;
 }
 

@@ -15,7 +15,7 @@ export interface OutboundRequest {
   readonly messageId: string;
   /** Sent as JSON. */
   readonly body: unknown;
-  /** The whole exchange, connect to last byte; default 10 s. */
+  /** The whole exchange, DNS lookup to last byte; default 10 s. */
   readonly timeoutMs?: number;
 }
 
@@ -29,6 +29,11 @@ export interface OutboundResult {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * Of an answer's body, read at most this much: it is not used, and one that goes on and on (a receiver's choice) would
+ * otherwise hold the request to its timeout and make a 2xx a failure, so a delivery the receiver took is sent again.
+ */
+const MAX_ANSWER_BYTES = 64 * 1024;
 const MAX_AGENTS = 1_000;
 const MAX_SIGNERS = 1_000;
 
@@ -48,7 +53,8 @@ interface Destination {
  * guard: only http(s); plain http, and any host that resolves to a non-public address, only when the host is in
  * the org's `webhooks.allowHttpHosts`. The connection goes to the addresses that were checked (our own `lookup`),
  * so a DNS answer that changes between the check and the connect (rebinding) cannot redirect it. Redirects are not
- * followed. Signed the Standard Webhooks way with the org's `signingSecret`.
+ * followed; an answer's body is read up to MAX_ANSWER_BYTES; the lookup and the exchange together end at the timeout.
+ * Signed the Standard Webhooks way with the org's `signingSecret`.
  *
  * Sent with undici rather than node:http for CPU: this path was ~13% of the worker's CPU in the worker benchmark's
  * profile, and a micro-benchmark measured ~145 µs of CPU per request with node:http against ~90 µs with undici's
@@ -81,11 +87,15 @@ export class OutboundHttp {
     if (problem) return this.refused(orgId, `url ${problem}`);
     const url = new URL(request.url);
     const host = normalizeHost(url.hostname);
+    const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const started = performance.now();
 
     let addresses: LookupAddress[];
     try {
-      addresses = await this.resolver.resolve(host);
+      // A name server that never answers must not hold the job past its timeout.
+      addresses = await withinTimeout(this.resolver.resolve(host), timeoutMs);
     } catch (err) {
+      if (err === TIMED_OUT) return fail(`timed out after ${timeoutMs} ms`);
       return fail(`cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     if (addresses.length === 0) return fail(`cannot resolve ${host}: no address`);
@@ -114,12 +124,14 @@ export class OutboundHttp {
       'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
       'webhook-signature': this.signerFor(signingSecret).sign(request.messageId, timestamp, payload),
     };
-    const timeoutMs = request.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const pool = this.destinationFor(url, host, addresses, timeoutMs);
-    return this.send(pool, url, headers, payload, timeoutMs);
+    const leftMs = Math.ceil(timeoutMs - (performance.now() - started));
+    if (leftMs <= 0) return fail(`timed out after ${timeoutMs} ms`);
+    return this.send(pool, url, headers, payload, timeoutMs, leftMs);
   }
 
-  private send(pool: Pool, url: URL, headers: Record<string, string>, payload: string, timeoutMs: number): Promise<OutboundResult> {
+  /** `leftMs`: what remains of `timeoutMs` after the lookup. */
+  private send(pool: Pool, url: URL, headers: Record<string, string>, payload: string, timeoutMs: number, leftMs: number): Promise<OutboundResult> {
     return new Promise<OutboundResult>((resolve) => {
       let settled = false;
       const finish = (result: OutboundResult) => {
@@ -134,7 +146,7 @@ export class OutboundHttp {
       const timer = setTimeout(() => {
         finish(fail(`timed out after ${timeoutMs} ms`));
         controller.abort();
-      }, timeoutMs);
+      }, leftMs);
 
       exchange(pool, `${url.pathname}${url.search}`, headers, payload, controller.signal, timeoutMs).then(
         (result) => {
@@ -160,7 +172,9 @@ export class OutboundHttp {
     let destination = this.agents.get(key);
     if (!destination) {
       if (this.agents.size >= MAX_AGENTS) {
-        for (const d of this.agents.values()) void d.pool.destroy().catch(() => undefined);
+        // close, not destroy: requests under way in these pools (another org's, say) finish first; destroying them
+        // failed every delivery in flight whenever one sender used a thousand destinations.
+        for (const d of this.agents.values()) void d.pool.close().catch(() => undefined);
         this.agents.clear();
       }
       // Hand the connection only the addresses that passed the check: no second DNS answer is ever used.
@@ -228,7 +242,7 @@ export class OutboundHttp {
   }
 }
 
-/** One POST; redirects are not followed (undici's `request` does not follow them). */
+/** One POST; redirects are not followed (undici's `request` does not follow them); the answer's body is bounded. */
 async function exchange(
   pool: Pool,
   path: string,
@@ -249,9 +263,31 @@ async function exchange(
   });
   // The answer's body is not used, but read to its end (as node:http's `res.resume()` did): a 2xx is ok only when
   // the whole answer arrived; one cut short fails with its error. Not `body.dump()`: it calls a cut answer done.
-  body.resume();
-  await finished(body);
+  // Past MAX_ANSWER_BYTES we hang up (destroying the body closes the connection) and the status decides.
+  let received = 0;
+  let tooLong = false;
+  body.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > MAX_ANSWER_BYTES && !tooLong) {
+      tooLong = true;
+      body.destroy();
+    }
+  });
+  try {
+    await finished(body);
+  } catch (err) {
+    if (!tooLong) throw err;
+  }
   return status >= 200 && status < 300 ? { ok: true, status, error: null } : { ok: false, status, error: `HTTP ${status}` };
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/** `promise`, or a rejection with TIMED_OUT after `ms`. */
+function withinTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => (timer = setTimeout(reject, ms, TIMED_OUT)));
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** The error's code, as node:http gave it (`ECONNREFUSED`, a TLS code) or undici's own (`UND_ERR_SOCKET`, ...). */
