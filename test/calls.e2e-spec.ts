@@ -642,6 +642,26 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expectError(res, 400);
       expect(fieldsNamed(res)).toEqual(['agentId', 'durationSec', 'startedAt', 'status']);
     });
+
+    it('should refuse a webhook follow-up to a private address or over plain http, as the follow-ups endpoint does, and keep the batch’s other items', async () => {
+      const id = await newContact();
+      const webhook = (url: string) => ({ status: 'Follow up', durationSec: 30, followUp: { type: 'webhook', url, scheduledAt: '2031-01-01T00:00:00.000Z' } });
+      const metadata = await push(id, webhook('https://169.254.169.254/latest/meta-data/'));
+      expectError(metadata, 400);
+      expect(fieldsNamed(metadata)).toEqual(['followUp.url']);
+      const res = await batch([
+        callBody(id, webhook('http://hooks.example.com/crm')),
+        callBody(id, webhook('https://[::ffff:127.0.0.1]/')),
+        callBody(id, webhook('https://hooks.example.com/crm')),
+      ]);
+      const results = res.body.results as { status: string; error?: string }[];
+      expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'accepted']);
+      expect(fieldsOf(results[0].error!)).toEqual(['followUp.url']);
+      expect(fieldsOf(results[1].error!)).toEqual(['followUp.url']);
+      const list = await get(`/api/contacts/${id}/follow-ups`);
+      expect(list.body.followUps.map((f: { url: string }) => f.url)).toEqual(['https://hooks.example.com/crm']);
+      expect((await callsOf(id)).length).toBe(1);
+    });
   });
 
   describe('roles', () => {

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Actor, Clock, ConflictError, Database, DomainError, ForbiddenError, groupBy, NotFoundError, TrustCache, ValidationError } from '@app/shared';
 import { AppendRequest, ConcurrencyError, EventStore } from '@app/event-store';
+import { outboundUrlProblem } from '@app/settings';
 import { UserRepository } from '@app/tenancy';
 import {
   contactDecider,
@@ -45,6 +46,8 @@ interface References {
   callOwners: Map<string, string>;
   /** The org's retry delay: a failed call attempt of a follow-up is retried after it (SPEC §5 step 4). */
   retryDelaySeconds: number;
+  /** The org's webhooks.allowHttpHosts: a webhook follow-up's url is checked as POST /api/contacts/:id/follow-ups checks it (SPEC §7). */
+  allowHttpHosts: readonly string[];
 }
 
 /**
@@ -66,9 +69,9 @@ export class CallIngest {
    * time, most of it planning). Only what exists is remembered, so a new agent or campaign is looked up at once; a
    * deactivated agent stops being accepted at once in the process that made the change (UserRepository.onForget)
    * and within AUTH_CACHE_MS elsewhere, like the agent's key (a lookup running when it was forgotten is not kept);
-   * a changed retry delay, within AUTH_CACHE_MS.
+   * a changed retry delay or list of webhooks.allowHttpHosts, within AUTH_CACHE_MS (every send checks its URL again).
    */
-  private readonly known = new TrustCache<{ staff: Set<string>; campaigns: Set<string>; retryDelaySeconds: number }>();
+  private readonly known = new TrustCache<{ staff: Set<string>; campaigns: Set<string>; retryDelaySeconds: number; allowHttpHosts: readonly string[] }>();
 
   constructor(
     private readonly store: EventStore,
@@ -244,6 +247,11 @@ export class CallIngest {
     if (push.campaignId && !refs.campaigns.has(push.campaignId)) throw new ValidationError('campaignId', `${push.campaignId} is not a campaign of this organization`);
     const fuCampaign = push.followUp?.campaignId;
     if (fuCampaign && !refs.campaigns.has(fuCampaign)) throw new ValidationError('followUp.campaignId', `${fuCampaign} is not a campaign of this organization`);
+    // Refused when scheduled, as the follow-ups endpoint does: accepted here, it failed every attempt at its send check.
+    if (push.followUp?.type === 'webhook' && typeof push.followUp.url === 'string') {
+      const problem = outboundUrlProblem(push.followUp.url, refs.allowHttpHosts);
+      if (problem) throw new ValidationError('followUp.url', problem);
+    }
   }
 
   private async loadReferences(actor: Actor, calls: readonly CallPush[]): Promise<References> {
@@ -252,25 +260,32 @@ export class CallIngest {
     const now = Date.now();
     const known = this.known.get(actor.orgId, now);
     if (known && userIds.every((id) => known.staff.has(id)) && campaignIds.every((id) => known.campaigns.has(id))) {
-      return { staff: known.staff, campaigns: known.campaigns, retryDelaySeconds: known.retryDelaySeconds, callOwners: new Map() };
+      return { staff: known.staff, campaigns: known.campaigns, retryDelaySeconds: known.retryDelaySeconds, allowHttpHosts: known.allowHttpHosts, callOwners: new Map() };
     }
     const mark = this.known.mark();
     // One round trip for all three lookups: on a busy host each round trip costs the service a socket write that
     // wakes a backend, which a profile of single pushes showed as the largest share of its CPU.
-    const { rows } = await this.db.query<{ staff: string[]; campaigns: string[]; retry: number | null }>({
+    const { rows } = await this.db.query<{ staff: string[]; campaigns: string[]; retry: number | null; hosts: string[] | null }>({
       // Unnamed, so planned for its values every time (about 0.4 ms of planning, measured with pg_stat_statements):
       // a named statement may settle on a generic plan made while the tables were small, and keep it after they
       // grow where statistics are not refreshed (the trap of migration 0008).
-      text: `SELECT u.staff, k.campaigns, s.retry
+      text: `SELECT u.staff, k.campaigns, s.retry, s.hosts
                FROM (SELECT coalesce(array_agg(id::text), '{}') AS staff
                        FROM users WHERE org_id = $1 AND id = ANY ($2::uuid[]) AND active AND role <> 'integration') u,
                     (SELECT coalesce(array_agg(id::text), '{}') AS campaigns FROM campaigns WHERE org_id = $1 AND id = ANY ($3::uuid[])) k,
-                    -- Straight from the settings read model: the contacts library does not depend on the settings one.
-                    (SELECT (SELECT (settings->>'retryDelaySeconds')::int FROM org_settings WHERE org_id = $1) AS retry) s`,
+                    -- Straight from the settings read model, in the same round trip (SettingsRepository would be another).
+                    (SELECT (SELECT (settings->>'retryDelaySeconds')::int FROM org_settings WHERE org_id = $1) AS retry,
+                            (SELECT array(SELECT jsonb_array_elements_text(settings->'webhooks'->'allowHttpHosts'))
+                               FROM org_settings WHERE org_id = $1) AS hosts) s`,
       values: [actor.orgId, userIds, campaignIds],
     });
     const r = rows[0];
-    const found = { staff: new Set(r.staff), campaigns: new Set(r.campaigns), retryDelaySeconds: r.retry ?? DEFAULT_RETRY_DELAY_SECONDS };
+    const found = {
+      staff: new Set(r.staff),
+      campaigns: new Set(r.campaigns),
+      retryDelaySeconds: r.retry ?? DEFAULT_RETRY_DELAY_SECONDS,
+      allowHttpHosts: r.hosts ?? [],
+    };
     if (this.users.trustMs > 0) {
       // What was known still fresh is kept, until it was due to go: nothing is trusted longer than AUTH_CACHE_MS after it was read.
       this.known.set(
@@ -279,6 +294,7 @@ export class CallIngest {
           staff: new Set([...(known?.staff ?? []), ...found.staff]),
           campaigns: new Set([...(known?.campaigns ?? []), ...found.campaigns]),
           retryDelaySeconds: known?.retryDelaySeconds ?? found.retryDelaySeconds,
+          allowHttpHosts: known?.allowHttpHosts ?? found.allowHttpHosts,
         },
         mark,
         this.known.until(actor.orgId, now) ?? now + this.users.trustMs,
