@@ -102,7 +102,9 @@ export class OutboundHttp {
     if (!isHostAllowed(host, allow)) {
       const blocked = addresses.find((a) => !isPublicAddress(a.address));
       if (blocked) {
-        return this.refused(orgId, `${host} resolves to a non-public address (${blocked.address}), allowed only to a host listed in webhooks.allowHttpHosts`);
+        // The address goes to the log, not into the result: a follow-up's lastError is shown to every role that sees
+        // it, and would map the internal network for anyone who can schedule a webhook.
+        return this.refused(orgId, `${host} resolves to a non-public address, allowed only to a host listed in webhooks.allowHttpHosts`, { address: blocked.address });
       }
     }
 
@@ -236,8 +238,8 @@ export class OutboundHttp {
     await Promise.all(pools.map((p) => p.destroy().catch(() => undefined)));
   }
 
-  private refused(orgId: string, reason: string): OutboundResult {
-    this.logger.warn({ orgId, reason }, 'outbound request refused');
+  private refused(orgId: string, reason: string, detail: Record<string, unknown> = {}): OutboundResult {
+    this.logger.warn({ orgId, reason, ...detail }, 'outbound request refused');
     return fail(`refused: ${reason}`);
   }
 }
