@@ -4,7 +4,7 @@ import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { Actor, DomainError } from '@app/shared';
 import { CallPush, CallPushResult, CallsRepository, LogCallCommand, LogCallsBatchCommand } from '@app/contacts';
-import { CurrentActor, Roles } from '../auth/auth.decorators';
+import { CurrentActor, Roles, Staff } from '../auth/auth.decorators';
 import { DOMAIN_STATUS } from '../http/error.filter';
 import { RawBody, validateEnvelope, validateItems } from '../http/validation.pipe';
 import { CallBatchDto, CallDto, ListCallsQuery } from './calls.dto';
@@ -58,7 +58,9 @@ export class CallsController {
     return { results };
   }
 
+  /** The calls of the contacts the caller sees; an integration pushes calls, it does not read them back (SPEC §9). */
   @Get()
+  @Staff()
   list(@CurrentActor() actor: Actor, @Query() query: ListCallsQuery) {
     return this.calls.list(actor, { ...query, limit: query.limit ?? 50 });
   }

@@ -11,12 +11,13 @@ import {
   TimelineRepository,
   UpdateContactCommand,
 } from '@app/contacts';
-import { CurrentActor, Roles } from '../auth/auth.decorators';
+import { AnyRole, CurrentActor, Roles, Staff } from '../auth/auth.decorators';
 import { PageQuery, uuidParam } from '../http/common.dto';
 import { CreateCampaignDto, CreateContactDto, CreateNoteDto, ListContactsQuery, UpdateContactDto } from './contacts.dto';
 
 @ApiTags('contacts')
 @ApiBearerAuth()
+@Staff()
 @Controller('api')
 export class ContactsController {
   constructor(
@@ -74,7 +75,9 @@ export class ContactsController {
     return (await this.contacts.listCampaigns(actor.orgId)).find((c: { id: string }) => c.id === id);
   }
 
+  /** Integrations too: a pushed call names its campaignId. */
   @Get('campaigns')
+  @AnyRole()
   async listCampaigns(@CurrentActor() actor: Actor) {
     return { campaigns: await this.contacts.listCampaigns(actor.orgId) };
   }

@@ -4,12 +4,13 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Actor } from '@app/shared';
 import { ContactsRepository, FollowUpFields } from '@app/contacts';
 import { ChangeFollowUpCommand, FollowUpAction, FollowUpsRepository, ScheduleFollowUpCommand } from '@app/follow-ups';
-import { CurrentActor } from '../auth/auth.decorators';
+import { CurrentActor, Staff } from '../auth/auth.decorators';
 import { PageQuery, uuidParam } from '../http/common.dto';
 import { CancelDto, ListFollowUpsQuery, RescheduleDto, ScheduleFollowUpDto } from './follow-ups.dto';
 
 @ApiTags('follow-ups')
 @ApiBearerAuth()
+@Staff()
 @Controller('api')
 export class FollowUpsController {
   constructor(

@@ -4,12 +4,13 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Actor, Clock, ForbiddenError, isSupervisorOrAdmin, NotFoundError, ValidationError } from '@app/shared';
 import { HubActionCommand, HubActionResult, HubRepository } from '@app/hub';
 import { UserRepository } from '@app/tenancy';
-import { CurrentActor } from '../auth/auth.decorators';
+import { CurrentActor, Staff } from '../auth/auth.decorators';
 import { DueActionDto, DueQuery } from './hub.dto';
 
 /** The follow-ups hub (SPEC §6): the contract of an existing front end. */
 @ApiTags('hub')
 @ApiBearerAuth()
+@Staff()
 @Controller('api/follow-ups/due')
 export class HubController {
   constructor(
