@@ -3,6 +3,7 @@ import { Database } from '@app/shared';
 import { ConsumerRunner } from './consumer-runner';
 import { EventStore } from './event-store';
 import { START, Checkpoint } from './event-store.types';
+import { Projection } from './projection';
 import { ProjectionRegistry } from './projection.registry';
 
 /**
@@ -10,6 +11,15 @@ import { ProjectionRegistry } from './projection.registry';
  * page it appears in, and in the one rebuild transaction each update leaves a dead version until it commits.
  */
 const BATCH = 10_000;
+
+/**
+ * Times a rebuild is tried when Postgres breaks a deadlock by failing it. Taking an inline projection's tables (one
+ * LOCK, table by table) can deadlock with an append in flight that holds one of them and goes on to write another
+ * (the contacts projection's CTE writes `calls` before `contacts`): Postgres fails one of the two. The append runs
+ * again on its own (EventStore's runAgain); the rebuild, one transaction that has changed nothing yet, does too.
+ */
+const ATTEMPTS = 5;
+const DEADLOCK_DETECTED = '40P01';
 
 /**
  * Rebuilds a projection from event zero in one transaction, so readers see the old tables until the new
@@ -29,6 +39,20 @@ export class ProjectionRebuilder {
   async rebuild(name: string): Promise<{ events: number }> {
     const projection = this.registry.projection(name);
     if (!projection) throw new Error(`unknown projection ${name}; known: ${this.registry.projectionNames().join(', ')}`);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const events = await this.replay(projection);
+        this.logger.log({ projection: name, events }, 'projection rebuilt');
+        return { events };
+      } catch (err) {
+        if ((err as { code?: string }).code !== DEADLOCK_DETECTED || attempt >= ATTEMPTS) throw err;
+        this.logger.warn({ projection: name, attempt }, 'projection rebuild deadlocked with a write in flight; running it again');
+      }
+    }
+  }
+
+  /** The rebuild itself: one transaction, so a failed one leaves the tables as they were. Returns the events replayed. */
+  private async replay(projection: Projection): Promise<number> {
     const tables = projection.tables.map((t) => `"${t}"`).join(', ');
     let count = 0;
     await this.db.transaction(async (tx) => {
@@ -60,7 +84,6 @@ export class ProjectionRebuilder {
       }
       if (projection.mode === 'async') await ConsumerRunner.reset(tx, projection.name, at);
     });
-    this.logger.log({ projection: name, events: count }, 'projection rebuilt');
-    return { events: count };
+    return count;
   }
 }
