@@ -146,6 +146,41 @@ describe(checkWindow.name, () => {
     });
   });
 
+  describe('a window the clocks skip over or run through twice', () => {
+    it('should not open in a gap that swallows the whole window, but the next day (New York, 02:00–03:00 on spring-forward day)', () => {
+      // Sunday 2025-03-09, 01:30 EST; 02:00 EST jumps to 03:00 EDT, so no minute of 02:00–02:59 happens that day
+      const swallowed: CallingWindow = { days: [...WEEKDAYS], start: '02:00', end: '03:00' };
+      expect(at('2025-03-09T06:30:00Z', 'America/New_York', swallowed)).toEqual(closedUntil('2025-03-10T06:00:00.000Z')); // Monday 02:00 EDT
+    });
+
+    it('should not open at the end of the gap when that is past the window (Adelaide, Sunday 02:00–02:29 on spring-forward day)', () => {
+      // Sunday 2027-10-03, 01:59 ACST; 02:00 ACST jumps to 03:00 ACDT
+      const sunday: CallingWindow = { days: ['sun'], start: '02:00', end: '02:29' };
+      expect(at('2027-10-02T16:29:00Z', 'Australia/Adelaide', sunday)).toEqual(closedUntil('2027-10-09T15:30:00.000Z')); // next Sunday 02:00 ACDT
+    });
+
+    it('should open at the second occurrence of the start time when the first is past (New York falls back)', () => {
+      // Sunday 2025-11-02, 01:45 EDT (05:45 UTC): 01:15–01:30 is over, but 01:15 EST (06:15 UTC) is still to come
+      const repeated: CallingWindow = { days: [...WEEKDAYS], start: '01:15', end: '01:30' };
+      expect(at('2025-11-02T05:45:00Z', 'America/New_York', repeated)).toEqual(closedUntil('2025-11-02T06:15:00.000Z'));
+    });
+
+    it('should open at the change itself when the clocks fall back into the window', () => {
+      // Sunday 2025-11-02, 01:45 EDT: at 06:00 UTC the clocks go back from 02:00 EDT to 01:00 EST, inside 00:30–01:30
+      const early: CallingWindow = { days: [...WEEKDAYS], start: '00:30', end: '01:30' };
+      expect(at('2025-11-02T05:45:00Z', 'America/New_York', early)).toEqual(closedUntil('2025-11-02T06:00:00.000Z'));
+      // Havana falls back at 01:00 CDT to 00:00 CST, inside a window that starts at midnight
+      const midnight: CallingWindow = { days: ['sun'], start: '00:00', end: '00:30' };
+      expect(at('2025-11-02T04:45:00Z', 'America/Havana', midnight)).toEqual(closedUntil('2025-11-02T05:00:00.000Z'));
+    });
+
+    it('should open again after Lord Howe falls back half an hour over the window', () => {
+      // Sunday 2025-04-06, 01:59:59 +11 (14:59:59 UTC): at 15:00 UTC the clocks go back to 01:30 +10:30
+      const narrow: CallingWindow = { days: ['sun'], start: '01:45', end: '01:58' };
+      expect(at('2025-04-05T14:59:59Z', 'Australia/Lord_Howe', narrow)).toEqual(closedUntil('2025-04-05T15:15:00.000Z')); // 01:45 +10:30
+    });
+  });
+
   describe('a window that never opens', () => {
     it('should never open when there are no days', () => {
       expect(at('2025-03-11T12:00:00Z', 'UTC', { ...ORG, days: [] })).toEqual({ inWindow: false, nextOpening: null });

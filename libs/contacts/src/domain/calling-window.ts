@@ -1,4 +1,4 @@
-import { DateTime } from 'luxon';
+import { DateTime, IANAZone } from 'luxon';
 import { ValidationError } from '@app/shared';
 import { validTimeZone } from './contact.invariants';
 import { FollowUpWindowCheck } from './follow-up.decider';
@@ -30,9 +30,9 @@ export interface WindowCheck {
 }
 
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
+const MINUTE_MS = 60_000;
 const HOUR_MS = 3600_000;
-/** Longer than any gap a zone has had (Pacific/Apia skipped one calendar day in 2011). */
-const GAP_SEARCH_MS = 26 * HOUR_MS;
+const DAY_MS = 86_400_000;
 const NEVER_OPEN: WindowCheck = { inWindow: false, nextOpening: null };
 
 /** Minutes since local midnight of an `HH:MM`. */
@@ -70,12 +70,15 @@ export function effectiveWindow(org: CallingWindow, campaign: CallingWindow | nu
  * Whether `now` is inside the window in `timezone`, and when it next opens.
  *
  * In window: the local weekday is one of `days` and start <= local time < end (end exclusive), on the local
- * wall clock. Next opening: the start time on the next allowed day (today if before start), as an instant.
- * Two DST rules decide that instant:
+ * wall clock. Next opening: the first instant after now at which that wall-clock test holds. The wall clock
+ * enters the window either by reaching the start time on an allowed day, or by a clock change that lands it
+ * inside the window, so the opening is the earliest of those two kinds of instant:
+ * - the start time happens twice (fall-back): each occurrence counts, so a window that is over at the first
+ *   pass opens again at the second (e.g. 01:30–01:45 on the night New York falls back, asked at 01:50 EDT);
+ * - the clocks fall back into the window: it opens at the change itself;
  * - the start time does not exist that day (spring-forward gap, e.g. 02:30 in America/New_York on the second
- *   Sunday of March): the window opens at the first instant after the gap (03:00 local), which is also the
- *   first instant the wall-clock test above says is in the window;
- * - the start time happens twice (fall-back): the first occurrence.
+ *   Sunday of March): it opens at the end of the gap (03:00 local) when that is inside the window, and not that
+ *   day when the gap swallows the whole window (02:00–02:59 there).
  * A null window, no valid day, or start not before end: never open (nextOpening null).
  */
 export function checkWindow(now: Date, timezone: string, window: CallingWindow | null): WindowCheck {
@@ -88,19 +91,33 @@ export function checkWindow(now: Date, timezone: string, window: CallingWindow |
   const days = new Set(window.days.filter(isWeekday));
   if (days.size === 0 || start >= end) return NEVER_OPEN;
 
-  const local = DateTime.fromMillis(nowMs, { zone: timezone });
-  const minute = local.hour * 60 + local.minute;
-  if (days.has(weekdayOf(local)) && minute >= start && minute < end) return { inWindow: true, nextOpening: new Date(nowMs) };
+  const zone = IANAZone.create(timezone);
+  const offsetAt = (ms: number) => zone.offset(ms) * MINUTE_MS;
+  const isOpen = (ms: number) => {
+    const local = DateTime.fromMillis(ms, { zone });
+    const minute = local.hour * 60 + local.minute;
+    return days.has(weekdayOf(local)) && minute >= start && minute < end;
+  };
+  if (isOpen(nowMs)) return { inWindow: true, nextOpening: new Date(nowMs) };
 
   // calendar days in UTC: pure date arithmetic, no offsets involved
+  const local = DateTime.fromMillis(nowMs, { zone });
   const today = DateTime.utc(local.year, local.month, local.day);
+  let best = Infinity;
   for (let i = 0; i <= 14; i++) {
     const day = today.plus({ days: i });
-    if (!days.has(weekdayOf(day))) continue;
-    const opening = openingOn(day, start, timezone);
-    if (opening > nowMs) return { inWindow: false, nextOpening: new Date(opening) };
+    const midnight = day.toMillis(); // the day's 00:00 on the wall clock, read as if it were UTC
+    // the instants whose wall clock is on this day lie in [midnight - 14 h, midnight + 36 h] (offsets -12 h to +14 h)
+    const from = midnight - 15 * HOUR_MS;
+    if (from > best) break;
+    if (days.has(weekdayOf(day))) {
+      for (const at of instantsReading(midnight + start * MINUTE_MS, offsetAt)) if (at > nowMs && at < best) best = at;
+    }
+    const change = offsetChange(from, midnight + DAY_MS + 13 * HOUR_MS, offsetAt);
+    if (change !== null && change > nowMs && change < best && isOpen(change)) best = change;
   }
-  return NEVER_OPEN; // unreachable: some allowed day comes within a week
+  // an allowed day comes within a week; if a gap swallows its window, the same day a week later has no gap
+  return best === Infinity ? NEVER_OPEN : { inWindow: false, nextOpening: new Date(best) };
 }
 
 /** The ISO shape StartFollowUpAttempt takes. */
@@ -112,24 +129,25 @@ function weekdayOf(dt: DateTime): Weekday {
   return WEEKDAYS[dt.weekday - 1];
 }
 
-/** The instant the local wall clock of `zone` first reads `minutes` on the calendar date `day` (or first passes it, in a gap). */
-function openingOn(day: DateTime, minutes: number, zone: string): number {
-  const hour = Math.floor(minutes / 60);
-  const minute = minutes % 60;
-  const dt = DateTime.fromObject({ year: day.year, month: day.month, day: day.day, hour, minute }, { zone });
-  const exists = dt.year === day.year && dt.month === day.month && dt.day === day.day && dt.hour === hour && dt.minute === minute;
-  if (exists) return Math.min(...dt.getPossibleOffsets().map((candidate) => candidate.toMillis()));
+/**
+ * Every instant at which the wall clock reads `wall` (a local time written as if it were UTC): none in a
+ * spring-forward gap, two in a fall-back overlap. Zones change their offset at most once within a day either side.
+ */
+function instantsReading(wall: number, offsetAt: (ms: number) => number): number[] {
+  const offsets = new Set([offsetAt(wall - DAY_MS), offsetAt(wall + DAY_MS)]);
+  return [...offsets].map((offset) => wall - offset).filter((at) => offsetAt(at) === wall - at);
+}
 
-  // In a gap luxon moves the time forward by the gap's length; the gap ends at the first instant whose wall
-  // clock reads the wanted time or later. The wall clock only grows across a gap, so bisect for it.
-  const wanted = DateTime.utc(day.year, day.month, day.day, hour, minute).toMillis();
-  const wallOf = (ms: number) => DateTime.fromMillis(ms, { zone }).setZone('utc', { keepLocalTime: true }).toMillis();
-  let before = dt.toMillis() - GAP_SEARCH_MS; // wall clock earlier than wanted
-  let after = dt.toMillis(); // wall clock later than wanted
-  while (after - before > 1) {
-    const mid = Math.floor((before + after) / 2);
-    if (wallOf(mid) >= wanted) after = mid;
-    else before = mid;
+/** The instant in [from, to] at which the zone's offset changes, or null: at most one change in such a span. */
+function offsetChange(from: number, to: number, offsetAt: (ms: number) => number): number | null {
+  const before = offsetAt(from);
+  if (offsetAt(to) === before) return null;
+  let lo = from; // offset still `before`
+  let hi = to; // offset changed
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (offsetAt(mid) === before) lo = mid;
+    else hi = mid;
   }
-  return after;
+  return hi;
 }
