@@ -92,3 +92,24 @@ describe('todayIn', () => {
     expect([next.start.toISOString(), next.end.toISOString()]).toEqual(['2024-09-08T04:00:00.000Z', '2024-09-09T03:00:00.000Z']);
   });
 });
+
+describe('todayIn where the clocks fall back to midnight', () => {
+  // America/Havana falls back from 01:00 CDT (-4) to 00:00 CST (-5) on Sunday 2025-11-02: midnight happens twice,
+  // at 04:00 and 05:00 UTC, and the day starts at the first
+  it('should start the day at the first midnight whether it is asked before or after the change', () => {
+    for (const now of ['2025-11-02T04:30:00Z', '2025-11-02T05:30:00Z', '2025-11-02T17:00:00Z', '2025-11-03T04:59:59Z']) {
+      const { start, end } = todayIn('America/Havana', at(now));
+      expect([now, start.toISOString(), end.toISOString()]).toEqual([now, '2025-11-02T04:00:00.000Z', '2025-11-03T05:00:00.000Z']);
+    }
+    // and the Saturday before ends where Sunday starts
+    expect(todayIn('America/Havana', at('2025-11-01T17:00:00Z')).end.toISOString()).toBe('2025-11-02T04:00:00.000Z');
+  });
+
+  it('should not put a follow-up due at 00:30 that Sunday among the overdue while its reason says due today', () => {
+    // the hub flags overdue as dueAt < today's start; the reason comes from overdueDays
+    const dueAt = at('2025-11-02T04:30:00Z'); // 00:30 CDT, Sunday
+    const now = at('2025-11-02T17:00:00Z'); // 12:00 CST, Sunday
+    expect(timing(dueAt, 'America/Havana', now).reason).toBe('Follow-up due today');
+    expect(dueAt < todayIn('America/Havana', now).start).toBe(false);
+  });
+});

@@ -1,12 +1,13 @@
-import { DateTime } from 'luxon';
-import { localDayNumber as localDay } from '@app/shared';
+import { localDayNumber as localDay, localDayStart } from '@app/shared';
 
-/** The caller's calendar day in their time zone: [start, end). */
+/**
+ * The caller's calendar day in their time zone: [its first instant, the next day's first instant). Where DST
+ * begins at midnight (America/Santiago) today starts at 01:00; where the clocks fall back to midnight
+ * (America/Havana) it starts at the first 00:00, whatever the offset at `now`.
+ */
 export function todayIn(timezone: string, now: Date): { start: Date; end: Date } {
-  const local = DateTime.fromJSDate(now, { zone: timezone }).startOf('day');
-  // the next day's own start: where DST begins at midnight (America/Santiago), today's start is 01:00 and
-  // start + 1 day would run an hour into tomorrow
-  return { start: local.toJSDate(), end: local.plus({ days: 1 }).startOf('day').toJSDate() };
+  const today = localDay(now, timezone);
+  return { start: localDayStart(today, timezone), end: localDayStart(today + 1, timezone) };
 }
 
 /**

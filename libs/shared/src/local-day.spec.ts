@@ -1,5 +1,5 @@
 import { DateTime, IANAZone } from 'luxon';
-import { localDate, localDayNumber } from './local-day';
+import { localDate, localDayNumber, localDayStart } from './local-day';
 
 /** luxon's calendar day of an instant in a zone, as days since 1970-01-01: the reference. */
 const luxonDay = (t: number, zone: string) => Math.round(DateTime.fromMillis(t, { zone }).startOf('day').setZone('UTC', { keepLocalTime: true }).toMillis() / 86_400_000);
@@ -66,5 +66,24 @@ describe(localDayNumber.name, () => {
     expect(localDate(new Date('2026-03-29T22:30:00Z'), 'Europe/Madrid')).toBe('2026-03-30');
     expect(localDate(new Date('2026-03-29T21:30:00Z'), 'Europe/Madrid')).toBe('2026-03-29');
     expect(localDate(new Date('2026-11-21T18:20:00Z'), 'Asia/Kathmandu')).toBe('2026-11-22');
+  });
+});
+
+describe(localDayStart.name, () => {
+  const day = (date: string) => Date.parse(`${date}T00:00:00Z`) / 86_400_000;
+
+  it('should start a day at its midnight, on either side of a DST change', () => {
+    expect(localDayStart(day('2025-03-30'), 'Europe/Berlin').toISOString()).toBe('2025-03-29T23:00:00.000Z'); // 00:00 CET
+    expect(localDayStart(day('2025-03-31'), 'Europe/Berlin').toISOString()).toBe('2025-03-30T22:00:00.000Z'); // 00:00 CEST
+    expect(localDayStart(day('2025-01-01'), 'Asia/Kathmandu').toISOString()).toBe('2024-12-31T18:15:00.000Z');
+  });
+
+  it('should start a day at the end of the gap when the clocks skip midnight (Santiago, 00:00 → 01:00)', () => {
+    expect(localDayStart(day('2025-09-07'), 'America/Santiago').toISOString()).toBe('2025-09-07T04:00:00.000Z'); // 01:00 -03
+  });
+
+  it('should start a day at the first of two midnights when the clocks fall back to midnight (Havana, 01:00 CDT → 00:00 CST)', () => {
+    expect(localDayStart(day('2025-11-02'), 'America/Havana').toISOString()).toBe('2025-11-02T04:00:00.000Z'); // 00:00 CDT, not 00:00 CST
+    expect(localDayNumber(new Date('2025-11-02T03:59:59.999Z'), 'America/Havana')).toBe(day('2025-11-01'));
   });
 });

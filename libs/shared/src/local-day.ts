@@ -59,3 +59,27 @@ export function localDayNumber(at: Date, timezone: string): number {
 export function localDate(at: Date, timezone: string): string {
   return new Date(localDayNumber(at, timezone) * DAY_MS).toISOString().slice(0, 10);
 }
+
+/**
+ * The first instant of the local calendar day `day` (days since 1970-01-01) in a time zone, the instant from which
+ * localDayNumber answers `day`: usually its midnight; the first of two midnights where the clocks fall back to
+ * 00:00 (America/Havana, 01:00 CDT → 00:00 CST); the end of the gap where they skip midnight (America/Santiago,
+ * 00:00 → 01:00). Built on localDayNumber, so a day's bounds and the day an instant is dated on always agree.
+ */
+export function localDayStart(day: number, timezone: string): Date {
+  const dayOf = (t: number) => localDayNumber(new Date(t), timezone);
+  const midnight = day * DAY_MS; // the wall clock's 00:00 of that day, read as if it were UTC
+  // the midnight read with the offset in effect around it: right unless a clock change is near
+  const guess = midnight - offsetAt(midnight - offsetAt(midnight, timezone), timezone);
+  if (dayOf(guess) >= day && dayOf(guess - 1) < day) return new Date(guess);
+  // local dates never go backwards, so bisect between an instant still on an earlier day (offsets are at most
+  // +14 h) and one already on this day or later (offsets are at least -12 h)
+  let before = midnight - 15 * HOUR_MS;
+  let from = midnight + 13 * HOUR_MS;
+  while (from - before > 1) {
+    const mid = Math.floor((before + from) / 2);
+    if (dayOf(mid) >= day) from = mid;
+    else before = mid;
+  }
+  return new Date(from);
+}

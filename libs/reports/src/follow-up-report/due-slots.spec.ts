@@ -1,3 +1,4 @@
+import { Settings } from 'luxon';
 import { localDate } from '@app/shared';
 import { todayIn } from '@app/hub';
 import { activityDay, alignedToSlots, dayWindow, isLocalDate, SLOT_MS, slotOf, slotsOf, todayWindow } from './due-slots';
@@ -66,6 +67,38 @@ describe('due slots', () => {
         start: new Date('2024-09-08T04:00:00.000Z'),
         end: new Date('2024-09-09T03:00:00.000Z'),
       });
+    });
+  });
+
+  describe(`${dayWindow.name} where the clocks fall back to midnight`, () => {
+    const serverClock = Settings.now;
+    afterEach(() => {
+      Settings.now = serverClock;
+    });
+
+    // America/Havana falls back from 01:00 CDT to 00:00 CST on 2025-11-02: midnight happens at 04:00 and 05:00 UTC
+    it.each(['2025-07-01T12:00:00Z', '2026-01-15T12:00:00Z', '2025-11-02T17:00:00Z'])(
+      'should start the day at the first midnight whatever the server clock reads (%s)',
+      (serverNow) => {
+        Settings.now = () => Date.parse(serverNow);
+        const w = dayWindow('2025-11-02', 'America/Havana');
+        expect([w.start.toISOString(), w.end.toISOString()]).toEqual(['2025-11-02T04:00:00.000Z', '2025-11-03T05:00:00.000Z']);
+        expect(dayWindow('2025-11-01', 'America/Havana').end).toEqual(w.start);
+        expect(slotsOf(w)).toHaveLength(100); // 25 hours
+      },
+    );
+
+    it("should count a follow-up due at 00:30 CDT that Sunday as due today in the report, the same as the hub's today", () => {
+      const now = new Date('2025-11-02T17:00:00Z'); // 12:00 CST
+      Settings.now = () => now.getTime();
+      const today = todayWindow('America/Havana', now);
+      expect(today.start.toISOString()).toBe('2025-11-02T04:00:00.000Z'); // so a slot at 04:30 UTC (00:30 CDT) is not overdue
+      expect(today).toEqual(todayIn('America/Havana', now));
+    });
+
+    it('should refuse a day that does not exist, or a zone that does not', () => {
+      expect(() => dayWindow('2025-02-30', 'UTC')).toThrow(RangeError);
+      expect(() => dayWindow('2025-01-01', 'Mars/Olympus_Mons')).toThrow(RangeError);
     });
   });
 

@@ -1,5 +1,4 @@
-import { DateTime } from 'luxon';
-import { localDate } from '@app/shared';
+import { localDate, localDayStart } from '@app/shared';
 
 /**
  * Open follow-ups are counted per due slot: the due time (scheduledAt) truncated to 15 minutes, UTC. Every real
@@ -8,6 +7,7 @@ import { localDate } from '@app/shared';
  * zone.
  */
 export const SLOT_MS = 15 * 60_000;
+const DAY_MS = 86_400_000;
 
 /** Stands for "no agent" where a primary key needs a value: unassigned follow-ups. Never a real user id. */
 export const NO_AGENT = '00000000-0000-0000-0000-000000000000';
@@ -26,13 +26,13 @@ export interface DayWindow {
 
 /**
  * The local day `date` (YYYY-MM-DD) in `timezone`: [its first instant, the next day's first instant). A DST day is
- * 23 or 25 hours long; where a change skips midnight, the day starts at the first local time that exists.
+ * 23 or 25 hours long; where a change skips midnight, the day starts at the first local time that exists; where
+ * the clocks fall back to midnight (America/Havana), at the first of the two midnights.
  */
 export function dayWindow(date: string, timezone: string): DayWindow {
-  const start = DateTime.fromISO(date, { zone: timezone }).startOf('day');
-  if (!start.isValid) throw new RangeError(`not a day in ${timezone}: ${date}`);
-  // The next day's own start, not start + 1 day: after a day that began at 01:00, the next one begins at 00:00.
-  return { start: start.toJSDate(), end: start.plus({ days: 1 }).startOf('day').toJSDate() };
+  if (!isLocalDate(date)) throw new RangeError(`not a day in ${timezone}: ${date}`);
+  const day = Date.parse(`${date}T00:00:00Z`) / DAY_MS;
+  return { start: localDayStart(day, timezone), end: localDayStart(day + 1, timezone) };
 }
 
 /** The viewer's today as a window (the report's "today", "overdue" and "upcoming" split at its bounds). */

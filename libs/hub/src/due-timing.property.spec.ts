@@ -1,0 +1,224 @@
+import { IANAZone, Settings } from 'luxon';
+import { overdueDays, timing, todayIn } from './due-timing';
+
+/*
+ * Property tests: the hub's today, overdueDays and reason against a table of each zone's offsets (the viewer's
+ * zone). Set PROPERTY_SEED=<n> to replay a run; the seed is in the test names.
+ */
+const SEED = Number(process.env.PROPERTY_SEED ?? 20251109);
+
+const MINUTE = 60_000;
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+/** mulberry32: a small seeded PRNG. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
+  return { next, int, pick };
+}
+
+const ZONES = [
+  'America/New_York',
+  'Europe/London',
+  'Europe/Berlin',
+  'Australia/Lord_Howe',
+  'Australia/Adelaide',
+  'Asia/Kolkata',
+  'Asia/Kathmandu',
+  'Pacific/Apia',
+  'Pacific/Kiritimati',
+  'Pacific/Chatham',
+  'America/Santiago',
+  'America/Havana',
+  'Africa/Casablanca',
+  'America/St_Johns',
+  'UTC',
+];
+
+/**
+ * The oracle: a zone's UTC offset over 2024-10 to 2028-03 as a table, from luxon's offset every 6 hours (no zone
+ * changes twice within 6 hours), each change bisected to the millisecond. The local date of an instant is then
+ * floor((instant + offset) / 1 day), and a local day starts at the first UTC minute whose local date is that day
+ * (offsets are whole minutes and change on whole minutes), found by scanning minute by minute.
+ */
+class WallClock {
+  static readonly FROM = Date.UTC(2024, 9, 1);
+  static readonly TO = Date.UTC(2028, 2, 1);
+  readonly changes: number[] = [];
+  private readonly after: number[] = [];
+  private readonly first: number;
+
+  constructor(readonly zone: string) {
+    const z = IANAZone.create(zone);
+    const off = (t: number) => z.offset(t) * MINUTE;
+    this.first = off(WallClock.FROM);
+    for (let t = WallClock.FROM; t < WallClock.TO; t += 6 * HOUR) {
+      if (off(t) === off(t + 6 * HOUR)) continue;
+      let lo = t;
+      let hi = t + 6 * HOUR;
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (off(mid) === off(t)) lo = mid;
+        else hi = mid;
+      }
+      this.changes.push(hi);
+      this.after.push(off(hi));
+    }
+  }
+
+  offset(t: number): number {
+    if (t < WallClock.FROM || t >= WallClock.TO) throw new RangeError(`outside the table: ${new Date(t).toISOString()}`);
+    let o = this.first;
+    for (let i = 0; i < this.changes.length && this.changes[i] <= t; i++) o = this.after[i];
+    return o;
+  }
+
+  /** The local date at t, as days since 1970-01-01. */
+  day(t: number): number {
+    return Math.floor((t + this.offset(t)) / DAY);
+  }
+
+  /** The first instant whose local date is `day` or later. */
+  dayStart(day: number): number {
+    let t = day * DAY - 15 * HOUR; // still an earlier day: no offset exceeds +14 h
+    while (this.day(t + HOUR) < day) t += HOUR; // local dates never go backwards, so all of [t, t + 1 h] is earlier
+    while (this.day(t) < day) t += MINUTE;
+    return t;
+  }
+
+  /** The clock changes of 2025-2027. */
+  get recentChanges(): number[] {
+    return this.changes.filter((t) => t >= Date.UTC(2025, 0, 1) && t < Date.UTC(2028, 0, 1));
+  }
+}
+
+const CLOCKS = new Map(ZONES.map((z) => [z, new WallClock(z)]));
+const clock = (zone: string) => CLOCKS.get(zone)!;
+const iso = (t: number) => new Date(t).toISOString();
+const dateOf = (day: number) => new Date(day * DAY).toISOString().slice(0, 10);
+
+/** An instant near a clock change of the zone (2025-2027), near one of its local midnights, or anywhere in 2025-2027. */
+function instantIn(zone: string, rand: ReturnType<typeof prng>): number {
+  const changes = clock(zone).recentChanges;
+  const kind = rand.int(0, 9);
+  if (changes.length && kind < 5) {
+    const c = rand.pick(changes);
+    return rand.pick([c, c - 1, c + 1, c - MINUTE, c + rand.int(-36 * 60, 36 * 60) * MINUTE + rand.pick([0, rand.int(0, MINUTE - 1)])]);
+  }
+  const t = Date.UTC(2025, 0, 1) + Math.floor(rand.next() * 3 * 365 * DAY);
+  if (kind < 8) {
+    const start = clock(zone).dayStart(clock(zone).day(t));
+    return start + rand.pick([0, -1, 1, rand.int(-90, 90) * MINUTE]);
+  }
+  return t;
+}
+
+it('should read the same offsets as luxon (the oracle itself is sound)', () => {
+  const r = prng(SEED);
+  for (const zone of ZONES) {
+    const z = IANAZone.create(zone);
+    for (let i = 0; i < 100; i++) {
+      const t = Date.UTC(2024, 11, 1) + Math.floor(r.next() * 3 * 365 * DAY);
+      expect([zone, t, clock(zone).offset(t)]).toEqual([zone, t, z.offset(t) * MINUTE]);
+    }
+  }
+  // the zones that change their clocks do so twice a year
+  for (const zone of ['America/New_York', 'Australia/Lord_Howe', 'Pacific/Chatham', 'America/Santiago', 'America/Havana', 'America/St_Johns']) {
+    expect([zone, clock(zone).recentChanges.length]).toEqual([zone, 6]);
+  }
+});
+
+describe(`hub timing against an offset table (seed ${SEED})`, () => {
+  const serverClock = Settings.now;
+  afterEach(() => {
+    Settings.now = serverClock;
+  });
+
+  // luxon reads ambiguous local times with the offset of "now", so the server's season is part of the input
+  it.each(['2026-01-15T12:00:00Z', '2026-07-15T12:00:00Z'])(
+    "should give today as [the first instant of the viewer's local day, the next day's first instant), with the server clock at %s",
+    (serverNow) => {
+      Settings.now = () => Date.parse(serverNow);
+      const rand = prng(SEED);
+      const failures: object[] = [];
+      for (let i = 0; i < 3_000; i++) {
+        const zone = ZONES[i % ZONES.length];
+        const now = instantIn(zone, rand);
+        const day = clock(zone).day(now);
+        const want = { start: iso(clock(zone).dayStart(day)), end: iso(clock(zone).dayStart(day + 1)) };
+        const got = todayIn(zone, new Date(now));
+        const contains = got.start.getTime() <= now && now < got.end.getTime();
+        if (iso(got.start.getTime()) !== want.start || iso(got.end.getTime()) !== want.end || !contains) {
+          failures.push({ zone, now: iso(now), got: { start: got.start.toISOString(), end: got.end.toISOString() }, want });
+        }
+      }
+      expect({ seed: SEED, count: failures.length, first: failures.slice(0, 3) }).toEqual({ seed: SEED, count: 0, first: [] });
+    },
+  );
+
+  it('should count overdue days as whole local calendar days, and word the reason to match', () => {
+    const rand = prng(SEED + 1);
+    const failures: object[] = [];
+    for (let i = 0; i < 5_000; i++) {
+      const zone = ZONES[i % ZONES.length];
+      const due = instantIn(zone, rand);
+      // now: the same local day, a few days later (across the change), or up to 40 days later, near a midnight or not
+      const now = rand.pick([
+        () => due + rand.int(0, 36 * 60) * MINUTE,
+        () => due + rand.int(1, 40) * DAY + rand.int(-120, 120) * MINUTE,
+        () => clock(zone).dayStart(clock(zone).day(due) + rand.int(0, 3)) + rand.pick([-1, 0, 1]),
+        () => instantIn(zone, rand),
+      ])();
+      const days = Math.max(0, clock(zone).day(now) - clock(zone).day(due));
+      const want = {
+        overdueDays: days,
+        reason: days === 0 ? 'Follow-up due today' : `Follow-up overdue by ${days} ${days === 1 ? 'day' : 'days'}`,
+        suggestedTiming: days === 0 ? 'Due today' : 'Overdue',
+      };
+      const got = timing(new Date(due), zone, new Date(now));
+      if (JSON.stringify(got) !== JSON.stringify(want) || overdueDays(new Date(due), zone, new Date(now)) !== days) {
+        failures.push({ zone, due: iso(due), now: iso(now), got, want });
+      }
+    }
+    expect({ seed: SEED, count: failures.length, first: failures.slice(0, 3) }).toEqual({ seed: SEED, count: 0, first: [] });
+  });
+
+  it.each(['2026-01-15T12:00:00Z', '2026-07-15T12:00:00Z'])(
+    "should flag a follow-up overdue (due before today's start, as the hub's query does) exactly when its reason says overdue, server clock at %s",
+    (serverNow) => {
+      Settings.now = () => Date.parse(serverNow);
+      const rand = prng(SEED + 2);
+      const failures: object[] = [];
+      for (let i = 0; i < 3_000; i++) {
+        const zone = ZONES[i % ZONES.length];
+        const now = instantIn(zone, rand);
+        const { start, end } = todayIn(zone, new Date(now));
+        // due somewhere in the last three days up to the end of today: what the hub lists
+        const due = rand.pick([
+          start.getTime() - 1,
+          start.getTime(),
+          start.getTime() + rand.int(0, 120) * MINUTE,
+          start.getTime() - rand.int(0, 180) * MINUTE,
+          now - rand.int(0, 3 * 1440) * MINUTE,
+          end.getTime() - 1,
+        ]);
+        if (due >= end.getTime()) continue;
+        const flagged = due < start.getTime();
+        const { suggestedTiming, overdueDays: days } = timing(new Date(due), zone, new Date(now));
+        if (flagged !== (suggestedTiming === 'Overdue') || flagged !== days > 0) {
+          failures.push({ zone, due: iso(due), now: iso(now), todayStart: start.toISOString(), flagged, suggestedTiming, days });
+        }
+      }
+      expect({ seed: SEED, count: failures.length, first: failures.slice(0, 3) }).toEqual({ seed: SEED, count: 0, first: [] });
+    },
+  );
+});
