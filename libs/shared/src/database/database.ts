@@ -21,6 +21,10 @@ export class Database implements Sql {
     this.pool = new Pool({ connectionString: url, max, application_name: 'followup-engine' });
     // An idle client dropped by the server must not crash the process; the pool replaces it.
     this.pool.on('error', () => undefined);
+    // A client checked out of the pool has no listener of the pool's: cut while checked out (a transaction under way, a
+    // consumer's round), it emitted 'error' unheard and ended the process (test/crash-recovery.e2e-spec.ts). Its query
+    // fails instead, and the pool drops it on release (pg-pool does not reuse a client that is no longer queryable).
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   query<R extends QueryResultRow = any>(text: string | { text: string; name?: string; values?: unknown[] }, values?: unknown[]) {
