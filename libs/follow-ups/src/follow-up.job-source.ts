@@ -62,7 +62,10 @@ export class FollowUpJobSource implements JobSource {
     return jobs;
   }
 
-  /** From Postgres alone: the next attempt of every open follow-up, and the timeout of every dialled call attempt. */
+  /**
+   * From Postgres alone: the next attempt of every open follow-up, the attempt in flight of every webhook and SMS
+   * follow-up (resumed), and the timeout of every dialled call attempt.
+   */
   async *pending(sql: Sql): AsyncIterable<JobRequest> {
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
@@ -78,6 +81,10 @@ export class FollowUpJobSource implements JobSource {
         const base = { orgId: r.org_id, contactId: r.contact_id, followUpId: r.id };
         if ((r.status === 'scheduled' || r.status === 'snoozed') && r.next_attempt_at) {
           yield executeJob({ ...base, schedule: r.schedule }, new Date(r.next_attempt_at).toISOString(), r.priority);
+        } else if (r.status === 'in_progress') {
+          // A webhook or SMS attempt counted and never ended: the job was lost with the worker performing it. Due at once,
+          // it resumes the attempt under the same message id, which receivers de-duplicate on.
+          yield executeJob({ ...base, schedule: r.schedule }, new Date(r.updated_at).toISOString(), r.priority);
         } else if (r.status === 'queued' && r.dialler_url) {
           yield timeoutJob({ ...base, attempt: r.attempts, schedule: r.schedule }, new Date(r.updated_at).getTime() + r.timeout_seconds * 1000);
         }

@@ -1,10 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Database } from '@app/shared';
-import { JobRequest } from './queue.constants';
+import { Database, groupBy } from '@app/shared';
+import { ALL_QUEUES, JobRequest, QueueName } from './queue.constants';
 import { JobQueues } from './job-queues';
 import { JobRegistry } from './job.registry';
 
-/** Re-creates, from Postgres alone, every job that should be in Redis (after Redis lost its data). */
+/**
+ * Re-creates, from Postgres alone, every job that should be in Redis (after Redis lost its data).
+ *
+ * It also brings back the jobs BullMQ gave up on: a job that stalled twice (two workers killed while running it) or
+ * ran out of its infrastructure retries (a database outage of minutes) sits in the failed set, kept for inspection
+ * under its deterministic id, and adding that id again did nothing, so work Postgres still holds pending (a follow-up
+ * in flight, say) stayed undone until expiry. A failed job whose work is still pending is removed and added afresh.
+ */
 @Injectable()
 export class JobReconciler {
   private readonly logger = new Logger(JobReconciler.name);
@@ -15,23 +22,44 @@ export class JobReconciler {
     private readonly queues: JobQueues,
   ) {}
 
-  async reconcile(): Promise<{ jobs: number }> {
+  async reconcile(): Promise<{ jobs: number; revived: number }> {
+    const failed = await this.failedJobIds();
     let jobs = 0;
+    let revived = 0;
+    const enqueue = async (batch: JobRequest[]) => {
+      for (const [queue, list] of groupBy(batch, (r) => r.queue)) {
+        for (const r of list) {
+          if (!failed.get(queue)?.has(r.jobId)) continue;
+          await this.queues.queue(queue).remove(r.jobId);
+          revived++;
+        }
+      }
+      await this.queues.enqueue(batch);
+      jobs += batch.length;
+    };
     for (const source of this.registry.sources) {
       let batch: JobRequest[] = [];
       for await (const request of source.pending(this.db)) {
         batch.push(request);
         if (batch.length >= 1000) {
-          await this.queues.enqueue(batch);
-          jobs += batch.length;
+          await enqueue(batch);
           batch = [];
         }
       }
-      await this.queues.enqueue(batch);
-      jobs += batch.length;
+      await enqueue(batch);
     }
     for (const recurring of this.registry.recurring) await recurring.ensureSchedule();
-    this.logger.log({ jobs, recurring: this.registry.recurring.length }, 'jobs reconciled from Postgres');
-    return { jobs };
+    this.logger.log({ jobs, revived, recurring: this.registry.recurring.length }, 'jobs reconciled from Postgres');
+    return { jobs, revived };
+  }
+
+  /** The ids in each queue's failed set (at most removeOnFail's count are kept). */
+  private async failedJobIds(): Promise<Map<QueueName, Set<string>>> {
+    const out = new Map<QueueName, Set<string>>();
+    for (const name of ALL_QUEUES) {
+      const ids = await this.queues.queue(name).getRanges(['failed'], 0, -1);
+      out.set(name, new Set(ids));
+    }
+    return out;
   }
 }
