@@ -448,7 +448,7 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
       for (let i = 0; i < 20; i++) fus.push(await schedule(o, contacts[i], { type: 'webhook', url: `${hook.url}/pg`, scheduledAt: iso(1000 + i * 200), maxAttempts: 3 }));
 
       // Four diallers push calls one at a time, each retried until it is answered 2xx.
-      const during: { status: number | string; body: unknown }[] = [];
+      const during: { status: number | string; body: unknown; retryAfter?: string | null }[] = [];
       const pushes = contacts.slice(0, 4).map((contactId) =>
         Array.from({ length: 100 }, (_, k) => ({
           callId: randomUUID(), contactId, agentId: o.agentId, direction: 'outbound', status: 'No Answer', durationSec: 0, startedAt: new Date(Date.now() - 600_000 + k * 1000).toISOString(),
@@ -456,7 +456,7 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
       );
       const push = (body: unknown) =>
         fetch(`${api.url}/api/calls`, { method: 'POST', headers: { authorization: `Bearer ${o.admin}`, 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(
-          async (r) => ({ status: r.status as number | string, body: await r.json().catch(() => null) }),
+          async (r) => ({ status: r.status as number | string, body: await r.json().catch(() => null), retryAfter: r.headers.get('retry-after') }),
           (err: Error) => ({ status: `error ${err.message}`, body: null }),
         );
       const diallers = pushes.map(async (list) => {
@@ -486,7 +486,11 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
 
       // Some pushes failed while it was down (that is what the dialler retried), but none was refused as bad input.
       expect(during.filter((r) => typeof r.status === 'number' && r.status >= 400 && r.status < 500)).toEqual([]);
-      expect(during.filter((r) => typeof r.status !== 'number' || r.status >= 500).length).toBeGreaterThan(0);
+      const failed = during.filter((r) => typeof r.status !== 'number' || r.status >= 500);
+      expect(failed.length).toBeGreaterThan(0);
+      // ...and each failure said "unavailable, retry" (503 with Retry-After), not "a bug" (500).
+      expect(failed.filter((r) => r.status !== 503 || r.retryAfter !== '1')).toEqual([]);
+      expect(failed[0].body).toEqual({ statusCode: 503, error: 'Service Unavailable', message: 'the database is unavailable; retry shortly' });
       // Once it is back: every push again is a plain duplicate, no 5xx.
       await Promise.all(
         pushes.map(async (list) => {
