@@ -27,7 +27,9 @@ export interface HubPage {
 /**
  * SPEC §6 GET /api/follow-ups/due. The contact read model keeps next_follow_up_at (earliest open call
  * follow-up) current inline, so this is one indexed range read of one agent's active contacts due before the
- * end of the viewer's today, ordered and counted in SQL.
+ * end of the viewer's today, ordered and counted in SQL. Names tie-break as a reader sorts them (ICU root
+ * collation: "adam" beside "Adam", "Émile" before "Eve"), not by the database's collation, which under C or C.UTF-8
+ * puts every capital before every small letter and every accented letter after "z".
  */
 @Injectable()
 export class HubRepository {
@@ -61,13 +63,13 @@ export class HubRepository {
         ), page AS (
           SELECT * FROM due
            WHERE CASE $5 WHEN 'overdue' THEN overdue WHEN 'today' THEN NOT overdue WHEN 'hot' THEN hot ELSE true END
-           ORDER BY CASE WHEN hot AND overdue THEN 0 WHEN hot THEN 1 WHEN overdue THEN 2 ELSE 3 END, due_at, name, id
+           ORDER BY CASE WHEN hot AND overdue THEN 0 WHEN hot THEN 1 WHEN overdue THEN 2 ELSE 3 END, due_at, name COLLATE "und-x-icu", id
            LIMIT $6
         )
         SELECT p.id, p.name, p.lead_quality, p.lead_status, p.status, p.due_at, p.follow_up_id, t.total_all, t.total_overdue, t.total_hot
           FROM totals t LEFT JOIN page p ON true
          ORDER BY CASE WHEN p.lead_quality = 'HOT' AND p.due_at < $4 THEN 0 WHEN p.lead_quality = 'HOT' THEN 1 WHEN p.due_at < $4 THEN 2 ELSE 3 END,
-                  p.due_at, p.name, p.id`,
+                  p.due_at, p.name COLLATE "und-x-icu", p.id`,
       },
       [orgId, agentId, end, start, filter, limit],
     );
