@@ -35,7 +35,9 @@ export class ExpireFollowUpsHandler implements JobHandler<Record<string, never>>
         `SELECT f.id, f.org_id, f.contact_id, coalesce((s.settings->>'expireAfterDays')::int, 7) AS days
            FROM follow_ups f LEFT JOIN org_settings s ON s.org_id = f.org_id
           WHERE f.kind = 'follow_up' AND NOT f.resolved AND f.id > $2
-            AND f.scheduled_at < $1::timestamptz - make_interval(days => coalesce((s.settings->>'expireAfterDays')::int, 7))
+            -- hours, not days: a day of an interval is a calendar day of the session's timezone (23 or 25 hours across a
+            -- DST change where that is not UTC), and the decider counts expireAfterDays x 24 h
+            AND f.scheduled_at < $1::timestamptz - make_interval(hours => 24 * coalesce((s.settings->>'expireAfterDays')::int, 7))
           ORDER BY f.id LIMIT ${PAGE}`,
         [now.toISOString(), after],
       );
