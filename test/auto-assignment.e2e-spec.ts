@@ -827,19 +827,18 @@ describe('auto lead assignment (SPEC §7)', () => {
       expect((await get(`/api/users/${Ann.id}`, k)).body).toMatchObject({ name: 'Ann', role: 'agent', active: true, timezone: 'UTC' });
     });
 
-    // name, timezone and active always have a value: null is refused, not stored
+    // name and active always have a value: null is refused, not stored (a timezone's null means the org's: settings.e2e-spec)
     it('should refuse null for a field that cannot be cleared with 400 naming it', async () => {
       const o = await setup([{ name: 'Ann' }]);
       const k = o.admin.apiKey;
       const { Ann } = o.agents;
       const answers: Record<string, { status: number; fields: string[] }> = {};
-      for (const field of ['name', 'timezone', 'active']) {
+      for (const field of ['name', 'active']) {
         const res = await patch(`/api/users/${Ann.id}`, k, { [field]: null });
         answers[field] = { status: res.status, fields: res.status === 400 ? fieldsNamed(res) : [] };
       }
       expect(answers).toEqual({
         name: { status: 400, fields: ['name'] },
-        timezone: { status: 400, fields: ['timezone'] },
         active: { status: 400, fields: ['active'] },
       });
       expect((await get(`/api/users/${Ann.id}`, k)).body).toMatchObject({ name: 'Ann', active: true, timezone: 'UTC' });

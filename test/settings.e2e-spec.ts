@@ -220,6 +220,46 @@ describe('settings (SPEC §7)', () => {
     });
   });
 
+  describe("users' timezone (SPEC §2: default, the org's)", () => {
+    /** Whole local calendar days from `due` to `now` in `zone` (the hub's overdueDays), the oracle for what the hub answers. */
+    const daysLate = (due: Date, now: Date, zone: string) => {
+      const day = (d: Date) => Date.parse(new Date(d).toLocaleDateString('en-CA', { timeZone: zone }) + 'T00:00:00Z') / 86_400_000;
+      return Math.max(0, day(now) - day(due));
+    };
+
+    it('should keep a user created without a timezone on the org’s, following its changes, until one of their own is set', async () => {
+      const { org, admin, agent } = await setup('UTC');
+      const pinned = await t.createUser(org.adminKey, { name: 'Tomo', role: 'agent', timezone: 'Asia/Tokyo' });
+      const user = async (id: string) => (await client.get(`/api/users/${id}`, admin.apiKey)).body as { timezone: string; timezoneFromOrg: boolean };
+      expect(await user(agent.id)).toMatchObject({ timezone: 'UTC', timezoneFromOrg: true });
+      expect(await user(org.adminUserId)).toMatchObject({ timezone: 'UTC', timezoneFromOrg: true });
+
+      expect((await patch(admin.apiKey, { timezone: 'Pacific/Kiritimati' })).status).toBe(200);
+      expect(await user(agent.id)).toMatchObject({ timezone: 'Pacific/Kiritimati', timezoneFromOrg: true });
+      expect(await user(org.adminUserId)).toMatchObject({ timezone: 'Pacific/Kiritimati', timezoneFromOrg: true });
+      expect(await user(pinned.id)).toMatchObject({ timezone: 'Asia/Tokyo', timezoneFromOrg: false });
+
+      // What the agent sees: the hub counts days in Kiritimati (UTC+14), not in the UTC the org had when they were made.
+      // A follow-up due just before a local midnight of one zone and not the other is overdue by a different count.
+      const now = new Date();
+      const dayStart = (zone: string) => {
+        for (let t0 = now.getTime(); ; t0 -= 60_000) if (daysLate(new Date(t0 - 60_000), now, zone) > 0) return t0; // the first minute of today
+      };
+      const dueAt = [dayStart('Pacific/Kiritimati') - 60_000, dayStart('UTC') - 60_000]
+        .map((ms) => new Date(ms))
+        .find((d) => daysLate(d, now, 'Pacific/Kiritimati') !== daysLate(d, now, 'UTC'))!;
+      const contact = await client.post('/api/contacts', admin.apiKey, { name: 'Kai', phone: '+14155550123', assignedAgentId: agent.id });
+      expect((await client.post(`/api/contacts/${contact.body.id}/follow-ups`, admin.apiKey, { scheduledAt: dueAt.toISOString() })).status).toBe(201);
+      const hub = await client.get('/api/follow-ups/due', agent.apiKey);
+      expect(hub.body.followUps).toHaveLength(1);
+      expect(hub.body.followUps[0].overdueDays).toBe(daysLate(dueAt, new Date(), 'Pacific/Kiritimati'));
+
+      // null: back to the org's
+      expect((await client.patch(`/api/users/${pinned.id}`, admin.apiKey, { timezone: null })).body).toMatchObject({ timezone: 'Pacific/Kiritimati', timezoneFromOrg: true });
+      expect((await client.patch(`/api/users/${agent.id}`, admin.apiKey, { timezone: 'Europe/Paris' })).body).toMatchObject({ timezone: 'Europe/Paris', timezoneFromOrg: false });
+    });
+  });
+
   describe('POST /api/settings/signing-secret/rotate', () => {
     it('should replace the secret, keep the rest, and record it as an event', async () => {
       const { admin, org } = await setup();

@@ -9,12 +9,20 @@ export interface UserView {
   role: Role;
   branch: string | null;
   department: string | null;
+  /** Their own, else the organization's as it is now. */
   timezone: string;
+  /** true: they have none of their own and take the organization's (PATCH timezone null). */
+  timezoneFromOrg: boolean;
   active: boolean;
   createdAt: string;
 }
 
-const COLUMNS = `id, name, email, role, branch, department, timezone, active, created_at AS "createdAt"`;
+/** The organization's timezone: the settings' once an admin has set it (SPEC §7), before that the one it was created with. */
+const ORG_TIMEZONE = (orgId: string) =>
+  `(SELECT coalesce(s.settings->>'timezone', o.timezone) FROM organizations o LEFT JOIN org_settings s ON s.org_id = o.id WHERE o.id = ${orgId})`;
+
+const COLUMNS = `id, name, email, role, branch, department, coalesce(timezone, ${ORG_TIMEZONE('users.org_id')}) AS timezone,
+  timezone IS NULL AS "timezoneFromOrg", active, created_at AS "createdAt"`;
 
 /** Keys remembered per process at most; the oldest is dropped first. Only valid keys are remembered. */
 const MAX_CACHED_KEYS = 10_000;
@@ -72,7 +80,7 @@ export class UserRepository {
     const { rows } = await this.db.query<{ org_id: string; user_id: string; role: Role; timezone: string }>(
       {
         name: 'actor-for-key',
-        text: `SELECT u.org_id, u.id AS user_id, u.role, u.timezone
+        text: `SELECT u.org_id, u.id AS user_id, u.role, coalesce(u.timezone, ${ORG_TIMEZONE('u.org_id')}) AS timezone
                  FROM api_keys k JOIN users u ON u.id = k.user_id
                 WHERE k.key_hash = decode($1, 'hex') AND k.revoked_at IS NULL AND u.active`,
       },
@@ -96,11 +104,7 @@ export class UserRepository {
   }
 
   async orgTimezone(orgId: string): Promise<string | null> {
-    // The settings' timezone wins once an admin has set it (SPEC §7); before that, the one the org was created with.
-    const { rows } = await this.db.query<{ timezone: string }>(
-      `SELECT coalesce(s.settings->>'timezone', o.timezone) AS timezone FROM organizations o LEFT JOIN org_settings s ON s.org_id = o.id WHERE o.id = $1`,
-      [orgId],
-    );
+    const { rows } = await this.db.query<{ timezone: string | null }>(`SELECT ${ORG_TIMEZONE('$1')} AS timezone`, [orgId]);
     return rows[0]?.timezone ?? null;
   }
 

@@ -30,7 +30,7 @@ export class CreateUserDto {
   @MaxLength(200)
   department?: string;
 
-  @ApiPropertyOptional({ description: "IANA time zone; default: the organization's", example: 'Europe/London' })
+  @ApiPropertyOptional({ description: "IANA time zone; default: the organization's, following its changes", example: 'Europe/London' })
   @IsOptional()
   @IsTimeZone()
   timezone?: string;
@@ -38,7 +38,7 @@ export class CreateUserDto {
 
 /** PATCH /api/users/:id: absent fields stay as they are; branch and department take null to clear them. */
 export class UpdateUserDto {
-  // absent: unchanged; null is refused (these columns always have a value), unlike branch and department
+  // absent: unchanged; null is refused for name and active (they always have a value), taken by branch, department and timezone
   @ApiPropertyOptional()
   @ValidateIf((_, v) => v !== undefined)
   @IsString()
@@ -58,10 +58,10 @@ export class UpdateUserDto {
   @MaxLength(200)
   department?: string | null;
 
-  @ApiPropertyOptional({ description: 'IANA time zone' })
-  @ValidateIf((_, v) => v !== undefined)
+  @ApiPropertyOptional({ type: String, description: "IANA time zone; null: the organization's, following its changes", nullable: true })
+  @ValidateIf((_, v) => v !== undefined && v !== null)
   @IsTimeZone()
-  timezone?: string;
+  timezone?: string | null;
 
   @ApiPropertyOptional({ description: 'false: their keys stop working and auto-assignment no longer picks them' })
   @ValidateIf((_, v) => v !== undefined)

@@ -30,7 +30,7 @@ export class CreateOrganizationHandler implements ICommandHandler<CreateOrganiza
     const created = decideUser(
       {
         type: 'CreateUser',
-        user: { userId: adminUserId, orgId, name: cmd.adminName, email: null, role: 'admin', branch: null, department: null, timezone: cmd.timezone },
+        user: { userId: adminUserId, orgId, name: cmd.adminName, email: null, role: 'admin', branch: null, department: null, timezone: null },
       },
       initialUserState,
     );

@@ -18,8 +18,7 @@ export class CreateUserHandler implements ICommandHandler<CreateUserCommand, Cre
   ) {}
 
   async execute({ actor, user }: CreateUserCommand): Promise<CreateUserResult> {
-    const orgTimezone = await this.users.orgTimezone(actor.orgId);
-    if (!orgTimezone) throw new NotFoundError('organization', actor.orgId);
+    if (!(await this.users.orgTimezone(actor.orgId))) throw new NotFoundError('organization', actor.orgId);
     const userId = randomUUID();
     const keyId = randomUUID();
     const key = generateApiKey();
@@ -34,7 +33,8 @@ export class CreateUserHandler implements ICommandHandler<CreateUserCommand, Cre
           role: user.role,
           branch: user.branch ?? null,
           department: user.department ?? null,
-          timezone: user.timezone ?? orgTimezone,
+          // none given: the org's, as it is at each moment, not a copy of today's (migration 0026)
+          timezone: user.timezone ?? null,
         },
       },
       initialUserState,

@@ -20,7 +20,8 @@ export interface UserCreatedData {
   readonly role: Role;
   readonly branch: string | null;
   readonly department: string | null;
-  readonly timezone: string;
+  /** null: the organization's, whatever it is at the time (users created before migration 0026 carry a copy). */
+  readonly timezone: string | null;
 }
 
 export interface ApiKeyIssuedData {
@@ -43,7 +44,8 @@ export interface UserUpdatedData {
     readonly name?: string;
     readonly branch?: string | null;
     readonly department?: string | null;
-    readonly timezone?: string;
+    /** null: from now on the organization's. */
+    readonly timezone?: string | null;
     /** false: the user can no longer sign in, and auto-assignment no longer picks them. */
     readonly active?: boolean;
   };

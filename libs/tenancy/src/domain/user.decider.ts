@@ -5,7 +5,8 @@ export interface UserProfile {
   readonly name: string;
   readonly branch: string | null;
   readonly department: string | null;
-  readonly timezone: string;
+  /** null: the organization's. */
+  readonly timezone: string | null;
   readonly active: boolean;
 }
 
@@ -18,7 +19,7 @@ export interface UserState {
 export const initialUserState: UserState = {
   exists: false,
   keys: new Map(),
-  profile: { name: '', branch: null, department: null, timezone: 'UTC', active: true },
+  profile: { name: '', branch: null, department: null, timezone: null, active: true },
 };
 
 /** The fields an admin may change; absent means unchanged, null clears branch or department. */

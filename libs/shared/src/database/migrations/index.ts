@@ -23,6 +23,7 @@ import { ByteOrderedIds1700000000022 } from './1700000000022-byte-ordered-ids';
 import { StreamVersionFromEvents1700000000023 } from './1700000000023-stream-version-from-events';
 import { TimeIndexesAscending1700000000024 } from './1700000000024-time-indexes-ascending';
 import { DropRecycledIndex1700000000025 } from './1700000000025-drop-recycled-index';
+import { UserTimezoneFollowsOrg1700000000026 } from './1700000000026-user-timezone-follows-org';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -44,4 +45,5 @@ export const MIGRATIONS = [
   StreamVersionFromEvents1700000000023,
   TimeIndexesAscending1700000000024,
   DropRecycledIndex1700000000025,
+  UserTimezoneFollowsOrg1700000000026,
 ];
