@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { recordingClient, startTestApp, TestApp } from '@app/testing';
+import { prng } from '@app/testing/seeded-random';
 
 /**
  * SPEC §6 against a brute-force oracle: random agents (zones far from UTC, with DST), contacts (tied, cased,
@@ -50,20 +51,6 @@ type Snapshot = { contacts: Map<string, Contact>; followUps: Map<string, FollowU
 /** An oracle row: the item, its sort key and the follow-ups that may be named (earliest open call ones, tied). */
 type Row = { item: Item; group: number; due: number; candidates: string[]; overdue: boolean };
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
-  const chance = (p: number) => next() < p;
-  return { next, int, pick, chance };
-}
 type Rand = ReturnType<typeof prng>;
 
 const localDay = (t: number, zone: string) => DateTime.fromMillis(t, { zone }).startOf('day');

@@ -4,6 +4,7 @@ import { ProjectionRebuilder, ProjectionRegistry } from '@app/event-store';
 import { JobQueues, QueueName } from '@app/queue';
 import { eventually, HttpSink, installNo5xxGuard, recordingClient, startHttpSink, startTestApp, TestApp } from '@app/testing';
 import { RebuildCommand } from '../apps/cli/src/commands';
+import { prng } from '@app/testing/seeded-random';
 
 /**
  * SPEC §8: "Any projection can be rebuilt from the event store, and the rebuilt one equals the live one."
@@ -42,28 +43,6 @@ const OPS_PER_ORG = Number(process.env.REBUILD_OPS ?? 160);
 // ---------------------------------------------------------------------------------------------------------------
 // Seeded randomness
 
-/** mulberry32: a small seeded PRNG, so a workload is reproducible from its seed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
-  const chance = (p: number) => next() < p;
-  const weighted = <T extends string>(w: Record<T, number>): T => {
-    const entries = Object.entries(w) as [T, number][];
-    let r = next() * entries.reduce((s, [, n]) => s + n, 0);
-    for (const [k, n] of entries) if ((r -= n) < 0) return k;
-    return entries[entries.length - 1][0];
-  };
-  const subset = <T>(xs: readonly T[], p: number): T[] => xs.filter(() => next() < p);
-  return { next, int, pick, chance, weighted, subset };
-}
 type Rng = ReturnType<typeof prng>;
 
 // ---------------------------------------------------------------------------------------------------------------

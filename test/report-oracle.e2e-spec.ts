@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { Database } from '@app/shared';
 import { eventually, HttpSink, recordingClient, startHttpSink, startTestApp, TestApp } from '@app/testing';
+import { prng } from '@app/testing/seeded-random';
 
 /**
  * SPEC §8 reports against a brute-force oracle. A seeded random workload (orgs in zones with DST, calls of every
@@ -44,22 +45,6 @@ const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const EXPIRE_AFTER_DAYS = 3;
 
-/** mulberry32: small, seedable, good enough to pick workloads. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[int(0, xs.length - 1)];
-  const chance = (p: number) => next() < p;
-  const subset = <T>(xs: readonly T[], p: number): T[] => xs.filter(() => chance(p));
-  return { next, int, pick, chance, subset };
-}
 type Rng = ReturnType<typeof prng>;
 
 const SEEDS: number[] = process.env.REPORT_ORACLE_SEED

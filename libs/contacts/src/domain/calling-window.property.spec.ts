@@ -1,6 +1,7 @@
 import { IANAZone } from 'luxon';
 import { ValidationError } from '@app/shared';
 import { CallingWindow, WEEKDAYS, checkWindow, effectiveWindow } from './calling-window';
+import { prng } from '@app/testing/seeded-random';
 
 /*
  * Property tests: checkWindow and effectiveWindow against a brute-force oracle that reads the contact's wall clock
@@ -11,20 +12,6 @@ const MINUTE = 60_000;
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
-  return { next, int, pick };
-}
 
 const ZONES = [
   'America/New_York',

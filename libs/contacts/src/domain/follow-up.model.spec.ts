@@ -23,6 +23,7 @@ import {
 import { ContactCommand, ContactState, FollowUpInput, decideContact, evolveContact, initialContactState } from './contact.decider';
 import { FollowUpState } from './follow-up.decider';
 import { CallingWindow, WEEKDAYS, checkWindow, effectiveWindow, toFollowUpWindowCheck } from './calling-window';
+import { prng } from '@app/testing/seeded-random';
 
 /*
  * Model-based test of one contact's follow-ups (SPEC §5): a small reference model of each follow-up's state machine,
@@ -60,21 +61,6 @@ const DAY = 86_400_000;
 const CONTACT = 'c1';
 const MAX_FOLLOW_UPS = 4;
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)];
-  const chance = (p: number) => next() < p;
-  return { next, int, pick, chance };
-}
 type Rng = ReturnType<typeof prng>;
 
 const iso = (ms: number) => new Date(ms).toISOString();
