@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Response } from 'supertest';
 import { ProjectionRebuilder, ProjectionRegistry } from '@app/event-store';
 import { JobQueues, QueueName } from '@app/queue';
-import { eventually, HttpSink, installNo5xxGuard, recordingClient, startHttpSink, startTestApp, TestApp } from '@app/testing';
+import { consumersCaughtUp, eventually, HttpSink, installNo5xxGuard, recordingClient, startHttpSink, startTestApp, TestApp } from '@app/testing';
 import { RebuildCommand } from '../apps/cli/src/commands';
 import { prng } from '@app/testing/seeded-random';
 
@@ -430,18 +430,7 @@ describe('rebuilding every projection after a random workload (SPEC §8)', () =>
   const logEnd = async () => (await t.db.query<{ n: string; p: string | null }>('SELECT count(*)::text AS n, max(global_position)::text AS p FROM events')).rows[0];
 
   /** Every checkpointed consumer (async projections, the job outbox) has passed every event stored so far (bench/lib.ts). */
-  const caughtUp = async () => {
-    await eventually(async () => {
-      const last = (await t.db.query<{ t: string | null }>('SELECT max(transaction_id)::text AS t FROM events')).rows[0].t;
-      const { rows } = await t.db.query<{ name: string }>(
-        `SELECT c.name FROM consumer_checkpoints c CROSS JOIN LATERAL (
-           SELECT 1 FROM events e WHERE e.transaction_id <= $1::xid8 AND (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)
-            ORDER BY e.transaction_id, e.global_position LIMIT 1) x`,
-        [last],
-      );
-      expect(rows.map((x) => x.name)).toEqual([]);
-    }, 90_000);
-  };
+  const caughtUp = () => consumersCaughtUp(t.db, 90_000);
 
   /** Jobs that run now or within the next minute (the expiry scheduler's own repeat aside). */
   const jobsSoon = async () => {

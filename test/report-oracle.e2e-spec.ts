@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { Database } from '@app/shared';
-import { eventually, HttpSink, recordingClient, startHttpSink, startTestApp, TestApp } from '@app/testing';
+import { consumersCaughtUp, eventually, HttpSink, recordingClient, startHttpSink, startTestApp, TestApp } from '@app/testing';
 import { prng } from '@app/testing/seeded-random';
 
 /**
@@ -107,19 +107,8 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
     return r.body;
   };
 
-  /** Every async consumer is past the last committed event (the checkpoint query of bench/lib.ts `caughtUp`). */
-  const caughtUp = (db: Database) =>
-    eventually(async () => {
-      const last = (await db.query<{ t: string | null }>('SELECT max(transaction_id)::text AS t FROM events')).rows[0].t;
-      const { rows } = await db.query<{ behind: boolean }>(
-        `SELECT EXISTS (SELECT 1 FROM consumer_checkpoints c CROSS JOIN LATERAL (
-                          SELECT 1 FROM events e
-                           WHERE e.transaction_id <= $1::xid8 AND (e.transaction_id, e.global_position) > (c.transaction_id, c.global_position)
-                           ORDER BY e.transaction_id, e.global_position LIMIT 1) x) AS behind`,
-        [last],
-      );
-      expect(rows[0].behind).toBe(false);
-    }, 60_000);
+  /** Every async consumer is past the last committed event. */
+  const caughtUp = (db: Database) => consumersCaughtUp(db);
 
   const pages = async <T>(path: string, key: string, field: string): Promise<T[]> => {
     const out: T[] = [];

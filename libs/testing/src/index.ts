@@ -6,3 +6,4 @@ export * from './private-redis';
 export * from './fixtures/probe-jobs';
 export * from './processes';
 export * from './http-sink';
+export * from './consumers';
