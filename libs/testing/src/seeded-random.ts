@@ -22,7 +22,16 @@ export function prng(seed: number) {
     return entries[entries.length - 1][0];
   };
   const subset = <T>(xs: readonly T[], p: number): T[] => xs.filter(() => next() < p);
-  return { next, int, pick, chance, weighted, subset };
+  /** A shuffled copy (Fisher-Yates). */
+  const shuffle = <T>(xs: readonly T[]): T[] => {
+    const out = [...xs];
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = int(0, i);
+      [out[i], out[j]] = [out[j], out[i]];
+    }
+    return out;
+  };
+  return { next, int, pick, chance, weighted, subset, shuffle };
 }
 
 export type Rng = ReturnType<typeof prng>;
