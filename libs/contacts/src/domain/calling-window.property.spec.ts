@@ -1,35 +1,13 @@
 import { IANAZone } from 'luxon';
 import { ValidationError } from '@app/shared';
 import { CallingWindow, WEEKDAYS, checkWindow, effectiveWindow } from './calling-window';
-import { prng } from '@app/testing/seeded-random';
+import { DAY, HOUR, MINUTE, prng, ZONES } from '@app/testing/wall-clock';
 
 /*
  * Property tests: checkWindow and effectiveWindow against a brute-force oracle that reads the contact's wall clock
  * at every UTC minute. Set PROPERTY_SEED=<n> to replay a run; the seed is in every test's name.
  */
 const SEED = Number(process.env.PROPERTY_SEED ?? 20251109);
-const MINUTE = 60_000;
-const HOUR = 3_600_000;
-const DAY = 86_400_000;
-
-
-const ZONES = [
-  'America/New_York',
-  'Europe/London',
-  'Europe/Berlin',
-  'Australia/Lord_Howe',
-  'Australia/Adelaide',
-  'Asia/Kolkata',
-  'Asia/Kathmandu',
-  'Pacific/Apia',
-  'Pacific/Kiritimati',
-  'Pacific/Chatham',
-  'America/Santiago',
-  'America/Havana',
-  'Africa/Casablanca',
-  'America/St_Johns',
-  'UTC',
-];
 
 /**
  * A zone's UTC offset over 2024-10 to 2028-03 as a table: luxon's offset every 6 hours (no zone changes twice
