@@ -63,11 +63,16 @@ export class WallClock {
     }
   }
 
+  /** The offset in effect from one change to the next, last asked about: scans ask about nearby instants. */
+  private segment = { from: 0, to: 0, offset: 0 };
+
   offset(t: number): number {
+    if (t >= this.segment.from && t < this.segment.to) return this.segment.offset;
     if (t < WallClock.FROM || t >= WallClock.TO) throw new RangeError(`outside the table: ${new Date(t).toISOString()}`);
-    let o = this.first;
-    for (let i = 0; i < this.changes.length && this.changes[i] <= t; i++) o = this.after[i];
-    return o;
+    let i = 0;
+    while (i < this.changes.length && this.changes[i] <= t) i++;
+    this.segment = { from: i ? this.changes[i - 1] : WallClock.FROM, to: i < this.changes.length ? this.changes[i] : WallClock.TO, offset: i ? this.after[i - 1] : this.first };
+    return this.segment.offset;
   }
 
   /** The local date at t, as days since 1970-01-01. */

@@ -1,7 +1,7 @@
 import { IANAZone } from 'luxon';
 import { ValidationError } from '@app/shared';
 import { CallingWindow, WEEKDAYS, checkWindow, effectiveWindow } from './calling-window';
-import { DAY, HOUR, MINUTE, prng, ZONES } from '@app/testing/wall-clock';
+import { clock, DAY, HOUR, MINUTE, prng, WallClock, ZONES } from '@app/testing/wall-clock';
 
 /*
  * Property tests: checkWindow and effectiveWindow against a brute-force oracle that reads the contact's wall clock
@@ -9,61 +9,12 @@ import { DAY, HOUR, MINUTE, prng, ZONES } from '@app/testing/wall-clock';
  */
 const SEED = Number(process.env.PROPERTY_SEED ?? 20251109);
 
-/**
- * A zone's UTC offset over 2024-10 to 2028-03 as a table: luxon's offset every 6 hours (no zone changes twice
- * within 6 hours), each change bisected to the millisecond. The wall clock of an instant is then instant + offset.
- */
-class WallClock {
-  readonly changes: number[] = [];
-  private readonly after: number[] = [];
-  private readonly first: number;
-  private static readonly FROM = Date.UTC(2024, 9, 1);
-  private static readonly TO = Date.UTC(2028, 2, 1);
-
-  constructor(readonly zone: string) {
-    const z = IANAZone.create(zone);
-    const off = (t: number) => z.offset(t) * MINUTE;
-    this.first = off(WallClock.FROM);
-    for (let t = WallClock.FROM; t < WallClock.TO; t += 6 * HOUR) {
-      if (off(t) === off(t + 6 * HOUR)) continue;
-      let lo = t;
-      let hi = t + 6 * HOUR;
-      while (hi - lo > 1) {
-        const mid = Math.floor((lo + hi) / 2);
-        if (off(mid) === off(t)) lo = mid;
-        else hi = mid;
-      }
-      this.changes.push(hi);
-      this.after.push(off(hi));
-    }
-  }
-
-  private segment = { from: 0, to: 0, offset: 0 };
-
-  offset(t: number): number {
-    if (t >= this.segment.from && t < this.segment.to) return this.segment.offset; // scans ask about nearby instants
-    if (t < WallClock.FROM || t >= WallClock.TO) throw new RangeError(`outside the table: ${new Date(t).toISOString()}`);
-    let i = 0;
-    while (i < this.changes.length && this.changes[i] <= t) i++;
-    this.segment = { from: i ? this.changes[i - 1] : WallClock.FROM, to: i < this.changes.length ? this.changes[i] : WallClock.TO, offset: i ? this.after[i - 1] : this.first };
-    return this.segment.offset;
-  }
-
-  /** The local wall clock's day number (days since 1970-01-01) at t. */
-  day(t: number): number {
-    return Math.floor((t + this.offset(t)) / DAY);
-  }
-
-  /** Local wall clock: day number, weekday name, minute of the day. */
-  read(t: number): { day: number; weekday: string; minute: number } {
-    const wall = t + this.offset(t);
-    const day = Math.floor(wall / DAY);
-    return { day, weekday: WEEKDAYS[(((day + 3) % 7) + 7) % 7], minute: Math.floor((wall - day * DAY) / MINUTE) };
-  }
-}
-
-const CLOCKS = new Map(ZONES.map((z) => [z, new WallClock(z)]));
-const clock = (zone: string) => CLOCKS.get(zone)!;
+/** The local wall clock at t on the oracle's table: day number, weekday name, minute of the day. */
+const readWall = (c: WallClock, t: number): { day: number; weekday: string; minute: number } => {
+  const wall = t + c.offset(t);
+  const day = Math.floor(wall / DAY);
+  return { day, weekday: WEEKDAYS[(((day + 3) % 7) + 7) % 7], minute: Math.floor((wall - day * DAY) / MINUTE) };
+};
 const hhmm = (minute: number) => `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
 const mins = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3));
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -118,8 +69,8 @@ function instant(zone: string): number {
   if (kind < 8) {
     // around a local midnight: walk back to the first instant of the local day
     let m = Math.floor(t / MINUTE) * MINUTE;
-    const { day } = clock(zone).read(m);
-    while (clock(zone).read(m - MINUTE).day === day) m -= MINUTE;
+    const { day } = readWall(clock(zone), m);
+    while (readWall(clock(zone), m - MINUTE).day === day) m -= MINUTE;
     return m + rand.int(-90, 90) * MINUTE + rand.pick([0, -1, 1, rand.int(0, MINUTE - 1)]);
   }
   return t;
@@ -130,7 +81,7 @@ function interestingTimes(zone: string): number[] {
   const c = clock(zone);
   const out = new Set<number>([0, 1, 23 * 60 + 59, 23 * 60, 8 * 60, 21 * 60]);
   for (const t of TRANSITIONS_2025_2027(zone)) {
-    for (const m of [c.read(t - 1).minute, c.read(t).minute]) for (const d of [-30, -15, -1, 0, 1, 15, 30]) out.add((m + d + 1440) % 1440);
+    for (const m of [readWall(c, t - 1).minute, readWall(c, t).minute]) for (const d of [-30, -15, -1, 0, 1, 15, 30]) out.add((m + d + 1440) % 1440);
   }
   return [...out];
 }
@@ -146,7 +97,7 @@ function windowFor(zone: string, now: number, valid = true): CallingWindow {
     if (start === end) start = 1438;
     if (start > end) [start, end] = [end, start];
   }
-  const today = clock(zone).read(now).weekday;
+  const today = readWall(clock(zone), now).weekday;
   const days = rand.pick([
     () => [...WEEKDAYS],
     () => [today],
@@ -169,7 +120,7 @@ function scenario(zone: string): { now: number; window: CallingWindow } {
     return { now, window: windowFor(zone, now) };
   }
   const c = rand.pick(changes);
-  const [before, after] = [clock(zone).read(c - 1), clock(zone).read(c)];
+  const [before, after] = [readWall(clock(zone), c - 1), readWall(clock(zone), c)];
   // a gap runs from the minute after `before` up to `after`; an overlap repeats `after` to `before`
   const [lo, hi] = after.minute > before.minute ? [before.minute + 1, after.minute] : [after.minute, before.minute + 1];
   const start = Math.min(rand.int(lo, hi - 1), 1438);
