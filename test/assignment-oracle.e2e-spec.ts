@@ -4,7 +4,7 @@ import { Job, JobType } from 'bullmq';
 import { REASSIGN_LEAD } from '@app/assignment';
 import { JobQueues, QueueName } from '@app/queue';
 import { Database } from '@app/shared';
-import { consumersCaughtUp, eventually, recordingClient, startTestApp, TestApp } from '@app/testing';
+import { consumersCaughtUp, eventually, recordingClient, startTestApp, TestApp, TimelineEntry } from '@app/testing';
 import { prng } from '@app/testing/seeded-random';
 
 /**
@@ -24,7 +24,7 @@ import { prng } from '@app/testing/seeded-random';
 type LeadStatus = 'New' | 'Interested' | 'Not Interested' | 'Followups' | 'Not Picked' | 'Missed';
 type Strategy = 'round_robin' | 'least_loaded';
 type Scope = 'org' | 'branch' | 'department';
-type Entry = { at: string; kind: string; actorId: string | null; data: any; version: number };
+type Entry = TimelineEntry;
 
 const SPOKEN_TO: readonly LeadStatus[] = ['Interested', 'Not Interested', 'Followups'];
 const ALL_STATUSES: readonly LeadStatus[] = ['New', 'Interested', 'Not Interested', 'Followups', 'Not Picked', 'Missed'];
@@ -208,10 +208,11 @@ describe('auto lead assignment against an oracle (SPEC §7)', () => {
   });
   afterAll(async () => t?.close());
 
-  const ok = async (res: Promise<{ status: number; body: any }>, status = [200, 201]): Promise<any> => {
+  /** The answer's body, read as T, once its status is one of `status` (else the test fails with the answer). */
+  const ok = async <T = unknown>(res: Promise<{ status: number; body: unknown }>, status = [200, 201]): Promise<T> => {
     const r = await res;
     if (!status.includes(r.status)) throw new Error(`answered ${r.status}: ${JSON.stringify(r.body)}`);
-    return r.body;
+    return r.body as T;
   };
 
   let phoneSeq = 1000;
@@ -273,13 +274,13 @@ describe('auto lead assignment against an oracle (SPEC §7)', () => {
     );
     // Campaigns with and without an agent pool. The pool routes inheriting follow-ups of unassigned leads at execution
     // (SPEC §5); reassignment.ts documents no use of it when choosing, so the oracle does not restrict choices to it.
-    const pooled = await ok(post('/api/campaigns', org.adminKey, { name: 'Pooled', agentPool: rng.shuffle(agents.map((a) => a.id)).slice(0, 2) }));
-    const open = await ok(post('/api/campaigns', org.adminKey, { name: 'Open' }));
+    const pooled = await ok<{ id: string }>(post('/api/campaigns', org.adminKey, { name: 'Pooled', agentPool: rng.shuffle(agents.map((a) => a.id)).slice(0, 2) }));
+    const open = await ok<{ id: string }>(post('/api/campaigns', org.adminKey, { name: 'Open' }));
     for (let i = 0; i < rng.int(7, 10); i++) {
       const agent = rng.chance(0.12) ? null : rng.pick(agents).id;
       const campaignId = rng.pick([pooled.id, open.id, null]);
       const name = `Lead ${label} ${i}`;
-      const body = await ok(post('/api/contacts', org.adminKey, { name, phone: nextPhone(), assignedAgentId: agent, ...(campaignId ? { campaignId } : {}) }));
+      const body = await ok<{ id: string }>(post('/api/contacts', org.adminKey, { name, phone: nextPhone(), assignedAgentId: agent, ...(campaignId ? { campaignId } : {}) }));
       org.leads.push({ id: body.id, name, agent, status: 'New', archived: false, streak: null, reassignments: 0 });
     }
     return org;
@@ -291,7 +292,7 @@ describe('auto lead assignment against an oracle (SPEC §7)', () => {
     const active = org.agents.filter((a) => a.active);
     const caller = active.find((a) => a.id === lead.agent) ?? rng.pick(active);
     const call = (body: Record<string, unknown>) =>
-      ok(
+      ok<{ followUpId: string | null }>(
         post('/api/calls', org.adminKey, {
           callId: randomUUID(),
           contactId: lead.id,
@@ -320,7 +321,7 @@ describe('auto lead assignment against an oracle (SPEC §7)', () => {
       if (!open.length) return;
       const f = rng.pick(open);
       const action = rng.pick(['cancel', 'complete', 'snooze']);
-      const body = await ok(post(`/api/follow-ups/${f.id}/${action}`, org.adminKey, action === 'cancel' ? { reason: 'oracle' } : {}));
+      const body = await ok<{ status: string }>(post(`/api/follow-ups/${f.id}/${action}`, org.adminKey, action === 'cancel' ? { reason: 'oracle' } : {}));
       f.status = body.status;
     } else if (roll < 54) {
       const durationSec = rng.chance(0.7) ? rng.int(10, 200) : 0;
@@ -342,7 +343,7 @@ describe('auto lead assignment against an oracle (SPEC §7)', () => {
     } else if (roll < 78) {
       const type = rng.pick(['call', 'sms']);
       const own = ownOrInherit();
-      const body = await ok(
+      const body = await ok<{ id: string }>(
         post(`/api/contacts/${lead.id}/follow-ups`, org.adminKey, {
           type,
           scheduledAt: inDays(rng.int(1, 5), 10),
@@ -413,7 +414,7 @@ describe('auto lead assignment against an oracle (SPEC §7)', () => {
 
   // --- the oracle
 
-  const timeline = async (org: Org, id: string): Promise<Entry[]> => (await ok(get(`/api/contacts/${id}/timeline?limit=200`, org.adminKey))).entries;
+  const timeline = async (org: Org, id: string): Promise<Entry[]> => (await ok<{ entries: Entry[] }>(get(`/api/contacts/${id}/timeline?limit=200`, org.adminKey))).entries;
 
   /** Checks the round's reassignments of `org` against the rules, and moves the model on. */
   async function judge(org: Org, n: number, seed: number): Promise<void> {
@@ -483,20 +484,22 @@ describe('auto lead assignment against an oracle (SPEC §7)', () => {
     for (const l of org.leads) if (l.streak) l.streak.triggered = false;
 
     // Every contact as the API shows it.
-    const contacts = await Promise.all(org.leads.map(async (l) => ok(get(`/api/contacts/${l.id}`, org.adminKey))));
-    expect({ where, contacts: contacts.map((c: any) => [c.name, c.assignedAgentId, c.leadStatus, c.status]) }).toEqual({
+    type ContactView = { name: string; assignedAgentId: string | null; leadStatus: string; status: string };
+    const contacts = await Promise.all(org.leads.map(async (l) => ok<ContactView>(get(`/api/contacts/${l.id}`, org.adminKey))));
+    expect({ where, contacts: contacts.map((c) => [c.name, c.assignedAgentId, c.leadStatus, c.status]) }).toEqual({
       where,
       contacts: org.leads.map((l) => [l.name, l.agent, l.status, l.archived ? 'ARCHIVED' : 'ACTIVE']),
     });
     // Follow-ups keep their own agent (inheriting ones keep none: they follow the contact).
-    const listed: any[] = (await ok(get('/api/follow-ups?limit=200', org.adminKey))).followUps;
+    const listed = (await ok<{ followUps: { id: string; agentId: string | null; status: string }[] }>(get('/api/follow-ups?limit=200', org.adminKey))).followUps;
     expect({ where, followUps: listed.map((f) => [f.id, f.agentId, f.status]).sort() }).toEqual({
       where,
       followUps: org.followUps.map((f) => [f.id, f.own, f.status]).sort(),
     });
     // The open load per effective agent, as the follow-up report shows it: inheriting follow-ups followed their lead.
-    const rows: any[] = (await ok(get('/api/reports/follow-ups', org.supervisorKey))).rows;
-    const shown = Object.fromEntries(rows.filter((r) => r.agentId).map((r) => [r.agentId, r.dueToday + r.overdue + r.upcoming]).filter(([, n]) => n > 0));
+    type ReportRow = { agentId: string | null; dueToday: number; overdue: number; upcoming: number };
+    const rows = (await ok<{ rows: ReportRow[] }>(get('/api/reports/follow-ups', org.supervisorKey))).rows;
+    const shown = Object.fromEntries(rows.filter((r) => r.agentId).map((r): [string, number] => [r.agentId!, r.dueToday + r.overdue + r.upcoming]).filter(([, n]) => n > 0));
     expect({ where, load: shown }).toEqual({ where, load: Object.fromEntries([...loadOf(org)].filter(([, n]) => n > 0)) });
   }
 

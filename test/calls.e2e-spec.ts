@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Sql } from '@app/shared';
 import { EventStore } from '@app/event-store';
-import { expectError, fieldsNamed, fieldsOf, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
+import { expectError, fieldsNamed, fieldsOf, installNo5xxGuard, recordingClient, startTestApp, TestApp, TimelineEntry } from '@app/testing';
 
-type Entry = { at: string; kind: string; actorId: string | null; data: Record<string, unknown>; version: number };
+type Entry = TimelineEntry;
 type Call = { callId: string; contactId: string; agentId: string; status: string; live: boolean; durationSec: number; connected: boolean; startedAt: string; campaignId: string | null; followUpId: string | null; note: string | null; tags: string[]; direction: string };
 
 const LEAD_STATUSES = ['New', 'Interested', 'Not Interested', 'Followups', 'Not Picked', 'Missed'] as const;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { Response } from 'supertest';
-import { expectError, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
+import { expectError, installNo5xxGuard, recordingClient, startTestApp, TestApp, TimelineEntry } from '@app/testing';
 
 /**
  * Clients racing each other over HTTP, as call-centre platforms do in production: diallers retrying a push from
@@ -11,7 +11,7 @@ import { expectError, installNo5xxGuard, recordingClient, startTestApp, TestApp 
  */
 
 type User = { id: string; apiKey: string };
-type Entry = { at: string; kind: string; actorId: string | null; data: Record<string, any>; version: number };
+type Entry = TimelineEntry;
 type Call = { callId: string; contactId: string; status: string; live: boolean; startedAt: string; durationSec: number; followUpId: string | null };
 type FollowUp = { id: string; contactId: string; type: string; status: string; scheduledAt: string; source: string; resolvedAt: string | null };
 type Contact = { id: string; name: string; phone: string; tags: string[]; leadQuality: string; leadStatus: string; nextFollowUpAt: string | null; lastCallAt: string | null; status: string };

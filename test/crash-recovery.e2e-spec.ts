@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { createTestDatabase, eventually, HttpSink, runTs, SinkRequest, spawnTs, startHttpSink, startPrivateRedis, testEnvironment } from '@app/testing';
+import { createTestDatabase, eventually, HttpSink, runTs, SinkRequest, spawnTs, startHttpSink, startPrivateRedis, testEnvironment, TimelineEntry } from '@app/testing';
 
 /**
  * Crash and Redis-loss recovery with the service as real processes (SPEC §1: "correct under retries, crashes and
@@ -18,7 +18,7 @@ import { createTestDatabase, eventually, HttpSink, runTs, SinkRequest, spawnTs, 
 jest.setTimeout(240_000);
 
 type FollowUp = { id: string; contactId: string; status: string; attempts: number; maxAttempts: number; scheduledAt: string; nextAttemptAt: string | null; lastError?: string | null };
-type Entry = { at: string; kind: string; data: Record<string, any>; version: number };
+type Entry = TimelineEntry;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { executeJob } from '@app/follow-ups';
 import { JobQueues } from '@app/queue';
-import { eventually, HttpSink, recordingClient, startHttpSink, startTestApp, TestApp } from '@app/testing';
+import { eventually, HttpSink, recordingClient, startHttpSink, startTestApp, TestApp, TimelineEntry } from '@app/testing';
 import { ExecuteFollowUpHandler } from '../libs/follow-ups/src/execute-follow-up/execute-follow-up.handler';
 import { ExpireFollowUpsHandler } from '../libs/follow-ups/src/expire-follow-ups/expire-follow-ups.handler';
 
@@ -22,7 +22,7 @@ type FollowUp = {
   lastError: string | null;
   resolvedAt: string | null;
 };
-type Entry = { at: string; kind: string; data: Record<string, any>; version: number };
+type Entry = TimelineEntry;
 
 const DAY = 24 * 3600_000;
 const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();

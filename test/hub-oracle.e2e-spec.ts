@@ -156,17 +156,18 @@ describe('follow-ups hub against an oracle (SPEC §6)', () => {
   let phoneSeq = 0;
   const phone = () => `+1202555${String(phoneSeq++ % 10_000).padStart(4, '0')}`;
 
-  const ok = async (res: Promise<{ status: number; body: any }>, status: number, what: string) => {
+  /** The answer's body, read as T, once its status is `status` (else the test fails naming `what`). */
+  const ok = async <T = unknown>(res: Promise<{ status: number; body: unknown }>, status: number, what: string): Promise<T> => {
     const r = await res;
     expect({ what, status: r.status, body: r.status === status ? 'ok' : r.body }).toEqual({ what, status, body: 'ok' });
-    return r.body;
+    return r.body as T;
   };
 
   const listAll = async <T>(path: string, key: string, field: string): Promise<T[]> => {
     const out: T[] = [];
     let cursor: string | null = null;
     do {
-      const body = await ok(get(`${path}?limit=200${cursor ? `&cursor=${cursor}` : ''}`, key), 200, `GET ${path}`);
+      const body: Record<string, T[]> & { nextCursor: string | null } = await ok(get(`${path}?limit=200${cursor ? `&cursor=${cursor}` : ''}`, key), 200, `GET ${path}`);
       out.push(...body[field]);
       cursor = body.nextCursor;
     } while (cursor);
@@ -252,12 +253,12 @@ describe('follow-ups hub against an oracle (SPEC §6)', () => {
     const ana = await t.createUser(org.adminKey, { name: 'Ana', role: 'agent', timezone: 'Asia/Kathmandu' });
     const due = DateTime.now().setZone('Asia/Kathmandu').startOf('day').minus({ days: 1 }).plus({ hours: 10 }).toUTC().toISO()!;
     for (const name of ['Zoë', 'van Dijk', 'Émile', 'adam', 'Bob', 'Eve', 'Ána']) {
-      const c = await ok(post('/api/contacts', org.adminKey, { name, phone: phone(), assignedAgentId: ana.id }), 201, 'contact');
+      const c = await ok<{ id: string }>(post('/api/contacts', org.adminKey, { name, phone: phone(), assignedAgentId: ana.id }), 201, 'contact');
       await ok(post(`/api/contacts/${c.id}/follow-ups`, org.adminKey, { scheduledAt: due }), 201, 'schedule');
     }
-    const page = await ok(get(`${HUB}?limit=200`, ana.apiKey), 200, 'hub');
+    const page = await ok<Page>(get(`${HUB}?limit=200`, ana.apiKey), 200, 'hub');
     expect(page.followUps.map((f: Item) => f.contactName)).toEqual(['adam', 'Ána', 'Bob', 'Émile', 'Eve', 'van Dijk', 'Zoë']);
-    const first = await ok(get(`${HUB}?limit=1`, ana.apiKey), 200, 'hub');
+    const first = await ok<Page>(get(`${HUB}?limit=1`, ana.apiKey), 200, 'hub');
     expect(first.followUps.map((f: Item) => f.contactName)).toEqual(['adam']);
   });
 
@@ -301,7 +302,7 @@ describe('follow-ups hub against an oracle (SPEC §6)', () => {
     for (const agent of [...agents, null]) {
       const n = agent ? rand.int(9, 13) : 3;
       for (let i = 0; i < n; i++) {
-        const c = await ok(
+        const c = await ok<{ id: string }>(
           post('/api/contacts', adminKey, { name: rand.pick(NAMES), phone: phone(), assignedAgentId: agent?.id ?? null, leadQuality: rand.pick(QUALITIES) }),
           201,
           'contact',
@@ -318,7 +319,7 @@ describe('follow-ups hub against an oracle (SPEC §6)', () => {
       const at = new Date(todayAt(Date.now(), agent.timezone)[rand.pick(['start', 'end'] as const)] - 1).toISOString();
       const quality = rand.pick(QUALITIES);
       for (const name of [rand.pick(NAMES), 'Ana', 'ana', 'Ána', 'Ana', rand.pick(NAMES)]) {
-        const c = await ok(post('/api/contacts', adminKey, { name, phone: phone(), assignedAgentId: agent.id, leadQuality: quality }), 201, 'contact');
+        const c = await ok<{ id: string }>(post('/api/contacts', adminKey, { name, phone: phone(), assignedAgentId: agent.id, leadQuality: quality }), 201, 'contact');
         contactIds.push(c.id);
         await ok(post(`/api/contacts/${c.id}/follow-ups`, adminKey, { scheduledAt: at }), 201, 'schedule');
       }
@@ -389,7 +390,7 @@ describe('follow-ups hub against an oracle (SPEC §6)', () => {
       }
       // the activity is on each updated contact's timeline, by the caller; and the caller's own card agrees
       for (const [contactId, fus] of targets) {
-        const tl = await ok(get(`/api/contacts/${contactId}/timeline?limit=200`, adminKey), 200, 'timeline');
+        const tl = await ok<{ entries: unknown[] }>(get(`/api/contacts/${contactId}/timeline?limit=200`, adminKey), 200, 'timeline');
         const kind = action === 'done' ? 'follow_up_completed' : 'follow_up_snoozed';
         const entries = (tl.entries as { at: string; kind: string; actorId: string; data: { followUpId: string } }[]).filter(
           (e) => e.kind === kind && Date.parse(e.at) >= t0,
@@ -400,7 +401,7 @@ describe('follow-ups hub against an oracle (SPEC §6)', () => {
           ids: [...fus].sort(),
           by: [caller.id],
         });
-        const card = await ok(get(`/api/contacts/${contactId}/follow-ups?limit=200`, caller.apiKey), 200, 'card');
+        const card = await ok<{ followUps: unknown[] }>(get(`/api/contacts/${contactId}/follow-ups?limit=200`, caller.apiKey), 200, 'card');
         const fromCard = (card.followUps as FollowUp[]).map((f) => [f.id, f.status, f.scheduledAt]).sort();
         const fromList = [...after.followUps.values()].filter((f) => f.contactId === contactId).map((f) => [f.id, f.status, f.scheduledAt]).sort();
         expect({ ...ctx, contactId, card: fromCard.map((x) => [x[0], x[2]]) }).toEqual({ ...ctx, contactId, card: fromList.map((x) => [x[0], x[2]]) });
@@ -443,7 +444,7 @@ describe('follow-ups hub against an oracle (SPEC §6)', () => {
       async pushBatch() {
         const first = rand.pick(contactIds);
         const calls = Array.from({ length: rand.int(2, 4) }, () => callFor(rand.chance(0.4) ? first : rand.pick(contactIds)));
-        const body = await ok(post('/api/calls/batch', dialler.apiKey, { calls }), 200, 'batch');
+        const body = await ok<{ results: { status: string }[] }>(post('/api/calls/batch', dialler.apiKey, { calls }), 200, 'batch');
         expect(body.results.map((r: { status: string }) => r.status)).toEqual(calls.map(() => 'accepted'));
       },
       async scheduleMore() {
@@ -506,7 +507,7 @@ describe('follow-ups hub against an oracle (SPEC §6)', () => {
     const yesterdayStart = todayAt(now, zone).start - 1;
     const dues = [midnight - 1, midnight, midnight + 1, midnight - 60_000, todayAt(midnight, zone).end - 1, todayAt(midnight, zone).end, yesterdayStart, now];
     for (const [i, due] of dues.entries()) {
-      const c = await ok(post('/api/contacts', org.adminKey, { name: `Night ${i}`, phone: phone(), assignedAgentId: agent.id, leadQuality: i % 3 ? 'WARM' : 'HOT' }), 201, 'contact');
+      const c = await ok<{ id: string }>(post('/api/contacts', org.adminKey, { name: `Night ${i}`, phone: phone(), assignedAgentId: agent.id, leadQuality: i % 3 ? 'WARM' : 'HOT' }), 201, 'contact');
       await ok(post(`/api/contacts/${c.id}/follow-ups`, org.adminKey, { scheduledAt: new Date(due).toISOString() }), 201, 'schedule');
     }
     const s = await snapshot(org.adminKey);

@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { Database } from '@app/shared';
-import { consumersCaughtUp, eventually, HttpSink, recordingClient, startHttpSink, startTestApp, TestApp } from '@app/testing';
+import { consumersCaughtUp, eventually, HttpSink, recordingClient, startHttpSink, startTestApp, TestApp, TimelineEntry } from '@app/testing';
 import { prng } from '@app/testing/seeded-random';
 
 /**
@@ -19,7 +19,6 @@ type Figures = { attempts: number; connected: number; connectRate: number; misse
 type Row = Figures & { bucket: string; key: string | null; name?: string | null };
 type CallView = { callId: string; contactId: string; agentId: string; status: string; live: boolean; durationSec: number; startedAt: string; campaignId: string | null; tags: string[] };
 type FollowUpView = { id: string; contactId: string; type: string; status: string; scheduledAt: string; agentId: string | null };
-type TimelineEntry = { at: string; kind: string; actorId: string | null; data: any; version: number };
 type Counts = {
   dueToday: number;
   overdue: number;
@@ -101,21 +100,40 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
     await t?.close();
   });
 
-  const ok = async <T = any>(res: Promise<{ status: number; body: any }>, status: number | number[] = [200, 201]): Promise<T> => {
+  /** The answer's body, read as T, once its status is one of `status` (else the test fails with the answer). */
+  const ok = async <T = unknown>(res: Promise<{ status: number; body: unknown }>, status: number | number[] = [200, 201]): Promise<T> => {
     const r = await res;
     if (![status].flat().includes(r.status)) throw new Error(`answered ${r.status}: ${JSON.stringify(r.body)}`);
-    return r.body;
+    return r.body as T;
   };
+  /** A page of a list endpoint: the items under `field`, and the cursor of the next page. */
+  type Page<T> = Record<string, T[]> & { nextCursor: string | null };
 
   /** Every async consumer is past the last committed event. */
   const caughtUp = (db: Database) => consumersCaughtUp(db);
+
+  /** A call as this file pushes it (SPEC §9's body). */
+  interface PushedCall {
+    callId: string;
+    contactId: string;
+    agentId: string;
+    direction: string;
+    status: string;
+    durationSec: number;
+    startedAt: string;
+    tags?: string[];
+    campaignId?: string;
+    followUp?: { scheduledAt: string; agentId?: string };
+    callbackAt?: string;
+    followUpId?: string;
+  }
 
   const pages = async <T>(path: string, key: string, field: string): Promise<T[]> => {
     const out: T[] = [];
     let cursor: string | null = null;
     do {
       const sep = path.includes('?') ? '&' : '?';
-      const body: any = await ok(get(`${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, key), 200);
+      const body: Page<T> = await ok<Page<T>>(get(`${path}${sep}limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, key), 200);
       out.push(...body[field]);
       cursor = body.nextCursor;
     } while (cursor);
@@ -176,7 +194,7 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
       timezones: [{ from: tz0, until: Date.now(), zone }],
       zone,
     };
-    const me = await ok(get(`/api/users/${org.admin.id}`, adminKey), 200);
+    const me = await ok<{ name: string }>(get(`/api/users/${org.admin.id}`, adminKey), 200);
     org.admin.name = me.name;
     org.users.push(org.admin);
 
@@ -201,7 +219,7 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
       org.supervisors.push(user);
       org.users.push(user);
     }
-    for (let i = 0; i < 2; i++) org.campaigns.push((await ok(post('/api/campaigns', adminKey, { name: `Campaign ${i}` }), 201)).id);
+    for (let i = 0; i < 2; i++) org.campaigns.push((await ok<{ id: string }>(post('/api/campaigns', adminKey, { name: `Campaign ${i}` }), 201)).id);
     for (let i = 0; i < rng.int(6, 9); i++) {
       const body: Record<string, unknown> = {
         name: `Lead ${label} ${i}`,
@@ -210,7 +228,7 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
         tags: rng.subset(TAGS, 0.3),
       };
       if (rng.chance(0.6)) body.campaignId = rng.pick(org.campaigns);
-      org.contacts.push((await ok(post('/api/contacts', adminKey, body), 201)).id);
+      org.contacts.push((await ok<{ id: string }>(post('/api/contacts', adminKey, body), 201)).id);
     }
 
     // Instants: spread over 60 days, the zones' DST changes of the last 300 days (±90 min), and local midnights.
@@ -253,8 +271,8 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
     };
     const currentZone = () => org.timezones[org.timezones.length - 1].zone;
     let callSeq = 0;
-    const callBody = (status: string, over: Record<string, unknown> = {}): any => {
-      const body: any = {
+    const callBody = (status: string, over: Record<string, unknown> = {}): PushedCall => {
+      const body: PushedCall = {
         callId: `${label}-${callSeq++}`,
         contactId: rng.pick(org.contacts),
         agentId: rng.pick(org.agents).id,
@@ -272,20 +290,20 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
       if (status === 'Rescheduled') body.callbackAt = future();
       return body;
     };
-    const pushOne = async (body: any) => {
+    const pushOne = async (body: PushedCall) => {
       const res = await post('/api/calls', adminKey, body);
       expect({ status: res.status, body: res.body }).toMatchObject({ status: expect.any(Number), body: { status: expect.stringMatching(/^(accepted|duplicate)$/) } });
       recordCall(body);
     };
-    const pushBatch = async (bodies: any[]) => {
-      const res = await ok(post('/api/calls/batch', adminKey, { calls: bodies }), 200);
-      expect(res.results.map((r: any) => r.status).filter((s: string) => s === 'rejected')).toEqual([]);
+    const pushBatch = async (bodies: PushedCall[]) => {
+      const res = await ok<{ results: { status: string }[] }>(post('/api/calls/batch', adminKey, { calls: bodies }), 200);
+      expect(res.results.map((r) => r.status).filter((s) => s === 'rejected')).toEqual([]);
       bodies.forEach(recordCall);
     };
 
     /** A round of calls: singles, a batch, In-progress then final (sometimes a different start), duplicates. */
     const callRound = async (n: number) => {
-      const batch: any[] = [];
+      const batch: PushedCall[] = [];
       for (let i = 0; i < n; i++) {
         const status = rng.pick(STATUSES);
         const body = callBody(status);
@@ -328,7 +346,7 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
     await callRound(rng.int(30, 40));
 
     // ---- follow-ups ----
-    const schedule = (contactId: string, body: Record<string, unknown>) => ok(post(`/api/contacts/${contactId}/follow-ups`, adminKey, body), 201);
+    const schedule = (contactId: string, body: Record<string, unknown>) => ok<{ id: string }>(post(`/api/contacts/${contactId}/follow-ups`, adminKey, body), 201);
     const viewerZones = [...new Set([...org.supervisors.map((s) => s.timezone!), org.zone])];
     const dueTimes: number[] = [];
     for (const z of viewerZones) {
@@ -637,11 +655,11 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
         const assigned = new Map<string, string | null>();
         const timelines = new Map<string, TimelineEntry[]>();
         for (const c of org.contacts) {
-          assigned.set(c, (await ok(get(`/api/contacts/${c}`, org.admin.apiKey), 200)).assignedAgentId ?? null);
+          assigned.set(c, (await ok<{ assignedAgentId: string | null }>(get(`/api/contacts/${c}`, org.admin.apiKey), 200)).assignedAgentId ?? null);
           const entries: TimelineEntry[] = [];
           let cursor: string | null = null;
           do {
-            const body: any = await ok(get(`/api/contacts/${c}/timeline?limit=200${cursor ? `&cursor=${cursor}` : ''}`, org.admin.apiKey), 200);
+            const body: { entries: TimelineEntry[]; nextCursor: string | null } = await ok<{ entries: TimelineEntry[]; nextCursor: string | null }>(get(`/api/contacts/${c}/timeline?limit=200${cursor ? `&cursor=${cursor}` : ''}`, org.admin.apiKey), 200);
             entries.push(...body.entries);
             cursor = body.nextCursor;
           } while (cursor);
@@ -659,7 +677,7 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
           { from: null, to: shift(today, -1) },
         ];
         // the admin reads in their own timezone (the one GET /api/users shows), like the supervisors
-        const adminZone = (await ok(get(`/api/users/${org.admin.id}`, org.admin.apiKey), 200)).timezone;
+        const adminZone = (await ok<{ timezone: string }>(get(`/api/users/${org.admin.id}`, org.admin.apiKey), 200)).timezone;
         for (const viewer of [...org.supervisors, { ...org.admin, timezone: adminZone }]) {
           for (const range of activityRanges) {
             const q = [range.from ? `from=${range.from}` : '', range.to ? `to=${range.to}` : ''].filter(Boolean).join('&');

@@ -1,5 +1,5 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
-import { Logger, Module } from '@nestjs/common';
+import { Logger, Module, Provider } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Test } from '@nestjs/testing';
 import { Queue } from 'bullmq';
@@ -149,7 +149,7 @@ describe('job layer', () => {
   }, 120_000);
 
   describe('processors', () => {
-    const bootWorker = async (extraProviders: any[] = []) => {
+    const bootWorker = async (extraProviders: Provider[] = []) => {
       const moduleRef = await Test.createTestingModule({
         imports: [PlatformModule.forRoot(), EventStoreModule.forRoot({ runConsumers: true }), QueueModule, ProbeJobsModule, ProcessorsModule],
         providers: extraProviders,

@@ -91,3 +91,40 @@ export const fieldsOf = (messages: string | string[]): string[] =>
 
 /** The fields a 400 names (see `fieldsOf`). */
 export const fieldsNamed = (res: Response): string[] => fieldsOf(res.body.message);
+
+/**
+ * The fields of a timeline entry's `data` the e2e suites read, typed as the events carry them. Each kind carries some
+ * of them (libs/contacts/src/domain/contact.events.ts), and a suite reads a field only on the kinds that have it, after
+ * filtering by kind or followUpId; anything else is unknown until a test narrows it.
+ */
+export interface TimelineData {
+  contactId: string;
+  followUpId: string;
+  callId: string;
+  agentId: string | null;
+  authorId: string;
+  fromAgentId: string | null;
+  toAgentId: string;
+  assignedAgentId: string | null;
+  from: string | null;
+  to: string | null;
+  at: string;
+  attempt: number;
+  schedule: number;
+  scheduledAt: string;
+  until: string;
+  retryAt: string | null;
+  reason: string;
+  cause: { kind: string; callId?: string; callStatus?: string };
+  changes: Record<string, unknown>;
+  [field: string]: unknown;
+}
+
+/** An entry of GET /api/contacts/:id/timeline, as the e2e suites read it. */
+export interface TimelineEntry {
+  at: string;
+  kind: string;
+  actorId: string | null;
+  data: TimelineData;
+  version: number;
+}
