@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { createTestDatabase, eventually, HttpSink, runTs, SinkRequest, spawnTs, startHttpSink, startPrivateRedis, testEnvironment, TimelineEntry } from '@app/testing';
+import { ALWAYS_OPEN, createTestDatabase, eventually, followUpEvents, FollowUpView, HttpSink, readFollowUp, runTs, scheduleFollowUp, Send, SinkRequest, spawnTs, startHttpSink, startPrivateRedis, testEnvironment, TimelineEntry } from '@app/testing';
 
 /**
  * Crash and Redis-loss recovery with the service as real processes (SPEC §1: "correct under retries, crashes and
@@ -17,12 +17,11 @@ import { createTestDatabase, eventually, HttpSink, runTs, SinkRequest, spawnTs, 
 
 jest.setTimeout(240_000);
 
-type FollowUp = { id: string; contactId: string; status: string; attempts: number; maxAttempts: number; scheduledAt: string; nextAttemptAt: string | null; lastError?: string | null };
+type FollowUp = FollowUpView;
 type Entry = TimelineEntry;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();
-const ALWAYS_OPEN = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '23:59' };
 
 const freePort = () =>
   new Promise<number>((resolve, reject) => {
@@ -173,21 +172,11 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
     expect({ status: res.status, body: res.body }).toMatchObject({ status: 201 });
     return res.body.id as string;
   };
-  const schedule = async (o: Org, contactId: string, body: Record<string, unknown>): Promise<FollowUp> => {
-    const res = await send('POST', `/api/contacts/${contactId}/follow-ups`, o.admin, body);
-    expect({ status: res.status, body: res.body }).toMatchObject({ status: 201 });
-    return res.body;
-  };
-  const followUp = async (o: Org, id: string): Promise<FollowUp> => {
-    const res = await send('GET', `/api/follow-ups/${id}`, o.admin);
-    expect(res.status).toBe(200);
-    return res.body;
-  };
-  const eventsOf = async (o: Org, contactId: string, followUpId: string): Promise<Entry[]> => {
-    const res = await send('GET', `/api/contacts/${contactId}/timeline?limit=200`, o.admin);
-    expect(res.status).toBe(200);
-    return (res.body.entries as Entry[]).filter((e) => e.data.followUpId === followUpId).reverse();
-  };
+  /** The shared follow-up fixtures over this file's fetch client (methods upper case, as HTTP writes them). */
+  const http: Send = (method, path, key, body) => send(method.toUpperCase(), path, key, body);
+  const schedule = (o: Org, contactId: string, body: Record<string, unknown>) => scheduleFollowUp(http, o.admin, contactId, body);
+  const followUp = (o: Org, id: string) => readFollowUp(http, o.admin, id);
+  const eventsOf = (o: Org, contactId: string, followUpId: string) => followUpEvents(http, o.admin, contactId, followUpId);
   const queues: Queue[] = [];
   const followUpsQueue = () => {
     const q = new Queue('follow-ups', { connection: { host: '127.0.0.1', port: Number(new URL(redis.url).port) }, prefix: database.name });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { executeJob } from '@app/follow-ups';
 import { JobQueues } from '@app/queue';
-import { eventually, HttpSink, recordingClient, startHttpSink, startTestApp, TestApp, TimelineEntry } from '@app/testing';
+import { ALWAYS_OPEN, eventually, executionOrg, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, scheduleFollowUp, startHttpSink, startTestApp, TestApp, TimelineEntry } from '@app/testing';
 import { ExecuteFollowUpHandler } from '../libs/follow-ups/src/execute-follow-up/execute-follow-up.handler';
 import { ExpireFollowUpsHandler } from '../libs/follow-ups/src/expire-follow-ups/expire-follow-ups.handler';
 
@@ -12,22 +12,12 @@ import { ExpireFollowUpsHandler } from '../libs/follow-ups/src/expire-follow-ups
  * the hub) and what the fake endpoints received; never a timing threshold.
  */
 
-type FollowUp = {
-  id: string;
-  status: string;
-  scheduledAt: string;
-  maxAttempts: number;
-  attempts: number;
-  nextAttemptAt: string | null;
-  lastError: string | null;
-  resolvedAt: string | null;
-};
+type FollowUp = FollowUpView;
 type Entry = TimelineEntry;
 
 const DAY = 24 * 3600_000;
 const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-const ALWAYS_OPEN = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '23:59' };
 const ENDINGS = ['follow_up_completed', 'follow_up_cancelled', 'follow_up_expired'];
 
 /**
@@ -133,13 +123,7 @@ describe('follow-up execution races (SPEC §5)', () => {
   const forFollowUp = (s: HttpSink, id: string) => s.requests.filter((r) => r.body?.followUpId === id);
 
   /** An org (window always open, http to the sinks allowed, retries after 1 s) with one agent. */
-  const setup = async (settings: Record<string, unknown> = {}) => {
-    const org = await t.createOrg(`Org ${randomUUID().slice(0, 8)}`);
-    const agent = await t.createUser(org.adminKey, { name: 'Ana', role: 'agent' });
-    const patched = await send('patch', '/api/settings', org.adminKey, { webhooks: { allowHttpHosts: ['127.0.0.1'] }, retryDelaySeconds: 1, callingWindow: ALWAYS_OPEN, ...settings });
-    expect({ status: patched.status, body: patched.body }).toMatchObject({ status: 200 });
-    return { orgId: org.orgId, admin: org.adminKey, agent };
-  };
+  const setup = (settings: Record<string, unknown> = {}) => executionOrg(t, send, settings);
   type Org = Awaited<ReturnType<typeof setup>>;
 
   let phoneSeq = 2000;
@@ -148,28 +132,15 @@ describe('follow-up execution races (SPEC §5)', () => {
     expect(res.status).toBe(201);
     return res.body.id;
   };
-  const schedule = async (o: Org, contactId: string, body: Record<string, unknown>): Promise<FollowUp> => {
-    const res = await send('post', `/api/contacts/${contactId}/follow-ups`, o.admin, body);
-    expect({ status: res.status, body: res.body }).toMatchObject({ status: 201 });
-    return res.body;
-  };
-  const followUp = async (o: Org, id: string): Promise<FollowUp> => {
-    const res = await send('get', `/api/follow-ups/${id}`, o.admin);
-    expect(res.status).toBe(200);
-    return res.body;
-  };
+  const schedule = (o: Org, contactId: string, body: Record<string, unknown>) => scheduleFollowUp(send, o.admin, contactId, body);
+  const followUp = (o: Org, id: string) => readFollowUp(send, o.admin, id);
   const waitFor = (o: Org, id: string, expected: Partial<FollowUp>, timeoutMs = 20_000) =>
     eventually(async () => {
       const f = await followUp(o, id);
       expect(f).toMatchObject(expected);
       return f;
     }, timeoutMs);
-  /** The follow-up's events on its contact's timeline, oldest first. */
-  const eventsOf = async (o: Org, contactId: string, followUpId: string): Promise<Entry[]> => {
-    const res = await send('get', `/api/contacts/${contactId}/timeline?limit=200`, o.admin);
-    expect(res.status).toBe(200);
-    return (res.body.entries as Entry[]).filter((e) => e.data.followUpId === followUpId).reverse();
-  };
+  const eventsOf = (o: Org, contactId: string, followUpId: string) => followUpEvents(send, o.admin, contactId, followUpId);
   const kinds = (events: Entry[]) => events.map((e) => e.kind);
   const change = (o: Org, id: string, action: 'cancel' | 'snooze' | 'reschedule' | 'complete', body?: Record<string, unknown>) =>
     send('post', `/api/follow-ups/${id}/${action}`, o.admin, body ?? {});

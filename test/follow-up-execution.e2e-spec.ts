@@ -4,24 +4,9 @@ import { Webhook } from 'standardwebhooks';
 import { CallingWindow, checkWindow, effectiveWindow } from '@app/contacts';
 import { executeJob } from '@app/follow-ups';
 import { JobQueues, JobReconciler, QueueName } from '@app/queue';
-import { eventually, flushPrefix, HttpSink, recordingClient, SinkRequest, startHttpSink, startTestApp, TestApp } from '@app/testing';
+import { ALL_DAYS, ALWAYS_OPEN, eventually, executionOrg, flushPrefix, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, scheduleFollowUp, SinkRequest, startHttpSink, startTestApp, TestApp } from '@app/testing';
 
-type FollowUp = {
-  id: string;
-  contactId: string;
-  type: string;
-  status: string;
-  scheduledAt: string;
-  agentId: string | null;
-  campaignId: string | null;
-  maxAttempts: number;
-  attempts: number;
-  nextAttemptAt: string | null;
-  allowOutOfWindow: boolean;
-  outOfWindow: boolean;
-  lastError: string | null;
-  resolvedAt: string | null;
-};
+type FollowUp = FollowUpView;
 
 const SECOND = 1000;
 const HOUR = 3600_000;
@@ -29,9 +14,7 @@ const DAY = 24 * HOUR;
 const iso = (msFromNow: number) => new Date(Date.now() + msFromNow).toISOString();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const ALL_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 /** Open all day, every day: execution tests do not depend on the time they run at. */
-const ALWAYS_OPEN = { days: ALL_DAYS, start: '00:00', end: '23:59' };
 /** SPEC §7 default window. */
 const DEFAULT_WINDOW: CallingWindow = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat'], start: '08:00', end: '21:00' };
 
@@ -91,25 +74,8 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
   /** What a sink received about one follow-up (webhooks, sms and dial requests all carry followUpId). */
   const requestsFor = (s: HttpSink, followUpId: string): SinkRequest[] => s.requests.filter((r) => r.body?.followUpId === followUpId);
 
-  /**
-   * An org whose calling window is always open (unless given), http allowed to the sinks, retries after 1 s; an
-   * agent; the signing secret as an admin reads it.
-   */
-  const setup = async (settings: Record<string, unknown> = {}) => {
-    const org = await t.createOrg(`Org ${randomUUID().slice(0, 8)}`);
-    const admin = org.adminKey;
-    const agent = await t.createUser(admin, { name: 'Ana', role: 'agent' });
-    const patched = await send('patch', '/api/settings', admin, {
-      webhooks: { allowHttpHosts: ['127.0.0.1'] },
-      retryDelaySeconds: 1,
-      callingWindow: ALWAYS_OPEN,
-      ...settings,
-    });
-    expect({ status: patched.status, body: patched.body }).toMatchObject({ status: 200 });
-    const read = await send('get', '/api/settings', admin);
-    expect(read.body.signingSecret).toMatch(/^whsec_/);
-    return { orgId: org.orgId, admin, agent, secret: read.body.signingSecret as string };
-  };
+  /** An org (window always open, http to the sinks allowed, retries after 1 s) with one agent. */
+  const setup = (settings: Record<string, unknown> = {}) => executionOrg(t, send, settings);
   type Org = Awaited<ReturnType<typeof setup>>;
 
   let phoneSeq = 1000;
@@ -120,16 +86,8 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
     expect(res.status).toBe(201);
     return { id: res.body.id, phone, timezone: res.body.timezone };
   };
-  const schedule = async (o: Org, contactId: string, body: Record<string, unknown>): Promise<FollowUp> => {
-    const res = await send('post', `/api/contacts/${contactId}/follow-ups`, o.admin, body);
-    expect({ status: res.status, body: res.body }).toMatchObject({ status: 201 });
-    return res.body;
-  };
-  const followUp = async (o: Org, id: string): Promise<FollowUp> => {
-    const res = await send('get', `/api/follow-ups/${id}`, o.admin);
-    expect(res.status).toBe(200);
-    return res.body;
-  };
+  const schedule = (o: Org, contactId: string, body: Record<string, unknown>) => scheduleFollowUp(send, o.admin, contactId, body);
+  const followUp = (o: Org, id: string) => readFollowUp(send, o.admin, id);
   const waitFor = (o: Org, id: string, expected: Partial<FollowUp>, timeoutMs = 30_000) =>
     eventually(async () => {
       const f = await followUp(o, id);
@@ -162,12 +120,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
   };
 
   type Entry = { at: string; kind: string; data: Record<string, unknown> };
-  /** The follow-up's events on its contact's timeline, oldest first. */
-  const eventsOf = async (o: Org, contactId: string, followUpId: string): Promise<Entry[]> => {
-    const res = await send('get', `/api/contacts/${contactId}/timeline?limit=200`, o.admin);
-    expect(res.status).toBe(200);
-    return (res.body.entries as Entry[]).filter((e) => e.data.followUpId === followUpId).reverse();
-  };
+  const eventsOf = (o: Org, contactId: string, followUpId: string) => followUpEvents(send, o.admin, contactId, followUpId);
   const timeOf = (events: Entry[], kind: string, n = 0): number => {
     const found = events.filter((e) => e.kind === kind)[n];
     expect({ kind, n, found: !!found }).toEqual({ kind, n, found: true });

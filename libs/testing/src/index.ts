@@ -7,3 +7,4 @@ export * from './fixtures/probe-jobs';
 export * from './processes';
 export * from './http-sink';
 export * from './consumers';
+export * from './follow-up-fixtures';

@@ -1,0 +1,65 @@
+import { TimelineEntry } from './http-client';
+import { TestApp } from './test-app';
+
+/**
+ * What the follow-up execution suites (follow-up-execution, execution-races, crash-recovery) each set up and read the
+ * same way: an org whose window never closes, scheduling over HTTP, a follow-up's page and its timeline events.
+ */
+
+export const ALL_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+/** A calling window open at every minute but 23:59 (settings refuse an end of 24:00). */
+export const ALWAYS_OPEN = { days: ALL_DAYS, start: '00:00', end: '23:59' };
+
+/** A follow-up as GET /api/follow-ups/:id answers it (the fields these suites read). */
+export interface FollowUpView {
+  id: string;
+  contactId: string;
+  type: string;
+  status: string;
+  scheduledAt: string;
+  agentId: string | null;
+  campaignId: string | null;
+  maxAttempts: number;
+  attempts: number;
+  nextAttemptAt: string | null;
+  allowOutOfWindow: boolean;
+  outOfWindow: boolean;
+  lastError: string | null;
+  resolvedAt: string | null;
+}
+
+/** Any of the suites' HTTP clients: supertest's recording client, or fetch to a real process. */
+export type Send = (method: 'get' | 'post' | 'patch', path: string, key: string, body?: unknown) => Promise<{ status: number; body: unknown }>;
+
+/** An org (window always open, http to local receivers allowed, retries after 1 s, then `settings`) with one agent. */
+export async function executionOrg(t: TestApp, send: Send, settings: Record<string, unknown> = {}) {
+  const org = await t.createOrg(`Org ${Math.random().toString(36).slice(2, 10)}`);
+  const admin = org.adminKey;
+  const agent = await t.createUser(admin, { name: 'Ana', role: 'agent' });
+  const patched = await send('patch', '/api/settings', admin, { webhooks: { allowHttpHosts: ['127.0.0.1'] }, retryDelaySeconds: 1, callingWindow: ALWAYS_OPEN, ...settings });
+  expect({ status: patched.status, body: patched.body }).toMatchObject({ status: 200 });
+  const read = (await send('get', '/api/settings', admin)).body as { signingSecret: string };
+  expect(read.signingSecret).toMatch(/^whsec_/);
+  return { orgId: org.orgId, admin, agent, secret: read.signingSecret };
+}
+
+/** Schedules a follow-up on a contact (201 expected). */
+export async function scheduleFollowUp(send: Send, adminKey: string, contactId: string, body: Record<string, unknown>): Promise<FollowUpView> {
+  const res = await send('post', `/api/contacts/${contactId}/follow-ups`, adminKey, body);
+  expect({ status: res.status, body: res.body }).toMatchObject({ status: 201 });
+  return res.body as FollowUpView;
+}
+
+/** A follow-up's page (200 expected). */
+export async function readFollowUp(send: Send, adminKey: string, id: string): Promise<FollowUpView> {
+  const res = await send('get', `/api/follow-ups/${id}`, adminKey);
+  expect(res.status).toBe(200);
+  return res.body as FollowUpView;
+}
+
+/** One follow-up's events on its contact's timeline, oldest first. */
+export async function followUpEvents(send: Send, adminKey: string, contactId: string, followUpId: string): Promise<TimelineEntry[]> {
+  const res = await send('get', `/api/contacts/${contactId}/timeline?limit=200`, adminKey);
+  expect(res.status).toBe(200);
+  return ((res.body as { entries: TimelineEntry[] }).entries).filter((e) => e.data.followUpId === followUpId).reverse();
+}
