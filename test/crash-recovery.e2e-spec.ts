@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { ALWAYS_OPEN, createTestDatabase, eventually, followUpEvents, FollowUpView, HttpSink, readFollowUp, runTs, scheduleFollowUp, Send, SinkRequest, spawnTs, startHttpSink, startPrivateRedis, testEnvironment, TimelineEntry } from '@app/testing';
+import { ALWAYS_OPEN, createTestDatabase, eventually, followUpEvents, FollowUpView, HttpSink, readFollowUp, requestsFor, runTs, scheduleFollowUp, Send, sinkPool, SinkRequest, spawnTs, startHttpSink, startPrivateRedis, testEnvironment, TimelineEntry } from '@app/testing';
 
 /**
  * Crash and Redis-loss recovery with the service as real processes (SPEC §1: "correct under retries, crashes and
@@ -85,7 +85,7 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
   let pg: Client;
   let api: ServiceProcess;
   let worker: ServiceProcess | null = null;
-  const sinks: HttpSink[] = [];
+  const sinks = sinkPool();
   const processes: ServiceProcess[] = [];
 
   const spawnService = async (role: 'api' | 'worker') => {
@@ -98,11 +98,7 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
     expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
     return JSON.parse(r.stdout);
   };
-  const sink = async () => {
-    const s = await startHttpSink();
-    sinks.push(s);
-    return s;
-  };
+  const sink = () => sinks.open();
 
   /** Every response a client got from the service: SPEC §9, never a 5xx for anything a client sent. */
   const seen: { req: string; status: number; body: unknown }[] = [];
@@ -132,7 +128,7 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
   });
   afterAll(async () => {
     for (const p of processes) await p.kill().catch(() => undefined);
-    for (const s of sinks) await s.close();
+    await sinks.closeAll();
     for (const q of queues) await q.close();
     await pg?.end();
     await redis?.stop();
@@ -183,7 +179,7 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
     queues.push(q);
     return q;
   };
-  const forFollowUp = (s: HttpSink, id: string): SinkRequest[] => s.requests.filter((r) => r.body?.followUpId === id);
+  const forFollowUp = requestsFor;
 
   /**
    * SPEC §5 over one follow-up's timeline: each attempt starts while none is open and gets at most one result; the

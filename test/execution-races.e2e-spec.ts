@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { executeJob } from '@app/follow-ups';
 import { JobQueues } from '@app/queue';
-import { ALWAYS_OPEN, eventually, executionOrg, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, scheduleFollowUp, startHttpSink, startTestApp, TestApp, TimelineEntry } from '@app/testing';
+import { ALWAYS_OPEN, eventually, executionOrg, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, sinkPool, startHttpSink, startTestApp, TestApp, TimelineEntry } from '@app/testing';
 import { ExecuteFollowUpHandler } from '../libs/follow-ups/src/execute-follow-up/execute-follow-up.handler';
 import { ExpireFollowUpsHandler } from '../libs/follow-ups/src/expire-follow-ups/expire-follow-ups.handler';
 
@@ -101,26 +101,22 @@ function statusFromTimeline(events: Entry[], type: 'webhook' | 'call'): string {
 jest.setTimeout(90_000);
 
 let t: TestApp;
-const sinks: HttpSink[] = [];
+const sinks = sinkPool();
 /** SPEC §9: never a 5xx. Concurrent tests share no afterEach, so a 5xx fails its own request, and all are checked at the end. */
 const client = recordingClient(() => t, { throwOn5xx: true });
 beforeAll(async () => {
   t = await startTestApp({ env: { EXPIRY_INTERVAL_MS: '200' } });
 });
 afterAll(async () => {
-  for (const s of sinks) await s.close();
+  await sinks.closeAll();
   await t?.close();
 });
 
 describe('follow-up execution races (SPEC §5)', () => {
   const { send } = client;
 
-  const sink = async () => {
-    const s = await startHttpSink();
-    sinks.push(s);
-    return s;
-  };
-  const forFollowUp = (s: HttpSink, id: string) => s.requests.filter((r) => r.body?.followUpId === id);
+  const sink = () => sinks.open();
+  const forFollowUp = requestsFor;
 
   /** An org (window always open, http to the sinks allowed, retries after 1 s) with one agent. */
   const setup = (settings: Record<string, unknown> = {}) => executionOrg(t, send, settings);

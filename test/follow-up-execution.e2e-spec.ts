@@ -4,7 +4,7 @@ import { Webhook } from 'standardwebhooks';
 import { CallingWindow, checkWindow, effectiveWindow } from '@app/contacts';
 import { executeJob } from '@app/follow-ups';
 import { JobQueues, JobReconciler, QueueName } from '@app/queue';
-import { ALL_DAYS, ALWAYS_OPEN, eventually, executionOrg, flushPrefix, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, scheduleFollowUp, SinkRequest, startHttpSink, startTestApp, TestApp } from '@app/testing';
+import { ALL_DAYS, ALWAYS_OPEN, eventually, executionOrg, flushPrefix, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, sinkPool, SinkRequest, startHttpSink, startTestApp, TestApp } from '@app/testing';
 
 type FollowUp = FollowUpView;
 
@@ -44,7 +44,7 @@ jest.setTimeout(90_000);
 
 // Root-level hooks: `it.concurrent` tests start right after these (jest-circus), before any nested beforeAll.
 let t: TestApp;
-const sinks: HttpSink[] = [];
+const sinks = sinkPool();
 /**
  * Every request goes through here. SPEC §9: never a 500 for anything a client sent; checked per request (a 5xx fails
  * the request: concurrent tests share no afterEach) and once more at the end.
@@ -54,7 +54,7 @@ beforeAll(async () => {
   t = await startTestApp({ env: { EXPIRY_INTERVAL_MS: '300' } });
 });
 afterAll(async () => {
-  for (const s of sinks) await s.close();
+  await sinks.closeAll();
   await t?.close();
 });
 
@@ -66,13 +66,7 @@ afterAll(async () => {
 describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
   const { send } = client;
 
-  const sink = async () => {
-    const s = await startHttpSink();
-    sinks.push(s);
-    return s;
-  };
-  /** What a sink received about one follow-up (webhooks, sms and dial requests all carry followUpId). */
-  const requestsFor = (s: HttpSink, followUpId: string): SinkRequest[] => s.requests.filter((r) => r.body?.followUpId === followUpId);
+  const sink = () => sinks.open();
 
   /** An org (window always open, http to the sinks allowed, retries after 1 s) with one agent. */
   const setup = (settings: Record<string, unknown> = {}) => executionOrg(t, send, settings);

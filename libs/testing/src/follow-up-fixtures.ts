@@ -1,4 +1,5 @@
 import { TimelineEntry } from './http-client';
+import { HttpSink, SinkRequest } from './http-sink';
 import { TestApp } from './test-app';
 
 /**
@@ -63,3 +64,6 @@ export async function followUpEvents(send: Send, adminKey: string, contactId: st
   expect(res.status).toBe(200);
   return ((res.body as { entries: TimelineEntry[] }).entries).filter((e) => e.data.followUpId === followUpId).reverse();
 }
+
+/** What a receiver got about one follow-up (webhooks, SMS and dial requests all carry followUpId). */
+export const requestsFor = (sink: HttpSink, followUpId: string): SinkRequest[] => sink.requests.filter((r) => (r.body as { followUpId?: string } | null)?.followUpId === followUpId);

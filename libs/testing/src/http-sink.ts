@@ -103,3 +103,18 @@ export async function startHttpSink(): Promise<HttpSink> {
     },
   };
 }
+
+/** Receivers a suite opens as its tests need them, all closed at once when it ends (`closeAll` in its afterAll). */
+export function sinkPool(): { open(): Promise<HttpSink>; closeAll(): Promise<void> } {
+  const sinks: HttpSink[] = [];
+  return {
+    async open() {
+      const s = await startHttpSink();
+      sinks.push(s);
+      return s;
+    },
+    async closeAll() {
+      for (const s of sinks.splice(0)) await s.close();
+    },
+  };
+}
