@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { DomainError, ErrorCode } from '@app/shared';
+import { DomainError, ErrorCode, isDatabaseUnavailable } from '@app/shared';
 import { FastifyReply } from 'fastify';
 
 export const DOMAIN_STATUS: Record<ErrorCode, number> = {
@@ -27,22 +27,6 @@ const REASON: Record<number, string> = {
 /** Seconds a client is told to wait (Retry-After) when the database cannot be reached. */
 const RETRY_AFTER_SECONDS = 1;
 
-/**
- * Whether an error says the database could not be reached or dropped the connection (a restart, a failover,
- * terminated backends, a full connection table), not that a statement was wrong: SQLSTATE class 08 (connection
- * exception), 57P01-57P03 (shut down, cannot connect now), 53300 (too many connections), a database not accepting
- * connections, and node-postgres's own errors for a cut or unopenable connection.
- */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  if (!e || typeof e !== 'object') return false;
-  const code = typeof e.code === 'string' ? e.code : '';
-  const message = typeof e.message === 'string' ? e.message : '';
-  if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
-  if (code === '55000' && message.includes('not currently accepting connections')) return true;
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code)) return true;
-  return /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error/.test(message);
-}
 
 /** Every error leaves as { statusCode, error, message } (SPEC §9). Only our own faults are 500s. */
 @Catch()
