@@ -202,31 +202,50 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
     return { events, now, starts };
   };
 
-  describe('the worker is SIGKILLed while webhooks are in flight', () => {
+  describe('the worker is SIGKILLed while webhooks and dial requests are in flight', () => {
     it('should end every follow-up once a fresh worker runs: attempts counted as delivered, re-sends under the same webhook-id', async () => {
-      const o = await setupOrg({ retryDelaySeconds: 2 });
+      const dialler = await sink();
+      dialler.hold();
+      const o = await setupOrg({ retryDelaySeconds: 2, dialler: { url: `${dialler.url}/dial` } });
       const hook = await sink();
       hook.hold();
       const contacts = await Promise.all(Array.from({ length: 10 }, () => createContact(o)));
       const N = 30;
       const fus: FollowUp[] = [];
       for (let i = 0; i < N; i++) fus.push(await schedule(o, contacts[i % contacts.length], { type: 'webhook', url: `${hook.url}/h`, scheduledAt: iso(-1000), maxAttempts: 3 }));
+      const calls: FollowUp[] = [];
+      for (let i = 0; i < 5; i++) calls.push(await schedule(o, contacts[i], { type: 'call', scheduledAt: iso(-1000), maxAttempts: 3 }));
 
       worker = await spawnService('worker');
-      // every follow-up's first delivery is held open by the receiver
+      // every follow-up's first delivery is held open by the receiver, and every call's dial request by the dialler
       await eventually(() => expect(new Set(hook.requests.map((r) => r.body?.followUpId)).size).toBe(N), 60_000, 50);
+      await eventually(() => expect(new Set(dialler.requests.map((r) => r.body?.followUpId)).size).toBe(calls.length), 60_000, 50);
       // a third are answered 200 and a sixth 500 just before the crash, the rest stay in flight
       hook.requests.slice(0, 10).forEach((r) => r.release(200));
       hook.requests.slice(10, 15).forEach((r) => r.release(500));
       await worker.kill();
 
       hook.respondWith(200);
+      dialler.respondWith(200);
       worker = await spawnService('worker');
       // BullMQ hands the killed worker's jobs out again once their locks expire (30 s)
       await eventually(async () => {
         for (const f of fus) expect({ id: f.id, status: (await followUp(o, f.id)).status }).toEqual({ id: f.id, status: 'completed' });
       }, 150_000, 500);
       for (const f of fus) await expectConsistent(o, f, hook);
+      // The dial requests whose answer the crash lost went out again, for the same attempt under the same webhook-id
+      // (which the dialler de-duplicates on): the dialler may never have had the first, and the attempt would
+      // otherwise wait out its hour-long timeout for a call that never comes.
+      await eventually(() => {
+        for (const f of calls) expect({ id: f.id, dials: forFollowUp(dialler, f.id).length }).toEqual({ id: f.id, dials: 2 });
+      }, 60_000, 200);
+      for (const f of calls) {
+        // still waiting for the dialler's call: one attempt, counted once, no result yet
+        expect({ ...(await followUp(o, f.id)), id: f.id }).toMatchObject({ id: f.id, status: 'queued', attempts: 1 });
+        const kinds = (await eventsOf(o, f.contactId, f.id)).map((e) => e.kind).filter((k) => k.startsWith('follow_up_attempt'));
+        expect({ id: f.id, kinds }).toEqual({ id: f.id, kinds: ['follow_up_attempt_started'] });
+        expect({ id: f.id, sent: forFollowUp(dialler, f.id).map((r) => r.headers['webhook-id']) }).toEqual({ id: f.id, sent: [`${f.id}.1.1`, `${f.id}.1.1`] });
+      }
       expect(await followUpsQueue().getJobCounts('failed', 'active', 'wait')).toEqual({ failed: 0, active: 0, wait: 0 });
     });
   });

@@ -281,6 +281,9 @@ describe('follow-up execution races (SPEC §5)', () => {
 
   describe('the same job delivered twice (SPEC §5 step 1)', () => {
     const payload = (o: Org, contactId: string, f: FollowUp) => ({ orgId: o.orgId, contactId, followUpId: f.id, schedule: 1 });
+    /** The job's handler run by hand: a twin (a job of its own), or the same job run again after a failure or a stall. */
+    const run = (o: Org, contactId: string, f: FollowUp, redelivered = false) =>
+      t.app.get(ExecuteFollowUpHandler).run(payload(o, contactId, f), { jobId: `by-hand.${f.id}`, attemptsMade: redelivered ? 1 : 0, redelivered });
 
     it.concurrent('should start one attempt and send one webhook when the job handler runs twice at once', async () => {
       const o = await setup();
@@ -288,8 +291,7 @@ describe('follow-up execution races (SPEC §5)', () => {
       const c = await createContact(o);
       // due in a while: the two runs by hand come first, the queued job later finds it ended
       const f = await schedule(o, c, { type: 'webhook', url: hook.url, scheduledAt: iso(2000) });
-      const handler = t.app.get(ExecuteFollowUpHandler);
-      await Promise.all([handler.run(payload(o, c, f)), handler.run(payload(o, c, f))]);
+      await Promise.all([run(o, c, f), run(o, c, f)]);
       await waitFor(o, f.id, { status: 'completed', attempts: 1 });
       await sleep(Date.parse(f.scheduledAt) + 1000 - Date.now());
       await expectConsistent(o, c, f, 'webhook', hook);
@@ -300,8 +302,7 @@ describe('follow-up execution races (SPEC §5)', () => {
       const o = await setup();
       const { hook, c, f } = await inFlight(o, {});
       // the same job again, by hand and through the queue under another id, while the first delivery is in flight
-      const handler = t.app.get(ExecuteFollowUpHandler);
-      const again = handler.run(payload(o, c, f));
+      const again = run(o, c, f, true);
       const twin = { ...executeJob(payload(o, c, f), iso(0), 'normal'), jobId: `twin.${f.id}` };
       await t.app.get(JobQueues).enqueue([twin]);
       await eventually(async () => expect(await t.app.get(JobQueues).queue(twin.queue).getJob(twin.jobId)).toBeFalsy());
@@ -314,6 +315,63 @@ describe('follow-up execution races (SPEC §5)', () => {
       await sleep(500);
       await expectConsistent(o, c, f, 'webhook', hook);
       expect(forFollowUp(hook, f.id)).toHaveLength(1);
+    });
+
+    it.concurrent('should ask the dialler again, under the same webhook-id, when the job runs again and finds its call attempt queued', async () => {
+      const dialler = await sink();
+      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 3600 });
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
+      await waitFor(o, f.id, { status: 'queued', attempts: 1 });
+      await eventually(() => expect(forFollowUp(dialler, f.id)).toHaveLength(1));
+      // A twin (another job for the same schedule) finds the attempt waiting for its call: the dial request went out.
+      await run(o, c, f);
+      await sleep(300);
+      expect(forFollowUp(dialler, f.id)).toHaveLength(1);
+      // The job itself run again (its worker died after counting the attempt, perhaps before the dial request left):
+      // the dialler is asked again for the same attempt, which is not counted twice.
+      await run(o, c, f, true);
+      const dials = forFollowUp(dialler, f.id);
+      expect(dials).toHaveLength(2);
+      expect(new Set(dials.map((r) => r.headers['webhook-id']))).toEqual(new Set([`${f.id}.1.1`]));
+      expect(dials[1].body).toEqual(dials[0].body);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
+      // the dialler's call ends the attempt as usual
+      const pushed = await pushCall(o, c, { followUpId: f.id, status: 'Called', durationSec: 30 });
+      expect(pushed.status).toBe(201);
+      await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      await expectConsistent(o, c, f, 'call');
+    });
+
+    it.concurrent('should record a failed attempt when the dialler refuses the repeated dial request', async () => {
+      const dialler = await sink();
+      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 3600, retryDelaySeconds: 3600 });
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
+      await waitFor(o, f.id, { status: 'queued', attempts: 1 });
+      await eventually(() => expect(forFollowUp(dialler, f.id)).toHaveLength(1));
+      dialler.respondWith(503);
+      await run(o, c, f, true);
+      // the refusal is the attempt's result: retried after the delay, not left waiting out the attempt timeout
+      await waitFor(o, f.id, { status: 'scheduled', attempts: 1 });
+      const { events } = await expectConsistent(o, c, f, 'call');
+      expect(events.filter((e) => e.kind === 'follow_up_attempt_failed').map((e) => e.data.attempt)).toEqual([1]);
+      expect(forFollowUp(dialler, f.id).map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1.1`, `${f.id}.1.1`]);
+    });
+
+    it.concurrent('should not ask the dialler again while this process is sending the dial request', async () => {
+      const dialler = await sink();
+      dialler.hold();
+      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 3600 });
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
+      await eventually(() => expect(forFollowUp(dialler, f.id)).toHaveLength(1));
+      await run(o, c, f, true);
+      await sleep(300);
+      expect(forFollowUp(dialler, f.id)).toHaveLength(1);
+      forFollowUp(dialler, f.id)[0].release(200);
+      await sleep(300);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
     });
 
     it.concurrent('should start one attempt when the job and twins under other ids come due together', async () => {

@@ -46,7 +46,7 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
     const handler = this.registry.handler(job.name);
     if (!handler) throw new Error(`no handler for job ${job.name}`);
     try {
-      await handler.run(job.data, { jobId: job.id ?? '', attemptsMade: job.attemptsMade });
+      await handler.run(job.data, { jobId: job.id ?? '', attemptsMade: job.attemptsMade, redelivered: job.attemptsMade > 0 || job.stalledCounter > 0 });
     } catch (err) {
       this.logger.error({ err, job: job.name, jobId: job.id }, 'job failed');
       throw err;

@@ -7,8 +7,20 @@ export const JOB_HANDLER = Symbol('job-handler');
 export const JOB_SOURCE = Symbol('job-source');
 
 /** Executes one job name. Must be safe to run twice for the same job: it re-reads state first. */
+/** What a handler may know of the job's delivery, beyond its payload. */
+export interface JobContext {
+  jobId: string;
+  attemptsMade: number;
+  /**
+   * This job ran before without completing: it failed and is retried, or its worker stalled (died, or held the event
+   * loop past the lock) and BullMQ handed it out again. A handler with an effect outside Postgres it cannot see
+   * the outcome of (a request sent, or not, before the crash) uses this to send it again.
+   */
+  redelivered: boolean;
+}
+
 export interface JobHandler<P = any> {
-  run(payload: P, context: { jobId: string; attemptsMade: number }): Promise<void>;
+  run(payload: P, context: JobContext): Promise<void>;
 }
 export const HandlesJob = (name: AnyJobName): ClassDecorator => SetMetadata(JOB_HANDLER, name);
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { HandlesJob, JobHandler } from '@app/queue';
+import { HandlesJob, JobContext, JobHandler } from '@app/queue';
 import { EXECUTE_FOLLOW_UP, ExecuteFollowUpPayload } from '../follow-up.jobs';
 import { FollowUpExecutor } from './follow-up-executor';
 
@@ -9,7 +9,7 @@ import { FollowUpExecutor } from './follow-up-executor';
 export class ExecuteFollowUpHandler implements JobHandler<ExecuteFollowUpPayload> {
   constructor(private readonly executor: FollowUpExecutor) {}
 
-  run(job: ExecuteFollowUpPayload): Promise<void> {
-    return this.executor.execute(job);
+  run(job: ExecuteFollowUpPayload, context: JobContext): Promise<void> {
+    return this.executor.execute(job, { redelivered: context.redelivered });
   }
 }

@@ -55,7 +55,7 @@ interface Outcome {
 
 /** What a job asks of the grouped writer: count its attempt (or defer it), or record the attempt's result. */
 type Write =
-  | { kind: 'start'; job: ExecuteFollowUpPayload }
+  | { kind: 'start'; job: ExecuteFollowUpPayload; redelivered: boolean }
   | { kind: 'result'; job: ExecuteFollowUpPayload; attempt: FollowUpState; outcome: Outcome; retryDelaySeconds: number };
 type Started = { attempt: FollowUpState; state: ContactState } | null;
 
@@ -97,8 +97,8 @@ export class FollowUpExecutor {
    * Runs one due job. The delivery runs on its own (a slow receiver delays only its own job), between two grouped
    * writes.
    */
-  async execute(job: ExecuteFollowUpPayload): Promise<void> {
-    const started = await this.writes.push({ kind: 'start', job });
+  async execute(job: ExecuteFollowUpPayload, { redelivered }: { redelivered: boolean } = { redelivered: false }): Promise<void> {
+    const started = await this.writes.push({ kind: 'start', job, redelivered });
     if (!started) return;
     try {
       const settings = await this.settings.getCached(job.orgId);
@@ -121,7 +121,7 @@ export class FollowUpExecutor {
       items,
       now,
       (state) => this.campaignWindows(starts.map((w) => state(w.job.orgId, w.job.contactId)?.followUps.get(w.job.followUpId))),
-      (state, w, windows) => (w.kind === 'start' ? this.decideStart(state, w.job, now, settings.get(w.job.orgId)!, windows) : this.decideResult(state, w, now)),
+      (state, w, windows) => (w.kind === 'start' ? this.decideStart(state, w, now, settings.get(w.job.orgId)!, windows) : this.decideResult(state, w, now)),
     );
     const byItem = new Map(performed.map((a) => [a.item, a]));
     for (const g of group) {
@@ -130,11 +130,19 @@ export class FollowUpExecutor {
     }
   }
 
-  private decideStart(state: ContactState, job: ExecuteFollowUpPayload, now: Date, s: OrgSettings, windows: Map<string, CallingWindow>): { events: ContactEvent[]; attempt?: FollowUpState } {
+  private decideStart(state: ContactState, { job, redelivered }: Extract<Write, { kind: 'start' }>, now: Date, s: OrgSettings, windows: Map<string, CallingWindow>): { events: ContactEvent[]; attempt?: FollowUpState } {
     const f = state.followUps.get(job.followUpId);
     if (!f || f.schedule !== job.schedule) return { events: [] };
-    // resume a crashed run, unless this process is performing the attempt right now
-    if (f.attemptOpen) return { events: [], attempt: f.status === 'in_progress' && !this.performing.has(attemptKey(f)) ? f : undefined };
+    // Resume a crashed run, unless this process is performing the attempt right now. A webhook or SMS attempt is
+    // open only while it is being delivered. A call attempt stays open (queued) after its dial request went out,
+    // until a call or the timeout ends it, so only a job run again (its worker died or stalled, or recording the
+    // result failed) asks the dialler again: whether the first request went out before the crash is unknown, and
+    // a dial request lost there would otherwise leave the attempt waiting out its whole timeout for a call that
+    // never comes. The repeat has the same webhook-id, which the dialler de-duplicates on, as webhook receivers do.
+    if (f.attemptOpen) {
+      const resumable = f.status === 'in_progress' || (f.status === 'queued' && redelivered);
+      return { events: [], attempt: resumable && !this.performing.has(attemptKey(f)) ? f : undefined };
+    }
     if (f.status !== 'scheduled' && f.status !== 'snoozed') return { events: [] };
     // a twin of this job, decided in another group, is starting this very attempt
     if (this.performing.has(attemptKey({ ...f, attempts: f.attempts + 1 }))) return { events: [] };
