@@ -231,6 +231,14 @@ describe('calls (SPEC §3, §4, §9)', () => {
         });
       });
 
+      it('should keep the source the dialler names for the follow-up (SPEC §9: the §5 fields)', async () => {
+        const id = await newContact();
+        const res = await push(id, { status: 'Follow up', durationSec: 60, followUp: { scheduledAt: '2031-05-06T07:08:09.000Z', source: 'automation' } });
+        expect(res.status).toBe(201);
+        const scheduled = (await timeline(id)).find((e) => e.kind === 'follow_up_scheduled');
+        expect(scheduled?.data).toMatchObject({ followUpId: res.body.followUpId, source: 'automation' });
+      });
+
       it('should schedule the follow-up one hour from now when the push gives no time', async () => {
         const id = await newContact();
         const before = Date.now();
@@ -546,6 +554,7 @@ describe('calls (SPEC §3, §4, §9)', () => {
       ['leadStatus', { leadStatus: 'Hot' }],
       ['followUp', { status: 'Follow up', durationSec: 30 }],
       ['followUp.maxAttempts', { status: 'Follow up', durationSec: 30, followUp: { maxAttempts: 11 } }],
+      ['followUp.source', { status: 'Follow up', durationSec: 30, followUp: { source: 'dialler' } }],
       ['callbackAt', { status: 'Rescheduled', durationSec: 30 }],
       ['callbackAt', { status: 'Rescheduled', durationSec: 30, callbackAt: 'tomorrow' }],
       ['recordingUrl', { recordingUrl: 'https://example.com/r.mp3' }],

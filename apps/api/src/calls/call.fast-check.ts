@@ -1,5 +1,5 @@
 import { isISO8601, isUUID } from 'class-validator';
-import { CALL_DIRECTIONS, CALL_STATUSES, LEAD_STATUSES, PRIORITIES } from '@app/contacts';
+import { CALL_DIRECTIONS, CALL_STATUSES, LEAD_STATUSES, PRIORITIES, SOURCES } from '@app/contacts';
 
 /**
  * A fast "certainly valid" test for a pushed call (CallDto), run before class-validator on the ingest path.
@@ -52,7 +52,8 @@ function isPlainCallFollowUp(f: unknown): boolean {
     absentOr(f.maxAttempts, int(1, 10)) &&
     absentOr(f.allowOutOfWindow, (b) => typeof b === 'boolean') &&
     absentOr(f.notes, text(5000)) &&
-    absentOr(f.campaignId, isUUID)
+    absentOr(f.campaignId, isUUID) &&
+    absentOr(f.source, (s) => SOURCE_SET.has(s))
   );
 }
 
@@ -77,11 +78,12 @@ export const CALL_KEYS = new Set([
   'reason',
 ]);
 // message and url are left out on purpose: they belong to sms and webhook follow-ups, which the DTO checks.
-const FOLLOW_UP_KEYS = new Set(['type', 'scheduledAt', 'agentId', 'priority', 'maxAttempts', 'allowOutOfWindow', 'notes', 'campaignId']);
+const FOLLOW_UP_KEYS = new Set(['type', 'scheduledAt', 'agentId', 'priority', 'maxAttempts', 'allowOutOfWindow', 'notes', 'campaignId', 'source']);
 const CALL_DIRECTION_SET = new Set<unknown>(CALL_DIRECTIONS);
 const CALL_STATUS_SET = new Set<unknown>(CALL_STATUSES);
 const LEAD_STATUS_SET = new Set<unknown>(LEAD_STATUSES);
 const PRIORITY_SET = new Set<unknown>(PRIORITIES);
+const SOURCE_SET = new Set<unknown>(SOURCES);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;

@@ -28,10 +28,12 @@ import {
   CallStatus,
   FOLLOW_UP_TYPES,
   FollowUpPriority,
+  FollowUpSource,
   FollowUpType,
   LEAD_STATUSES,
   LeadStatus,
   PRIORITIES,
+  SOURCES,
 } from '@app/contacts';
 import { PageQuery, TagsField } from '../http/common.dto';
 import { registerFastCheck } from '../http/validation.pipe';
@@ -55,6 +57,10 @@ export class FollowUpFieldsDto {
   @ApiPropertyOptional({ default: false }) @IsOptional() @IsBoolean() allowOutOfWindow?: boolean;
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(5000) notes?: string;
   @ApiPropertyOptional() @IsOptional() @IsUUID() campaignId?: string;
+  @ApiPropertyOptional({ enum: SOURCES, description: 'default: manual from the schedule endpoint, call_outcome in a Follow up push' })
+  @IsOptional()
+  @IsIn(SOURCES)
+  source?: FollowUpSource;
   // Checked when sent with another type too (then ignored): a number or a 100k-char string is bad input whatever the type.
   @ApiPropertyOptional({ description: 'sms only' })
   @ValidateIf((o) => o.type === 'sms' || (o.message !== undefined && o.message !== null))

@@ -1,17 +1,13 @@
 import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { FOLLOW_UP_STATUSES, FOLLOW_UP_TYPES, FollowUpSource, SOURCES } from '@app/contacts';
+import { FOLLOW_UP_STATUSES, FOLLOW_UP_TYPES } from '@app/contacts';
 import { FollowUpFieldsDto } from '../calls/calls.dto';
 import { PageQuery } from '../http/common.dto';
 
 const ISO = { strict: true, strictSeparator: true };
 
-export class ScheduleFollowUpDto extends FollowUpFieldsDto {
-  @ApiPropertyOptional({ enum: SOURCES, default: 'manual' })
-  @IsOptional()
-  @IsIn(SOURCES)
-  source?: FollowUpSource;
-}
+/** The §5 fields, `source` included (default manual here). */
+export class ScheduleFollowUpDto extends FollowUpFieldsDto {}
 
 export class RescheduleDto {
   @ApiProperty({ description: 'the new due time (ISO-8601)' })

@@ -198,6 +198,8 @@ export interface FollowUpInput {
   readonly message?: string | null;
   /** required for webhook, ignored otherwise; whether http / the host is allowed is the handler's check (org settings) */
   readonly url?: string | null;
+  /** For a `Follow up` push, the source the dialler names; absent: `call_outcome`. (ScheduleFollowUp has its own.) */
+  readonly source?: FollowUpSource;
 }
 
 /** What a `Rescheduled` push carries: the lead asked to be called back at `callbackAt`. */
@@ -476,7 +478,7 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
   let scheduled: FollowUpScheduledData | null = null;
   if (status === 'Follow up') {
     if (!c.followUp) throw new ValidationError('followUp', 'is required when status is Follow up');
-    scheduled = followUpData(c.followUp, 'call_outcome', state, { contactId: c.contactId, prefix: 'followUp.', callId: call.callId, campaignId: logged.campaignId });
+    scheduled = followUpData(c.followUp, c.followUp.source ?? 'call_outcome', state, { contactId: c.contactId, prefix: 'followUp.', callId: call.callId, campaignId: logged.campaignId });
   } else if (status === 'Rescheduled') {
     scheduled = callbackFollowUp(c.callback, logged, state);
   }
@@ -592,6 +594,7 @@ function followUpData(
     throw new ValidationError(field('maxAttempts'), `must be an integer from ${MIN_ATTEMPTS} to ${MAX_ATTEMPTS}`);
   }
   if (typeof f.allowOutOfWindow !== 'boolean') throw new ValidationError(field('allowOutOfWindow'), 'must be a boolean');
+  if (!isOneOf(SOURCES, source)) throw new ValidationError(field('source'), `must be one of ${SOURCES.join(', ')}`);
   const message = f.type === 'sms' ? optionalText(f.message) : null;
   if (f.type === 'sms' && !message) throw new ValidationError(field('message'), 'is required for an sms follow-up');
   const url = f.type === 'webhook' ? optionalText(f.url) : null;

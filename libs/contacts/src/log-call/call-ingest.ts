@@ -382,6 +382,7 @@ export function followUpInput(followUpId: string, f: FollowUpFields, now: Date):
     campaignId: f.campaignId ?? null,
     message: f.message ?? null,
     url: f.url ?? null,
+    ...(f.source === undefined ? {} : { source: f.source }),
   };
 }
 
