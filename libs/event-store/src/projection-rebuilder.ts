@@ -22,8 +22,8 @@ const ATTEMPTS = 5;
 const DEADLOCK_DETECTED = '40P01';
 
 /**
- * Rebuilds a projection from event zero in one transaction, so readers see the old tables until the new
- * ones are complete (TRUNCATE's lock makes them wait for the rebuild rather than see it half done).
+ * Rebuilds a projection from event zero in one transaction. Readers never see it half done: the ACCESS EXCLUSIVE
+ * locks (LOCK TABLE, TRUNCATE) make them wait until the rebuild commits, and then they see the new tables.
  * - inline: its tables are locked first; an append that would touch them waits and applies on top.
  * - async: its checkpoint row is locked, so the runner skips it until the rebuild commits.
  */
