@@ -337,6 +337,59 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(requestsFor(dialler, f.id)).toHaveLength(1);
     });
 
+    it.concurrent("should route an unassigned lead's call attempts to its campaign's active pool agents, the next one on each retry (SPEC §5 routing)", async () => {
+      const dialler = await sink();
+      const d = await setup({ dialler: { url: dialler.url } });
+      const ben = await t.createUser(d.admin, { name: 'Ben', role: 'agent' });
+      const cleo = await t.createUser(d.admin, { name: 'Cleo', role: 'agent' });
+      const dan = await t.createUser(d.admin, { name: 'Dan', role: 'agent' });
+      const campaign = await send('post', '/api/campaigns', d.admin, { name: 'Pooled', agentPool: [dan.id, ben.id, cleo.id] });
+      expect(campaign.status).toBe(201);
+      // Dan has left since: the pool's attempts go to Ben and Cleo only
+      expect((await send('patch', `/api/users/${dan.id}`, d.admin, { active: false })).status).toBe(200);
+      const leads = await Promise.all(Array.from({ length: 6 }, () => createContact(d, { assignedAgentId: null, campaignId: campaign.body.id })));
+      const fus = await Promise.all(leads.map((c) => schedule(d, c.id, { type: 'call', scheduledAt: iso(0), maxAttempts: 2 })));
+      const firsts: string[] = [];
+      await Promise.all(
+        fus.map(async (f, i) => {
+          await eventually(() => expect(requestsFor(dialler, f.id)).toHaveLength(1));
+          const first = requestsFor(dialler, f.id)[0].body.agentId as string;
+          expect([ben.id, cleo.id]).toContain(first);
+          firsts.push(first);
+          await waitFor(d, f.id, { status: 'queued', attempts: 1 });
+          // nobody answered: the retry goes to the pool's other agent
+          await pushCall(d, leads[i].id, { followUpId: f.id, status: 'No Answer', durationSec: 0, agentId: first });
+          await eventually(() => expect(requestsFor(dialler, f.id)).toHaveLength(2));
+          const second = requestsFor(dialler, f.id)[1].body.agentId;
+          expect(second).toBe(first === ben.id ? cleo.id : ben.id);
+          // each attempt on the lead's timeline says whom it was for
+          const starts = (await eventsOf(d, leads[i].id, f.id)).filter((e) => e.kind === 'follow_up_attempt_started');
+          expect(starts.map((e) => e.data.agentId)).toEqual([first, second]);
+        }),
+      );
+      // the follow-up's own agent field stays "inherit"
+      expect((await followUp(d, fus[0].id)).agentId).toBeNull();
+    });
+
+    it.concurrent("should route a call attempt to the follow-up's own agent, else the contact's, before the campaign's pool", async () => {
+      const dialler = await sink();
+      const d = await setup({ dialler: { url: dialler.url } });
+      const ben = await t.createUser(d.admin, { name: 'Ben', role: 'agent' });
+      const campaign = await send('post', '/api/campaigns', d.admin, { name: 'Pooled', agentPool: [ben.id] });
+      expect(campaign.status).toBe(201);
+      const owned = await createContact(d, { campaignId: campaign.body.id }); // assigned to Ana
+      const unowned = await createContact(d, { assignedAgentId: null });
+      const inherits = await schedule(d, owned.id, { type: 'call', scheduledAt: iso(0) });
+      const own = await schedule(d, owned.id, { type: 'call', scheduledAt: iso(0), agentId: ben.id, campaignId: null });
+      const nobody = await schedule(d, unowned.id, { type: 'call', scheduledAt: iso(0) }); // no campaign, no owner
+      await eventually(() => {
+        for (const f of [inherits, own, nobody]) expect(requestsFor(dialler, f.id)).toHaveLength(1);
+      });
+      expect(requestsFor(dialler, inherits.id)[0].body.agentId).toBe(d.agent.id);
+      expect(requestsFor(dialler, own.id)[0].body.agentId).toBe(ben.id);
+      expect(requestsFor(dialler, nobody.id)[0].body.agentId).toBeNull();
+    });
+
     it.concurrent('should complete a call follow-up on a connected call pushed before it comes due, and never dial it', async () => {
       const dialler = await sink();
       const o = await setup({ dialler: { url: dialler.url } });

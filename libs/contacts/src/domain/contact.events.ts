@@ -318,6 +318,11 @@ export interface FollowUpAttemptStartedData extends FollowUpRef {
   readonly at: string;
   /** The follow-up's schedule when the attempt started: with the attempt number, it names this attempt uniquely. */
   readonly schedule?: number;
+  /**
+   * The agent the attempt is for (SPEC §5 routing: the follow-up's own, else the contact's, else its campaign's
+   * pool); null when none. Absent on attempts recorded before routing was.
+   */
+  readonly agentId?: string | null;
 }
 
 /** Ended: `completed`. */

@@ -24,7 +24,7 @@ import {
   isOpenFollowUpStatus,
 } from './contact.events';
 import { CallInput, ContactCommand, LogCall, decideContact, evolveContact, initialContactState } from './contact.decider';
-import { FollowUpState, FollowUpWindowCheck, RecordFollowUpAttemptResult, StartFollowUpAttempt } from './follow-up.decider';
+import { FollowUpState, FollowUpWindowCheck, RecordFollowUpAttemptResult, StartFollowUpAttempt, routeAttempt } from './follow-up.decider';
 
 // ---- fixtures -------------------------------------------------------------------------------------------------
 
@@ -369,6 +369,17 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       const history = [created, scheduled()];
       given(...history).when(start()).then([started(1)]);
       expect(followUpAfter(after(history, start()))).toMatchObject({ status: 'queued', attempts: 1, attemptOpen: true, outOfWindow: false, schedule: 1 });
+    });
+
+    it('should record the agent the attempt was routed to, and keep it on the follow-up for a resumed run', () => {
+      const history = [created, scheduled()];
+      given(...history).when(start({ agentId: 'agent-ben' })).then([started(1, { agentId: 'agent-ben' })]);
+      expect(followUpAfter(after(history, start({ agentId: 'agent-ben' })))).toMatchObject({ attemptOpen: true, attemptAgentId: 'agent-ben' });
+      given(...history).when(start({ agentId: null })).then([started(1, { agentId: null })]);
+    });
+
+    it('should refuse a routed agent that is not a user id or null', () => {
+      expect(() => decideContact(start({ agentId: '' }), [created, scheduled()].reduce(evolveContact, initialContactState))).toThrow(ValidationError);
     });
 
     it('should make an sms follow-up in_progress when its attempt starts', () => {
@@ -748,5 +759,46 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       expect(seen.at(-1)).toEqual([]);
       expect(seen.flat()).not.toContain('f3');
     });
+  });
+});
+
+describe(routeAttempt.name, () => {
+  const pool = ['agent-c', 'agent-a', 'agent-b'];
+  const route = (o: Partial<Parameters<typeof routeAttempt>[0]> = {}) =>
+    routeAttempt({ ownAgentId: null, contactAgentId: null, pool, followUpId: 'f-1', attempt: 1, ...o });
+
+  it("should give the attempt to the follow-up's own agent first, then the contact's, then the pool (SPEC §5)", () => {
+    expect(route({ ownAgentId: 'own', contactAgentId: 'owner' })).toBe('own');
+    expect(route({ contactAgentId: 'owner' })).toBe('owner');
+    expect(pool).toContain(route());
+  });
+
+  it('should route to nobody when the lead has no agent and the pool is empty', () => {
+    expect(route({ pool: [] })).toBeNull();
+  });
+
+  it('should route the same attempt to the same agent whatever order the pool is listed in (a job run again agrees)', () => {
+    for (let i = 0; i < 50; i++) {
+      const id = `f-${i}`;
+      expect(route({ followUpId: id, pool: ['agent-b', 'agent-c', 'agent-a'] })).toBe(route({ followUpId: id }));
+    }
+  });
+
+  it('should move each further attempt to the next agent of the pool, round the pool', () => {
+    for (let i = 0; i < 20; i++) {
+      const seen = [1, 2, 3, 4].map((attempt) => route({ followUpId: `f-${i}`, attempt }));
+      expect(new Set(seen.slice(0, 3)).size).toBe(3);
+      expect(seen[3]).toBe(seen[0]);
+    }
+  });
+
+  it("should spread a campaign's leads over its pool", () => {
+    const counts = new Map<string | null, number>();
+    for (let i = 0; i < 3000; i++) {
+      const agent = route({ followUpId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}` });
+      counts.set(agent, (counts.get(agent) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort()).toEqual(['agent-a', 'agent-b', 'agent-c']);
+    for (const n of counts.values()) expect(n).toBeGreaterThan(800);
   });
 });

@@ -51,6 +51,8 @@ export interface FollowUpState {
   readonly attemptOpen: boolean;
   /** Some attempt ran outside the calling window (by the override). */
   readonly outOfWindow: boolean;
+  /** The agent the open (or last) attempt was routed to (see routeAttempt); absent for attempts recorded before routing was. */
+  readonly attemptAgentId?: string | null;
   readonly allowOutOfWindow: boolean;
   /**
    * Starts at 1; grows by one with every event that sets a new next attempt time (snoozed, rescheduled,
@@ -128,6 +130,7 @@ export function evolveFollowUp(f: FollowUpState, event: FollowUpLifecycleEvent):
         attempts: d.attempt,
         attemptOpen: true,
         outOfWindow: f.outOfWindow || d.outOfWindow,
+        ...(d.agentId === undefined ? {} : { attemptAgentId: d.agentId }),
       };
     }
     case FollowUpAttemptSucceeded:
@@ -189,6 +192,8 @@ export interface StartFollowUpAttempt extends FollowUpCommandBase {
   readonly schedule: number;
   readonly now: string;
   readonly window: FollowUpWindowCheck;
+  /** The agent the attempt is for, as routeAttempt decided it; recorded on the attempt. Absent: not recorded. */
+  readonly agentId?: string | null;
 }
 
 /** The outcome of the open attempt (sms provider, webhook, dialler timeout). Calls end theirs through LogCall. */
@@ -319,7 +324,32 @@ function startAttempt(c: StartFollowUpAttempt, f: FollowUpState): ContactEvent[]
       return [{ type: FollowUpDeferred, data: { ...ref(c), reason: 'out_of_window', nextAttemptAt, schedule: f.schedule + 1 } }];
     }
   }
-  return [{ type: FollowUpAttemptStarted, data: { ...ref(c), attempt: f.attempts + 1, maxAttempts: f.maxAttempts, outOfWindow, at: now, schedule: f.schedule } }];
+  if (c.agentId !== undefined && c.agentId !== null && (typeof c.agentId !== 'string' || c.agentId === '')) throw new ValidationError('agentId', 'must be a user id or null');
+  const routed = c.agentId === undefined ? {} : { agentId: c.agentId };
+  return [{ type: FollowUpAttemptStarted, data: { ...ref(c), attempt: f.attempts + 1, maxAttempts: f.maxAttempts, outOfWindow, at: now, schedule: f.schedule, ...routed } }];
+}
+
+/**
+ * SPEC §5 routing at execution: the agent an attempt is for. The follow-up's own agent; else (it inherits) the
+ * contact's assigned agent, which after an auto reassignment is the new owner; else an agent of its campaign's pool
+ * (`pool`: the pool's active agents; null when nobody is left). An unassigned lead's attempts are spread over the
+ * pool: the follow-up's id picks where in the pool (id order) its first attempt lands, and each further attempt
+ * goes to the next agent, so a lead nobody reached is tried by someone else. Deterministic, so a job run again
+ * routes its attempt to the same agent; no state, so any number of workers agree.
+ */
+export function routeAttempt(r: { ownAgentId: string | null; contactAgentId: string | null; pool: readonly string[]; followUpId: string; attempt: number }): string | null {
+  if (r.ownAgentId) return r.ownAgentId;
+  if (r.contactAgentId) return r.contactAgentId;
+  if (r.pool.length === 0) return null;
+  const agents = [...r.pool].sort();
+  return agents[(fnv1a(r.followUpId) + Math.max(0, r.attempt - 1)) % agents.length];
+}
+
+/** FNV-1a, 32 bits: a stable spread of ids (not a security measure). */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /** Stale ([]) unless `attempt` (under `schedule`, when given) is the open one. A failure retries at retryAt while attempts are left, else fails the follow-up. */

@@ -14,6 +14,7 @@ import {
   effectiveWindow,
   FollowUpAttemptStarted,
   FollowUpState,
+  routeAttempt,
   toFollowUpWindowCheck,
 } from '@app/contacts';
 import { Histogram } from 'prom-client';
@@ -45,6 +46,13 @@ interface Attempt {
   /** The contact's assigned agent when the attempt started: who an inheriting call follow-up is for. */
   assignedAgentId: string | null;
   settings: OrgSettings;
+}
+
+/** What the campaigns of a group's call and SMS follow-ups add to their rules: a narrower window, an agent pool. */
+interface CampaignRules {
+  windows: Map<string, CallingWindow>;
+  /** The pool's agents who are still active, by campaign (campaigns without a pool left out). */
+  pools: Map<string, string[]>;
 }
 
 interface Outcome {
@@ -120,7 +128,7 @@ export class FollowUpExecutor {
     const performed = await this.writeRounds(
       items,
       now,
-      (state) => this.campaignWindows(starts.map((w) => state(w.job.orgId, w.job.contactId)?.followUps.get(w.job.followUpId))),
+      (state) => this.campaignRules(starts.map((w) => state(w.job.orgId, w.job.contactId)?.followUps.get(w.job.followUpId))),
       (state, w, windows) => (w.kind === 'start' ? this.decideStart(state, w, now, settings.get(w.job.orgId)!, windows) : this.decideResult(state, w, now)),
     );
     const byItem = new Map(performed.map((a) => [a.item, a]));
@@ -130,7 +138,7 @@ export class FollowUpExecutor {
     }
   }
 
-  private decideStart(state: ContactState, { job, redelivered }: Extract<Write, { kind: 'start' }>, now: Date, s: OrgSettings, windows: Map<string, CallingWindow>): { events: ContactEvent[]; attempt?: FollowUpState } {
+  private decideStart(state: ContactState, { job, redelivered }: Extract<Write, { kind: 'start' }>, now: Date, s: OrgSettings, { windows, pools }: CampaignRules): { events: ContactEvent[]; attempt?: FollowUpState } {
     const f = state.followUps.get(job.followUpId);
     if (!f || f.schedule !== job.schedule) return { events: [] };
     // Resume a crashed run, unless this process is performing the attempt right now. A webhook or SMS attempt is
@@ -158,6 +166,18 @@ export class FollowUpExecutor {
         f.type === 'webhook'
           ? NOT_APPLICABLE
           : toFollowUpWindowCheck(checkWindow(now, state.timezone, effectiveWindow(s.callingWindow as CallingWindow, (f.campaignId && windows.get(f.campaignId)) || null))),
+      // Whom a call attempt is for (the dialler connects the call to that agent); texts and webhooks go to nobody.
+      ...(f.type === 'call'
+        ? {
+            agentId: routeAttempt({
+              ownAgentId: f.agentId,
+              contactAgentId: state.assignedAgentId,
+              pool: (f.campaignId && pools.get(f.campaignId)) || [],
+              followUpId: f.id,
+              attempt: f.attempts + 1,
+            }),
+          }
+        : {}),
     };
     const events = contactDecider.decide(command, state);
     const started = events.some((e) => e.type === FollowUpAttemptStarted);
@@ -280,9 +300,9 @@ export class FollowUpExecutor {
         // Queued: the contact shows in its agent's hub anyway. With a dialler, ask it to dial; the attempt then
         // ends with the next call for it or with the timeout job. Without one, the agent's call ends it.
         if (!settings.dialler.url) return null;
-        // SPEC §5 routing at execution: the follow-up's own agent, else (inherit) the contact's current one, which
-        // after an auto reassignment is the new owner; null leaves the choice to the dialler.
-        const agentId = f.agentId ?? a.assignedAgentId;
+        // The agent the attempt was routed to (routeAttempt); an attempt recorded before routing was: the follow-up's
+        // own agent, else the contact's. null leaves the choice to the dialler.
+        const agentId = f.attemptAgentId !== undefined ? f.attemptAgentId : (f.agentId ?? a.assignedAgentId);
         const dial = await this.outbound.post(job.orgId, { url: settings.dialler.url, messageId, body: { type: 'call.dial', ...common, to: a.phone, agentId } });
         return dial.ok ? null : dial;
       }
@@ -292,16 +312,23 @@ export class FollowUpExecutor {
   }
 
   /**
-   * The calling windows of the campaigns of the call and SMS follow-ups about to start (a webhook has none to
-   * keep): no query at all for a group of webhooks.
+   * The calling windows and agent pools of the campaigns of the call and SMS follow-ups about to start (a webhook
+   * keeps no window and is for no agent): no query at all for a group of webhooks. A pool keeps only its members who
+   * are still active users of the campaign's org who can take calls (as the campaign's creation checked them).
    */
-  private async campaignWindows(followUps: (FollowUpState | undefined)[]): Promise<Map<string, CallingWindow>> {
+  private async campaignRules(followUps: (FollowUpState | undefined)[]): Promise<CampaignRules> {
     const ids = [...new Set(followUps.flatMap((f) => (f && f.type !== 'webhook' && f.campaignId ? [f.campaignId] : [])))];
-    if (ids.length === 0) return new Map();
-    const { rows } = await this.db.query<{ id: string; calling_window: CallingWindow | null }>(
-      'SELECT id, calling_window FROM campaigns WHERE id = ANY ($1::uuid[]) AND calling_window IS NOT NULL',
+    if (ids.length === 0) return { windows: new Map(), pools: new Map() };
+    const { rows } = await this.db.query<{ id: string; calling_window: CallingWindow | null; pool: string[] }>(
+      `SELECT c.id, c.calling_window,
+              ARRAY(SELECT u.id FROM users u WHERE u.id = ANY (c.agent_pool) AND u.org_id = c.org_id AND u.active AND u.role <> 'integration' ORDER BY u.id) AS pool
+         FROM campaigns c
+        WHERE c.id = ANY ($1::uuid[]) AND (c.calling_window IS NOT NULL OR cardinality(c.agent_pool) > 0)`,
       [ids],
     );
-    return new Map(rows.map((r) => [r.id, r.calling_window!]));
+    return {
+      windows: new Map(rows.filter((r) => r.calling_window).map((r) => [r.id, r.calling_window!])),
+      pools: new Map(rows.filter((r) => r.pool.length > 0).map((r) => [r.id, r.pool])),
+    };
   }
 }
