@@ -508,6 +508,23 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expect((await timeline(id)).map((e) => e.kind)).toEqual(['lead_status_changed', 'call', 'call_started', 'contact_created']);
     });
 
+    it('should drop a call from the live view once it has been In-progress longer than LIVE_CALL_MAX_AGE_MS (4 h), keeping the call', async () => {
+      const id = await newContact();
+      const [recent, stale, ahead] = [randomUUID(), randomUUID(), randomUUID()];
+      const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+      expect((await push(id, { callId: recent, status: 'In-progress', startedAt: at(-3.9 * 3600_000) })).status).toBe(201);
+      // the dialler never sent this one's final status
+      expect((await push(id, { callId: stale, status: 'In-progress', startedAt: at(-4.1 * 3600_000) })).status).toBe(201);
+      // a dialler whose clock runs ahead
+      expect((await push(id, { callId: ahead, status: 'In-progress', startedAt: at(3600_000) })).status).toBe(201);
+      const shown = (await live()).map((c) => c.callId);
+      expect([recent, stale, ahead].filter((c) => shown.includes(c))).toEqual([recent, ahead]);
+      // still the contact's call, In-progress, and its final status is recorded when it comes
+      expect((await callsOf(id)).find((c) => c.callId === stale)).toMatchObject({ status: 'In-progress', live: true });
+      expect((await push(id, { callId: stale, status: 'No Answer', startedAt: at(-4.1 * 3600_000) })).body).toMatchObject({ status: 'accepted' });
+      expect((await callsOf(id)).find((c) => c.callId === stale)).toMatchObject({ status: 'No Answer', live: false });
+    });
+
     it('should answer duplicate and keep the call final when In-progress comes after the final status', async () => {
       const id = await newContact();
       const callId = randomUUID();

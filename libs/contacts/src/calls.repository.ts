@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { Actor, Database } from '@app/shared';
+import { ConfigService } from '@nestjs/config';
+import { Actor, Clock, Database } from '@app/shared';
 import { decodeCursor, encodeCursor } from './contacts.repository';
 
 export interface CallView {
@@ -36,7 +37,15 @@ const COLUMNS = `c.call_id AS "callId", c.contact_id AS "contactId", c.agent_id 
 /** Calls, newest first. An agent sees the calls of the contacts assigned to them. */
 @Injectable()
 export class CallsRepository {
-  constructor(private readonly db: Database) {}
+  private readonly liveMaxAgeMs: number;
+
+  constructor(
+    private readonly db: Database,
+    private readonly clock: Clock,
+    config: ConfigService,
+  ) {
+    this.liveMaxAgeMs = Number(config.get('LIVE_CALL_MAX_AGE_MS') ?? 14_400_000);
+  }
 
   async list(actor: Actor, f: CallFilter): Promise<{ calls: CallView[]; nextCursor: string | null }> {
     const where = ['c.org_id = $1'];
@@ -68,11 +77,17 @@ export class CallsRepository {
     return { calls: page, nextCursor: rows.length > f.limit && last ? encodeCursor(last.startedAt, last.callId) : null };
   }
 
-  /** Calls In-progress now (SPEC §3: live state for supervisors). */
+  /**
+   * Calls In-progress now (SPEC §3: live state for supervisors): those that started within LIVE_CALL_MAX_AGE_MS (or
+   * start later: a dialler's clock may run ahead). An older one whose final status never came is no longer shown
+   * as live; it stays In-progress in the contact's calls until its final status arrives.
+   */
   async live(actor: Actor): Promise<CallView[]> {
-    const { rows } = await this.db.query<CallView>(`SELECT ${COLUMNS} FROM calls c WHERE c.org_id = $1 AND c.live ORDER BY c.started_at DESC LIMIT 1000`, [
-      actor.orgId,
-    ]);
+    const since = new Date(this.clock.now().getTime() - this.liveMaxAgeMs).toISOString();
+    const { rows } = await this.db.query<CallView>(
+      `SELECT ${COLUMNS} FROM calls c WHERE c.org_id = $1 AND c.live AND c.started_at > $2 ORDER BY c.started_at DESC LIMIT 1000`,
+      [actor.orgId, since],
+    );
     return rows;
   }
 }

@@ -1,4 +1,6 @@
-import { ConfigurationError, validateEnvironment } from './environment';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigurationError, Environment, validateEnvironment } from './environment';
 
 describe(validateEnvironment.name, () => {
   it('should apply the documented defaults when nothing is set', () => {
@@ -20,5 +22,44 @@ describe(validateEnvironment.name, () => {
       expect(message).toMatch(/DATABASE_URL="mysql:\/\/x": DATABASE_URL must be a postgres:\/\/ URL/);
       expect(message).toMatch(/REDIS_URL="http:\/\/r"/);
     }
+  });
+});
+
+/**
+ * The README's configuration table is what operators set the service by: each variable it lists must have the
+ * default it states and accept exactly the whole numbers of its range, and every variable the service reads
+ * must be in it.
+ */
+describe("the README's configuration table", () => {
+  const readme = readFileSync(join(__dirname, '../../../../README.md'), 'utf8');
+  const rows = [...readme.matchAll(/^\| `([A-Z_]+)` \| `([^`]*)`[^|]*\| ([^|]+) \|/gm)].map(([, name, fallback, allowed]) => ({ name, fallback, allowed: allowed.trim() }));
+  const defaults = validateEnvironment({}) as unknown as Record<string, unknown>;
+  const accepts = (name: string, value: string) => {
+    try {
+      validateEnvironment({ [name]: value });
+      return true;
+    } catch (err) {
+      if (err instanceof ConfigurationError) return false;
+      throw err;
+    }
+  };
+
+  it('should list every variable the service reads', () => {
+    expect(rows.map((r) => r.name).sort()).toEqual(Object.keys(new Environment()).filter((k) => k !== 'NODE_ENV').sort());
+  });
+
+  it.each(rows)('should state $name\'s default', ({ name, fallback }) => {
+    expect(String(defaults[name])).toBe(fallback);
+  });
+
+  it.each(rows.filter((r) => /^[\d,]+–[\d,]+$/.test(r.allowed)))("should accept $name's range ($allowed) and nothing outside it", ({ name, allowed }) => {
+    const [low, high] = allowed.split('–').map((n) => Number(n.replace(/,/g, '')));
+    expect([low, high, low - 1, high + 1, low + 0.5].map((n) => [n, accepts(name, String(n))])).toEqual([
+      [low, true],
+      [high, true],
+      [low - 1, false],
+      [high + 1, false],
+      [low + 0.5, false],
+    ]);
   });
 });

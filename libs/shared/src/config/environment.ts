@@ -63,6 +63,17 @@ export class Environment {
   @Max(86_400_000)
   EXPIRY_INTERVAL_MS = 60_000;
 
+  /**
+   * How long an In-progress call stays in the live view (GET /api/calls/live) without its final status (ms). A
+   * dialler that drops a final push would otherwise leave the call "live" for ever; the call itself is kept, and
+   * its final status, whenever it comes, is recorded as usual.
+   */
+  @Transform(({ value }) => (value === undefined || value === '' ? 14_400_000 : Number(value)))
+  @IsInt()
+  @Min(60_000)
+  @Max(604_800_000)
+  LIVE_CALL_MAX_AGE_MS = 14_400_000;
+
   @IsString()
   NODE_ENV = 'production';
 
