@@ -209,6 +209,34 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(r.body).toMatchObject({ type: 'sms.send', followUpId: f.id, contactId: c.id, to: c.phone, message: 'Your quote is ready', attempt: 1 });
     });
 
+    it.concurrent('should text, dial and call out to nobody archived: its follow-ups are cancelled when they come due, saying why', async () => {
+      const [sms, dialler, hook] = await Promise.all([sink(), sink(), sink()]);
+      const o = await setup({ sms: { url: sms.url }, dialler: { url: dialler.url } });
+      const c = await createContact(o);
+      const again = await createContact(o);
+      const due = iso(1500);
+      const fus = [
+        await schedule(o, c.id, { type: 'sms', message: 'Your quote is ready', scheduledAt: due }),
+        await schedule(o, c.id, { type: 'call', scheduledAt: due }),
+        await schedule(o, c.id, { type: 'webhook', url: hook.url, scheduledAt: due }),
+      ];
+      const back = await schedule(o, again.id, { type: 'sms', message: 'Hi again', scheduledAt: due });
+      for (const id of [c.id, again.id]) expect((await send('patch', `/api/contacts/${id}`, o.admin, { status: 'ARCHIVED' })).status).toBe(200);
+      // the second lead is reactivated before its follow-up comes due: it runs as usual
+      expect((await send('patch', `/api/contacts/${again.id}`, o.admin, { status: 'ACTIVE' })).status).toBe(200);
+
+      for (const f of fus) {
+        const ended = await waitFor(o, f.id, { status: 'cancelled', attempts: 0 });
+        expect(ended.resolvedAt).not.toBeNull();
+        const cancelled = (await eventsOf(o, c.id, f.id)).filter((e) => e.kind === 'follow_up_cancelled');
+        expect(cancelled.map((e) => e.data.reason)).toEqual([expect.stringMatching(/archived/)]);
+      }
+      await waitFor(o, back.id, { status: 'completed', attempts: 1 });
+      await sleep(300);
+      expect([dialler.requests.length, hook.requests.length]).toEqual([0, 0]);
+      expect(sms.requests.map((r) => r.body.contactId)).toEqual([again.id]);
+    });
+
     it.concurrent('should fail every attempt when no SMS provider is configured, saying why', async () => {
       const o = await setup();
       const c = await createContact(o);

@@ -324,7 +324,8 @@ function evolveFacts(state: ContactState, event: ContactEvent): Partial<ContactS
 /**
  * Pure: no clock, no ids, no I/O. Whether agents, campaigns and users exist, whether a webhook host is allowed,
  * and who may do what are the handler's checks. An ARCHIVED contact still takes calls (diallers lag behind),
- * notes and follow-ups: archiving only takes it off the hub.
+ * notes and follow-ups, and is off the hub; but no outreach goes to it: a follow-up that comes due while its
+ * contact is archived is cancelled instead of run (see followUpCommand).
  */
 export function decideContact(command: ContactCommand, state: ContactState): ContactEvent[] {
   switch (command.type) {
@@ -523,8 +524,17 @@ function followUpCommand(c: FollowUpCommand, state: ContactState): ContactEvent[
   ensureExists(state, c.contactId);
   const followUp = state.followUps.get(c.followUpId);
   if (!followUp) throw new NotFoundError('follow-up', c.followUpId);
+  // An archived lead (a wrong number, a do-not-contact, a closed deal) gets no dial request, text or webhook: the
+  // follow-up its job is live for ends, saying why, instead of starting an attempt. Reactivated before the due
+  // time, it runs as usual.
+  if (c.type === 'StartFollowUpAttempt' && state.status === 'ARCHIVED' && decideFollowUp(c, followUp).length > 0) {
+    return decideFollowUp({ type: 'CancelFollowUp', contactId: c.contactId, followUpId: c.followUpId, reason: ARCHIVED_CONTACT_REASON }, followUp);
+  }
   return decideFollowUp(c, followUp);
 }
+
+/** Why the worker cancelled a follow-up instead of running it. */
+export const ARCHIVED_CONTACT_REASON = 'contact archived: no outreach to an archived contact';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers (pure checks live in contact.invariants.ts)

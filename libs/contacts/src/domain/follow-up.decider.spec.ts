@@ -4,6 +4,7 @@ import {
   CallLogged,
   CallLoggedData,
   ContactCreated,
+  ContactStatusChanged,
   ContactEvent,
   ENDED_FOLLOW_UP_STATUSES,
   FOLLOW_UP_STATUSES,
@@ -23,7 +24,7 @@ import {
   LeadStatusChanged,
   isOpenFollowUpStatus,
 } from './contact.events';
-import { CallInput, ContactCommand, LogCall, decideContact, evolveContact, initialContactState } from './contact.decider';
+import { ARCHIVED_CONTACT_REASON, CallInput, ContactCommand, LogCall, decideContact, evolveContact, initialContactState } from './contact.decider';
 import { FollowUpState, FollowUpWindowCheck, RecordFollowUpAttemptResult, StartFollowUpAttempt, routeAttempt } from './follow-up.decider';
 
 // ---- fixtures -------------------------------------------------------------------------------------------------
@@ -380,6 +381,29 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
 
     it('should refuse a routed agent that is not a user id or null', () => {
       expect(() => decideContact(start({ agentId: '' }), [created, scheduled()].reduce(evolveContact, initialContactState))).toThrow(ValidationError);
+    });
+
+    describe('an archived contact', () => {
+      const archived: ContactEvent = { type: ContactStatusChanged, data: { contactId, from: 'ACTIVE', to: 'ARCHIVED' } };
+      const reactivated: ContactEvent = { type: ContactStatusChanged, data: { contactId, from: 'ARCHIVED', to: 'ACTIVE' } };
+      const cancelled: ContactEvent = { type: FollowUpCancelled, data: { followUpId, contactId, reason: ARCHIVED_CONTACT_REASON } };
+
+      it.each([
+        ['a call', scheduled()],
+        ['an sms', sms],
+        ['a webhook', scheduled({ type: 'webhook', url: 'https://example.com/h' })],
+      ])('should cancel %s follow-up that comes due, saying why, instead of reaching out', (_, fu) => {
+        given(created, fu, archived).when(start()).then([cancelled]);
+        given(created, fu, archived).when(start({ window: outOfWindow })).then([cancelled]);
+      });
+
+      it('should leave alone a stale job of an archived contact', () => {
+        given(created, scheduled(), archived).when(start({ schedule: 2 })).then([]);
+      });
+
+      it('should run the follow-up as usual once the contact is active again', () => {
+        given(created, scheduled(), archived, reactivated).when(start()).then([started(1)]);
+      });
     });
 
     it('should make an sms follow-up in_progress when its attempt starts', () => {
