@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Database } from '@app/shared';
-import { createTestDatabase, eventually, runTs, spawnTs, testEnvironment } from '@app/testing';
+import { MIGRATIONS } from '@app/shared/database/migrations';
+import { createTestDatabase, eventually, runTs, spawnTs, startPrivateRedis, testEnvironment, urlFor, withAdmin } from '@app/testing';
 
 const CLI = 'apps/cli/src/main.ts';
 const dump = async (db: Database) =>
@@ -54,6 +56,43 @@ describe('processes a user runs', () => {
       expect(unknown.stderr).toContain('unknown projection nope');
     } finally {
       await db.close();
+    }
+  }, 180_000);
+
+  it('should print only the JSON answer on stdout, and its warnings on stderr, when Redis may evict keys', async () => {
+    // A Redis of its own: the warning must not depend on how the machine's shared Redis is configured.
+    const lru = await startPrivateRedis(['--maxmemory-policy', 'allkeys-lru']);
+    try {
+      const { code, stdout, stderr } = await runTs(CLI, ['org:create', '--name', 'Lru'], { ...env, REDIS_URL: lru.url, LOG_LEVEL: 'warn' });
+      expect(code).toBe(0);
+      expect(stdout.split('\n')).toEqual([expect.any(String), '']);
+      expect(JSON.parse(stdout)).toEqual({ orgId: expect.any(String), adminUserId: expect.any(String), adminKey: expect.stringMatching(/^fk_/) });
+      const logged = stderr.split('\n').flatMap((line) => {
+        try {
+          return [JSON.parse(line) as { level: number; msg: string; maxmemoryPolicy?: string }];
+        } catch {
+          return []; // BullMQ's own console warning about the policy is plain text
+        }
+      });
+      expect(logged).toContainEqual(expect.objectContaining({ level: 40, maxmemoryPolicy: 'allkeys-lru', msg: expect.stringContaining('not noeviction') }));
+    } finally {
+      await lru.stop();
+    }
+  }, 180_000);
+
+  it('should list every migration it applied to a new database once, and none the second time', async () => {
+    const name = `fu_test_${process.env.FU_TEST_RUN}_${randomBytes(4).toString('hex')}`;
+    const fresh = { ...env, DATABASE_URL: urlFor(name) };
+    try {
+      const first = await runTs(CLI, ['migrate'], fresh);
+      expect(first).toMatchObject({ code: 0 });
+      const names = MIGRATIONS.map((M) => new M().name);
+      expect(names.length).toBeGreaterThan(0);
+      expect(JSON.parse(first.stdout)).toEqual({ applied: names });
+      const second = await runTs(CLI, ['migrate'], fresh);
+      expect({ code: second.code, stdout: second.stdout }).toEqual({ code: 0, stdout: '{"applied":[]}\n' });
+    } finally {
+      await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     }
   }, 180_000);
 

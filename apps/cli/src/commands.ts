@@ -1,12 +1,15 @@
+import { Inject } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { Command, CommandRunner, Option } from 'nest-commander';
 import { IANAZone } from 'luxon';
 import { ProjectionRebuilder, ProjectionRegistry } from '@app/event-store';
 import { JobReconciler } from '@app/queue';
-import { runMigrations, validateEnvironment } from '@app/shared';
 import { CreateOrganizationCommand, CreateOrganizationResult } from '@app/tenancy';
 
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
+
+/** The names of the migrations main.ts applied before the module booted. */
+export const BOOT_MIGRATIONS = Symbol('BOOT_MIGRATIONS');
 
 @Command({ name: 'org:create', description: 'Create an organization and print its first admin key as JSON' })
 export class OrgCreateCommand extends CommandRunner {
@@ -35,9 +38,13 @@ export class OrgCreateCommand extends CommandRunner {
 
 @Command({ name: 'migrate', description: 'Create the database if needed and apply pending migrations' })
 export class MigrateCommand extends CommandRunner {
+  // main.ts applies the pending migrations before any command runs, this one included: what it applied is the answer.
+  constructor(@Inject(BOOT_MIGRATIONS) private readonly applied: string[]) {
+    super();
+  }
+
   async run(): Promise<void> {
-    // Already run by main.ts before the module boots; report what is there.
-    print({ applied: await runMigrations(validateEnvironment(process.env).DATABASE_URL) });
+    print({ applied: this.applied });
   }
 }
 

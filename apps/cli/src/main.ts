@@ -1,12 +1,22 @@
 import 'reflect-metadata';
-import { Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { CommandFactory } from 'nest-commander';
-import { ensureDatabase, runMigrations, validateEnvironment } from '@app/shared';
+import { Logger, PinoLogger } from 'nestjs-pino';
+import { ensureDatabase, rootLogger, runMigrations, validateEnvironment } from '@app/shared';
 import { AppModule } from '../../api/src/app.module';
-import { CLI_COMMANDS } from './commands';
+import { BOOT_MIGRATIONS, CLI_COMMANDS } from './commands';
 
-@Module({ imports: [AppModule.forRoot({ api: false, worker: false })], providers: CLI_COMMANDS })
-class CliModule {}
+@Module({})
+class CliModule {
+  /** `applied`: the migrations this process applied before booting, which `migrate` reports. */
+  static forRoot(applied: string[]): DynamicModule {
+    return {
+      module: CliModule,
+      imports: [AppModule.forRoot({ api: false, worker: false })],
+      providers: [...CLI_COMMANDS, { provide: BOOT_MIGRATIONS, useValue: applied }],
+    };
+  }
+}
 
 async function main(): Promise<void> {
   process.env.LOG_DESTINATION ??= 'stderr';
@@ -14,9 +24,13 @@ async function main(): Promise<void> {
   try {
     const env = validateEnvironment(process.env);
     await ensureDatabase(env.DATABASE_URL);
-    await runMigrations(env.DATABASE_URL);
-    await CommandFactory.run(CliModule, {
-      logger: ['error', 'warn'],
+    // Before any command, as every other one needs the schema; `migrate` reports what this applied.
+    const applied = await runMigrations(env.DATABASE_URL);
+    // The answer is the only line on stdout: Nest's own logger would print warnings there, so every log line of the
+    // process, from the first, goes through the app's pino logger to LOG_DESTINATION (stderr).
+    const logger = new Logger(new PinoLogger({ pinoHttp: { logger: rootLogger(env.LOG_LEVEL, env.LOG_DESTINATION) } }), {});
+    await CommandFactory.run(CliModule.forRoot(applied), {
+      logger,
       errorHandler: (err) => {
         process.stderr.write(`${err.message}\n`);
         process.exit(1);
