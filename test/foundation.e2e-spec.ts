@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { rootLogger } from '@app/shared';
-import { bearer, startTestApp, TestApp } from '@app/testing';
+import { bearer, startPrivateRedis, startTestApp, TestApp } from '@app/testing';
 
 describe('foundation over HTTP', () => {
   let t: TestApp;
@@ -108,4 +108,48 @@ describe('request logs', () => {
     }
     expect(lines.filter((l) => l.reqId === 'trace-500').map((l) => l.msg)).toEqual(['unhandled error', 'request completed']);
   });
+});
+
+describe('readiness when Redis is unreachable', () => {
+  let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
+  let redisStopped: Promise<void> | undefined;
+  let t: TestApp;
+  const sharedRedis = process.env.REDIS_URL;
+  const lines: { msg?: string }[] = [];
+  let restore: () => void;
+  beforeAll(async () => {
+    // A Redis of this app's own, to stop without touching anyone else's.
+    redis = await startPrivateRedis();
+    t = await startTestApp({ worker: false, env: { REDIS_URL: redis.url, LOG_LEVEL: 'warn' } });
+    const stream = (rootLogger('warn', 'stdout') as unknown as Record<symbol, { write: (s: string) => boolean }>)[pino.symbols.streamSym];
+    const write = stream.write;
+    stream.write = (s: string) => {
+      lines.push(JSON.parse(s));
+      return true;
+    };
+    restore = () => (stream.write = write);
+  });
+  afterAll(async () => {
+    restore?.();
+    // Back to the shared Redis first: close() clears this app's keys from the Redis the environment names.
+    if (sharedRedis === undefined) delete process.env.REDIS_URL;
+    else process.env.REDIS_URL = sharedRedis;
+    await t?.close();
+    await (redisStopped ?? redis?.stop());
+  }, 30_000);
+
+  it('should answer 503 naming the redis check, with postgres up, and not as a database outage', async () => {
+    expect((await t.http().get('/health/ready')).status).toBe(200);
+    await (redisStopped = redis.stop());
+    const res = await t.http().get('/health/ready');
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({
+      status: 'error',
+      info: { postgres: { status: 'up' } },
+      error: { redis: { status: 'down', message: expect.any(String) } },
+      details: { postgres: { status: 'up' }, redis: { status: 'down', message: expect.any(String) } },
+    });
+    expect(res.headers['retry-after']).toBeUndefined();
+    expect(lines.map((l) => l.msg)).not.toContain('database unavailable');
+  }, 30_000);
 });

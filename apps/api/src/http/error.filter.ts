@@ -35,15 +35,24 @@ export class ErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { statusCode, message } = this.describe(exception);
-    if (statusCode === 503) {
+    // A 503 thrown on purpose is an answer, sent as it was made: Terminus's readiness answer names the check that
+    // failed ({ status, info, error, details }), which the database-unavailable message would hide.
+    if (exception instanceof HttpException && exception.getStatus() === HttpStatus.SERVICE_UNAVAILABLE) {
+      const body = exception.getResponse();
+      if (typeof body === 'object') {
+        void reply.status(HttpStatus.SERVICE_UNAVAILABLE).send(body);
+        return;
+      }
+    }
+    const { statusCode, message, databaseUnavailable } = this.describe(exception);
+    if (databaseUnavailable) {
       this.logger.warn({ err: exception }, 'database unavailable');
       void reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     } else if (statusCode >= 500) this.logger.error({ err: exception }, 'unhandled error');
     void reply.status(statusCode).send({ statusCode, error: REASON[statusCode] ?? 'Error', message });
   }
 
-  private describe(exception: unknown): { statusCode: number; message: string | string[] } {
+  private describe(exception: unknown): { statusCode: number; message: string | string[]; databaseUnavailable?: true } {
     if (exception instanceof DomainError) return { statusCode: DOMAIN_STATUS[exception.code], message: exception.message };
     if (exception instanceof HttpException) {
       const body = exception.getResponse();
@@ -56,7 +65,9 @@ export class ErrorFilter implements ExceptionFilter {
     if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { statusCode: e.statusCode, message: e.message ?? 'bad request' };
     // Not the client's fault and not ours: the same request succeeds once the database is back (every push is
     // idempotent), which a 503 with Retry-After tells a dialler's retry loop; a 500 says "a bug, don't retry".
-    if (isDatabaseUnavailable(exception)) return { statusCode: HttpStatus.SERVICE_UNAVAILABLE, message: 'the database is unavailable; retry shortly' };
+    if (isDatabaseUnavailable(exception)) {
+      return { statusCode: HttpStatus.SERVICE_UNAVAILABLE, message: 'the database is unavailable; retry shortly', databaseUnavailable: true };
+    }
     return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, message: 'internal error' };
   }
 }
