@@ -589,6 +589,24 @@ describe('contacts (SPEC §2, §9)', () => {
       expect(list.body.campaigns.map((c: { id: string }) => c.id)).toEqual([res.body.id]);
     });
 
+    it.each([
+      ['only on a day the org never calls', { days: ['sun'], start: '09:00', end: '17:00' }],
+      ['only after the org stops calling', { days: ['mon', 'tue'], start: '21:00', end: '23:00' }],
+      ['only before the org starts calling', { days: ['mon'], start: '06:00', end: '08:00' }],
+    ])("should answer 400 naming callingWindow and create nothing when the campaign's window is %s", async (_, window) => {
+      const { admin } = await setup(); // the org's window: mon-sat 08:00-21:00 (SPEC §7 default)
+      const res = await post('/api/campaigns', admin.apiKey, { name: 'Never', callingWindow: window });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['callingWindow']);
+      expect((await get('/api/campaigns', admin.apiKey)).body.campaigns).toEqual([]);
+    });
+
+    it("should accept a campaign window that shares any time with the org's", async () => {
+      const { admin } = await setup();
+      const window = { days: ['sun', 'mon'], start: '20:30', end: '23:00' }; // monday 20:30-21:00
+      expect((await post('/api/campaigns', admin.apiKey, { name: 'Late Mondays', callingWindow: window })).status).toBe(201);
+    });
+
     it.each(['agent', 'integration'])('should answer 403 and create nothing when an %s creates a campaign', async (role) => {
       const { admin } = await setup();
       const user = await t.createUser(admin.apiKey, { name: 'Someone', role });

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Clock, ValidationError } from '@app/shared';
 import { EventStore, NO_STREAM } from '@app/event-store';
 import { ContactsRepository } from '../contacts.repository';
-import { campaignStream, decideCreateCampaign } from '../domain';
+import { CallingWindow, campaignStream, decideCreateCampaign, effectiveWindow } from '../domain';
 import { CreateCampaignCommand } from './create-campaign.command';
 
 @CommandHandler(CreateCampaignCommand)
@@ -17,6 +17,18 @@ export class CreateCampaignHandler implements ICommandHandler<CreateCampaignComm
   async execute({ actor, campaign }: CreateCampaignCommand): Promise<{ id: string }> {
     const window = campaign.callingWindow;
     if (window && window.end <= window.start) throw new ValidationError('callingWindow.end', 'must be after callingWindow.start');
+    if (window) {
+      // A campaign's window narrows the org's (SPEC §7): one with no time in common would leave every call and SMS
+      // follow-up of the campaign never run, with nothing to say why. (A later change of the org's window can still
+      // do that; docs/operations.md says how it shows.)
+      const org = await this.contacts.orgCallingWindow(actor.orgId);
+      if (effectiveWindow(org, window) === null) {
+        throw new ValidationError(
+          'callingWindow',
+          `has no time in common with the organization's calling window (${org.days.join(', ')} ${org.start}-${org.end}): its call and SMS follow-ups would never run`,
+        );
+      }
+    }
     const pool = campaign.agentPool ?? [];
     const staff = await this.contacts.activeStaff(actor.orgId, pool);
     const unknown = pool.filter((id) => !staff.has(id));
