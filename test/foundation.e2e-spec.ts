@@ -67,20 +67,28 @@ describe('foundation over HTTP', () => {
   });
 });
 
+/**
+ * The lines the app's root logger for `level` writes (one logger per level and destination), caught here instead of
+ * written to stdout, until `restore()`.
+ */
+function captureLogs(level: string): { lines: Record<string, unknown>[]; restore: () => void } {
+  const lines: Record<string, unknown>[] = [];
+  const stream = (rootLogger(level, 'stdout') as unknown as Record<symbol, { write: (s: string) => boolean }>)[pino.symbols.streamSym];
+  const write = stream.write;
+  stream.write = (s: string) => {
+    lines.push(JSON.parse(s));
+    return true;
+  };
+  return { lines, restore: () => (stream.write = write) };
+}
+
 describe('request logs', () => {
   let t: TestApp;
-  const lines: Record<string, unknown>[] = [];
+  let lines: Record<string, unknown>[] = [];
   let restore: () => void;
   beforeAll(async () => {
     t = await startTestApp({ worker: false, env: { LOG_LEVEL: 'info' } });
-    // The app's root logger (one per level and destination): its lines are caught here instead of written to stdout.
-    const stream = (rootLogger('info', 'stdout') as unknown as Record<symbol, { write: (s: string) => boolean }>)[pino.symbols.streamSym];
-    const write = stream.write;
-    stream.write = (s: string) => {
-      lines.push(JSON.parse(s));
-      return true;
-    };
-    restore = () => (stream.write = write);
+    ({ lines, restore } = captureLogs('info'));
   });
   afterAll(async () => {
     restore?.();
@@ -115,19 +123,13 @@ describe('readiness when Redis is unreachable', () => {
   let redisStopped: Promise<void> | undefined;
   let t: TestApp;
   const sharedRedis = process.env.REDIS_URL;
-  const lines: { msg?: string }[] = [];
+  let lines: { msg?: unknown }[] = [];
   let restore: () => void;
   beforeAll(async () => {
     // A Redis of this app's own, to stop without touching anyone else's.
     redis = await startPrivateRedis();
     t = await startTestApp({ worker: false, env: { REDIS_URL: redis.url, LOG_LEVEL: 'warn' } });
-    const stream = (rootLogger('warn', 'stdout') as unknown as Record<symbol, { write: (s: string) => boolean }>)[pino.symbols.streamSym];
-    const write = stream.write;
-    stream.write = (s: string) => {
-      lines.push(JSON.parse(s));
-      return true;
-    };
-    restore = () => (stream.write = write);
+    ({ lines, restore } = captureLogs('warn'));
   });
   afterAll(async () => {
     restore?.();
