@@ -465,7 +465,9 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
 
     it.each([
       ['contactId', () => ({ contactId: c1 }), ['call1', 'sms1']],
-      ['agentId', () => ({ agentId: o.ana.id }), ['call1', 'hook2']],
+      // Ana's own (call1; hook2, on Bob's contact) and those inheriting her as their contact's agent (sms1)
+      ['agentId', () => ({ agentId: o.ana.id }), ['call1', 'sms1', 'hook2']],
+      ['agentId (inheriting)', () => ({ agentId: o.bob.id }), ['call2', 'call2b']],
       ['status', () => ({ status: 'cancelled' }), ['call2b']],
       ['type', () => ({ type: 'call' }), ['call1', 'call2', 'call2b']],
       ['from (inclusive)', () => ({ from: at(2) }), ['call2', 'hook2', 'call2b']],
@@ -533,7 +535,9 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       expect(ids(await list(o.bob.apiKey))).toEqual(of('call2', 'hook2', 'call2b'));
       // a filter cannot widen the view
       expect(ids(await list(o.ana.apiKey, { contactId: c2 }))).toEqual([]);
-      expect(ids(await list(o.ana.apiKey, { agentId: o.ana.id }))).toEqual(of('call1'));
+      // hook2 is Ana's own, but on Bob's contact: still not hers to see
+      expect(ids(await list(o.ana.apiKey, { agentId: o.ana.id }))).toEqual(of('call1', 'sms1'));
+      expect(ids(await list(o.ana.apiKey, { agentId: o.bob.id }))).toEqual([]);
       // a supervisor sees them all
       expect(ids(await list(o.supervisor.apiKey))).toEqual(of('call1', 'sms1', 'call2', 'hook2', 'call2b'));
     });

@@ -85,7 +85,9 @@ export class FollowUpsRepository {
     };
     if (actor.role === 'agent') add('c.assigned_agent_id = ?', actor.userId);
     if (f.contactId) add('f.contact_id = ?', f.contactId);
-    if (f.agentId) add('f.agent_id = ?', f.agentId);
+    // The follow-up's agent as SPEC §5 routes it and the follow-up report counts it: its own, else (it inherits) its
+    // contact's assigned agent. "Ana's follow-ups" are then the ones the report gives her.
+    if (f.agentId) add('(f.agent_id = ? OR (f.agent_id IS NULL AND c.assigned_agent_id = ?))', f.agentId);
     if (f.status) add('f.status = ?', f.status);
     if (f.type) add('f.type = ?', f.type);
     if (f.from) add('f.scheduled_at >= ?', f.from);

@@ -21,7 +21,10 @@ export class CancelDto {
 
 export class ListFollowUpsQuery extends PageQuery {
   @ApiPropertyOptional() @IsOptional() @IsUUID() contactId?: string;
-  @ApiPropertyOptional() @IsOptional() @IsUUID() agentId?: string;
+  @ApiPropertyOptional({ description: "the follow-up's agent: its own, or, when it inherits, its contact's assigned agent" })
+  @IsOptional()
+  @IsUUID()
+  agentId?: string;
   @ApiPropertyOptional({ enum: FOLLOW_UP_STATUSES }) @IsOptional() @IsIn(FOLLOW_UP_STATUSES) status?: string;
   @ApiPropertyOptional({ enum: FOLLOW_UP_TYPES }) @IsOptional() @IsIn(FOLLOW_UP_TYPES) type?: string;
   @ApiPropertyOptional({ description: 'scheduled at or after (ISO-8601)' }) @IsOptional() @IsISO8601(ISO) from?: string;
