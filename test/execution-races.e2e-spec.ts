@@ -359,6 +359,20 @@ describe('follow-up execution races (SPEC §5)', () => {
       expect(forFollowUp(dialler, f.id).map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1.1`, `${f.id}.1.1`]);
     });
 
+    it.concurrent('should cancel, not dial again, when the job runs again after the contact was archived', async () => {
+      const dialler = await sink();
+      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 3600 });
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
+      await waitFor(o, f.id, { status: 'queued', attempts: 1 });
+      await eventually(() => expect(forFollowUp(dialler, f.id)).toHaveLength(1));
+      expect((await send('patch', `/api/contacts/${c}`, o.admin, { status: 'ARCHIVED' })).status).toBe(200);
+      await run(o, c, f, true);
+      await waitFor(o, f.id, { status: 'cancelled' });
+      expect((await eventsOf(o, c, f.id)).filter((e) => e.kind === 'follow_up_cancelled').map((e) => e.data.reason)).toEqual([expect.stringMatching(/archived/)]);
+      expect(forFollowUp(dialler, f.id)).toHaveLength(1);
+    });
+
     it.concurrent('should not ask the dialler again while this process is sending the dial request', async () => {
       const dialler = await sink();
       dialler.hold();

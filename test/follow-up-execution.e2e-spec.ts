@@ -214,7 +214,8 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       const o = await setup({ sms: { url: sms.url }, dialler: { url: dialler.url } });
       const c = await createContact(o);
       const again = await createContact(o);
-      const due = iso(1500);
+      // due once both leads are archived and the second reactivated (a few requests; 5 s leaves room on a busy host)
+      const due = iso(5000);
       const fus = [
         await schedule(o, c.id, { type: 'sms', message: 'Your quote is ready', scheduledAt: due }),
         await schedule(o, c.id, { type: 'call', scheduledAt: due }),
@@ -397,6 +398,24 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       );
       // the follow-up's own agent field stays "inherit"
       expect((await followUp(d, fus[0].id)).agentId).toBeNull();
+    });
+
+    it.concurrent('should pass over agents who have left: the follow-up\'s own, then the contact\'s, then the pool', async () => {
+      const dialler = await sink();
+      const d = await setup({ dialler: { url: dialler.url } });
+      const [ben, cleo, dan] = await Promise.all(['Ben', 'Cleo', 'Dan'].map((name) => t.createUser(d.admin, { name, role: 'agent' })));
+      const campaign = await send('post', '/api/campaigns', d.admin, { name: 'Pooled', agentPool: [ben.id] });
+      expect(campaign.status).toBe(201);
+      const anas = await createContact(d, { campaignId: campaign.body.id }); // Ana's, who leaves
+      const cleos = await createContact(d, { assignedAgentId: cleo.id });
+      const toPool = await schedule(d, anas.id, { type: 'call', scheduledAt: iso(2000) });
+      const toOwner = await schedule(d, cleos.id, { type: 'call', scheduledAt: iso(2000), agentId: dan.id }); // Dan's, who leaves
+      for (const gone of [d.agent.id, dan.id]) expect((await send('patch', `/api/users/${gone}`, d.admin, { active: false })).status).toBe(200);
+      await eventually(() => {
+        for (const f of [toPool, toOwner]) expect(requestsFor(dialler, f.id)).toHaveLength(1);
+      });
+      expect(requestsFor(dialler, toPool.id)[0].body.agentId).toBe(ben.id);
+      expect(requestsFor(dialler, toOwner.id)[0].body.agentId).toBe(cleo.id);
     });
 
     it.concurrent("should route a call attempt to the follow-up's own agent, else the contact's, before the campaign's pool", async () => {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { SettingsModule } from '@app/settings';
 import { TenancyModule } from '@app/tenancy';
 import { AddNoteHandler } from './add-note/add-note.handler';
 import { CallsRepository } from './calls.repository';
@@ -17,7 +18,7 @@ import { TimelineRepository } from './timeline.repository';
 import { UpdateContactHandler } from './update-contact/update-contact.handler';
 
 @Module({
-  imports: [CqrsModule, TenancyModule],
+  imports: [CqrsModule, TenancyModule, SettingsModule],
   providers: [
     ContactsProjection,
     CampaignsProjection,

@@ -1,7 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { Actor, Database, NotFoundError, ValidationError } from '@app/shared';
-import { DEFAULT_SETTINGS } from '@app/settings';
-import { CallingWindow } from './domain';
 
 export interface ContactView {
   id: string;
@@ -120,12 +118,6 @@ export class ContactsRepository {
       [orgId],
     );
     return rows;
-  }
-
-  /** The org's calling window (settings read model; SPEC §7's default until its settings are first stored). */
-  async orgCallingWindow(orgId: string): Promise<CallingWindow> {
-    const { rows } = await this.db.query<{ window: CallingWindow | null }>(`SELECT settings->'callingWindow' AS window FROM org_settings WHERE org_id = $1`, [orgId]);
-    return rows[0]?.window ?? (DEFAULT_SETTINGS.callingWindow as CallingWindow);
   }
 
   /** Ids among `userIds` that are active users of the org who can own contacts and make calls. */

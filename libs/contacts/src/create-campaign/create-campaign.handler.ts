@@ -2,6 +2,7 @@ import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { Clock, ValidationError } from '@app/shared';
 import { EventStore, NO_STREAM } from '@app/event-store';
+import { SettingsRepository } from '@app/settings';
 import { ContactsRepository } from '../contacts.repository';
 import { CallingWindow, campaignStream, decideCreateCampaign, effectiveWindow } from '../domain';
 import { CreateCampaignCommand } from './create-campaign.command';
@@ -11,6 +12,7 @@ export class CreateCampaignHandler implements ICommandHandler<CreateCampaignComm
   constructor(
     private readonly store: EventStore,
     private readonly contacts: ContactsRepository,
+    private readonly settings: SettingsRepository,
     private readonly clock: Clock,
   ) {}
 
@@ -21,7 +23,7 @@ export class CreateCampaignHandler implements ICommandHandler<CreateCampaignComm
       // A campaign's window narrows the org's (SPEC §7): one with no time in common would leave every call and SMS
       // follow-up of the campaign never run, with nothing to say why. (A later change of the org's window can still
       // do that; docs/operations.md says how it shows.)
-      const org = await this.contacts.orgCallingWindow(actor.orgId);
+      const org = (await this.settings.get(actor.orgId)).callingWindow as CallingWindow;
       if (effectiveWindow(org, window) === null) {
         throw new ValidationError(
           'callingWindow',

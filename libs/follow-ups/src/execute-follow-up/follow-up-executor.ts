@@ -3,6 +3,8 @@ import { Clock, Database, groupBy, GroupQueue } from '@app/shared';
 import { AppendRequest, EventStore } from '@app/event-store';
 import { OrgSettings, OutboundHttp, SettingsRepository } from '@app/settings';
 import {
+  ARCHIVED_CONTACT_REASON,
+  ContactsRepository,
   ContactStateCache,
   CallingWindow,
   checkWindow,
@@ -48,11 +50,14 @@ interface Attempt {
   settings: OrgSettings;
 }
 
-/** What the campaigns of a group's call and SMS follow-ups add to their rules: a narrower window, an agent pool. */
-interface CampaignRules {
+/** What a group's call and SMS follow-ups are decided with beyond their contacts' streams. */
+interface StartFacts {
+  /** The narrower calling windows of their campaigns. */
   windows: Map<string, CallingWindow>;
-  /** The pool's agents who are still active, by campaign (campaigns without a pool left out). */
-  pools: Map<string, string[]>;
+  /** The agent pools of their campaigns (as created; whoever of them is still active is in `active`). */
+  pools: Map<string, readonly string[]>;
+  /** Among the agents a call attempt may be routed to (own, contact's, pools'): those still active, by org. */
+  active: Map<string, Set<string>>;
 }
 
 interface Outcome {
@@ -66,6 +71,10 @@ type Write =
   | { kind: 'start'; job: ExecuteFollowUpPayload; redelivered: boolean }
   | { kind: 'result'; job: ExecuteFollowUpPayload; attempt: FollowUpState; outcome: Outcome; retryDelaySeconds: number };
 type Started = { attempt: FollowUpState; state: ContactState } | null;
+
+/** `agentId` when it is an active agent of the org (StartFacts.active), else null. */
+const isActive = (active: Map<string, Set<string>>, orgId: string, agentId: string | null): string | null =>
+  agentId && active.get(orgId)?.has(agentId) ? agentId : null;
 
 /** One attempt of one follow-up: a withdrawn attempt's number can come again, never under the same schedule. */
 const attemptKey = (f: FollowUpState) => `${f.id}.${f.schedule}.${f.attempts}`;
@@ -99,6 +108,7 @@ export class FollowUpExecutor {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly states: ContactStateCache,
+    private readonly contacts: ContactsRepository,
   ) {}
 
   /**
@@ -128,7 +138,7 @@ export class FollowUpExecutor {
     const performed = await this.writeRounds(
       items,
       now,
-      (state) => this.campaignRules(starts.map((w) => state(w.job.orgId, w.job.contactId)?.followUps.get(w.job.followUpId))),
+      (state) => this.startFacts(starts.map((w) => ({ orgId: w.job.orgId, state: state(w.job.orgId, w.job.contactId), followUpId: w.job.followUpId }))),
       (state, w, windows) => (w.kind === 'start' ? this.decideStart(state, w, now, settings.get(w.job.orgId)!, windows) : this.decideResult(state, w, now)),
     );
     const byItem = new Map(performed.map((a) => [a.item, a]));
@@ -138,7 +148,7 @@ export class FollowUpExecutor {
     }
   }
 
-  private decideStart(state: ContactState, { job, redelivered }: Extract<Write, { kind: 'start' }>, now: Date, s: OrgSettings, { windows, pools }: CampaignRules): { events: ContactEvent[]; attempt?: FollowUpState } {
+  private decideStart(state: ContactState, { job, redelivered }: Extract<Write, { kind: 'start' }>, now: Date, s: OrgSettings, { windows, pools, active }: StartFacts): { events: ContactEvent[]; attempt?: FollowUpState } {
     const f = state.followUps.get(job.followUpId);
     if (!f || f.schedule !== job.schedule) return { events: [] };
     // Resume a crashed run, unless this process is performing the attempt right now. A webhook or SMS attempt is
@@ -148,6 +158,10 @@ export class FollowUpExecutor {
     // a dial request lost there would otherwise leave the attempt waiting out its whole timeout for a call that
     // never comes. The repeat has the same webhook-id, which the dialler de-duplicates on, as webhook receivers do.
     if (f.attemptOpen) {
+      // An attempt in flight when its contact was archived is not taken up again: the follow-up ends instead.
+      if (state.status === 'ARCHIVED') {
+        return { events: contactDecider.decide({ type: 'CancelFollowUp', contactId: job.contactId, followUpId: f.id, reason: ARCHIVED_CONTACT_REASON }, state) };
+      }
       const resumable = f.status === 'in_progress' || (f.status === 'queued' && redelivered);
       return { events: [], attempt: resumable && !this.performing.has(attemptKey(f)) ? f : undefined };
     }
@@ -169,10 +183,11 @@ export class FollowUpExecutor {
       // Whom a call attempt is for (the dialler connects the call to that agent); texts and webhooks go to nobody.
       ...(f.type === 'call'
         ? {
+            // only agents still active: a departed one is passed over, as if the follow-up named nobody
             agentId: routeAttempt({
-              ownAgentId: f.agentId,
-              contactAgentId: state.assignedAgentId,
-              pool: (f.campaignId && pools.get(f.campaignId)) || [],
+              ownAgentId: isActive(active, job.orgId, f.agentId),
+              contactAgentId: isActive(active, job.orgId, state.assignedAgentId),
+              pool: ((f.campaignId && pools.get(f.campaignId)) || []).filter((id) => isActive(active, job.orgId, id)),
               followUpId: f.id,
               attempt: f.attempts + 1,
             }),
@@ -312,23 +327,34 @@ export class FollowUpExecutor {
   }
 
   /**
-   * The calling windows and agent pools of the campaigns of the call and SMS follow-ups about to start (a webhook
-   * keeps no window and is for no agent): no query at all for a group of webhooks. A pool keeps only its members who
-   * are still active users of the campaign's org who can take calls (as the campaign's creation checked them).
+   * The calling windows and agent pools of the campaigns of the call and SMS follow-ups about to start, and which of
+   * the agents their call attempts may be routed to are still active (a webhook keeps no window and is for nobody):
+   * no query at all for a group of webhooks.
    */
-  private async campaignRules(followUps: (FollowUpState | undefined)[]): Promise<CampaignRules> {
-    const ids = [...new Set(followUps.flatMap((f) => (f && f.type !== 'webhook' && f.campaignId ? [f.campaignId] : [])))];
-    if (ids.length === 0) return { windows: new Map(), pools: new Map() };
-    const { rows } = await this.db.query<{ id: string; calling_window: CallingWindow | null; pool: string[] }>(
-      `SELECT c.id, c.calling_window,
-              ARRAY(SELECT u.id FROM users u WHERE u.id = ANY (c.agent_pool) AND u.org_id = c.org_id AND u.active AND u.role <> 'integration' ORDER BY u.id) AS pool
-         FROM campaigns c
-        WHERE c.id = ANY ($1::uuid[]) AND (c.calling_window IS NOT NULL OR cardinality(c.agent_pool) > 0)`,
-      [ids],
-    );
-    return {
-      windows: new Map(rows.filter((r) => r.calling_window).map((r) => [r.id, r.calling_window!])),
-      pools: new Map(rows.filter((r) => r.pool.length > 0).map((r) => [r.id, r.pool])),
-    };
+  private async startFacts(starts: { orgId: string; state: ContactState | undefined; followUpId: string }[]): Promise<StartFacts> {
+    const facts: StartFacts = { windows: new Map(), pools: new Map(), active: new Map() };
+    const followUps = starts.flatMap(({ orgId, state, followUpId }) => {
+      const f = state?.followUps.get(followUpId);
+      return f && f.type !== 'webhook' ? [{ orgId, f, contactAgentId: state!.assignedAgentId }] : [];
+    });
+    const ids = [...new Set(followUps.flatMap(({ f }) => (f.campaignId ? [f.campaignId] : [])))];
+    if (ids.length > 0) {
+      const { rows } = await this.db.query<{ id: string; calling_window: CallingWindow | null; agent_pool: string[] }>(
+        'SELECT id, calling_window, agent_pool FROM campaigns WHERE id = ANY ($1::uuid[]) AND (calling_window IS NOT NULL OR cardinality(agent_pool) > 0)',
+        [ids],
+      );
+      for (const r of rows) {
+        if (r.calling_window) facts.windows.set(r.id, r.calling_window);
+        if (r.agent_pool.length > 0) facts.pools.set(r.id, r.agent_pool);
+      }
+    }
+    const candidates = new Map<string, Set<string>>();
+    for (const { orgId, f, contactAgentId } of followUps) {
+      if (f.type !== 'call') continue;
+      const mine = candidates.get(orgId) ?? candidates.set(orgId, new Set()).get(orgId)!;
+      for (const id of [f.agentId, contactAgentId, ...((f.campaignId && facts.pools.get(f.campaignId)) || [])]) if (id) mine.add(id);
+    }
+    for (const [orgId, agents] of candidates) facts.active.set(orgId, await this.contacts.activeStaff(orgId, [...agents]));
+    return facts;
   }
 }
