@@ -51,7 +51,7 @@ export interface FollowUpState {
   readonly attemptOpen: boolean;
   /** Some attempt ran outside the calling window (by the override). */
   readonly outOfWindow: boolean;
-  /** The agent the open (or last) attempt was routed to (see routeAttempt); absent for attempts recorded before routing was. */
+  /** The agent the last attempt was routed to (see routeAttempt); undefined when it recorded none (started before routing was, or by a pushed call). */
   readonly attemptAgentId?: string | null;
   readonly allowOutOfWindow: boolean;
   /**
@@ -130,7 +130,7 @@ export function evolveFollowUp(f: FollowUpState, event: FollowUpLifecycleEvent):
         attempts: d.attempt,
         attemptOpen: true,
         outOfWindow: f.outOfWindow || d.outOfWindow,
-        ...(d.agentId === undefined ? {} : { attemptAgentId: d.agentId }),
+        attemptAgentId: d.agentId,
       };
     }
     case FollowUpAttemptSucceeded:
