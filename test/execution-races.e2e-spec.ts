@@ -281,6 +281,16 @@ describe('follow-up execution races (SPEC §5)', () => {
 
   describe('the same job delivered twice (SPEC §5 step 1)', () => {
     const payload = (o: Org, contactId: string, f: FollowUp) => ({ orgId: o.orgId, contactId, followUpId: f.id, schedule: 1 });
+    /** A call follow-up of a new contact whose attempt 1 is queued, its dial request answered (attempts time out in an hour). */
+    const dialled = async (settings: Record<string, unknown> = {}) => {
+      const dialler = await sink();
+      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 3600, ...settings });
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
+      await waitFor(o, f.id, { status: 'queued', attempts: 1 });
+      await eventually(() => expect(forFollowUp(dialler, f.id)).toHaveLength(1));
+      return { dialler, o, c, f };
+    };
     /** The job's handler run by hand: a twin (a job of its own), or the same job run again after a failure or a stall. */
     const run = (o: Org, contactId: string, f: FollowUp, redelivered = false) =>
       t.app.get(ExecuteFollowUpHandler).run(payload(o, contactId, f), { jobId: `by-hand.${f.id}`, attemptsMade: redelivered ? 1 : 0, redelivered });
@@ -318,12 +328,7 @@ describe('follow-up execution races (SPEC §5)', () => {
     });
 
     it.concurrent('should ask the dialler again, under the same webhook-id, when the job runs again and finds its call attempt queued', async () => {
-      const dialler = await sink();
-      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 3600 });
-      const c = await createContact(o);
-      const f = await schedule(o, c, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
-      await waitFor(o, f.id, { status: 'queued', attempts: 1 });
-      await eventually(() => expect(forFollowUp(dialler, f.id)).toHaveLength(1));
+      const { dialler, o, c, f } = await dialled();
       // A twin (another job for the same schedule) finds the attempt waiting for its call: the dial request went out.
       await run(o, c, f);
       await sleep(300);
@@ -344,12 +349,7 @@ describe('follow-up execution races (SPEC §5)', () => {
     });
 
     it.concurrent('should record a failed attempt when the dialler refuses the repeated dial request', async () => {
-      const dialler = await sink();
-      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 3600, retryDelaySeconds: 3600 });
-      const c = await createContact(o);
-      const f = await schedule(o, c, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
-      await waitFor(o, f.id, { status: 'queued', attempts: 1 });
-      await eventually(() => expect(forFollowUp(dialler, f.id)).toHaveLength(1));
+      const { dialler, o, c, f } = await dialled({ retryDelaySeconds: 3600 });
       dialler.respondWith(503);
       await run(o, c, f, true);
       // the refusal is the attempt's result: retried after the delay, not left waiting out the attempt timeout
@@ -360,12 +360,7 @@ describe('follow-up execution races (SPEC §5)', () => {
     });
 
     it.concurrent('should cancel, not dial again, when the job runs again after the contact was archived', async () => {
-      const dialler = await sink();
-      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 3600 });
-      const c = await createContact(o);
-      const f = await schedule(o, c, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
-      await waitFor(o, f.id, { status: 'queued', attempts: 1 });
-      await eventually(() => expect(forFollowUp(dialler, f.id)).toHaveLength(1));
+      const { dialler, o, c, f } = await dialled();
       expect((await send('patch', `/api/contacts/${c}`, o.admin, { status: 'ARCHIVED' })).status).toBe(200);
       await run(o, c, f, true);
       await waitFor(o, f.id, { status: 'cancelled' });
