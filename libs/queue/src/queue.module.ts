@@ -11,6 +11,16 @@ import { redisOptions } from './redis-options';
 import { RedisPolicyCheck } from './redis-policy.check';
 import { RedisClient } from './redis.provider';
 
+/** Every job's options unless its request says otherwise. */
+export const DEFAULT_JOB_OPTIONS = {
+  // Completed jobs are removed (Redis holds only pending work); failed ones are kept a while for inspection.
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+  // Retries here are for infrastructure faults (a database blip); domain attempts are counted in events.
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1000 },
+} as const;
+
 @Global()
 @Module({
   imports: [
@@ -20,14 +30,7 @@ import { RedisClient } from './redis.provider';
       useFactory: (config: ConfigService) => ({
         connection: redisOptions(config.getOrThrow('REDIS_URL')),
         prefix: config.getOrThrow('QUEUE_PREFIX'),
-        defaultJobOptions: {
-          // Completed jobs are removed (Redis holds only pending work); failed ones are kept a while for inspection.
-          removeOnComplete: true,
-          removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
-          // Retries here are for infrastructure faults (a database blip); domain attempts are counted in events.
-          attempts: 8,
-          backoff: { type: 'exponential', delay: 1000 },
-        },
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
       }),
     }),
     BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),
