@@ -17,6 +17,7 @@ import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { executeJob } from '@app/follow-ups';
 import { DEFAULT_JOB_OPTIONS, JobQueues, QueueName, redisOptions } from '@app/queue';
+import { flushPrefix } from '@app/testing/redis-prefix';
 import { envInt, printTable } from './lib';
 
 const JOBS = envInt('BENCH_JOBS', 50_000);
@@ -28,15 +29,6 @@ async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(info)?.[1]);
 }
 
-async function deletePrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
-
 /** Memory growth and time of `fill`, after a settle; the same prefix is deleted afterwards. */
 async function measure(redis: Redis, prefix: string, fill: () => Promise<void>): Promise<{ bytes: number; perSecond: number }> {
   const before = await usedMemory(redis);
@@ -44,7 +36,7 @@ async function measure(redis: Redis, prefix: string, fill: () => Promise<void>):
   await fill();
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const after = await usedMemory(redis);
-  await deletePrefix(redis, prefix);
+  await flushPrefix(prefix);
   return { bytes: (after - before) / JOBS, perSecond: JOBS / seconds };
 }
 
@@ -74,7 +66,7 @@ async function main(): Promise<void> {
       for (let i = 0; i < JOBS; i += CHUNK) await jobs.enqueue(payloads.slice(i, i + CHUNK).map((p) => executeJob(p, due, 'normal')));
     });
     // what measure() could not delete by its prefix: the delayed set, the event stream, the id counter
-    await deletePrefix(redis, `${run}_q`);
+    await flushPrefix(`${run}_q`);
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
     console.log(`Redis ${REDIS_URL}, ${JOBS.toLocaleString('en-US')} jobs due in a day`);
     printTable(
@@ -88,7 +80,7 @@ async function main(): Promise<void> {
     console.log(`1,000,000 pending follow-ups: about ${fmt((bull.bytes * 1e6) / 2 ** 20)} MiB of Redis`);
   } finally {
     await Promise.all(queues.map((q) => q.close()));
-    await deletePrefix(redis, run);
+    await flushPrefix(run);
     redis.disconnect();
   }
 }
