@@ -486,6 +486,16 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       expect(filtered.ids.sort()).toEqual(of('call1', 'call2', 'call2b'));
     });
 
+    it("should page an agent's own and inheriting follow-ups together, newest first, each once", async () => {
+      // Ana's: call1 (her own), sms1 (inherits her as c1's agent), hook2 (her own, on Bob's contact), interleaved in time
+      for (const limit of [1, 2]) {
+        const { ids: paged } = await allPages(o.admin.apiKey, { limit, agentId: o.ana.id });
+        expect(paged).toEqual(['hook2', 'sms1', 'call1'].map((n) => made[n].id));
+      }
+      const withStatus = await allPages(o.admin.apiKey, { limit: 1, agentId: o.bob.id, status: 'scheduled' });
+      expect(withStatus.ids).toEqual([made.call2.id]);
+    });
+
     it.each([
       ['status', 'status=overdue'],
       ['type', 'type=email'],

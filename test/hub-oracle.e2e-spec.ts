@@ -11,8 +11,9 @@ import { prng } from '@app/testing/seeded-random';
  * with GET /api/follow-ups/due, as the agent and as a supervisor with agentId. Hub PATCHes are checked for their
  * count and for exactly the follow-ups they changed.
  *
- * No fake clock: each hub read is bracketed by the test's clock before and after it; when the viewer's local day
- * is the same at both ends the answer must be the oracle's for that day, otherwise the oracle's for either day.
+ * The service's own clock: each hub read is bracketed by it before and after; when the viewer's local day is the same
+ * at both ends the answer must be the oracle's for that day, otherwise the oracle's for either day. Only the midnight
+ * test moves that clock (ahead, to a local midnight), and the oracle reads it moved too.
  * Set HUB_ORACLE_SEED=<n> to replay one seed (printed at the start of each run).
  */
 
@@ -186,11 +187,11 @@ describe('follow-ups hub against an oracle (SPEC §6)', () => {
   /** What the run exercised, so that it cannot pass on empty lists. */
   const seen = { rows: 0, overdue: 0, today: 0, hot: 0, ties: 0, patched: 0, patch404: 0, crossed: 0 };
 
-  /** One hub read, bracketed by the clock; compared with the oracle for the viewer's day at either end. */
   /** How far the service's Clock runs ahead of this process's (only while the midnight test moves it). */
   let clockShift = 0;
   /** "Now" as the service sees it. */
   const serviceNow = () => Date.now() + clockShift;
+  /** One hub read, bracketed by the clock; compared with the oracle for the viewer's day at either end. */
   const checkHub = async (s: Snapshot, viewer: User, agentId: string, filter: Filter, limit: number, query: string, label: string) => {
     const before = serviceNow();
     const res = await get(`${HUB}?${query}`, viewer.apiKey);
@@ -508,7 +509,7 @@ describe('follow-ups hub against an oracle (SPEC §6)', () => {
       await crossMidnight(zone, midnight);
     } finally {
       clockShift = 0;
-      clock.now = () => new Date();
+      delete (clock as Partial<Clock>).now; // the prototype's again
     }
   });
 

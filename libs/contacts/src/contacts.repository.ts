@@ -122,11 +122,19 @@ export class ContactsRepository {
 
   /** Ids among `userIds` that are active users of the org who can own contacts and make calls. */
   async activeStaff(orgId: string, userIds: readonly string[]): Promise<Set<string>> {
-    if (userIds.length === 0) return new Set();
-    const { rows } = await this.db.query<{ id: string }>(
-      `SELECT id FROM users WHERE org_id = $1 AND id = ANY ($2::uuid[]) AND active AND role <> 'integration'`,
-      [orgId, userIds],
+    return (await this.activeStaffOfOrgs(new Map([[orgId, userIds]]))).get(orgId) ?? new Set();
+  }
+
+  /** The same for several orgs in one query: by org, its ids among those asked that are active staff of it. */
+  async activeStaffOfOrgs(asked: ReadonlyMap<string, readonly string[]>): Promise<Map<string, Set<string>>> {
+    const found = new Map<string, Set<string>>([...asked.keys()].map((orgId) => [orgId, new Set<string>()]));
+    const ids = [...new Set([...asked.values()].flat())];
+    if (ids.length === 0) return found;
+    const { rows } = await this.db.query<{ org_id: string; id: string }>(
+      `SELECT org_id, id FROM users WHERE id = ANY ($1::uuid[]) AND org_id = ANY ($2::uuid[]) AND active AND role <> 'integration'`,
+      [ids, [...asked.keys()]],
     );
-    return new Set(rows.map((r) => r.id));
+    for (const r of rows) if (asked.get(r.org_id)?.includes(r.id)) found.get(r.org_id)!.add(r.id);
+    return found;
   }
 }

@@ -21,7 +21,7 @@ export class CancelDto {
 
 export class ListFollowUpsQuery extends PageQuery {
   @ApiPropertyOptional() @IsOptional() @IsUUID() contactId?: string;
-  @ApiPropertyOptional({ description: "the follow-up's agent: its own, or, when it inherits, its contact's assigned agent" })
+  @ApiPropertyOptional({ description: "the follow-up's agent: its own, or, when it inherits, its contact's current assigned agent" })
   @IsOptional()
   @IsUUID()
   agentId?: string;

@@ -158,12 +158,14 @@ export class FollowUpExecutor {
     // a dial request lost there would otherwise leave the attempt waiting out its whole timeout for a call that
     // never comes. The repeat has the same webhook-id, which the dialler de-duplicates on, as webhook receivers do.
     if (f.attemptOpen) {
+      // this process is delivering it right now: its own result will land
+      if (this.performing.has(attemptKey(f))) return { events: [] };
       // An attempt in flight when its contact was archived is not taken up again: the follow-up ends instead.
       if (state.status === 'ARCHIVED') {
         return { events: contactDecider.decide({ type: 'CancelFollowUp', contactId: job.contactId, followUpId: f.id, reason: ARCHIVED_CONTACT_REASON }, state) };
       }
       const resumable = f.status === 'in_progress' || (f.status === 'queued' && redelivered);
-      return { events: [], attempt: resumable && !this.performing.has(attemptKey(f)) ? f : undefined };
+      return { events: [], attempt: resumable ? f : undefined };
     }
     if (f.status !== 'scheduled' && f.status !== 'snoozed') return { events: [] };
     // a twin of this job, decided in another group, is starting this very attempt
@@ -348,13 +350,13 @@ export class FollowUpExecutor {
         if (r.agent_pool.length > 0) facts.pools.set(r.id, r.agent_pool);
       }
     }
-    const candidates = new Map<string, Set<string>>();
+    const candidates = new Map<string, string[]>();
     for (const { orgId, f, contactAgentId } of followUps) {
       if (f.type !== 'call') continue;
-      const mine = candidates.get(orgId) ?? candidates.set(orgId, new Set()).get(orgId)!;
-      for (const id of [f.agentId, contactAgentId, ...((f.campaignId && facts.pools.get(f.campaignId)) || [])]) if (id) mine.add(id);
+      const mine = candidates.get(orgId) ?? candidates.set(orgId, []).get(orgId)!;
+      for (const id of [f.agentId, contactAgentId, ...((f.campaignId && facts.pools.get(f.campaignId)) || [])]) if (id) mine.push(id);
     }
-    for (const [orgId, agents] of candidates) facts.active.set(orgId, await this.contacts.activeStaff(orgId, [...agents]));
+    facts.active = await this.contacts.activeStaffOfOrgs(candidates);
     return facts;
   }
 }

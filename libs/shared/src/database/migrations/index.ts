@@ -24,6 +24,7 @@ import { StreamVersionFromEvents1700000000023 } from './1700000000023-stream-ver
 import { TimeIndexesAscending1700000000024 } from './1700000000024-time-indexes-ascending';
 import { DropRecycledIndex1700000000025 } from './1700000000025-drop-recycled-index';
 import { UserTimezoneFollowsOrg1700000000026 } from './1700000000026-user-timezone-follows-org';
+import { FollowUpsAgentIndexByCreation1700000000027 } from './1700000000027-follow-ups-agent-index-by-creation';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -46,4 +47,5 @@ export const MIGRATIONS = [
   TimeIndexesAscending1700000000024,
   DropRecycledIndex1700000000025,
   UserTimezoneFollowsOrg1700000000026,
+  FollowUpsAgentIndexByCreation1700000000027,
 ];
