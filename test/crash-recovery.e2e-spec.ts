@@ -245,6 +245,12 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
         const kinds = (await eventsOf(o, f.contactId, f.id)).map((e) => e.kind).filter((k) => k.startsWith('follow_up_attempt'));
         expect({ id: f.id, kinds }).toEqual({ id: f.id, kinds: ['follow_up_attempt_started'] });
         expect({ id: f.id, sent: forFollowUp(dialler, f.id).map((r) => r.headers['webhook-id']) }).toEqual({ id: f.id, sent: [`${f.id}.1.1`, `${f.id}.1.1`] });
+        // the dialler's call ends it, so that nothing of this scenario is still pending in the next ones
+        const call = await send('POST', '/api/calls', o.admin, {
+          callId: randomUUID(), contactId: f.contactId, agentId: o.agentId, direction: 'outbound', status: 'Called', durationSec: 30, followUpId: f.id, startedAt: new Date().toISOString(),
+        });
+        expect({ id: f.id, status: call.status, body: call.body }).toMatchObject({ id: f.id, status: 201, body: { status: 'accepted' } });
+        expect({ ...(await followUp(o, f.id)), id: f.id }).toMatchObject({ id: f.id, status: 'completed', attempts: 1 });
       }
       expect(await followUpsQueue().getJobCounts('failed', 'active', 'wait')).toEqual({ failed: 0, active: 0, wait: 0 });
     });
