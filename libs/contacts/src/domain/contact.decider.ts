@@ -48,6 +48,7 @@ import {
   NoteAdded,
   PRIORITIES,
   SOURCES,
+  isOpenFollowUpStatus,
   isFinalCallStatus,
 } from './contact.events';
 import { isHttpUrl, isOneOf, isoUtc, normaliseTags, optionalText, requireText, sameTags, validName, validPhone, validTimeZone } from './contact.invariants';
@@ -524,13 +525,14 @@ function followUpCommand(c: FollowUpCommand, state: ContactState): ContactEvent[
   ensureExists(state, c.contactId);
   const followUp = state.followUps.get(c.followUpId);
   if (!followUp) throw new NotFoundError('follow-up', c.followUpId);
+  const decided = decideFollowUp(c, followUp);
   // An archived lead (a wrong number, a do-not-contact, a closed deal) gets no dial request, text or webhook: the
-  // follow-up its job is live for ends, saying why, instead of starting an attempt. Reactivated before the due
-  // time, it runs as usual.
-  if (c.type === 'StartFollowUpAttempt' && state.status === 'ARCHIVED' && decideFollowUp(c, followUp).length > 0) {
+  // follow-up its job is live for ends, saying why, instead of starting an attempt, or instead of resuming one left
+  // in flight by a crash. Reactivated before the due time, it runs as usual.
+  if (c.type === 'StartFollowUpAttempt' && state.status === 'ARCHIVED' && c.schedule === followUp.schedule && isOpenFollowUpStatus(followUp.status)) {
     return decideFollowUp({ type: 'CancelFollowUp', contactId: c.contactId, followUpId: c.followUpId, reason: ARCHIVED_CONTACT_REASON }, followUp);
   }
-  return decideFollowUp(c, followUp);
+  return decided;
 }
 
 /** Why the worker cancelled a follow-up instead of running it. */

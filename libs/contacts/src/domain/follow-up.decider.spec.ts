@@ -397,8 +397,18 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         given(created, fu, archived).when(start({ window: outOfWindow })).then([cancelled]);
       });
 
-      it('should leave alone a stale job of an archived contact', () => {
+      it('should leave alone a stale job of an archived contact, and an ended follow-up', () => {
         given(created, scheduled(), archived).when(start({ schedule: 2 })).then([]);
+        given(created, scheduled(), archived, cancelled).when(start()).then([]);
+      });
+
+      it('should cancel instead of resuming an attempt left in flight when the contact was archived', () => {
+        given(created, sms, started(1), archived).when(start()).then([cancelled]);
+        given(created, scheduled(), started(1), archived).when(start()).then([cancelled]);
+      });
+
+      it('should neither start nor cancel anything for an attempt in flight of an active contact', () => {
+        given(created, sms, started(1)).when(start()).then([]);
       });
 
       it('should run the follow-up as usual once the contact is active again', () => {

@@ -3,7 +3,6 @@ import { Clock, Database, groupBy, GroupQueue } from '@app/shared';
 import { AppendRequest, EventStore } from '@app/event-store';
 import { OrgSettings, OutboundHttp, SettingsRepository } from '@app/settings';
 import {
-  ARCHIVED_CONTACT_REASON,
   ContactsRepository,
   ContactStateCache,
   CallingWindow,
@@ -160,10 +159,10 @@ export class FollowUpExecutor {
     if (f.attemptOpen) {
       // this process is delivering it right now: its own result will land
       if (this.performing.has(attemptKey(f))) return { events: [] };
-      // An attempt in flight when its contact was archived is not taken up again: the follow-up ends instead.
-      if (state.status === 'ARCHIVED') {
-        return { events: contactDecider.decide({ type: 'CancelFollowUp', contactId: job.contactId, followUpId: f.id, reason: ARCHIVED_CONTACT_REASON }, state) };
-      }
+      // The decider starts no second attempt, but may end the follow-up instead of a resumption (an archived contact).
+      const start: ContactCommand = { type: 'StartFollowUpAttempt', contactId: job.contactId, followUpId: f.id, schedule: job.schedule, now: now.toISOString(), window: NOT_APPLICABLE };
+      const events = contactDecider.decide(start, state);
+      if (events.length > 0) return { events };
       const resumable = f.status === 'in_progress' || (f.status === 'queued' && redelivered);
       return { events: [], attempt: resumable ? f : undefined };
     }
