@@ -1,16 +1,10 @@
-import { CommandBus, CqrsModule } from '@nestjs/cqrs';
 import { createServer as createHttpServer } from 'node:http';
 import { AddressInfo, createServer as createNetServer, Server, Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Webhook } from 'standardwebhooks';
-import { Actor } from '@app/shared';
-import { HttpSink, startHttpSink, startStoreContext } from '@app/testing';
-import { CreateOrganizationCommand, CreateOrganizationResult, TenancyModule } from '@app/tenancy';
-import { ChangeSettingsCommand } from '../change-settings/change-settings.command';
-import { SettingsPatch } from '../domain/settings';
-import { SettingsModule } from '../settings.module';
+import { startHttpSink } from '@app/testing';
 import { SettingsRepository } from '../settings.repository';
-import { HostResolver } from './host-resolver';
+import { outboundTestContext, OutboundTestContext } from './outbound-test-context';
 import { OutboundHttp } from './outbound-http';
 
 // A self-signed certificate for `sink.test` (P-256, valid to 2126): no client trusts it.
@@ -63,34 +57,10 @@ async function startSilentReceiver() {
 }
 
 describe(OutboundHttp.name, () => {
-  let ctx: Awaited<ReturnType<typeof startStoreContext>>;
-  let sink: HttpSink;
-  let outbound: OutboundHttp;
-  let resolver: HostResolver;
-  let org: CreateOrganizationResult;
-  let admin: Actor;
+  const { env, allow } = outboundTestContext('Outbound org', '127.0.0.1');
+  let { ctx, sink, outbound, resolver, org } = {} as OutboundTestContext;
+  beforeAll(() => ({ ctx, sink, outbound, resolver, org } = env.current));
 
-  const configure = (changes: SettingsPatch) => ctx.app.get(CommandBus).execute(new ChangeSettingsCommand(admin, changes));
-  const allow = (...hosts: string[]) => configure({ webhooks: { allowHttpHosts: hosts } });
-
-  beforeAll(async () => {
-    ctx = await startStoreContext({ imports: [CqrsModule.forRoot(), TenancyModule, SettingsModule] });
-    outbound = ctx.app.get(OutboundHttp);
-    resolver = ctx.app.get(HostResolver);
-    org = await ctx.app.get(CommandBus).execute(new CreateOrganizationCommand('Outbound org'));
-    admin = { orgId: org.orgId, userId: org.adminUserId, role: 'admin', timezone: 'UTC' };
-    sink = await startHttpSink();
-  });
-  afterAll(async () => {
-    await sink?.close();
-    await ctx?.close();
-  });
-  beforeEach(async () => {
-    sink.requests.length = 0;
-    sink.respondWith(200);
-    jest.restoreAllMocks();
-    await allow('127.0.0.1');
-  });
 
   it('should deliver a signed JSON body that verifies with the org secret', async () => {
     const body = { event: 'follow_up.due', followUpId: 'f1', n: 1 };

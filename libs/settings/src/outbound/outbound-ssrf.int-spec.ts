@@ -1,19 +1,16 @@
 import { Logger } from '@nestjs/common';
-import { CommandBus, CqrsModule } from '@nestjs/cqrs';
+import { CommandBus } from '@nestjs/cqrs';
 import type { LookupAddress } from 'node:dns';
 import { createServer as createHttpServer, Server as HttpServer } from 'node:http';
 import { AddressInfo, createServer as createNetServer, Server, Socket } from 'node:net';
 import { Webhook } from 'standardwebhooks';
-import { Actor } from '@app/shared';
-import { HttpSink, startHttpSink, startStoreContext } from '@app/testing';
-import { CreateOrganizationCommand, CreateOrganizationResult, TenancyModule } from '@app/tenancy';
-import { ChangeSettingsCommand } from '../change-settings/change-settings.command';
-import { OrgSettingsWithSecret, SettingsPatch } from '../domain/settings';
+import { HttpSink, startHttpSink } from '@app/testing';
+import { OrgSettingsWithSecret } from '../domain/settings';
 import { RotateSigningSecretCommand } from '../rotate-signing-secret/rotate-signing-secret.command';
-import { SettingsModule } from '../settings.module';
 import { SettingsRepository } from '../settings.repository';
 import { HostResolver } from './host-resolver';
-import { OutboundHttp, OutboundResult } from './outbound-http';
+import { outboundTestContext, OutboundTestContext } from './outbound-test-context';
+import { OutboundResult } from './outbound-http';
 
 /**
  * The SSRF guard and the signature where a request is actually sent (OutboundHttp), against local receivers on
@@ -80,15 +77,9 @@ const flood = (socket: Socket, chunk: Buffer) => {
 };
 
 describe('OutboundHttp SSRF guard', () => {
-  let ctx: Awaited<ReturnType<typeof startStoreContext>>;
-  let sink: HttpSink;
-  let outbound: OutboundHttp;
-  let resolver: HostResolver;
-  let org: CreateOrganizationResult;
-  let admin: Actor;
-
-  const configure = (changes: SettingsPatch) => ctx.app.get(CommandBus).execute(new ChangeSettingsCommand(admin, changes));
-  const allow = (...hosts: string[]) => configure({ webhooks: { allowHttpHosts: hosts } });
+  const { env, allow } = outboundTestContext('SSRF org', 'sink.test');
+  let { ctx, sink, outbound, resolver, org, admin } = {} as OutboundTestContext;
+  beforeAll(() => ({ ctx, sink, outbound, resolver, org, admin } = env.current));
   const post = (url: string, extra: { timeoutMs?: number; body?: unknown } = {}) =>
     outbound.post(org.orgId, { url, messageId: 'msg_ssrf', body: extra.body ?? { type: 'follow_up.due' }, timeoutMs: extra.timeoutMs });
   /** DNS as the test says: `answer(host)` for names, the real thing (the literal itself) for IP addresses. */
@@ -99,24 +90,6 @@ describe('OutboundHttp SSRF guard', () => {
   const v4 = (address: string): LookupAddress => ({ address, family: 4 });
   const v6 = (address: string): LookupAddress => ({ address, family: 6 });
 
-  beforeAll(async () => {
-    ctx = await startStoreContext({ imports: [CqrsModule.forRoot(), TenancyModule, SettingsModule] });
-    outbound = ctx.app.get(OutboundHttp);
-    resolver = ctx.app.get(HostResolver);
-    org = await ctx.app.get(CommandBus).execute(new CreateOrganizationCommand('SSRF org'));
-    admin = { orgId: org.orgId, userId: org.adminUserId, role: 'admin', timezone: 'UTC' };
-    sink = await startHttpSink();
-  });
-  afterAll(async () => {
-    await sink?.close();
-    await ctx?.close();
-  });
-  beforeEach(async () => {
-    sink.requests.length = 0;
-    sink.respondWith(200);
-    jest.restoreAllMocks();
-    await allow('sink.test');
-  });
 
   describe('addresses written in the URL', () => {
     it('should refuse every spelling of a loopback or private address, sending nothing', async () => {
