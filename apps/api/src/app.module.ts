@@ -8,6 +8,7 @@ import { DOMAIN_MODULES } from '../../worker/src/domain-modules';
 import { ProcessorsModule } from '../../worker/src/processors.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { ErrorFilter } from './http/error.filter';
+import { RateLimitGuard, RateLimitModule } from './http/rate-limit';
 import { OpsModule } from './ops/ops.module';
 import { UsersController } from './users/users.controller';
 import { FollowUpsController } from './follow-ups/follow-ups.controller';
@@ -50,11 +51,14 @@ export class AppModule {
         QueueModule,
         ...DOMAIN_MODULES,
         OpsModule,
+        RateLimitModule,
         ...(roles.api ? [HttpApiModule] : []),
         ...(roles.worker ? [ProcessorsModule] : []),
       ],
       providers: [
+        // In this order (Nest runs global guards as listed): the rate limit counts the user ApiKeyGuard found.
         { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
       ],
     };

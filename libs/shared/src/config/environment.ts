@@ -74,6 +74,20 @@ export class Environment {
   @Max(604_800_000)
   LIVE_CALL_MAX_AGE_MS = 14_400_000;
 
+  /** Requests an API key's user may make in each RATE_LIMIT_WINDOW_MS, all routes together, counted in Redis across processes. 0: no limit. */
+  @Transform(({ value }) => (value === undefined || value === '' ? 6000 : Number(value)))
+  @IsInt()
+  @Min(0)
+  @Max(100_000_000)
+  RATE_LIMIT_REQUESTS = 6000;
+
+  /** The rate limit's window (ms). */
+  @Transform(({ value }) => (value === undefined || value === '' ? 60_000 : Number(value)))
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  RATE_LIMIT_WINDOW_MS = 60_000;
+
   @IsString()
   NODE_ENV = 'production';
 
