@@ -321,6 +321,23 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(await followUp(o, f.id)).toMatchObject({ status: 'completed', attempts: 1 });
     });
 
+    it.concurrent('should take an outbound call between attempts as the next one: the lead the agent spoke to is not dialled again', async () => {
+      const dialler = await sink();
+      const d = await setup({ dialler: { url: dialler.url }, retryDelaySeconds: 2 });
+      const c = await createContact(d);
+      const f = await schedule(d, c.id, { type: 'call', scheduledAt: iso(0) });
+      await eventually(() => expect(requestsFor(dialler, f.id)).toHaveLength(1));
+      await waitFor(d, f.id, { status: 'queued', attempts: 1 });
+      await pushCall(d, c.id, { followUpId: f.id, status: 'No Answer', durationSec: 0 });
+      expect(await followUp(d, f.id)).toMatchObject({ status: 'scheduled', attempts: 1, lastError: 'No Answer' });
+
+      // the agent rings the lead from their own phone before the retry, naming no follow-up, and they talk
+      await pushCall(d, c.id, { status: 'Called', durationSec: 95 });
+      expect(await followUp(d, f.id)).toMatchObject({ status: 'completed', attempts: 2, nextAttemptAt: null });
+      await sleep(3000); // past the retry that would have come
+      expect(requestsFor(dialler, f.id)).toHaveLength(1);
+    });
+
     it.concurrent('should count a Busy call as a failed attempt and dial again after the retry delay', async () => {
       const dialler = await sink();
       const d = await setup({ dialler: { url: dialler.url } });
@@ -348,12 +365,25 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       const dialler = await sink();
       const d = await setup({ dialler: { url: `${dialler.url}/dial` } });
       const c = await createContact(d);
-      const f = await schedule(d, c.id, { type: 'call', scheduledAt: iso(0), agentId: d.agent.id });
+      const f = await schedule(d, c.id, { type: 'call', scheduledAt: iso(0), agentId: d.agent.id, priority: 'urgent', notes: 'wants the renewal price' });
       await eventually(() => expect(requestsFor(dialler, f.id)).toHaveLength(1));
       const [r] = requestsFor(dialler, f.id);
       expect(r.path).toBe('/dial');
       expectSigned(r, d.secret, `${f.id}.1.1`);
-      expect(r.body).toMatchObject({ type: 'call.dial', followUpId: f.id, contactId: c.id, to: c.phone, agentId: d.agent.id, attempt: 1, maxAttempts: 3 });
+      // the whole body, as docs/operations.md documents it
+      expect(r.body).toEqual({
+        type: 'call.dial',
+        followUpId: f.id,
+        contactId: c.id,
+        attempt: 1,
+        maxAttempts: 3,
+        scheduledAt: f.scheduledAt,
+        priority: 'urgent',
+        campaignId: null,
+        to: c.phone,
+        agentId: d.agent.id,
+        notes: 'wants the renewal price',
+      });
 
       const queued = await waitFor(d, f.id, { status: 'queued', attempts: 1 });
       expect(queued.resolvedAt).toBeNull();

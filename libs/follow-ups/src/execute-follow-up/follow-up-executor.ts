@@ -304,7 +304,17 @@ export class FollowUpExecutor {
     // Stable across re-runs of this attempt (receivers drop the repeat), new for every attempt: a withdrawn
     // attempt's number can come again, but never with the same schedule.
     const messageId = `${f.id}.${f.schedule}.${f.attempts}`;
-    const common = { followUpId: f.id, contactId: job.contactId, attempt: f.attempts, maxAttempts: f.maxAttempts, scheduledAt: f.scheduledAt };
+    // What every request says of the follow-up (docs/operations.md, "Outbound requests"): a dialler orders its calls by
+    // priority and shows the agent the notes.
+    const common = {
+      followUpId: f.id,
+      contactId: job.contactId,
+      attempt: f.attempts,
+      maxAttempts: f.maxAttempts,
+      scheduledAt: f.scheduledAt,
+      priority: f.priority,
+      campaignId: f.campaignId,
+    };
     switch (f.type) {
       case 'webhook':
         return this.outbound.post(job.orgId, { url: f.url ?? '', messageId, body: { type: 'follow_up.due', ...common, notes: f.notes ?? null } });
@@ -319,7 +329,7 @@ export class FollowUpExecutor {
         // The agent the attempt was routed to (routeAttempt); an attempt recorded before routing was: the follow-up's
         // own agent, else the contact's. null leaves the choice to the dialler.
         const agentId = f.attemptAgentId !== undefined ? f.attemptAgentId : (f.agentId ?? a.assignedAgentId);
-        const dial = await this.outbound.post(job.orgId, { url: settings.dialler.url, messageId, body: { type: 'call.dial', ...common, to: a.phone, agentId } });
+        const dial = await this.outbound.post(job.orgId, { url: settings.dialler.url, messageId, body: { type: 'call.dial', ...common, to: a.phone, agentId, notes: f.notes ?? null } });
         return dial.ok ? null : dial;
       }
       default:
