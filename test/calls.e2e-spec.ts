@@ -276,6 +276,35 @@ describe('calls (SPEC §3, §4, §9)', () => {
         expect(entries[1].data).toMatchObject({ type: 'call', scheduledAt: '2031-03-04T08:30:00.000Z', source: 'lead_request', notes: 'in a meeting', callId });
       });
 
+      it('should keep the callback fields the push gives (an evening callback with the out-of-window override) and the call note as its notes', async () => {
+        const id = await newContact();
+        // 21:30 in the contact's zone: outside the default window (08:00–21:00), as the lead asked
+        const callbackAt = '2031-03-04T21:30:00Z';
+        const res = await push(id, {
+          status: 'Rescheduled',
+          durationSec: 40,
+          callbackAt,
+          note: ' call after her shift ',
+          followUp: { allowOutOfWindow: true, priority: 'urgent', maxAttempts: 5, agentId: agent.id },
+        });
+        expect(res.status).toBe(201);
+        const followUp = await get(`/api/follow-ups/${res.body.followUpId}`);
+        expect(followUp.status).toBe(200);
+        expect(followUp.body).toMatchObject({
+          type: 'call',
+          scheduledAt: '2031-03-04T21:30:00.000Z',
+          source: 'lead_request',
+          allowOutOfWindow: true,
+          priority: 'urgent',
+          maxAttempts: 5,
+          agentId: agent.id,
+          notes: 'call after her shift',
+        });
+        // the same callback time in another offset is callbackAt, not a conflict
+        const again = await push(id, { status: 'Rescheduled', durationSec: 40, callbackAt, followUp: { scheduledAt: '2031-03-04T23:30:00+02:00' } });
+        expect(again.status).toBe(201);
+      });
+
       it('should make the earliest open call follow-up the next one when a later callback is asked for', async () => {
         const id = await newContact();
         expect((await push(id, { status: 'Rescheduled', durationSec: 10, callbackAt: '2031-03-04T08:30:00.000Z' })).status).toBe(201);
@@ -354,6 +383,20 @@ describe('calls (SPEC §3, §4, §9)', () => {
         },
       ]);
       expect((await contact(id)).lastCallAt).toBe('2025-06-01T10:00:00.000Z');
+    });
+
+    it('should tag a call as its lead is when the push names no tags, so the report by tag counts it, and keep an explicit empty list', async () => {
+      const created = await send('post', '/api/contacts', admin.apiKey, { name: 'Hot-list Lead', phone: `+1415556${String(phoneSeq++).padStart(4, '0')}`, assignedAgentId: agent.id, tags: ['hot-list'] });
+      expect(created.status).toBe(201);
+      const untagged = randomUUID();
+      const empty = randomUUID();
+      expect((await push(created.body.id, { callId: untagged, status: 'Busy', durationSec: 0 })).status).toBe(201);
+      expect((await batch([callBody(created.body.id, { callId: empty, status: 'Busy', durationSec: 0, tags: [] })])).body.results[0].status).toBe('accepted');
+      const calls = await callsOf(created.body.id);
+      expect(Object.fromEntries(calls.map((c) => [c.callId, c.tags]))).toEqual({ [untagged]: ['hot-list'], [empty]: [] });
+      // the lead's tags at the time: a later change of the lead's tags does not retag its past calls
+      expect((await send('patch', `/api/contacts/${created.body.id}`, admin.apiKey, { tags: ['cold-list'] })).status).toBe(200);
+      expect((await callsOf(created.body.id)).find((c) => c.callId === untagged)?.tags).toEqual(['hot-list']);
     });
 
     it('should keep tags with quotes, backslashes, commas, braces, spaces and the word NULL as they were sent', async () => {
@@ -575,6 +618,12 @@ describe('calls (SPEC §3, §4, §9)', () => {
       ['callbackAt', { status: 'Rescheduled', durationSec: 30 }],
       ['callbackAt', { status: 'Rescheduled', durationSec: 30, callbackAt: 'tomorrow' }],
       ['recordingUrl', { recordingUrl: 'https://example.com/r.mp3' }],
+      // follow-up fields that would be dropped are refused, not ignored
+      ['followUp', { status: 'Called', durationSec: 30, followUp: { scheduledAt: '2031-01-01T00:00:00Z' } }],
+      ['followUp', { status: 'No Answer', durationSec: 0, followUp: {} }],
+      ['followUp.type', { status: 'Rescheduled', durationSec: 30, callbackAt: '2031-01-01T00:00:00Z', followUp: { type: 'sms', message: 'hi' } }],
+      ['followUp.scheduledAt', { status: 'Rescheduled', durationSec: 30, callbackAt: '2031-01-01T00:00:00Z', followUp: { scheduledAt: '2031-01-02T00:00:00Z' } }],
+      ['followUp.source', { status: 'Rescheduled', durationSec: 30, callbackAt: '2031-01-01T00:00:00Z', followUp: { source: 'manual' } }],
     ])('should answer 400 naming %s and record nothing when the push has %j', async (field, bad) => {
       const id = await newContact();
       const res = await push(id, bad);

@@ -177,7 +177,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       const [r] = hook.requests;
       expect(r.path).toBe('/hooks/follow-up?x=1');
       expectSigned(r, o.secret, `${f.id}.1.1`);
-      expect(r.body).toMatchObject({ type: 'follow_up.due', followUpId: f.id, contactId: c.id, attempt: 1, maxAttempts: 4, scheduledAt: f.scheduledAt, notes: 'renewal' });
+      expect(r.body).toEqual({ type: 'follow_up.due', followUpId: f.id, contactId: c.id, attempt: 1, maxAttempts: 4, scheduledAt: f.scheduledAt, priority: 'normal', campaignId: null, notes: 'renewal' });
     });
 
     it.concurrent('should complete on a retry that succeeds', async () => {

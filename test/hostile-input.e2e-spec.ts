@@ -184,8 +184,10 @@ const BASELINES: Record<string, (w: World) => Record<string, unknown>> = {
   'PATCH /api/contacts/{id}': (w) => ({ name: w.contactName, assignedAgentId: w.agent.id, campaignId: w.campaignId }),
   'POST /api/contacts/{id}/notes': () => ({ text: 'Called back, wants a quote.' }),
   'POST /api/campaigns': (w) => ({ name: 'Baseline campaign', callingWindow: { days: ['mon', 'tue'], start: '09:00', end: '17:00' }, agentPool: [w.agent.id] }),
-  'POST /api/calls': (w) => callBody(w),
-  'POST /api/calls/batch': (w) => ({ calls: [callBody(w)] }),
+  // A Follow up push, so that each of the follow-up's fields is checked where it is taken (with Called it is refused
+  // as a whole, naming followUp).
+  'POST /api/calls': (w) => callBody(w, { status: 'Follow up', followUp: { scheduledAt: iso(48 * HOUR) } }),
+  'POST /api/calls/batch': (w) => ({ calls: [callBody(w, { status: 'Follow up', followUp: { scheduledAt: iso(48 * HOUR) } })] }),
   'PATCH /api/settings': () => ({ snoozeDays: 3, callingWindow: { start: '08:00' }, autoAssignment: { enabled: false } }),
   'PATCH /api/follow-ups/due': (w) => ({ personId: w.contactId, action: 'snooze' }),
   'POST /api/contacts/{id}/follow-ups': (w) => ({ type: 'call', scheduledAt: iso(48 * HOUR), agentId: w.agent.id, priority: 'normal', maxAttempts: 3, campaignId: w.campaignId }),
@@ -791,7 +793,11 @@ describe('hostile input over every operation of the OpenAPI document (SPEC §9)'
           }
         }
       };
-      for (const op of ops.filter((o) => o.body)) walk(op, baselineBody(op, b) ?? {}, op.body!, [], (x) => x);
+      // Pushes as Called: the answer's followUpId then says whether A's follow-up was taken as the call's (a Follow up
+      // push answers with the one it schedules).
+      const crossOrgBaseline = (op: Operation) =>
+        op.label === 'POST /api/calls' ? callBody(b) : op.label === 'POST /api/calls/batch' ? { calls: [callBody(b)] } : baselineBody(op, b);
+      for (const op of ops.filter((o) => o.body)) walk(op, crossOrgBaseline(op) ?? {}, op.body!, [], (x) => x);
       expect(unknownRefs).toEqual([]);
 
       for (const { op, what, raw, batch } of jobs) {

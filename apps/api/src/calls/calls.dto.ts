@@ -94,7 +94,7 @@ export class CallDto {
   tags?: string[];
   @ApiPropertyOptional({ description: 'the follow-up this call was an attempt of' }) @IsOptional() @IsUUID() followUpId?: string;
 
-  @ApiPropertyOptional({ type: FollowUpFieldsDto, description: 'required when status is Follow up' })
+  @ApiPropertyOptional({ type: FollowUpFieldsDto, description: 'required when status is Follow up; with Rescheduled, optional: the callback\'s agent, priority, attempts, allowOutOfWindow, notes, campaign (a call at callbackAt, source lead_request); refused with other statuses' })
   @ValidateIf((o) => o.status === 'Follow up' || o.followUp !== undefined)
   @IsDefined({ message: 'followUp is required when status is Follow up' })
   @IsObject()
@@ -108,7 +108,7 @@ export class CallDto {
   @IsISO8601(ISO)
   callbackAt?: string;
 
-  @ApiPropertyOptional({ description: 'why the lead asked to be called back' }) @IsOptional() @IsString() @MaxLength(5000) reason?: string;
+  @ApiPropertyOptional({ description: 'why the lead asked to be called back: the callback\'s notes (else followUp.notes, else the call\'s note)' }) @IsOptional() @IsString() @MaxLength(5000) reason?: string;
 }
 
 registerFastCheck(CallDto, isPlainValidCall);

@@ -75,7 +75,8 @@ const callLogged = (overrides: Partial<CallLoggedData> = {}): ContactEvent => ({
     startedAt: '2025-03-10T14:00:00.000Z',
     note: null,
     campaignId: 'camp1',
-    tags: [],
+    // A push without tags is tagged as its lead (the fixture contact's ['vip']).
+    tags: ['vip'],
     followUpId: null,
     ...overrides,
   },
@@ -356,6 +357,49 @@ describe(decideContact.name, () => {
           ]);
       });
 
+      it('should take the callback\'s agent, priority, attempts and out-of-window override from the push\'s followUp when it gives them', () => {
+        const fields = { followUpId: 'ignored', type: 'call' as const, scheduledAt: callback.callbackAt, agentId: 'a2', priority: 'urgent' as const, maxAttempts: 5, allowOutOfWindow: true, campaignId: 'camp2' };
+        given(created)
+          .when(logCall({ status: 'Rescheduled', durationSec: 30 }, { callback, followUp: fields }))
+          .then([
+            callLogged({ status: 'Rescheduled', durationSec: 30 }),
+            followUpScheduled({
+              followUpId: 'f2',
+              type: 'call',
+              scheduledAt: '2025-03-12T15:30:00.000Z',
+              agentId: 'a2',
+              priority: 'urgent',
+              maxAttempts: 5,
+              allowOutOfWindow: true,
+              notes: 'in a meeting',
+              campaignId: 'camp2',
+              source: 'lead_request',
+              callId: 'call1',
+            }),
+            leadStatusChanged('New', 'Followups', { kind: 'call', callId: 'call1', callStatus: 'Rescheduled' }),
+          ]);
+      });
+
+      it('should take the callback\'s notes from followUp.notes, else the call\'s note, when the push gives no reason', () => {
+        const noReason = { followUpId: 'f2', callbackAt: callback.callbackAt };
+        const fields = { followUpId: 'f2', type: 'call' as const, scheduledAt: callback.callbackAt, priority: 'normal' as const, maxAttempts: 3, allowOutOfWindow: false };
+        const notesOf = (events: ContactEvent[]) => (events.find((e) => e.type === FollowUpScheduled)!.data as { notes: string | null }).notes;
+        expect(notesOf(decideContact(logCall({ status: 'Rescheduled', note: ' wants to ask her husband ' }, { callback: noReason }), fold([created])))).toBe('wants to ask her husband');
+        expect(notesOf(decideContact(logCall({ status: 'Rescheduled', note: 'call note' }, { callback: noReason, followUp: { ...fields, notes: 'after 18:00' } }), fold([created])))).toBe('after 18:00');
+        expect(notesOf(decideContact(logCall({ status: 'Rescheduled' }, { callback: noReason }), fold([created])))).toBeNull();
+      });
+
+      it('should refuse, naming the field, a followUp that is not a call, names another source or another time than callbackAt', () => {
+        const fields = { followUpId: 'f2', type: 'call' as const, scheduledAt: callback.callbackAt, priority: 'normal' as const, maxAttempts: 3, allowOutOfWindow: false };
+        const rescheduled = (followUp: FollowUpInput) => given(created).when(logCall({ status: 'Rescheduled' }, { callback, followUp }));
+        rescheduled({ ...fields, type: 'sms', message: 'hi' }).thenThrows(ValidationError, { field: 'followUp.type' });
+        rescheduled({ ...fields, source: 'manual' }).thenThrows(ValidationError, { field: 'followUp.source' });
+        rescheduled({ ...fields, scheduledAt: '2025-03-13T15:30:00Z' }).thenThrows(ValidationError, { field: 'followUp.scheduledAt' });
+        rescheduled({ ...fields, maxAttempts: 11 }).thenThrows(ValidationError, { field: 'followUp.maxAttempts' });
+        // the same instant in another offset is callbackAt
+        rescheduled({ ...fields, scheduledAt: '2025-03-12T15:30:00Z' }).then(expect.arrayContaining([expect.objectContaining({ type: FollowUpScheduled })]));
+      });
+
       it('should refuse naming callbackAt when the push carries no callback', () => {
         given(created).when(logCall({ status: 'Rescheduled' })).thenThrows(ValidationError, { field: 'callbackAt' });
       });
@@ -420,6 +464,18 @@ describe(decideContact.name, () => {
           expect(logged).toMatchObject({ type: CallLogged, data: { status, durationSec, connected } });
         },
       );
+
+      it('should tag the call as its lead is when the push names no tags, and keep an explicit empty list', () => {
+        given(created).when(logCall()).then([callLogged({ tags: ['vip'] })]);
+        given(created).when(logCall({ tags: [] })).then([callLogged({ tags: [] })]);
+        given(created).when(logCall({ status: 'In-progress', durationSec: 0 })).then([{ type: CallStarted, data: { callId: 'call1', contactId, agentId: 'a1', direction: 'outbound', startedAt: '2025-03-10T14:00:00.000Z', campaignId: 'camp1', tags: ['vip'] } }]);
+      });
+
+      it('should refuse naming followUp when a push that is neither Follow up nor Rescheduled carries one, rather than drop it', () => {
+        for (const status of ['Called', 'Busy', 'No Answer', 'Missed', 'In-progress'] as const) {
+          given(created).when(logCall({ status }, { followUp: followUp() })).thenThrows(ValidationError, { field: 'followUp' });
+        }
+      });
 
       it('should keep the note (trimmed), tags, campaign and follow-up id and store startedAt in UTC when the push carries them', () => {
         given(created)

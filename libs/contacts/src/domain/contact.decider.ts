@@ -54,7 +54,7 @@ import {
 import { isHttpUrl, isOneOf, isoUtc, normaliseTags, optionalText, requireText, sameTags, validName, validPhone, validTimeZone } from './contact.invariants';
 import { leadStatusAfterFollowUpScheduled, nextLeadStatus } from './lead-status';
 import { ReassignLead, RecycleStreak, decideReassignment, recycleAfter } from './reassignment';
-import { FollowUpCommand, FollowUpState, callAttemptEvents, decideFollowUp, evolveFollowUp, followUpFromScheduled, hasOpenCallAttempt } from './follow-up.decider';
+import { FollowUpCommand, FollowUpState, callAttemptEvents, decideFollowUp, evolveFollowUp, followUpFromScheduled, isCallAttemptCandidate } from './follow-up.decider';
 
 // ---------------------------------------------------------------------------------------------------------------
 // State
@@ -93,12 +93,12 @@ export interface ContactState {
    */
   readonly followUps: OrderedMap<string, FollowUpState>;
   /**
-   * Ids of the call follow-ups with an attempt open (queued at the dialler), in the order their attempts opened: the
-   * ones an outbound call naming no follow-up may end (followUpOfCall). Usually none or one, where the follow-ups
-   * are all the contact ever had: looking through those for every call cost a lead with a long history more at each
-   * call (4 % of the service's CPU in bench:ingest's batches, where leads gather open follow-ups).
+   * Ids of the call follow-ups an outbound call naming no follow-up may be an attempt of (followUpOfCall): those with
+   * an attempt open (queued at the dialler) or awaiting a retry. Usually none or one, where the follow-ups are all the
+   * contact ever had: looking through those for every call cost a lead with a long history more at each call (4 % of
+   * the service's CPU in bench:ingest's batches, where leads gather open follow-ups).
    */
-  readonly openCallAttempts: readonly string[];
+  readonly callAttemptCandidates: readonly string[];
   /** Events folded so far: the stream version of the last one. */
   readonly version: number;
   /** The open recycling streak (auto lead assignment), if any: see reassignment.ts. */
@@ -123,7 +123,7 @@ export const initialContactState: ContactState = {
   noteIds: ImmutableSet(),
   followUpIds: ImmutableSet(),
   followUps: OrderedMap(),
-  openCallAttempts: [],
+  callAttemptCandidates: [],
   version: 0,
   recycle: null,
   reassignments: 0,
@@ -214,7 +214,11 @@ export interface LogCall {
   readonly type: 'LogCall';
   readonly contactId: string;
   readonly call: CallInput;
-  /** Required when status is `Follow up`, ignored otherwise. */
+  /**
+   * Required when status is `Follow up`. With `Rescheduled`, optional: the callback's §5 fields (agent, priority,
+   * attempts, out-of-window override, notes, campaign); it is a call at callbackAt with source lead_request, so its
+   * scheduledAt must be callbackAt (the ingest sets it so when the push leaves it out). Refused with other statuses.
+   */
   readonly followUp?: FollowUpInput;
   /** Required when status is `Rescheduled`, ignored otherwise. */
   readonly callback?: CallbackInput;
@@ -312,9 +316,9 @@ function evolveFacts(state: ContactState, event: ContactEvent): Partial<ContactS
       const followUp = state.followUps.get(event.data.followUpId);
       if (!followUp) return UNCHANGED;
       const next = evolveFollowUp(followUp, event);
-      const [was, is] = [hasOpenCallAttempt(followUp), hasOpenCallAttempt(next)];
-      const openCallAttempts = was === is ? state.openCallAttempts : is ? [...state.openCallAttempts, next.id] : state.openCallAttempts.filter((id) => id !== next.id);
-      return { followUps: state.followUps.set(followUp.id, next), openCallAttempts };
+      const [was, is] = [isCallAttemptCandidate(followUp), isCallAttemptCandidate(next)];
+      const callAttemptCandidates = was === is ? state.callAttemptCandidates : is ? [...state.callAttemptCandidates, next.id] : state.callAttemptCandidates.filter((id) => id !== next.id);
+      return { followUps: state.followUps.set(followUp.id, next), callAttemptCandidates };
     }
   }
 }
@@ -444,6 +448,7 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
 
   if (!isFinalCallStatus(call.status)) {
     if (known) return [];
+    refuseStrayFollowUp(c);
     return [{ type: CallStarted, data: callBase(c, state) }];
   }
 
@@ -474,15 +479,16 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
   if (c.now !== undefined && c.retryDelaySeconds !== undefined) {
     const now = isoUtc(c.now, 'now');
     if (!Number.isFinite(c.retryDelaySeconds) || c.retryDelaySeconds < 0) throw new ValidationError('retryDelaySeconds', 'must be a number of seconds, 0 or more');
-    events.push(...callAttemptEvents(logged, state.followUps, state.openCallAttempts, now, c.retryDelaySeconds));
+    events.push(...callAttemptEvents(logged, state.followUps, state.callAttemptCandidates, now, c.retryDelaySeconds));
   }
 
   let scheduled: FollowUpScheduledData | null = null;
+  refuseStrayFollowUp(c);
   if (status === 'Follow up') {
     if (!c.followUp) throw new ValidationError('followUp', 'is required when status is Follow up');
     scheduled = followUpData(c.followUp, c.followUp.source ?? 'call_outcome', state, { contactId: c.contactId, prefix: 'followUp.', callId: call.callId, campaignId: logged.campaignId });
   } else if (status === 'Rescheduled') {
-    scheduled = callbackFollowUp(c.callback, logged, state);
+    scheduled = callbackFollowUp(c.callback, c.followUp, logged, state);
   }
   if (scheduled) {
     if (state.followUpIds.has(scheduled.followUpId)) throw new ConflictError(`follow-up ${scheduled.followUpId} exists already`);
@@ -541,6 +547,16 @@ export const ARCHIVED_CONTACT_REASON = 'contact archived: no outreach to an arch
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers (pure checks live in contact.invariants.ts)
 
+/**
+ * Follow-up fields that would be dropped are refused instead: a dialler that sends them with Called learns at once that
+ * nothing was scheduled, rather than when nobody calls back. (A duplicate push is answered before this check.)
+ */
+function refuseStrayFollowUp(c: LogCall): void {
+  if (c.followUp && c.call.status !== 'Follow up' && c.call.status !== 'Rescheduled') {
+    throw new ValidationError('followUp', "is taken only with status Follow up (required) or Rescheduled (the callback's fields)");
+  }
+}
+
 function ensureExists(state: ContactState, contactId: string): void {
   if (!state.exists) throw new NotFoundError('contact', contactId);
 }
@@ -560,36 +576,43 @@ function callBase(c: LogCall, state: ContactState) {
     direction: call.direction,
     startedAt: isoUtc(call.startedAt, 'startedAt'),
     campaignId: call.campaignId ?? state.campaignId,
-    tags: normaliseTags(call.tags ?? [], 'tags'),
+    // A push without tags is tagged as its lead is at the time (the report by tag answers "how do our hot-list leads
+    // pick up?" without the dialler repeating every lead's tags); an explicit [] stays untagged.
+    tags: normaliseTags(call.tags ?? state.tags, 'tags'),
   };
 }
 
 /**
- * `Rescheduled`: the lead asked to be called back. A call follow-up at callbackAt, source lead_request, with the
- * §5 defaults. agentId is null (inherit): routing gives it to whoever holds the lead when it comes due, which is
- * the calling agent unless the lead was reassigned meanwhile (then the new owner makes the callback).
+ * `Rescheduled`: the lead asked to be called back. A call follow-up at callbackAt, source lead_request, with the §5
+ * defaults or the fields the push's optional `followUp` gives (a lead who asks for 21:30 needs allowOutOfWindow). Its
+ * notes are the push's reason, else followUp.notes, else the call's note (where the help pages tell agents to write why
+ * the lead deferred).
+ * agentId null (inherit): routing gives it to whoever holds the lead when it comes due, which is the calling agent
+ * unless the lead was reassigned meanwhile (then the new owner makes the callback).
  */
-function callbackFollowUp(callback: CallbackInput | undefined, call: CallLoggedData, state: ContactState): FollowUpScheduledData {
+function callbackFollowUp(callback: CallbackInput | undefined, fields: FollowUpInput | undefined, call: CallLoggedData, state: ContactState): FollowUpScheduledData {
   if (!callback || callback.callbackAt === undefined || callback.callbackAt === null || callback.callbackAt === '') {
     throw new ValidationError('callbackAt', 'is required when status is Rescheduled');
   }
   requireText(callback.followUpId, 'callback.followUpId');
-  return {
+  const scheduledAt = isoUtc(callback.callbackAt, 'callbackAt');
+  if (fields) {
+    if (fields.type !== 'call') throw new ValidationError('followUp.type', 'must be call (or left out) when status is Rescheduled: the callback is a call');
+    if (fields.source !== undefined && fields.source !== 'lead_request') {
+      throw new ValidationError('followUp.source', 'must be lead_request (or left out) when status is Rescheduled');
+    }
+    if (isoUtc(fields.scheduledAt, 'followUp.scheduledAt') !== scheduledAt) {
+      throw new ValidationError('followUp.scheduledAt', 'must be left out when status is Rescheduled: the callback is at callbackAt');
+    }
+  }
+  const input: FollowUpInput = {
+    ...(fields ?? FOLLOW_UP_DEFAULTS),
     followUpId: callback.followUpId,
-    contactId: call.contactId,
     type: 'call',
-    scheduledAt: isoUtc(callback.callbackAt, 'callbackAt'),
-    agentId: null,
-    priority: FOLLOW_UP_DEFAULTS.priority,
-    maxAttempts: FOLLOW_UP_DEFAULTS.maxAttempts,
-    allowOutOfWindow: FOLLOW_UP_DEFAULTS.allowOutOfWindow,
-    notes: optionalText(callback.reason),
-    campaignId: call.campaignId ?? state.campaignId,
-    source: 'lead_request',
-    message: null,
-    url: null,
-    callId: call.callId,
+    scheduledAt,
+    notes: optionalText(callback.reason) ?? optionalText(fields?.notes) ?? call.note,
   };
+  return followUpData(input, 'lead_request', state, { contactId: call.contactId, prefix: 'followUp.', callId: call.callId, campaignId: call.campaignId });
 }
 
 function followUpData(

@@ -717,6 +717,46 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       given(created, scheduled()).when(logCall()).then([callLogged()]);
     });
 
+    describe('an outbound call naming no follow-up, between the attempts of one', () => {
+      // f1 due 14:00, tried once, its retry pending; the agent calls the lead at 15:00
+      const retrying = [created, scheduled(), started(1), failed(1, '2025-03-11T15:30:00.000Z', 2)];
+
+      it('should be its next attempt, so the engine does not ring a lead the agent has just spoken to', () => {
+        given(...retrying)
+          .when(logCall())
+          .then([
+            callLogged(),
+            started(2, { at: '2025-03-11T15:00:00.000Z', schedule: 2 }),
+            { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 2, callId: 'call1', detail: null } },
+          ]);
+        expect(followUpAfter(after(retrying, logCall()))).toMatchObject({ status: 'completed', attempts: 2 });
+      });
+
+      it('should count a failed attempt when the call does not connect, and retry after the delay from then', () => {
+        given(...retrying)
+          .when(logCall({ status: 'No Answer', durationSec: 0 }))
+          .then([
+            callLogged({ status: 'No Answer', durationSec: 0, connected: false }),
+            started(2, { at: '2025-03-11T15:00:00.000Z', schedule: 2 }),
+            failed(2, retryAfterCall, 3, { reason: 'No Answer', callId: 'call1' }),
+          ]);
+      });
+
+      it('should end the open attempt rather than one awaiting its retry', () => {
+        const both = [...retrying, scheduled({ followUpId: 'f2', scheduledAt: '2025-03-11T16:00:00.000Z' }), started(1, { followUpId: 'f2' })];
+        given(...both)
+          .when(logCall())
+          .then([callLogged(), { type: FollowUpAttemptSucceeded, data: { followUpId: 'f2', contactId, attempt: 1, callId: 'call1', detail: null } }]);
+      });
+
+      it('should take none that is snoozed, never tried, or due after the call started', () => {
+        given(...after(retrying, snooze())).when(logCall()).then([callLogged()]);
+        given(created, scheduled({ scheduledAt: '2025-03-11T09:00:00.000Z' })).when(logCall()).then([callLogged()]);
+        given(...after(retrying, reschedule())).when(logCall()).then([callLogged()]); // rescheduled to the 20th
+        given(...retrying).when(logCall({ direction: 'inbound' })).then([callLogged({ direction: 'inbound' })]);
+      });
+    });
+
     it('should end nothing when the call names an ended, unknown or non-call follow-up', () => {
       given(...endedIn.cancelled).when(logCall({ followUpId })).then([callLogged({ followUpId })]);
       given(...queued).when(logCall({ followUpId: 'f9' })).then([callLogged({ followUpId: 'f9' })]);
@@ -764,8 +804,8 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
     });
   });
 
-  describe("the state's open call attempts", () => {
-    it('should name exactly the call follow-ups whose attempt is open, after every event of a history', () => {
+  describe("the state's call attempt candidates", () => {
+    it('should name exactly the call follow-ups with an attempt open or awaiting a retry, after every event of a history', () => {
       const f2 = (over: Partial<FollowUpAttemptStartedData> = {}) => started(1, { followUpId: 'f2', ...over });
       let history: ContactEvent[] = [
         created,
@@ -783,13 +823,22 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       const seen: string[][] = [];
       for (let k = 1; k <= history.length; k++) {
         const state = fold(history.slice(0, k));
-        const expected = [...state.followUps.values()].filter((f) => f.type === 'call' && f.attemptOpen && isOpenFollowUpStatus(f.status)).map((f) => f.id);
-        expect([...state.openCallAttempts].sort()).toEqual(expected.sort());
-        seen.push([...state.openCallAttempts]);
+        const expected = [...state.followUps.values()]
+          .filter((f) => f.type === 'call' && ((f.attemptOpen && isOpenFollowUpStatus(f.status)) || (!f.attemptOpen && f.status === 'scheduled' && f.attempts > 0)))
+          .map((f) => f.id);
+        expect([...state.callAttemptCandidates].sort()).toEqual(expected.sort());
+        seen.push([...state.callAttemptCandidates]);
       }
-      // The history opened and closed attempts of both call follow-ups (and never listed the sms one).
+      // The history opened and closed attempts of both call follow-ups (and never listed the sms one); f1 stayed
+      // listed while it awaited its retry.
       expect(seen).toContainEqual(['f1', 'f2']);
       expect(seen).toContainEqual(['f1']);
+      const awaiting = history.findIndex((_, i) => {
+        const f = fold(history.slice(0, i + 1)).followUps.get(followUpId);
+        return f?.status === 'scheduled' && !f.attemptOpen && f.attempts === 1;
+      });
+      expect(awaiting).toBeGreaterThan(0);
+      expect(seen[awaiting]).toContain('f1');
       expect(seen.at(-1)).toEqual([]);
       expect(seen.flat()).not.toContain('f3');
     });

@@ -391,24 +391,44 @@ export function hasOpenCallAttempt(f: FollowUpState): boolean {
   return f.type === 'call' && f.attemptOpen && isOpenFollowUpStatus(f.status);
 }
 
-/** `openCallAttempts`: the ids of the contact's call follow-ups with an open attempt (ContactState.openCallAttempts). */
+/** A call follow-up between attempts: tried, its retry pending (scheduled; a snoozed one is the agent's to pick up). */
+function awaitsRetry(f: FollowUpState): boolean {
+  return f.type === 'call' && f.status === 'scheduled' && !f.attemptOpen && f.attempts > 0;
+}
+
+/** A call follow-up an outbound call naming no follow-up may be an attempt of (ContactState.callAttemptCandidates). */
+export function isCallAttemptCandidate(f: FollowUpState): boolean {
+  return hasOpenCallAttempt(f) || awaitsRetry(f);
+}
+
+/**
+ * `candidates`: the ids of the contact's call follow-ups that are candidates (ContactState.callAttemptCandidates).
+ * A call naming none ends the open attempt due earliest; with no attempt open, it is the next attempt of the call
+ * follow-up due earliest among those awaiting a retry and due by the call's start: the agent spoke to the lead
+ * between the engine's attempts, so the engine does not ring them again. A follow-up never tried is not taken
+ * (a call the same day is not the callback it schedules; the hub's done ends it), nor a snoozed one.
+ */
 export function followUpOfCall(
-  call: Pick<CallLoggedData, 'followUpId' | 'direction'>,
+  call: Pick<CallLoggedData, 'followUpId' | 'direction' | 'startedAt'>,
   followUps: FollowUpsById,
-  openCallAttempts: readonly string[],
+  candidates: readonly string[],
 ): FollowUpState | null {
   if (call.followUpId !== null) {
     const named = followUps.get(call.followUpId);
     return named && named.type === 'call' && isOpenFollowUpStatus(named.status) ? named : null;
   }
   if (call.direction !== 'outbound') return null;
-  let earliest: FollowUpState | null = null;
-  for (const id of openCallAttempts) {
+  let open: FollowUpState | null = null;
+  let retrying: FollowUpState | null = null;
+  const earlier = (f: FollowUpState, than: FollowUpState | null) => !than || f.scheduledAt < than.scheduledAt || (f.scheduledAt === than.scheduledAt && f.id < than.id);
+  for (const id of candidates) {
     const f = followUps.get(id);
-    if (!f || !hasOpenCallAttempt(f)) continue;
-    if (!earliest || f.scheduledAt < earliest.scheduledAt || (f.scheduledAt === earliest.scheduledAt && f.id < earliest.id)) earliest = f;
+    if (!f) continue;
+    if (hasOpenCallAttempt(f)) {
+      if (earlier(f, open)) open = f;
+    } else if (awaitsRetry(f) && f.scheduledAt <= call.startedAt && earlier(f, retrying)) retrying = f;
   }
-  return earliest;
+  return open ?? retrying;
 }
 
 /**
@@ -422,11 +442,11 @@ export function followUpOfCall(
 export function callAttemptEvents(
   call: CallLoggedData,
   followUps: FollowUpsById,
-  openCallAttempts: readonly string[],
+  candidates: readonly string[],
   now: string,
   retryDelaySeconds: number,
 ): ContactEvent[] {
-  const f = followUpOfCall(call, followUps, openCallAttempts);
+  const f = followUpOfCall(call, followUps, candidates);
   if (!f) return [];
   const events: ContactEvent[] = [];
   let attempt = f.attempts;

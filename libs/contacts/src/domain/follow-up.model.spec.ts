@@ -43,7 +43,8 @@ import { prng } from '@app/testing/seeded-random';
  * - a deferral keeps the status (scheduled or snoozed) (follow-up.decider.ts evolveFollowUp);
  * - a call naming a follow-up ends it only when it is an open call follow-up, whatever the direction, starting the
  *   attempt first when none is open; a call naming none ends the open call attempt due earliest (scheduledAt, then
- *   id), outbound only; a final call of 0 s is a failed attempt whatever its status (follow-up.decider.ts
+ *   id), outbound only, or with none open is the next attempt of the call follow-up due earliest (by the call's
+ *   start) among those awaiting a retry (scheduled, tried before; not snoozed); a final call of 0 s is a failed attempt whatever its status (follow-up.decider.ts
  *   followUpOfCall, callAttemptEvents);
  * - "overdue for longer than N days" is N × 24 h after scheduledAt (ExpireFollowUpsHandler);
  * - attempts go down only by that withdrawal, by one; otherwise they never decrease;
@@ -623,9 +624,13 @@ class Sequence {
         let target: ModelFollowUp | undefined;
         if (p.followUpId !== null) target = open(this.models.get(p.followUpId)) ? this.models.get(p.followUpId) : undefined;
         else if (p.direction === 'outbound') {
-          target = [...this.models.values()]
-            .filter((f) => open(f) && f.attemptOpen)
-            .sort((a, b) => a.scheduledAt - b.scheduledAt || (a.id < b.id ? -1 : 1))[0];
+          const byDue = (a: ModelFollowUp, b: ModelFollowUp) => a.scheduledAt - b.scheduledAt || (a.id < b.id ? -1 : 1);
+          const calls = [...this.models.values()].filter(open);
+          const startedAt = now - p.durationSec * 1000 - 5000; // as the command states it
+          target =
+            calls.filter((f) => f.attemptOpen).sort(byDue)[0] ??
+            calls.filter((f) => !f.attemptOpen && f.status === 'scheduled' && f.attempts > 0 && f.scheduledAt <= startedAt).sort(byDue)[0];
+          if (target && !target.attemptOpen) this.coverage.add('call between attempts taken as the next');
         }
         if (target && (target.attemptOpen || target.attempts < target.maxAttempts)) {
           changed.add(target.id);
@@ -907,6 +912,7 @@ describe('follow-up lifecycle against its reference model', () => {
     'timeout recorded',
     'snooze withdrew an attempt',
     'call started and ended an attempt',
+    'call between attempts taken as the next',
     'call connected: completed',
     'call not connected (Busy)',
     'call not connected (Missed)',

@@ -332,10 +332,15 @@ export class CallIngest {
         tags: push.tags,
         followUpId: push.followUpId,
       },
-      followUp: push.followUp && followUpId ? followUpInput(followUpId, push.followUp, now) : undefined,
+      followUp: push.followUp && followUpId ? followUpInput(followUpId, callbackFields(push, push.followUp), now) : undefined,
       callback: push.callbackAt !== undefined && followUpId ? { followUpId, callbackAt: push.callbackAt, reason: push.reason } : undefined,
     };
   }
+}
+
+/** A `Rescheduled` push's follow-up fields are the callback's: due at callbackAt unless they say otherwise (a 400 then). */
+function callbackFields(push: CallPush, fields: FollowUpFields): FollowUpFields {
+  return push.status === 'Rescheduled' && fields.scheduledAt === undefined ? { ...fields, scheduledAt: push.callbackAt } : fields;
 }
 
 /** The contact must exist in the caller's org and, for an agent, be assigned to them (else 404, as if it did not exist). */
