@@ -25,6 +25,7 @@ import { TimeIndexesAscending1700000000024 } from './1700000000024-time-indexes-
 import { DropRecycledIndex1700000000025 } from './1700000000025-drop-recycled-index';
 import { UserTimezoneFollowsOrg1700000000026 } from './1700000000026-user-timezone-follows-org';
 import { FollowUpsAgentIndexByCreation1700000000027 } from './1700000000027-follow-ups-agent-index-by-creation';
+import { ListFilterIndexes1700000000028 } from './1700000000028-list-filter-indexes';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -48,4 +49,5 @@ export const MIGRATIONS = [
   DropRecycledIndex1700000000025,
   UserTimezoneFollowsOrg1700000000026,
   FollowUpsAgentIndexByCreation1700000000027,
+  ListFilterIndexes1700000000028,
 ];
