@@ -334,50 +334,35 @@ describe(decideContact.name, () => {
 
     describe('Rescheduled', () => {
       const callback = { followUpId: 'f2', callbackAt: '2025-03-12T16:30:00+01:00', reason: 'in a meeting' };
+      /** What a Rescheduled push of 30 s records: the call, the callback's follow-up (these fields over the defaults), Followups. */
+      const rescheduled = (followUp: Partial<FollowUpScheduledData> = {}) => [
+        callLogged({ status: 'Rescheduled', durationSec: 30 }),
+        followUpScheduled({
+          followUpId: 'f2',
+          type: 'call',
+          scheduledAt: '2025-03-12T15:30:00.000Z',
+          agentId: null,
+          priority: 'normal',
+          maxAttempts: 3,
+          allowOutOfWindow: false,
+          notes: 'in a meeting',
+          campaignId: 'camp1',
+          source: 'lead_request',
+          callId: 'call1',
+          ...followUp,
+        }),
+        leadStatusChanged('New', 'Followups', { kind: 'call', callId: 'call1', callStatus: 'Rescheduled' }),
+      ];
 
       it('should schedule a call follow-up (lead_request) at the callback time with the defaults when the lead asks to be called back', () => {
-        given(created)
-          .when(logCall({ status: 'Rescheduled', durationSec: 30 }, { callback }))
-          .then([
-            callLogged({ status: 'Rescheduled', durationSec: 30 }),
-            followUpScheduled({
-              followUpId: 'f2',
-              type: 'call',
-              scheduledAt: '2025-03-12T15:30:00.000Z',
-              agentId: null,
-              priority: 'normal',
-              maxAttempts: 3,
-              allowOutOfWindow: false,
-              notes: 'in a meeting',
-              campaignId: 'camp1',
-              source: 'lead_request',
-              callId: 'call1',
-            }),
-            leadStatusChanged('New', 'Followups', { kind: 'call', callId: 'call1', callStatus: 'Rescheduled' }),
-          ]);
+        given(created).when(logCall({ status: 'Rescheduled', durationSec: 30 }, { callback })).then(rescheduled());
       });
 
       it('should take the callback\'s agent, priority, attempts and out-of-window override from the push\'s followUp when it gives them', () => {
         const fields = { followUpId: 'ignored', type: 'call' as const, scheduledAt: callback.callbackAt, agentId: 'a2', priority: 'urgent' as const, maxAttempts: 5, allowOutOfWindow: true, campaignId: 'camp2' };
         given(created)
           .when(logCall({ status: 'Rescheduled', durationSec: 30 }, { callback, followUp: fields }))
-          .then([
-            callLogged({ status: 'Rescheduled', durationSec: 30 }),
-            followUpScheduled({
-              followUpId: 'f2',
-              type: 'call',
-              scheduledAt: '2025-03-12T15:30:00.000Z',
-              agentId: 'a2',
-              priority: 'urgent',
-              maxAttempts: 5,
-              allowOutOfWindow: true,
-              notes: 'in a meeting',
-              campaignId: 'camp2',
-              source: 'lead_request',
-              callId: 'call1',
-            }),
-            leadStatusChanged('New', 'Followups', { kind: 'call', callId: 'call1', callStatus: 'Rescheduled' }),
-          ]);
+          .then(rescheduled({ agentId: 'a2', priority: 'urgent', maxAttempts: 5, allowOutOfWindow: true, campaignId: 'camp2' }));
       });
 
       it('should take the callback\'s notes from followUp.notes, else the call\'s note, when the push gives no reason', () => {
@@ -391,13 +376,13 @@ describe(decideContact.name, () => {
 
       it('should refuse, naming the field, a followUp that is not a call, names another source or another time than callbackAt', () => {
         const fields = { followUpId: 'f2', type: 'call' as const, scheduledAt: callback.callbackAt, priority: 'normal' as const, maxAttempts: 3, allowOutOfWindow: false };
-        const rescheduled = (followUp: FollowUpInput) => given(created).when(logCall({ status: 'Rescheduled' }, { callback, followUp }));
-        rescheduled({ ...fields, type: 'sms', message: 'hi' }).thenThrows(ValidationError, { field: 'followUp.type' });
-        rescheduled({ ...fields, source: 'manual' }).thenThrows(ValidationError, { field: 'followUp.source' });
-        rescheduled({ ...fields, scheduledAt: '2025-03-13T15:30:00Z' }).thenThrows(ValidationError, { field: 'followUp.scheduledAt' });
-        rescheduled({ ...fields, maxAttempts: 11 }).thenThrows(ValidationError, { field: 'followUp.maxAttempts' });
+        const pushWith = (followUp: FollowUpInput) => given(created).when(logCall({ status: 'Rescheduled' }, { callback, followUp }));
+        pushWith({ ...fields, type: 'sms', message: 'hi' }).thenThrows(ValidationError, { field: 'followUp.type' });
+        pushWith({ ...fields, source: 'manual' }).thenThrows(ValidationError, { field: 'followUp.source' });
+        pushWith({ ...fields, scheduledAt: '2025-03-13T15:30:00Z' }).thenThrows(ValidationError, { field: 'followUp.scheduledAt' });
+        pushWith({ ...fields, maxAttempts: 11 }).thenThrows(ValidationError, { field: 'followUp.maxAttempts' });
         // the same instant in another offset is callbackAt
-        rescheduled({ ...fields, scheduledAt: '2025-03-12T15:30:00Z' }).then(expect.arrayContaining([expect.objectContaining({ type: FollowUpScheduled })]));
+        pushWith({ ...fields, scheduledAt: '2025-03-12T15:30:00Z' }).then(expect.arrayContaining([expect.objectContaining({ type: FollowUpScheduled })]));
       });
 
       it('should refuse naming callbackAt when the push carries no callback', () => {
