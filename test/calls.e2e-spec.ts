@@ -1113,6 +1113,23 @@ describe('calls (SPEC §3, §4, §9)', () => {
   });
 
   describe('list (GET /api/calls)', () => {
+    it('should answer 400 naming cursor, never a 500, for a cursor whose time Date.parse takes but Postgres does not, on every keyset list', async () => {
+      const id = await newContact();
+      const forged = ['1', 'March 7', '2020-01-01 junk', '2020-01-01T00:00:00Z'].map((at) => Buffer.from(JSON.stringify([at, randomUUID()])).toString('base64url'));
+      const answers: string[] = [];
+      for (const path of ['/api/calls', '/api/contacts', '/api/follow-ups', `/api/contacts/${id}/calls`, `/api/contacts/${id}/follow-ups`]) {
+        for (const cursor of forged) {
+          const res = await get(`${path}?cursor=${cursor}`);
+          answers.push(`${path} ${Buffer.from(cursor, 'base64url').toString()} → ${res.status} ${fieldsNamed(res).join()}`);
+        }
+      }
+      expect(answers).toEqual(answers.map((a) => a.replace(/→ .*$/, '→ 400 cursor')));
+      // the cursors the API hands out still work
+      for (let i = 0; i < 3; i++) expect((await push(id, { callId: randomUUID() })).status).toBe(201);
+      const first = await get(`/api/contacts/${id}/calls?limit=2`);
+      expect((await get(`/api/contacts/${id}/calls?limit=2&cursor=${first.body.nextCursor}`)).body.calls).toHaveLength(1);
+    });
+
     it('should filter by contactId, agentId, status, campaignId, from and to', async () => {
       const campaign = (await send('post', '/api/campaigns', admin.apiKey, { name: `Filter ${randomUUID()}` })).body.id;
       const x = await newContact();

@@ -45,8 +45,9 @@ export function decodeCursor(cursor: string, idIsUuid = true): [string, string] 
   try {
     const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (typeof at !== 'string' || typeof id !== 'string' || id.length > 500) throw new Error();
+    // Exactly as encodeCursor writes it: Date.parse also takes "March 7" or "2020-01-01 junk", which Postgres refuses.
     const time = Date.parse(at);
-    if (Number.isNaN(time) || time < Date.UTC(1970, 0, 1) || time > Date.UTC(9999, 0, 1)) throw new Error();
+    if (Number.isNaN(time) || time < Date.UTC(1970, 0, 1) || time > Date.UTC(9999, 0, 1) || new Date(time).toISOString() !== at) throw new Error();
     if (idIsUuid && !UUID.test(id)) throw new Error();
     return [at, id];
   } catch {
