@@ -615,6 +615,33 @@ describe('contacts (SPEC §2, §9)', () => {
       expect((await get('/api/campaigns', admin.apiKey)).body.campaigns).toEqual([]);
     });
 
+    it('should list campaigns by name a page at a time, each once, and answer a forged cursor with a 400 naming it', async () => {
+      const { admin } = await setup();
+      const names = ['Delta', 'alpha', 'Charlie', 'Bravo', 'Echo'];
+      for (const name of names) expect((await post('/api/campaigns', admin.apiKey, { name })).status).toBe(201);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const res = await get(`/api/campaigns?limit=2${cursor ? `&cursor=${cursor}` : ''}`, admin.apiKey);
+        expect(res.status).toBe(200);
+        seen.push(...res.body.campaigns.map((c: { name: string }) => c.name));
+        cursor = res.body.nextCursor;
+        pages++;
+      } while (cursor);
+      expect(pages).toBe(3);
+      const all = await get('/api/campaigns', admin.apiKey);
+      expect(all.body.nextCursor).toBeNull();
+      expect(seen).toEqual(all.body.campaigns.map((c: { name: string }) => c.name));
+      expect([...seen].sort()).toEqual([...names].sort());
+      for (const bad of ['garbage!', Buffer.from(JSON.stringify(['Bravo', 'not-a-uuid'])).toString('base64url')]) {
+        const res = await get(`/api/campaigns?cursor=${encodeURIComponent(bad)}`, admin.apiKey);
+        expectError(res, 400);
+        expect(fieldsNamed(res)).toEqual(['cursor']);
+      }
+      expectError(await get('/api/campaigns?limit=1001', admin.apiKey), 400);
+    });
+
     it("should never list another organization's campaigns", async () => {
       const { admin } = await setup();
       const other = await t.createOrg('Other org');

@@ -13,7 +13,7 @@ import {
 } from '@app/contacts';
 import { AnyRole, CurrentActor, Roles, Staff } from '../auth/auth.decorators';
 import { PageQuery, uuidParam } from '../http/common.dto';
-import { CreateCampaignDto, CreateContactDto, CreateNoteDto, ListContactsQuery, UpdateContactDto } from './contacts.dto';
+import { CreateCampaignDto, CreateContactDto, CreateNoteDto, ListCampaignsQuery, ListContactsQuery, UpdateContactDto } from './contacts.dto';
 
 @ApiTags('contacts')
 @ApiBearerAuth()
@@ -72,13 +72,13 @@ export class ContactsController {
   @HttpCode(201)
   async createCampaign(@CurrentActor() actor: Actor, @Body() body: CreateCampaignDto) {
     const { id } = await this.commands.execute<CreateCampaignCommand, { id: string }>(new CreateCampaignCommand(actor, body));
-    return (await this.contacts.listCampaigns(actor.orgId)).find((c: { id: string }) => c.id === id);
+    return this.contacts.campaign(actor.orgId, id);
   }
 
   /** Integrations too: a pushed call names its campaignId. */
   @Get('campaigns')
   @AnyRole()
-  async listCampaigns(@CurrentActor() actor: Actor) {
-    return { campaigns: await this.contacts.listCampaigns(actor.orgId) };
+  async listCampaigns(@CurrentActor() actor: Actor, @Query() query: ListCampaignsQuery) {
+    return this.contacts.listCampaigns(actor.orgId, { cursor: query.cursor, limit: query.limit ?? 500 });
   }
 }

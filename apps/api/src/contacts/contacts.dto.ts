@@ -15,6 +15,9 @@ import {
   ValidateIf,
   ValidateNested,
   ArrayNotEmpty,
+  IsInt,
+  Min,
+  Max,
 } from 'class-validator';
 import { CONTACT_STATUSES, ContactStatus, LEAD_QUALITIES, LEAD_STATUSES, LeadQuality, LeadStatus } from '@app/contacts';
 import { E164, PageQuery, TagsField } from '../http/common.dto';
@@ -160,4 +163,21 @@ export class CreateCampaignDto {
   @ArrayMaxSize(1000)
   @IsUUID('all', { each: true })
   agentPool?: string[];
+}
+
+/** Campaigns a page at a time, by name: up to 1,000 a page (500 by default), so most orgs get all of theirs at once. */
+export class ListCampaignsQuery {
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  cursor?: string;
 }
