@@ -1,4 +1,4 @@
-import { isPublicAddress, parseIPv6 } from './ip-address';
+import { DEFAULT_PRIVATE_NETWORKS, inNetworks, isPublicAddress, parseIPv6, parseNetworks } from './ip-address';
 
 describe(isPublicAddress.name, () => {
   it.each([
@@ -79,5 +79,38 @@ describe(parseIPv6.name, () => {
     expect(parseIPv6('1:2:3:4:5:6:7:8')).toEqual([0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8]);
     expect(parseIPv6('1::')).toEqual([0, 1, ...new Array(14).fill(0)]);
     expect(parseIPv6('1.2.3.4')).toBeNull();
+  });
+});
+
+describe(parseNetworks.name, () => {
+  it('should read IPv4 and IPv6 networks, comma-separated with spaces, and none', () => {
+    expect(parseNetworks(' 10.0.0.0/8 , fd00::/8')).toEqual([
+      { bytes: [10, 0, 0, 0], bits: 8 },
+      { bytes: [0xfd, ...new Array(15).fill(0)], bits: 8 },
+    ]);
+    expect(parseNetworks('none')).toEqual([]);
+  });
+
+  it.each(['10.0.0.0', '10.0.0.0/33', '::/129', 'ten/8', '10.0.0.0/8/1', '', '10.0.0.0/-1'])('should refuse %j, naming it', (spec) => {
+    expect(() => parseNetworks(spec)).toThrow(JSON.stringify(spec.trim()));
+  });
+});
+
+describe(inNetworks.name, () => {
+  const networks = parseNetworks(DEFAULT_PRIVATE_NETWORKS);
+
+  it.each(['10.1.2.3', '172.31.255.255', '192.168.0.1', '100.64.0.1', '127.0.0.1', '::1', 'fd12::1', '::ffff:10.0.0.1', '::ffff:7f00:1', '[::1]'])(
+    'should place %s in the default private and loopback networks',
+    (ip) => expect(inNetworks(ip, networks)).toBe(true),
+  );
+
+  it.each(['169.254.169.254', '::ffff:a9fe:a9fe', 'fe80::1', '172.32.0.1', '8.8.8.8', '2001:db8::1', '224.0.0.1', 'not an ip'])(
+    'should leave %s out of them',
+    (ip) => expect(inNetworks(ip, networks)).toBe(false),
+  );
+
+  it('should match the prefix bit by bit', () => {
+    const n = parseNetworks('10.9.128.0/17');
+    expect([inNetworks('10.9.128.0', n), inNetworks('10.9.255.255', n), inNetworks('10.9.127.255', n)]).toEqual([true, true, false]);
   });
 });

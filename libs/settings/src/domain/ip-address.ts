@@ -110,3 +110,41 @@ function isPublicIPv6(bytes: readonly number[]): boolean {
   if (!startsWith(bytes, v6('2000::'), 3)) return false;
   return !NON_PUBLIC_GLOBAL_V6.some(([prefix, bits]) => startsWith(bytes, prefix, bits));
 }
+
+/** A network of addresses: 4 bytes (IPv4) or 16 (IPv6) and a prefix length. */
+export interface Network {
+  readonly bytes: readonly number[];
+  readonly bits: number;
+}
+
+/**
+ * What `OUTBOUND_PRIVATE_NETWORKS` holds by default: the private and loopback ranges of SPEC §7 ("any address in a
+ * private or loopback range is refused unless its host is in allowHttpHosts"), and no other non-public range: not
+ * link-local (169.254.0.0/16, where cloud metadata services answer), multicast or reserved.
+ */
+export const DEFAULT_PRIVATE_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,127.0.0.0/8,fc00::/7,::1/128';
+
+/** `a.b.c.d/n` and `v6/n` networks, comma-separated, or `none`; throws naming the first that is not one. */
+export function parseNetworks(spec: string): Network[] {
+  if (spec.trim() === 'none') return [];
+  return spec.split(',').map((raw) => {
+    const item = raw.trim();
+    const [address, bitsText, extra] = item.split('/');
+    const bits = Number(bitsText);
+    const bytes = isIPv4(address) ? parseIPv4(address) : parseIPv6(address);
+    if (extra !== undefined || !bytes || !/^\d{1,3}$/.test(bitsText ?? '') || bits > bytes.length * 8) {
+      throw new Error(`${JSON.stringify(item)} is not a network like 10.0.0.0/8 or fc00::/7`);
+    }
+    return { bytes, bits };
+  });
+}
+
+/** Whether the address is in one of the networks; an IPv4-mapped IPv6 address (::ffff:a.b.c.d) counts as its IPv4. */
+export function inNetworks(ip: string, networks: readonly Network[]): boolean {
+  const address = ip.startsWith('[') && ip.endsWith(']') ? ip.slice(1, -1) : ip;
+  let bytes: readonly number[] | null = isIPv4(address) ? parseIPv4(address) : parseIPv6(address);
+  if (!bytes) return false;
+  if (bytes.length === 16 && startsWith(bytes, MAPPED, 96)) bytes = bytes.slice(12);
+  const b = bytes;
+  return networks.some((n) => n.bytes.length === b.length && startsWith(b, n.bytes, n.bits));
+}

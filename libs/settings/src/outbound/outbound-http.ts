@@ -4,7 +4,8 @@ import { isIPv6 } from 'node:net';
 import { finished } from 'node:stream/promises';
 import { Webhook } from 'standardwebhooks';
 import { buildConnector, Pool } from 'undici';
-import { isPublicAddress } from '../domain/ip-address';
+import { ConfigService } from '@nestjs/config';
+import { DEFAULT_PRIVATE_NETWORKS, inNetworks, isPublicAddress, Network, parseNetworks } from '../domain/ip-address';
 import { isHostAllowed, normalizeHost, outboundUrlProblem } from '../domain/settings.validation';
 import { SettingsRepository } from '../settings.repository';
 import { HostResolver } from './host-resolver';
@@ -73,10 +74,16 @@ export class OutboundHttp {
   /** `Webhook` per signing secret (it decodes the secret once); keyed by the secret, so a rotated one is used at once. */
   private readonly signers = new Map<string, Webhook>();
 
+  /** OUTBOUND_PRIVATE_NETWORKS: the operator's bound on what an org's allowHttpHosts opens. */
+  private readonly privateNetworks: readonly Network[];
+
   constructor(
     private readonly settings: SettingsRepository,
     private readonly resolver: HostResolver,
-  ) {}
+    config: ConfigService,
+  ) {
+    this.privateNetworks = parseNetworks(config.get<string>('OUTBOUND_PRIVATE_NETWORKS') ?? DEFAULT_PRIVATE_NETWORKS);
+  }
 
   async post(orgId: string, request: OutboundRequest): Promise<OutboundResult> {
     // Cached for a second: a worker signs many requests for one org; a rotated secret applies within a second.
@@ -99,13 +106,16 @@ export class OutboundHttp {
       return fail(`cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     if (addresses.length === 0) return fail(`cannot resolve ${host}: no address`);
+    // The address goes to the log, not into the result: a follow-up's lastError is shown to every role that sees it,
+    // and would map the internal network for anyone who can schedule a webhook.
     if (!isHostAllowed(host, allow)) {
       const blocked = addresses.find((a) => !isPublicAddress(a.address));
-      if (blocked) {
-        // The address goes to the log, not into the result: a follow-up's lastError is shown to every role that sees
-        // it, and would map the internal network for anyone who can schedule a webhook.
-        return this.refused(orgId, `${host} resolves to a non-public address, allowed only to a host listed in webhooks.allowHttpHosts`, { address: blocked.address });
-      }
+      if (blocked) return this.refused(orgId, `${host} resolves to a non-public address, allowed only to a host listed in webhooks.allowHttpHosts`, { address: blocked.address });
+    } else {
+      // Listed by the org's admin, but the operator bounds what a listing opens: a tenant must not reach the
+      // service's own network (its Redis, its database, a cloud metadata address) by listing a name that points there.
+      const blocked = addresses.find((a) => !isPublicAddress(a.address) && !inNetworks(a.address, this.privateNetworks));
+      if (blocked) return this.refused(orgId, `${host} resolves to an address outside the networks this service may reach (OUTBOUND_PRIVATE_NETWORKS)`, { address: blocked.address });
     }
 
     let payload: string | undefined;

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { CommandBus } from '@nestjs/cqrs';
 import type { LookupAddress } from 'node:dns';
 import { createServer as createHttpServer, Server as HttpServer } from 'node:http';
@@ -10,7 +11,7 @@ import { RotateSigningSecretCommand } from '../rotate-signing-secret/rotate-sign
 import { SettingsRepository } from '../settings.repository';
 import { HostResolver } from './host-resolver';
 import { outboundTestContext, OutboundTestContext } from './outbound-test-context';
-import { OutboundResult } from './outbound-http';
+import { OutboundHttp, OutboundResult } from './outbound-http';
 
 /**
  * The SSRF guard and the signature where a request is actually sent (OutboundHttp), against local receivers on
@@ -206,6 +207,36 @@ describe('OutboundHttp SSRF guard', () => {
         }
       }
       expect(sink.requests).toHaveLength(0);
+    });
+
+    it('should refuse a listed host that resolves to a link-local (cloud metadata) address, which the default networks leave out', async () => {
+      for (const answer of [v4('169.254.169.254'), v6('::ffff:a9fe:a9fe'), v6('fe80::1')]) {
+        dns(() => [answer]);
+        expect({ answer, ...(await post(`http://sink.test:${sink.port}/meta`)) }).toEqual({
+          answer,
+          ok: false,
+          status: null,
+          error: 'refused: sink.test resolves to an address outside the networks this service may reach (OUTBOUND_PRIVATE_NETWORKS)',
+        });
+      }
+      expect(sink.requests).toHaveLength(0);
+    });
+
+    it("should open to a listed host only the operator's OUTBOUND_PRIVATE_NETWORKS, public addresses aside", async () => {
+      const config = { get: () => '10.9.0.0/16, fd00:9::/32' } as unknown as ConfigService;
+      const narrowed = new OutboundHttp(ctx.app.get(SettingsRepository), resolver, config);
+      await allow('sink.test', '127.0.0.1');
+      dns(() => [v4('127.0.0.1')]);
+      // the service's own loopback (its Redis, its database), listed by the org's admin: refused
+      expect(await narrowed.post(org.orgId, { url: `http://sink.test:${sink.port}/own`, messageId: 'm1', body: {} })).toMatchObject({
+        ok: false,
+        error: expect.stringContaining('outside the networks this service may reach'),
+      });
+      expect(await narrowed.post(org.orgId, { url: `http://127.0.0.1:${sink.port}/literal`, messageId: 'm2', body: {} })).toMatchObject({ ok: false });
+      expect(sink.requests).toHaveLength(0);
+      // the same request through the default networks goes (SPEC §7: a listed host may be private or loopback)
+      expect(await post(`http://sink.test:${sink.port}/default`)).toMatchObject({ ok: true, status: 200 });
+      expect(() => new OutboundHttp(ctx.app.get(SettingsRepository), resolver, { get: () => '10.0.0.0/33' } as unknown as ConfigService)).toThrow(/10\.0\.0\.0\/33/);
     });
 
     it('should allow a private address only to the listed host, not to another name that resolves to it', async () => {

@@ -88,6 +88,16 @@ export class Environment {
   @Max(3_600_000)
   RATE_LIMIT_WINDOW_MS = 60_000;
 
+  /**
+   * The non-public networks a host an organization lists in webhooks.allowHttpHosts may resolve to (comma-separated
+   * CIDRs, or `none`); any other non-public address is refused whatever the org lists. The default is SPEC §7's private
+   * and loopback ranges; a multi-tenant deployment narrows it to its diallers' networks, or `none`.
+   */
+  @Matches(/^\s*(none|[0-9A-Fa-f:.]+\/\d{1,3}(\s*,\s*[0-9A-Fa-f:.]+\/\d{1,3})*)\s*$/, {
+    message: 'OUTBOUND_PRIVATE_NETWORKS must be comma-separated networks like 10.0.0.0/8,fc00::/7, or none',
+  })
+  OUTBOUND_PRIVATE_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,127.0.0.0/8,fc00::/7,::1/128';
+
   @IsString()
   NODE_ENV = 'production';
 
