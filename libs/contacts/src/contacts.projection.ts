@@ -100,6 +100,9 @@ const CHANGE_COLUMN: Record<string, keyof ContactFields> = { name: 'name', phone
  * statistics where autovacuum is off) hash-joins against a sequential scan of the whole table. The keys go in
  * through opaqueArray, so the named statements of one-statement appends keep one plan. Every write is guarded
  * (ON CONFLICT, version), so applying an event twice changes nothing.
+ *
+ * follow_ups.contact_agent_id is a copy of the row's contact's assigned_agent_id (migration 0029), kept equal to it
+ * here, the one writer of both: the follow-up list filters on it without reading contacts.
  */
 @Injectable()
 @AsProjection()
@@ -359,6 +362,14 @@ export class ContactsProjection implements Projection {
       refresh.clear(); // (an sms or webhook follow-up is never a contact's next one)
     }
 
+    // The assigned agent each contact has after this batch, where an event of the batch sets it (ContactCreated,
+    // ContactAssigned, LeadReassigned: ContactUpdated never carries it). Its rows inserted below take it whatever the
+    // order of the events in the batch; its rows already stored are moved to it by the UPDATE after the contacts one.
+    const agents = new Map<string, string | null>();
+    for (const c of created) agents.set(c.id as string, (c.assigned_agent_id as string | null | undefined) ?? null);
+    const moved = [...patches.values()].filter((p) => 'assigned_agent_id' in p.fields);
+    for (const p of moved) agents.set(p.id, p.fields.assigned_agent_id ?? null);
+
     const batch: BatchedStatement[] = [];
     if (created.length) {
       batch.push({
@@ -372,16 +383,32 @@ export class ContactsProjection implements Projection {
       });
     }
     if (items.length) {
+      // contact_agent_id: the agent the batch leaves the contact with when it sets one (agents), else the contact row's,
+      // read at write time. That read goes undeclared (`reads`), so a call push that schedules a follow-up stays one
+      // statement with its append. It may be from the statement's snapshot, taken before the append holds the
+      // contact stream's lock, and still be right: only that stream's events change the contact's agent, and one
+      // committed since the snapshot makes the append a version conflict, which fails the whole statement. A
+      // scalar sub-select rather than a join: one contacts_pkey probe per row, where a join planned on
+      // jsonb_to_recordset's guess of 100 rows could hash a sequential scan of contacts.
       batch.push({
         text: `INSERT INTO follow_ups (id, org_id, contact_id, kind, resolved, status, type, scheduled_at, agent_id, priority, max_attempts, next_attempt_at,
-           allow_out_of_window, notes, campaign_id, source, message, url, call_id, author_id, created_at, updated_at, resolved_at)
+           allow_out_of_window, notes, campaign_id, source, message, url, call_id, author_id, created_at, updated_at, resolved_at, contact_agent_id)
          SELECT id, org_id, contact_id, kind, resolved, status, type, scheduled_at, agent_id, priority, max_attempts, next_attempt_at,
-           coalesce(allow_out_of_window, false), notes, campaign_id, source, message, url, call_id, author_id, created_at, created_at, resolved_at
+           coalesce(allow_out_of_window, false), notes, campaign_id, source, message, url, call_id, author_id, created_at, created_at, resolved_at,
+           CASE WHEN r.contact_agent_known THEN r.contact_agent_id ELSE (SELECT c.assigned_agent_id FROM contacts c WHERE c.id = r.contact_id) END
            FROM jsonb_to_recordset($1::jsonb) AS r(id uuid, org_id uuid, contact_id uuid, kind text, resolved boolean, status text, type text,
                 scheduled_at timestamptz, agent_id uuid, priority text, max_attempts int, next_attempt_at timestamptz, allow_out_of_window boolean,
-                notes text, campaign_id uuid, source text, message text, url text, call_id text, author_id uuid, created_at timestamptz, resolved_at timestamptz)
+                notes text, campaign_id uuid, source text, message text, url text, call_id text, author_id uuid, created_at timestamptz, resolved_at timestamptz,
+                contact_agent_known boolean, contact_agent_id uuid)
          ON CONFLICT DO NOTHING`,
-        values: [JSON.stringify(items)],
+        values: [
+          JSON.stringify(
+            items.map((f) => {
+              const contact = f.contact_id as string;
+              return agents.has(contact) ? { ...f, contact_agent_known: true, contact_agent_id: agents.get(contact) } : f;
+            }),
+          ),
+        ],
         writes: ['follow_ups'],
       });
     }
@@ -427,6 +454,20 @@ export class ContactsProjection implements Projection {
          WHERE c.id = ANY (${opaqueArray('$2', 'uuid')}) AND c.id = p.id AND c.version < p.version`,
         values: [JSON.stringify([...patches.values()]), pgArrayLiteral([...patches.keys()])],
         writes: ['contacts'],
+      });
+    }
+    // The rows stored before the batch of each contact it gave another agent follow their contact: every row of the
+    // contact (notes too), through follow_ups_contact_ix, the ones already right left alone. The agent as the batch
+    // leaves it, from the events (like the contacts UPDATE's), so the statement reads no other table and goes with
+    // the append as one statement. A reassignment costs a new row version of each row of the contact (not HOT: the
+    // column is indexed); a contact has a few.
+    if (moved.length) {
+      batch.push({
+        text: `UPDATE follow_ups f SET contact_agent_id = p.agent_id
+           FROM jsonb_to_recordset($1::jsonb) AS p(id uuid, agent_id uuid)
+          WHERE f.contact_id = ANY (${opaqueArray('$2', 'uuid')}) AND f.contact_id = p.id AND f.contact_agent_id IS DISTINCT FROM p.agent_id`,
+        values: [JSON.stringify(moved.map((p) => ({ id: p.id, agent_id: agents.get(p.id) }))), pgArrayLiteral(moved.map((p) => p.id))],
+        writes: ['follow_ups'],
       });
     }
     if (fuPatches.size) {

@@ -26,6 +26,7 @@ import { DropRecycledIndex1700000000025 } from './1700000000025-drop-recycled-in
 import { UserTimezoneFollowsOrg1700000000026 } from './1700000000026-user-timezone-follows-org';
 import { FollowUpsAgentIndexByCreation1700000000027 } from './1700000000027-follow-ups-agent-index-by-creation';
 import { ListFilterIndexes1700000000028 } from './1700000000028-list-filter-indexes';
+import { FollowUpsContactAgent1700000000029 } from './1700000000029-follow-ups-contact-agent';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -50,4 +51,5 @@ export const MIGRATIONS = [
   UserTimezoneFollowsOrg1700000000026,
   FollowUpsAgentIndexByCreation1700000000027,
   ListFilterIndexes1700000000028,
+  FollowUpsContactAgent1700000000029,
 ];
