@@ -56,6 +56,16 @@ export class Environment {
   @Max(1000)
   WORKER_CONCURRENCY = 50;
 
+  /**
+   * Jobs of one organization a worker process runs at once per queue, so that one organization's slow receivers cannot
+   * take every slot from the others. 0: half of WORKER_CONCURRENCY (rounded up).
+   */
+  @Transform(({ value }) => (value === undefined || value === '' ? 0 : Number(value)))
+  @IsInt()
+  @Min(0)
+  @Max(1000)
+  WORKER_ORG_CONCURRENCY = 0;
+
   /** How often the periodic follow-up expiry job runs (ms). */
   @Transform(({ value }) => (value === undefined || value === '' ? 60_000 : Number(value)))
   @IsInt()
