@@ -390,8 +390,7 @@ describe('follow-ups hub against an oracle (SPEC §6)', () => {
           });
         } else {
           // untouched: same due time, and still open or still ended as it was. The worker runs meanwhile: an sms or
-          // webhook may fail, and a due follow-up of an archived contact is cancelled when its job runs (its
-          // organization's jobs beyond its share of the worker run a second or two later than the rest).
+          // webhook may fail, and a due follow-up of an archived contact is cancelled whenever its job runs.
           const archived = before.contacts.get(was.contactId)?.status === 'ARCHIVED';
           const workerMayEnd = (was.type !== 'call' && now.status === 'failed') || (archived && now.status === 'cancelled');
           const same = OPEN.has(was.status) ? OPEN.has(now.status) || workerMayEnd : now.status === was.status;

@@ -1,10 +1,11 @@
 import { eventually, executionOrg, recordingClient, requestsFor, scheduleFollowUp, startHttpSink, startTestApp, TestApp, HttpSink } from '@app/testing';
 
 /**
- * One organization's slow receivers must not hold up another's follow-ups: a worker runs at most
- * WORKER_ORG_CONCURRENCY jobs of one organization at once (here 2 of a concurrency of 4), and puts the rest back for
- * a moment. Org A's webhooks all go to a receiver that holds every request open; org B's one webhook, due at the same
- * time and of lower priority, must be delivered while A's are still held.
+ * One organization's slow receivers must not hold up another's follow-ups for ever: once an organization's jobs run
+ * slow, a worker runs at most WORKER_ORG_CONCURRENCY of them at once (here 2 of a concurrency of 4) and puts the rest
+ * back for a moment. Org A's webhooks, urgent, all go to a receiver that never answers (each attempt ends at the 10 s
+ * timeout); org B's one webhook, due at the same time and of low priority, must go out when A's first wave ends, not
+ * after A's whole backlog.
  */
 describe('worker fairness between organizations', () => {
   let t: TestApp;
@@ -29,7 +30,7 @@ describe('worker fairness between organizations', () => {
     return res.body.id as string;
   };
 
-  it("should deliver another organization's webhook while one organization's hang, and theirs after", async () => {
+  it("should deliver another organization's webhook once one organization's hang, and theirs after", async () => {
     const held = await startHttpSink();
     const open = await startHttpSink();
     sinks.push(held, open);
@@ -41,23 +42,22 @@ describe('worker fairness between organizations', () => {
     const due = new Date(Date.now() + 1500).toISOString();
     // A's are urgent: they come first in the shared queue
     const aFollowUps = [];
-    for (let i = 0; i < 6; i++) {
+    for (let i = 0; i < 12; i++) {
       aFollowUps.push(await scheduleFollowUp(send, a.admin, aContact, { type: 'webhook', url: `${held.url}/a${i}`, scheduledAt: due, priority: 'urgent' }));
     }
     const bFollowUp = await scheduleFollowUp(send, b.admin, bContact, { type: 'webhook', url: `${open.url}/b`, scheduledAt: due, priority: 'low' });
 
-    await eventually(() => expect(requestsFor(open, bFollowUp.id)).toHaveLength(1), 20_000);
-    // B's went while A's receiver held A's share of the slots, 2, and no more: without the share, A's held requests
-    // would have taken all 4 slots until their 10 s timeout, and B's would have come after more of A's
-    expect(held.requests.length).toBeLessThanOrEqual(2);
+    await eventually(() => expect(requestsFor(open, bFollowUp.id)).toHaveLength(1), 40_000);
+    // A's first wave took all 4 slots until its timeouts; after it, A ran only its share (2) at once, and B's went.
+    // Without the share, A's next 4 would have taken every slot again, for another 10 s, and so on through A's backlog.
+    expect(held.requests.length).toBeGreaterThanOrEqual(4);
+    expect(held.requests.length).toBeLessThanOrEqual(6);
 
     // A's are delivered once its receiver answers
     held.respondWith(200);
-    for (const r of held.requests) r.release(200);
     for (const f of aFollowUps) {
-      await eventually(async () => expect((await send('get', `/api/follow-ups/${f.id}`, a.admin)).body).toMatchObject({ status: 'completed' }), 30_000);
+      await eventually(async () => expect((await send('get', `/api/follow-ups/${f.id}`, a.admin)).body).toMatchObject({ status: 'completed' }), 60_000);
     }
-    expect(aFollowUps.every((f) => requestsFor(held, f.id).length >= 1)).toBe(true);
     client.expectNo5xx();
-  }, 60_000);
+  }, 120_000);
 });

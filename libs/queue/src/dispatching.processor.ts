@@ -14,17 +14,25 @@ const deferred = new Counter({
 
 /** How long a job of an organization at its share waits before it is tried again: 1 s, plus up to 1 s of jitter. */
 const DEFER_MS = 1000;
+/** A job that runs this long (a receiver slow to answer, or not answering until the 10 s timeout) marks its organization slow. */
+const SLOW_JOB_MS = 3000;
+/** For this long after its last slow job, an organization is held to its share. */
+const SLOW_MEMORY_MS = 60_000;
 
 /**
- * Base of the per-queue processors: hands each job to the one handler registered for its name, an organization's
- * jobs at most WORKER_ORG_CONCURRENCY at once.
+ * Base of the per-queue processors: hands each job to the one handler registered for its name; an organization whose
+ * jobs run slow, at most WORKER_ORG_CONCURRENCY of its jobs at once.
  *
  * Every organization shares a queue, and a job holds its worker slot for its whole delivery (a webhook may take its
- * 10 s timeout). Without a share, one organization with many follow-ups due to a receiver that never answers took
- * every slot and every other organization's follow-ups waited behind them (a review measured 40 s at a concurrency
- * of 4). A job whose organization already runs its share here goes back to the delayed set for a second or two,
- * without running and without counting as an attempt, and its slot goes to the next job. BullMQ's open-source worker
- * has no per-group concurrency (BullMQ Pro's groups do this), hence this.
+ * 10 s timeout). Without a bound, one organization with many follow-ups due to a receiver that never answers took
+ * every slot, timeout after timeout, and every other organization's follow-ups waited behind them (a review measured
+ * 40 s at a concurrency of 4, and it grows with the backlog). Once one of an organization's jobs has run SLOW_JOB_MS
+ * (it is running, or ran in the last minute), a job of it found with its share already running goes back to the
+ * delayed set for a second or two, without running and without counting as an attempt, and the slot goes to the next
+ * job. Organizations whose jobs are quick are never held back: a burst of one organization's follow-ups uses the whole
+ * worker (putting jobs back costs Redis round trips, which halved bench:worker's burst rate when every job was held to
+ * the share). The first slow wave still holds the slots it took until it ends, once. BullMQ's open-source worker has no
+ * per-group concurrency (BullMQ Pro's groups do this), hence this.
  */
 @Injectable()
 export abstract class DispatchingProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -37,8 +45,10 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
     super();
   }
 
-  /** Jobs running in this process, by organization. */
-  private readonly running = new Map<string, number>();
+  /** When each job running in this process started, by organization. */
+  private readonly running = new Map<string, Map<Job, number>>();
+  /** Organizations whose jobs ran slow lately, until when they are held to their share. */
+  private readonly slowUntil = new Map<string, number>();
   private orgShare = Infinity;
 
   onApplicationBootstrap(): void {
@@ -73,14 +83,16 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
     if (!handler) throw new Error(`no handler for job ${job.name}`);
     const orgId: unknown = job.data?.orgId;
     const org = typeof orgId === 'string' ? orgId : null;
+    const started = Date.now();
     if (org !== null) {
-      const running = this.running.get(org) ?? 0;
-      if (running >= this.orgShare && token) {
+      let running = this.running.get(org);
+      if (running && running.size >= this.orgShare && token && this.isSlow(org, running, started)) {
         deferred.inc({ queue: job.queueName });
-        await job.moveToDelayed(Date.now() + DEFER_MS + Math.floor(Math.random() * DEFER_MS), token);
+        await job.moveToDelayed(started + DEFER_MS + Math.floor(Math.random() * DEFER_MS), token);
         throw new DelayedError();
       }
-      this.running.set(org, running + 1);
+      if (!running) this.running.set(org, (running = new Map()));
+      running.set(job, started);
     }
     try {
       await handler.run(job.data, { jobId: job.id ?? '', attemptsMade: job.attemptsMade, redelivered: job.attemptsMade > 0 || job.stalledCounter > 0 });
@@ -89,10 +101,23 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
       throw err;
     } finally {
       if (org !== null) {
-        const left = (this.running.get(org) ?? 1) - 1;
-        if (left > 0) this.running.set(org, left);
-        else this.running.delete(org);
+        const running = this.running.get(org);
+        running?.delete(job);
+        if (running?.size === 0) this.running.delete(org);
+        const now = Date.now();
+        if (now - started >= SLOW_JOB_MS) this.slowUntil.set(org, now + SLOW_MEMORY_MS);
       }
     }
+  }
+
+  /** Whether the organization's jobs run slow: one ran SLOW_JOB_MS in the last SLOW_MEMORY_MS, or one is running that long. */
+  private isSlow(org: string, running: Map<Job, number>, now: number): boolean {
+    const until = this.slowUntil.get(org);
+    if (until !== undefined) {
+      if (until > now) return true;
+      this.slowUntil.delete(org);
+    }
+    for (const started of running.values()) if (now - started >= SLOW_JOB_MS) return true;
+    return false;
   }
 }
