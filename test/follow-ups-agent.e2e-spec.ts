@@ -9,7 +9,7 @@ import {
   LeadReassigned,
   NoteAdded,
 } from '@app/contacts';
-import { eventually, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
+import { eventually, installNo5xxGuard, planReads, recordingClient, startTestApp, TestApp } from '@app/testing';
 
 /**
  * The follow-up list by agent (migration 0029): an agent sees the follow-ups of the contacts assigned to them, and
@@ -385,16 +385,9 @@ describe('follow-ups by agent (contact_agent_id)', () => {
       const body = await list(key, query);
       expect(ran).toHaveLength(1);
       const [{ text, values }] = ran;
-      const { rows } = await t.db.query(`EXPLAIN (FORMAT JSON) ${text}`, values);
-      const indexes = new Set<string>();
-      const seqScans = new Set<string>();
-      const walk = (node: Record<string, any>) => {
-        if (node['Index Name']) indexes.add(node['Index Name']);
-        // (users and campaigns hold a handful of rows here: a scan of one is what the planner should do)
-        if (node['Node Type'] === 'Seq Scan' && ['follow_ups', 'contacts'].includes(node['Relation Name'])) seqScans.add(node['Relation Name']);
-        for (const child of node.Plans ?? []) walk(child);
-      };
-      walk(rows[0]['QUERY PLAN'][0].Plan);
+      const { indexes, seqScans: scans } = await planReads(t.db, text, values);
+      // (users and campaigns hold a handful of rows here: a scan of one is what the planner should do)
+      const seqScans = new Set([...scans].filter((table) => ['follow_ups', 'contacts'].includes(table)));
       return { body, indexes, seqScans, text, values };
     };
 

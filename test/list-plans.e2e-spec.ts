@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { bearer, startTestApp, TestApp } from '@app/testing';
+import { bearer, planReads, startTestApp, TestApp } from '@app/testing';
 
 /**
  * The list filters a supervisor uses on a large organization are answered from an index, not by reading the org's
@@ -64,15 +64,7 @@ describe('list filters on a large organization (plans)', () => {
     expect(res.status).toBe(200);
     expect(ran).toHaveLength(1);
     const [{ text, values }] = ran;
-    const { rows } = await t.db.query(`EXPLAIN (FORMAT JSON) ${text}`, values);
-    const indexes = new Set<string>();
-    const seqScans = new Set<string>();
-    const walk = (node: Record<string, any>) => {
-      if (node['Index Name']) indexes.add(node['Index Name']);
-      if (node['Node Type'] === 'Seq Scan') seqScans.add(node['Relation Name']);
-      for (const child of node.Plans ?? []) walk(child);
-    };
-    walk(rows[0]['QUERY PLAN'][0].Plan);
+    const { indexes, seqScans } = await planReads(t.db, text, values);
     return { body: res.body, indexes, seqScans };
   };
 

@@ -8,3 +8,4 @@ export * from './processes';
 export * from './http-sink';
 export * from './consumers';
 export * from './follow-up-fixtures';
+export * from './plans';

@@ -26,7 +26,7 @@ describe('rate limit storage across processes', () => {
     const limit = 200;
     const key = `user-${randomUUID()}`;
     const answers: boolean[] = [];
-    for (let i = 0; i < 300; i++) answers.push((await (i % 3 === 0 ? b : a).increment(key, 60_000, limit, 60_000, 'default')).isBlocked);
+    for (let i = 0; i < 300; i++) answers.push((await (i % 3 === 0 ? b : a).increment(key, 60_000, limit)).isBlocked);
     // Up to the limit every request passes; past it, a process that has not yet seen the other's latest requests may
     // pass a few more (each counts up to 32 between syncs), and then every one is refused.
     const passed = answers.filter((blocked) => !blocked).length;
@@ -37,9 +37,9 @@ describe('rate limit storage across processes', () => {
 
   it('should add a process\'s requests to Redis in one step now and then, not one a request, while far from the limit', async () => {
     const key = `user-${randomUUID()}`;
-    for (let i = 0; i < 100; i++) await a.increment(key, 60_000, 1_000_000, 60_000, 'default');
+    for (let i = 0; i < 100; i++) await a.increment(key, 60_000, 1_000_000);
     // Redis has seen at most 100 and at least the syncs' worth (every 32nd request)
-    const seenByB = await b.increment(key, 60_000, 1_000_000, 60_000, 'default');
+    const seenByB = await b.increment(key, 60_000, 1_000_000);
     expect(seenByB.totalHits).toBeGreaterThanOrEqual(97);
     expect(seenByB.totalHits).toBeLessThanOrEqual(101);
   });
@@ -48,10 +48,10 @@ describe('rate limit storage across processes', () => {
     const key = `user-${randomUUID()}`;
     const limit = 3;
     const results = [];
-    for (let i = 0; i < 4; i++) results.push((await a.increment(key, 1000, limit, 1000, 'default')).isBlocked);
+    for (let i = 0; i < 4; i++) results.push((await a.increment(key, 1000, limit)).isBlocked);
     expect(results).toEqual([false, false, false, true]);
     await new Promise((r) => setTimeout(r, 1100));
-    expect(await a.increment(key, 1000, limit, 1000, 'default')).toMatchObject({ isBlocked: false, totalHits: 1 });
-    expect(await b.increment(key, 1000, limit, 1000, 'default')).toMatchObject({ isBlocked: false, totalHits: 2 });
+    expect(await a.increment(key, 1000, limit)).toMatchObject({ isBlocked: false, totalHits: 1 });
+    expect(await b.increment(key, 1000, limit)).toMatchObject({ isBlocked: false, totalHits: 2 });
   });
 });
