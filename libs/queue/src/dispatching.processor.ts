@@ -12,11 +12,14 @@ const deferred = new Counter({
   labelNames: ['queue'],
 });
 
-/** How long a job of an organization at its share waits before it is tried again: 1 s, plus up to 1 s of jitter. */
+/**
+ * How long a job of an organization at its share waits before it is tried again: 1 s, and 1 s more for every share's
+ * worth of its jobs put back in the last second (a backlog of thousands is spread over up to MAX_DEFER_MS instead of
+ * being fetched and put back every second or two), plus up to 1 s of jitter.
+ */
 const DEFER_MS = 1000;
-/** A job that runs this long (a receiver slow to answer, or not answering until the 10 s timeout) marks its organization slow. */
-const SLOW_JOB_MS = 3000;
-/** For this long after its last slow job, an organization is held to its share. */
+const MAX_DEFER_MS = 30_000;
+/** For this long after a job of it waited slow on something outside (JobContext.slowOutside), an organization is held to its share. */
 const SLOW_MEMORY_MS = 60_000;
 
 /**
@@ -26,13 +29,14 @@ const SLOW_MEMORY_MS = 60_000;
  * Every organization shares a queue, and a job holds its worker slot for its whole delivery (a webhook may take its
  * 10 s timeout). Without a bound, one organization with many follow-ups due to a receiver that never answers took
  * every slot, timeout after timeout, and every other organization's follow-ups waited behind them (a review measured
- * 40 s at a concurrency of 4, and it grows with the backlog). Once one of an organization's jobs has run SLOW_JOB_MS
- * (it is running, or ran in the last minute), a job of it found with its share already running goes back to the
- * delayed set for a second or two, without running and without counting as an attempt, and the slot goes to the next
- * job. Organizations whose jobs are quick are never held back: a burst of one organization's follow-ups uses the whole
- * worker (putting jobs back costs Redis round trips, which halved bench:worker's burst rate when every job was held to
- * the share). The first slow wave still holds the slots it took until it ends, once. BullMQ's open-source worker has no
- * per-group concurrency (BullMQ Pro's groups do this), hence this.
+ * 40 s at a concurrency of 4, and it grows with the backlog). Once a job of an organization has waited slow on its
+ * receiver (the handler says so: JobContext.slowOutside; a busy database, which slows every organization alike, does
+ * not count), for a minute a job of it found with its share already running goes back to the delayed set (DEFER_MS),
+ * without running and without counting as an attempt, and the slot goes to the next job. Organizations whose
+ * receivers are quick are never held back: a burst of one organization's follow-ups uses the whole worker (putting
+ * jobs back costs Redis round trips, which halved bench:worker's burst rate when every job was held to the share).
+ * The first slow wave still holds the slots it took until it ends, once. BullMQ's open-source worker has no per-group
+ * concurrency (BullMQ Pro's groups do this), hence this.
  */
 @Injectable()
 export abstract class DispatchingProcessor extends WorkerHost implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -45,10 +49,12 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
     super();
   }
 
-  /** When each job running in this process started, by organization. */
-  private readonly running = new Map<string, Map<Job, number>>();
-  /** Organizations whose jobs ran slow lately, until when they are held to their share. */
+  /** Jobs running in this process, by organization. */
+  private readonly running = new Map<string, number>();
+  /** Organizations whose jobs waited slow on their receivers lately, until when they are held to their share. */
   private readonly slowUntil = new Map<string, number>();
+  /** Jobs put back in the current second, by organization (the deferral grows with them). */
+  private readonly putBack = new Map<string, { second: number; count: number }>();
   private orgShare = Infinity;
 
   onApplicationBootstrap(): void {
@@ -83,41 +89,51 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
     if (!handler) throw new Error(`no handler for job ${job.name}`);
     const orgId: unknown = job.data?.orgId;
     const org = typeof orgId === 'string' ? orgId : null;
-    const started = Date.now();
     if (org !== null) {
-      let running = this.running.get(org);
-      if (running && running.size >= this.orgShare && token && this.isSlow(org, running, started)) {
+      const running = this.running.get(org) ?? 0;
+      const now = Date.now();
+      if (running >= this.orgShare && token && this.isSlow(org, now)) {
         deferred.inc({ queue: job.queueName });
-        await job.moveToDelayed(started + DEFER_MS + Math.floor(Math.random() * DEFER_MS), token);
+        await job.moveToDelayed(now + this.deferMs(org, now) + Math.floor(Math.random() * DEFER_MS), token);
         throw new DelayedError();
       }
-      if (!running) this.running.set(org, (running = new Map()));
-      running.set(job, started);
+      this.running.set(org, running + 1);
     }
     try {
-      await handler.run(job.data, { jobId: job.id ?? '', attemptsMade: job.attemptsMade, redelivered: job.attemptsMade > 0 || job.stalledCounter > 0 });
+      await handler.run(job.data, {
+        jobId: job.id ?? '',
+        attemptsMade: job.attemptsMade,
+        redelivered: job.attemptsMade > 0 || job.stalledCounter > 0,
+        slowOutside: org === null ? undefined : () => this.slowUntil.set(org, Date.now() + SLOW_MEMORY_MS),
+      });
     } catch (err) {
       this.logger.error({ err, job: job.name, jobId: job.id }, 'job failed');
       throw err;
     } finally {
       if (org !== null) {
-        const running = this.running.get(org);
-        running?.delete(job);
-        if (running?.size === 0) this.running.delete(org);
-        const now = Date.now();
-        if (now - started >= SLOW_JOB_MS) this.slowUntil.set(org, now + SLOW_MEMORY_MS);
+        const left = (this.running.get(org) ?? 1) - 1;
+        if (left > 0) this.running.set(org, left);
+        else this.running.delete(org);
       }
     }
   }
 
-  /** Whether the organization's jobs run slow: one ran SLOW_JOB_MS in the last SLOW_MEMORY_MS, or one is running that long. */
-  private isSlow(org: string, running: Map<Job, number>, now: number): boolean {
+  /** Whether a job of the organization waited slow on its receiver in the last SLOW_MEMORY_MS. */
+  private isSlow(org: string, now: number): boolean {
     const until = this.slowUntil.get(org);
-    if (until !== undefined) {
-      if (until > now) return true;
-      this.slowUntil.delete(org);
-    }
-    for (const started of running.values()) if (now - started >= SLOW_JOB_MS) return true;
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.slowUntil.delete(org);
+    this.putBack.delete(org);
     return false;
+  }
+
+  /** DEFER_MS, and DEFER_MS more for every share's worth of the organization's jobs put back this second. */
+  private deferMs(org: string, now: number): number {
+    const second = Math.floor(now / 1000);
+    let seen = this.putBack.get(org);
+    if (!seen || seen.second !== second) this.putBack.set(org, (seen = { second, count: 0 }));
+    seen.count++;
+    return Math.min(MAX_DEFER_MS, DEFER_MS * (1 + Math.floor(seen.count / this.orgShare)));
   }
 }

@@ -17,6 +17,12 @@ export interface JobContext {
    * the outcome of (a request sent, or not, before the crash) uses this to send it again.
    */
   redelivered: boolean;
+  /**
+   * Tells the worker that this job waited on something outside slow (a receiver took seconds to answer, or never did):
+   * its organization is then held to its share of the worker for a while (DispatchingProcessor). Optional for callers
+   * that run handlers outside a worker.
+   */
+  slowOutside?: () => void;
 }
 
 export interface JobHandler<P = any> {

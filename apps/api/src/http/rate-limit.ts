@@ -122,7 +122,7 @@ export class FailOpenRedisStorage implements ThrottlerStorage, OnModuleDestroy {
       if (this.redis.status === 'wait') await this.redis.connect().catch(() => undefined);
       const [totalHits, leftMs] = await this.redis.fuRateWindow!(key, ttl, hits);
       const windowMs = leftMs > 0 ? leftMs : ttl;
-      this.remember(key, totalHits, Date.now() + windowMs);
+      this.remember(key, totalHits, Date.now() + windowMs, ttl);
       const timeToExpire = Math.ceil(windowMs / 1000);
       const isBlocked = totalHits > limit;
       return { totalHits, timeToExpire, isBlocked, timeToBlockExpire: isBlocked ? timeToExpire : 0 };
@@ -137,10 +137,12 @@ export class FailOpenRedisStorage implements ThrottlerStorage, OnModuleDestroy {
   }
 
   /** The count Redis answered; requests counted here meanwhile stay pending. */
-  private remember(key: string, known: number, endsAt: number): void {
+  private remember(key: string, known: number, endsAt: number, ttl: number): void {
     const w = this.windows.get(key);
     if (w) {
-      w.known = Math.max(w.known, known);
+      // Answers of one window may come back out of order (keep the highest); an answer of a later window (the last one
+      // ended in Redis a moment before it ended here) starts the count afresh.
+      w.known = endsAt - w.endsAt > ttl / 2 ? known : Math.max(w.known, known);
       w.endsAt = endsAt;
       return;
     }

@@ -456,10 +456,14 @@ describe(decideContact.name, () => {
         given(created).when(logCall({ status: 'In-progress', durationSec: 0 })).then([{ type: CallStarted, data: { callId: 'call1', contactId, agentId: 'a1', direction: 'outbound', startedAt: '2025-03-10T14:00:00.000Z', campaignId: 'camp1', tags: ['vip'] } }]);
       });
 
-      it('should refuse naming followUp when a push that is neither Follow up nor Rescheduled carries one, rather than drop it', () => {
-        for (const status of ['Called', 'Busy', 'No Answer', 'Missed', 'In-progress'] as const) {
+      it('should refuse naming followUp when a final push that is neither Follow up nor Rescheduled carries one, rather than drop it', () => {
+        for (const status of ['Called', 'Busy', 'No Answer', 'Missed'] as const) {
           given(created).when(logCall({ status }, { followUp: followUp() })).thenThrows(ValidationError, { field: 'followUp' });
         }
+        // In-progress: the same body the final Follow up push will carry; the call starts, nothing is scheduled yet
+        given(created)
+          .when(logCall({ status: 'In-progress', durationSec: 0 }, { followUp: followUp() }))
+          .then([{ type: CallStarted, data: { callId: 'call1', contactId, agentId: 'a1', direction: 'outbound', startedAt: '2025-03-10T14:00:00.000Z', campaignId: 'camp1', tags: ['vip'] } }]);
       });
 
       it('should keep the note (trimmed), tags, campaign and follow-up id and store startedAt in UTC when the push carries them', () => {

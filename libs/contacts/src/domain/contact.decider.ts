@@ -447,8 +447,9 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
   const known = state.calls.get(call.callId);
 
   if (!isFinalCallStatus(call.status)) {
+    // (a followUp sent with In-progress is not refused: diallers send the same body when the call starts and when it
+    // ends, and the final push is the one that schedules)
     if (known) return [];
-    refuseStrayFollowUp(c);
     return [{ type: CallStarted, data: callBase(c, state) }];
   }
 
@@ -553,7 +554,7 @@ export const ARCHIVED_CONTACT_REASON = 'contact archived: no outreach to an arch
  */
 function refuseStrayFollowUp(c: LogCall): void {
   if (c.followUp && c.call.status !== 'Follow up' && c.call.status !== 'Rescheduled') {
-    throw new ValidationError('followUp', "is taken only with status Follow up (required) or Rescheduled (the callback's fields)");
+    throw new ValidationError('followUp', "is taken only with status Follow up (required) or Rescheduled (the callback's fields), or In-progress (ignored)");
   }
 }
 

@@ -343,6 +343,8 @@ export interface FollowUpAttemptFailedData extends FollowUpRef {
   readonly retryAt: string | null;
   /** The new schedule number when retryAt is set; null otherwise. */
   readonly schedule: number | null;
+  /** When the attempt ended (the decision's clock); absent in events stored before it was recorded. */
+  readonly at?: string;
 }
 
 /** Ended: `expired`, overdue for longer than the expiry period. */

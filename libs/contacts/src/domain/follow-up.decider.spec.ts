@@ -121,11 +121,13 @@ const call = (overrides: Partial<CallInput> = {}): CallInput => ({
   startedAt: '2025-03-11T15:00:00.000Z',
   ...overrides,
 });
+/** The LogCall's clock: when an attempt a call ends, ends. */
+const callNow = '2025-03-11T15:01:00.000Z';
 const logCall = (overrides: Partial<CallInput> = {}, extra: Partial<Omit<LogCall, 'type' | 'call'>> = {}): LogCall => ({
   type: 'LogCall',
   contactId,
   call: call(overrides),
-  now: '2025-03-11T15:01:00.000Z',
+  now: callNow,
   retryDelaySeconds: 900,
   ...extra,
 });
@@ -644,7 +646,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       given(...queued)
         .when(logCall({ status, durationSec: 0 }))
         // the lead is in Followups, a spoken-to status: an unanswered call leaves it
-        .then([callLogged({ status, durationSec: 0, connected: false }), failed(1, retryAfterCall, 2, { reason: status, callId: 'call1' })]);
+        .then([callLogged({ status, durationSec: 0, connected: false }), failed(1, retryAfterCall, 2, { reason: status, callId: 'call1', at: callNow })]);
       expect(followUpAfter(after(queued, logCall({ status, durationSec: 0 })))).toMatchObject({ status: 'scheduled', nextAttemptAt: retryAfterCall, schedule: 2, attempts: 1 });
     });
 
@@ -654,7 +656,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         .when(logCall({ status: 'No Answer', durationSec: 0 }))
         .then([
           callLogged({ status: 'No Answer', durationSec: 0, connected: false }),
-          failed(1, retryAfterCall, 2, { reason: 'No Answer', callId: 'call1' }),
+          failed(1, retryAfterCall, 2, { reason: 'No Answer', callId: 'call1', at: callNow }),
           { type: LeadStatusChanged, data: { contactId, from: 'New', to: 'Not Picked', cause: { kind: 'call', callId: 'call1', callStatus: 'No Answer' } } },
         ]);
     });
@@ -663,13 +665,13 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       const lastAttempt = [created, scheduled({ maxAttempts: 1 }), started(1, { maxAttempts: 1 })];
       given(...lastAttempt)
         .when(logCall({ status: 'Busy', durationSec: 0 }))
-        .then([callLogged({ status: 'Busy', durationSec: 0, connected: false }), failed(1, null, null, { reason: 'Busy', callId: 'call1' })]);
+        .then([callLogged({ status: 'Busy', durationSec: 0, connected: false }), failed(1, null, null, { reason: 'Busy', callId: 'call1', at: callNow })]);
     });
 
     it('should treat a Called call of 0 s as a failed attempt, because nobody was reached', () => {
       given(...queued)
         .when(logCall({ durationSec: 0 }))
-        .then([callLogged({ durationSec: 0, connected: false }), failed(1, retryAfterCall, 2, { reason: 'Called', callId: 'call1' })]);
+        .then([callLogged({ durationSec: 0, connected: false }), failed(1, retryAfterCall, 2, { reason: 'Called', callId: 'call1', at: callNow })]);
     });
 
     it('should start and end an attempt when the call names a scheduled follow-up (the agent called before the worker ran)', () => {
@@ -691,7 +693,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         .then([
           callLogged({ followUpId, status: 'Missed', direction: 'inbound', durationSec: 0, connected: false }),
           started(2, { at: '2025-03-11T15:00:00.000Z', schedule: 3 }),
-          failed(2, retryAfterCall, 4, { reason: 'Missed', callId: 'call1' }),
+          failed(2, retryAfterCall, 4, { reason: 'Missed', callId: 'call1', at: callNow }),
         ]);
     });
 
@@ -718,8 +720,8 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
     });
 
     describe('an outbound call naming no follow-up, between the attempts of one', () => {
-      // f1 due 14:00, tried once, its retry pending; the agent calls the lead at 15:00
-      const retrying = [created, scheduled(), started(1), failed(1, '2025-03-11T15:30:00.000Z', 2)];
+      // f1 due 14:00, tried once (the attempt ended 14:30), its retry pending; the agent calls the lead at 15:00
+      const retrying = [created, scheduled(), started(1), failed(1, '2025-03-11T15:30:00.000Z', 2, { at: '2025-03-11T14:30:00.000Z' })];
 
       it('should be its next attempt, so the engine does not ring a lead the agent has just spoken to', () => {
         given(...retrying)
@@ -738,7 +740,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
           .then([
             callLogged({ status: 'No Answer', durationSec: 0, connected: false }),
             started(2, { at: '2025-03-11T15:00:00.000Z', schedule: 2 }),
-            failed(2, retryAfterCall, 3, { reason: 'No Answer', callId: 'call1' }),
+            failed(2, retryAfterCall, 3, { reason: 'No Answer', callId: 'call1', at: callNow }),
           ]);
       });
 
@@ -747,6 +749,14 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         given(...both)
           .when(logCall())
           .then([callLogged(), { type: FollowUpAttemptSucceeded, data: { followUpId: 'f2', contactId, attempt: 1, callId: 'call1', detail: null } }]);
+      });
+
+      it('should not take a call placed while the last attempt was still open (pushed late, after it timed out)', () => {
+        // the attempt opened 14:00 and timed out 15:30; the dialler pushes the call it placed at 15:00 only now
+        const timedOut = [created, scheduled(), started(1), failed(1, '2025-03-11T15:45:00.000Z', 2, { reason: 'timeout', at: '2025-03-11T15:30:00.000Z' })];
+        given(...timedOut).when(logCall()).then([callLogged()]);
+        // nor one whose attempt ended before its end was recorded (an event stored by an earlier version)
+        given(created, scheduled(), started(1), failed(1, '2025-03-11T15:30:00.000Z', 2)).when(logCall()).then([callLogged()]);
       });
 
       it('should take none that is snoozed, never tried, or due after the call started', () => {

@@ -53,6 +53,8 @@ export interface FollowUpState {
   readonly outOfWindow: boolean;
   /** The agent the last attempt was routed to (see routeAttempt); undefined when it recorded none (started before routing was, or by a pushed call). */
   readonly attemptAgentId?: string | null;
+  /** When the last failed attempt ended (FollowUpAttemptFailed.at); null when unknown (stored before it was recorded). */
+  readonly lastAttemptEndedAt?: string | null;
   readonly allowOutOfWindow: boolean;
   /**
    * Starts at 1; grows by one with every event that sets a new next attempt time (snoozed, rescheduled,
@@ -138,7 +140,7 @@ export function evolveFollowUp(f: FollowUpState, event: FollowUpLifecycleEvent):
     case FollowUpAttemptFailed: {
       const d = event.data;
       if (d.retryAt === null) return { ...f, status: 'failed', attemptOpen: false };
-      return { ...f, status: 'scheduled', attemptOpen: false, nextAttemptAt: d.retryAt, schedule: d.schedule ?? f.schedule + 1 };
+      return { ...f, status: 'scheduled', attemptOpen: false, nextAttemptAt: d.retryAt, schedule: d.schedule ?? f.schedule + 1, lastAttemptEndedAt: d.at ?? null };
     }
     case FollowUpExpired:
       return { ...f, status: 'expired', attemptOpen: false };
@@ -212,6 +214,8 @@ export interface RecordFollowUpAttemptResult extends FollowUpCommandBase {
   readonly detail?: string | null;
   /** now + the org's retryDelaySeconds; used only on a failure with attempts left. */
   readonly retryAt: string;
+  /** The handler's clock (ISO): when a failed attempt ended (FollowUpAttemptFailed.at). */
+  readonly now?: string;
 }
 
 /** The periodic expiry job. */
@@ -361,7 +365,8 @@ function recordResult(c: RecordFollowUpAttemptResult, f: FollowUpState): Contact
   if (c.success) {
     return [{ type: FollowUpAttemptSucceeded, data: { ...ref(c), attempt: c.attempt, callId, detail: optionalText(c.detail) } }];
   }
-  return [attemptFailed(f, c.contactId, c.attempt, optionalText(c.reason) ?? 'failed', callId, () => isoUtc(c.retryAt, 'retryAt'))];
+  const at = c.now === undefined ? undefined : isoUtc(c.now, 'now');
+  return [attemptFailed(f, c.contactId, c.attempt, optionalText(c.reason) ?? 'failed', callId, () => isoUtc(c.retryAt, 'retryAt'), at)];
 }
 
 /** [] unless the follow-up is open and its due time is more than expireAfterDays × 24 h before now. */
@@ -396,6 +401,14 @@ function awaitsRetry(f: FollowUpState): boolean {
   return f.type === 'call' && f.status === 'scheduled' && !f.attemptOpen && f.attempts > 0;
 }
 
+/**
+ * A call placed after the last attempt ended: one placed during it (pushed late, after the attempt timed out) belongs
+ * to that attempt, not the next. Unknown for an attempt that failed before the end time was recorded: not taken.
+ */
+function startedAfterLastAttempt(f: FollowUpState, startedAt: string): boolean {
+  return typeof f.lastAttemptEndedAt === 'string' && startedAt >= f.lastAttemptEndedAt;
+}
+
 /** A call follow-up an outbound call naming no follow-up may be an attempt of (ContactState.callAttemptCandidates). */
 export function isCallAttemptCandidate(f: FollowUpState): boolean {
   return hasOpenCallAttempt(f) || awaitsRetry(f);
@@ -404,7 +417,8 @@ export function isCallAttemptCandidate(f: FollowUpState): boolean {
 /**
  * `candidates`: the ids of the contact's call follow-ups that are candidates (ContactState.callAttemptCandidates).
  * A call naming none ends the open attempt due earliest; with no attempt open, it is the next attempt of the call
- * follow-up due earliest among those awaiting a retry and due by the call's start: the agent spoke to the lead
+ * follow-up due earliest among those awaiting a retry, due by the call's start and whose last attempt ended before
+ * the call started (a late push of a call placed during that attempt is not the next one): the agent spoke to the lead
  * between the engine's attempts, so the engine does not ring them again. A follow-up never tried is not taken
  * (a call the same day is not the callback it schedules; the hub's done ends it), nor a snoozed one.
  */
@@ -426,7 +440,7 @@ export function followUpOfCall(
     if (!f) continue;
     if (hasOpenCallAttempt(f)) {
       if (earlier(f, open)) open = f;
-    } else if (awaitsRetry(f) && f.scheduledAt <= call.startedAt && earlier(f, retrying)) retrying = f;
+    } else if (awaitsRetry(f) && f.scheduledAt <= call.startedAt && startedAfterLastAttempt(f, call.startedAt) && earlier(f, retrying)) retrying = f;
   }
   return open ?? retrying;
 }
@@ -462,7 +476,7 @@ export function callAttemptEvents(
     events.push({ type: FollowUpAttemptSucceeded, data: { followUpId: f.id, contactId: call.contactId, attempt, callId: call.callId, detail: null } });
   } else {
     const retryAt = () => new Date(Date.parse(now) + retryDelaySeconds * 1000).toISOString();
-    events.push(attemptFailed(f, call.contactId, attempt, call.status, call.callId, retryAt));
+    events.push(attemptFailed(f, call.contactId, attempt, call.status, call.callId, retryAt, now));
   }
   return events;
 }
@@ -480,7 +494,7 @@ function ref(c: FollowUpCommandBase) {
 }
 
 /** `attempt` is the last one (attempts == maxAttempts) → retryAt null, the follow-up fails; else it retries at retryAt. */
-function attemptFailed(f: FollowUpState, contactId: string, attempt: number, reason: string, callId: string | null, retryAt: () => string): ContactEvent {
+function attemptFailed(f: FollowUpState, contactId: string, attempt: number, reason: string, callId: string | null, retryAt: () => string, at?: string): ContactEvent {
   const last = attempt >= f.maxAttempts;
   const data: FollowUpAttemptFailedData = {
     followUpId: f.id,
@@ -490,6 +504,7 @@ function attemptFailed(f: FollowUpState, contactId: string, attempt: number, rea
     callId,
     retryAt: last ? null : retryAt(),
     schedule: last ? null : f.schedule + 1,
+    ...(at === undefined ? {} : { at }),
   };
   return { type: FollowUpAttemptFailed, data };
 }

@@ -44,7 +44,8 @@ import { prng } from '@app/testing/seeded-random';
  * - a call naming a follow-up ends it only when it is an open call follow-up, whatever the direction, starting the
  *   attempt first when none is open; a call naming none ends the open call attempt due earliest (scheduledAt, then
  *   id), outbound only, or with none open is the next attempt of the call follow-up due earliest (by the call's
- *   start) among those awaiting a retry (scheduled, tried before; not snoozed); a final call of 0 s is a failed attempt whatever its status (follow-up.decider.ts
+ *   start) among those awaiting a retry (scheduled, tried before; not snoozed) whose last attempt failed before the
+ *   call started; a final call of 0 s is a failed attempt whatever its status (follow-up.decider.ts
  *   followUpOfCall, callAttemptEvents);
  * - "overdue for longer than N days" is N × 24 h after scheduledAt (ExpireFollowUpsHandler);
  * - attempts go down only by that withdrawal, by one; otherwise they never decrease;
@@ -134,6 +135,8 @@ interface ModelFollowUp {
   resolvedAtStep: number | null;
   /** Not run and not deferred: its window never opens (it waits for its agent or expiry). */
   waitingForAgent: boolean;
+  /** When its last failed attempt ended. */
+  lastFailedAt?: number;
 }
 
 /** What the API shows of a follow-up (the read model): nextAttemptAt only while it waits for an attempt. */
@@ -481,9 +484,10 @@ class Sequence {
           reason: intent.success ? null : 'status 500',
           detail: intent.success ? 'status 200' : null,
           retryAt,
+          now,
         };
       case 'timeout':
-        return { type: 'RecordFollowUpAttemptResult', ...base, attempt: intent.attempt, schedule: intent.schedule, success: false, reason: 'timeout: no call within the attempt timeout', retryAt };
+        return { type: 'RecordFollowUpAttemptResult', ...base, attempt: intent.attempt, schedule: intent.schedule, success: false, reason: 'timeout: no call within the attempt timeout', retryAt, now };
       case 'call': {
         const p = intent.push;
         return {
@@ -534,6 +538,7 @@ class Sequence {
     const now = this.now;
     const fail = (f: ModelFollowUp, at: number) => {
       f.attemptOpen = false;
+      f.lastFailedAt = at;
       if (f.attempts >= f.maxAttempts) return this.end(f, 'failed');
       f.status = 'scheduled';
       f.nextAttemptAt = at + this.s.retryDelaySeconds * 1000;
@@ -629,7 +634,9 @@ class Sequence {
           const startedAt = now - p.durationSec * 1000 - 5000; // as the command states it
           target =
             calls.filter((f) => f.attemptOpen).sort(byDue)[0] ??
-            calls.filter((f) => !f.attemptOpen && f.status === 'scheduled' && f.attempts > 0 && f.scheduledAt <= startedAt).sort(byDue)[0];
+            calls
+              .filter((f) => !f.attemptOpen && f.status === 'scheduled' && f.attempts > 0 && f.scheduledAt <= startedAt && f.lastFailedAt !== undefined && f.lastFailedAt <= startedAt)
+              .sort(byDue)[0];
           if (target && !target.attemptOpen) this.coverage.add('call between attempts taken as the next');
         }
         if (target && (target.attemptOpen || target.attempts < target.maxAttempts)) {

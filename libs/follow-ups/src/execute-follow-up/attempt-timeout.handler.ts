@@ -33,6 +33,7 @@ export class AttemptTimeoutHandler implements JobHandler<AttemptTimeoutPayload> 
       success: false,
       reason: 'timeout: no call within the attempt timeout',
       retryAt: new Date(now.getTime() + settings.retryDelaySeconds * 1000).toISOString(),
+      now: now.toISOString(),
     }));
   }
 }

@@ -89,6 +89,9 @@ const attemptKey = (f: FollowUpState) => `${f.id}.${f.schedule}.${f.attempts}`;
  * counted in the event stream, never by BullMQ, and counted before the delivery starts; a job run again after a
  * crash finds its attempt open and performs it again with the same message id.
  */
+/** A delivery (webhook, SMS, dial request) this long marks its organization slow for the worker's fairness share. */
+const SLOW_DELIVERY_MS = 3000;
+
 @Injectable()
 export class FollowUpExecutor {
   private readonly logger = new Logger(FollowUpExecutor.name);
@@ -114,12 +117,15 @@ export class FollowUpExecutor {
    * Runs one due job. The delivery runs on its own (a slow receiver delays only its own job), between two grouped
    * writes.
    */
-  async execute(job: ExecuteFollowUpPayload, { redelivered }: { redelivered: boolean } = { redelivered: false }): Promise<void> {
+  async execute(job: ExecuteFollowUpPayload, { redelivered, slowOutside }: { redelivered: boolean; slowOutside?: () => void } = { redelivered: false }): Promise<void> {
     const started = await this.writes.push({ kind: 'start', job, redelivered });
     if (!started) return;
     try {
       const settings = await this.settings.getCached(job.orgId);
+      const sentAt = performance.now();
       const outcome = await this.perform({ job, followUp: started.attempt, phone: started.state.phone, assignedAgentId: started.state.assignedAgentId, settings });
+      // The receiver's time alone (not the grouped writes', which a busy database stretches for every organization).
+      if (performance.now() - sentAt >= SLOW_DELIVERY_MS) slowOutside?.();
       if (outcome) await this.writes.push({ kind: 'result', job, attempt: started.attempt, outcome, retryDelaySeconds: settings.retryDelaySeconds });
     } finally {
       this.performing.delete(attemptKey(started.attempt));
@@ -213,6 +219,7 @@ export class FollowUpExecutor {
       reason: o.ok ? null : (o.error ?? `status ${o.status}`),
       detail: o.ok ? `status ${o.status ?? ''}`.trim() : null,
       retryAt: new Date(now.getTime() + retryDelaySeconds * 1000).toISOString(),
+      now: now.toISOString(),
     };
     return { events: contactDecider.decide(command, state) };
   }

@@ -57,7 +57,7 @@ export class Environment {
   WORKER_CONCURRENCY = 50;
 
   /**
-   * Jobs of one organization a worker process runs at once per queue once its jobs run slow, so that one
+   * Jobs of one organization a worker process runs at once per queue once its receivers run slow, so that one
    * organization's slow receivers cannot take every slot from the others (dispatching.processor.ts). 0: half of
    * WORKER_CONCURRENCY (rounded up).
    */
