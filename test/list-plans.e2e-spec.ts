@@ -97,12 +97,13 @@ describe('list filters on a large organization (plans)', () => {
     expect(body.contacts).toHaveLength(40);
   });
 
-  it('should search names and phones through the trigram indexes', async () => {
-    const byName = await planOf('/api/contacts?q=smithers%2012&limit=50');
-    expect([...byName.indexes].sort()).toEqual(['contacts_name_trgm_ix', 'contacts_phone_trgm_ix']);
-    expect(byName.seqScans.size).toBe(0);
-    expect(byName.body.contacts.length).toBeGreaterThan(0);
-    expect(byName.body.contacts.every((c: { name: string }) => /smithers 12/i.test(c.name))).toBe(true);
+  it('should search names and phones through the trigram indexes when few contacts match', async () => {
+    // (for a common word the planner may rather walk the org's contacts in page order until it has a page: cheap then)
+    const { body, indexes, seqScans } = await planOf('/api/contacts?q=4321&limit=50');
+    expect([...indexes].sort()).toEqual(['contacts_name_trgm_ix', 'contacts_phone_trgm_ix']);
+    expect(seqScans.size).toBe(0);
+    expect(body.contacts.length).toBeGreaterThan(0);
+    expect(body.contacts.every((c: { name: string; phone: string }) => c.name.includes('4321') || c.phone.includes('4321'))).toBe(true);
     const byPhone = await planOf('/api/contacts?q=0012346&limit=50');
     expect(byPhone.seqScans.size).toBe(0);
     expect(byPhone.body.contacts.map((c: { phone: string }) => c.phone)).toEqual(['+14150012346']);

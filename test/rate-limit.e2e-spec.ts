@@ -51,7 +51,11 @@ describe('rate limit per API key', () => {
       expect(retryAfter).toBeLessThanOrEqual(WINDOW_MS / 1000);
     }
     for (const res of accepted) expect(res.headers['x-ratelimit-limit']).toBe(String(LIMIT));
-    expect(accepted.map((r) => Number(r.headers['x-ratelimit-remaining'])).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4]);
+    // Remaining: this process's count between syncs with Redis, Redis's own near the limit; the push that took the last
+    // of the budget says 0
+    const remaining = accepted.map((r) => Number(r.headers['x-ratelimit-remaining']));
+    expect(remaining.every((n) => n >= 0 && n < LIMIT)).toBe(true);
+    expect(remaining).toContain(0);
 
     // Only what was answered 201 is stored: a 429 records nothing, so the dialler's retry is not a duplicate.
     const acceptedIds = accepted.map((r) => r.body.callId).sort();

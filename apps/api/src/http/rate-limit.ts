@@ -45,8 +45,8 @@ export class RateLimitGuard extends ThrottlerGuard {
  * Even so, a Redis round trip a request cost Redis ~30 µs a single push (a tenth of the push) and took bench:ingest's
  * single ratio to 0.28-0.33. So a process counts a key's requests locally and adds them to Redis in one INCRBY every
  * SYNC_EVERY_HITS requests or SYNC_MS, whichever comes first; and at every request once the key's count (as last
- * seen in Redis, plus this process's own since) reaches EXACT_FROM of the limit, so that the limit itself is decided
- * on Redis's count. Between syncs a process does not see the other processes' requests: a key spread over N API
+ * seen in Redis, plus this process's own since, those being added included) reaches EXACT_FROM of the limit, so that
+ * the limit itself is decided on Redis's count. Between syncs a process does not see the other processes' requests: a key spread over N API
  * processes can pass its limit by up to N x SYNC_EVERY_HITS before they all sync, only while it is still under
  * EXACT_FROM of the limit by what each has seen. The X-RateLimit-Remaining of a request counted locally is this
  * process's estimate.
@@ -68,6 +68,8 @@ interface Window {
   known: number;
   /** Requests counted here since, not yet added in Redis. */
   pending: number;
+  /** Requests being added in Redis right now (a sync in flight), not yet in `known`. */
+  inflight: number;
   endsAt: number;
   syncedAt: number;
 }
@@ -106,7 +108,7 @@ export class FailOpenRedisStorage implements ThrottlerStorage, OnModuleDestroy {
       w = undefined;
     }
     if (w) {
-      const estimate = w.known + w.pending + 1;
+      const estimate = w.known + w.inflight + w.pending + 1;
       if (estimate < limit * EXACT_FROM && w.pending + 1 < SYNC_EVERY_HITS && now - w.syncedAt < SYNC_MS) {
         w.pending++;
         return { totalHits: estimate, timeToExpire: Math.ceil((w.endsAt - now) / 1000), isBlocked: false, timeToBlockExpire: 0 };
@@ -116,11 +118,18 @@ export class FailOpenRedisStorage implements ThrottlerStorage, OnModuleDestroy {
     const hits = (w?.pending ?? 0) + 1;
     if (w) {
       w.pending = 0;
+      w.inflight += hits;
       w.syncedAt = now;
     }
     try {
       if (this.redis.status === 'wait') await this.redis.connect().catch(() => undefined);
-      const [totalHits, leftMs] = await this.redis.fuRateWindow!(key, ttl, hits);
+      let answer: [number, number];
+      try {
+        answer = await this.redis.fuRateWindow!(key, ttl, hits);
+      } finally {
+        if (w) w.inflight -= hits;
+      }
+      const [totalHits, leftMs] = answer;
       const windowMs = leftMs > 0 ? leftMs : ttl;
       this.remember(key, totalHits, Date.now() + windowMs, ttl);
       const timeToExpire = Math.ceil(windowMs / 1000);
@@ -151,7 +160,7 @@ export class FailOpenRedisStorage implements ThrottlerStorage, OnModuleDestroy {
       for (const [k, old] of this.windows) if (old.endsAt <= now) this.windows.delete(k);
       if (this.windows.size >= MAX_WINDOWS) this.windows.clear();
     }
-    this.windows.set(key, { known, pending: 0, endsAt, syncedAt: Date.now() });
+    this.windows.set(key, { known, pending: 0, inflight: 0, endsAt, syncedAt: Date.now() });
   }
 
   onModuleDestroy(): void {
