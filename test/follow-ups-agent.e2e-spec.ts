@@ -9,7 +9,7 @@ import {
   LeadReassigned,
   NoteAdded,
 } from '@app/contacts';
-import { eventually, installNo5xxGuard, planReads, recordingClient, startTestApp, TestApp } from '@app/testing';
+import { eventually, installNo5xxGuard, planReads, RanStatement, recordingClient, recordStatements, startTestApp, TestApp } from '@app/testing';
 
 /**
  * The follow-up list by agent (migration 0029): an agent sees the follow-ups of the contacts assigned to them, and
@@ -340,7 +340,8 @@ describe('follow-ups by agent (contact_agent_id)', () => {
   describe('plans on a large organization', () => {
     let o: Org;
     let supervisorKey: string;
-    const ran: { text: string; values: unknown[] }[] = [];
+    let recording: ReturnType<typeof recordStatements> | undefined;
+    let ran: RanStatement[] = [];
     /** A few agents with API keys, and 10 more of the org without (agents only as ids in the read model). */
     const ghosts = Array.from({ length: 10 }, () => randomUUID());
 
@@ -371,13 +372,10 @@ describe('follow-ups by agent (contact_agent_id)', () => {
         [o.orgId, other, agents],
       );
       await t.db.query('ANALYZE contacts; ANALYZE follow_ups');
-      const query = t.db.query.bind(t.db);
-      t.db.query = ((text: any, values?: unknown[]) => {
-        const sql = typeof text === 'string' ? text : text.text;
-        if (/^SELECT f\.id, f\.contact_id AS "contactId"/.test(sql)) ran.push({ text: sql, values: values ?? text.values ?? [] });
-        return query(text, values);
-      }) as typeof t.db.query;
+      recording = recordStatements(t.db, /^SELECT f\.id, f\.contact_id AS "contactId"/);
+      ran = recording.ran;
     }, 120_000);
+    afterAll(() => recording?.stop());
 
     /** The list as `key` asks for it over HTTP; the plan of the SQL it ran: the indexes read, the big tables read whole. */
     const planOf = async (key: string, query: Record<string, string | number>) => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { bearer, planReads, startTestApp, TestApp } from '@app/testing';
+import { bearer, planReads, RanStatement, recordStatements, startTestApp, TestApp } from '@app/testing';
 
 /**
  * The list filters a supervisor uses on a large organization are answered from an index, not by reading the org's
@@ -13,7 +13,7 @@ describe('list filters on a large organization (plans)', () => {
   let agent: { id: string; apiKey: string };
   let rareCampaign: string;
   let commonCampaign: string;
-  const ran: { text: string; values: unknown[] }[] = [];
+  let ran: RanStatement[] = [];
 
   beforeAll(async () => {
     t = await startTestApp({ worker: false });
@@ -48,12 +48,7 @@ describe('list filters on a large organization (plans)', () => {
       [rareCampaign],
     );
     await t.db.query('ANALYZE contacts; ANALYZE calls');
-    const query = t.db.query.bind(t.db);
-    t.db.query = ((text: any, values?: unknown[]) => {
-      const sql = typeof text === 'string' ? text : text.text;
-      if (/FROM (calls c|contacts WHERE)/.test(sql)) ran.push({ text: sql, values: values ?? text.values ?? [] });
-      return query(text, values);
-    }) as typeof t.db.query;
+    ({ ran } = recordStatements(t.db, /FROM (calls c|contacts WHERE)/));
   }, 120_000);
   afterAll(() => t?.close());
 
