@@ -293,6 +293,24 @@ describe('call report (SPEC §8)', () => {
     });
   });
 
+  describe('tags', () => {
+    it("should count a call pushed without tags under its lead's tags, and one pushed with [] under none", async () => {
+      const c = await t.createOrg('Org tags', 'UTC');
+      const dee = await t.createUser(c.adminKey, { name: 'Dee', role: 'agent' });
+      const lead = await post('/api/contacts', c.adminKey, { name: 'Hot Lead', phone: nextPhone(), assignedAgentId: dee.id, tags: ['hot-list'] });
+      expect(lead.status).toBe(201);
+      await push(c.adminKey, { callId: 't-1', contactId: lead.body.id, agentId: dee.id, status: 'Called', durationSec: 40, startedAt: '2026-05-04T10:00:00Z' });
+      await push(c.adminKey, { callId: 't-2', contactId: lead.body.id, agentId: dee.id, status: 'No Answer', startedAt: '2026-05-04T11:00:00Z' });
+      await push(c.adminKey, { callId: 't-3', contactId: lead.body.id, agentId: dee.id, status: 'Busy', startedAt: '2026-05-04T12:00:00Z', tags: [] });
+      const byTag = () => report('from=2026-05-04&to=2026-05-04&groupBy=tag', c.adminKey);
+      await eventually(async () => expect((await byTag()).totals.attempts).toBe(3), 60_000);
+      expect((await byTag()).rows).toEqual([
+        row('2026-05-04', 'hot-list', fig(2, 1, 0.5, 0, 40, { Called: 1, 'No Answer': 1 })),
+        row('2026-05-04', null, fig(1, 0, 0, 0, 0, { Busy: 1 })),
+      ]);
+    });
+  });
+
   describe('access (SPEC §9)', () => {
     it('should let supervisors and admins read the report and live calls', async () => {
       // a-11 has been In-progress since 2026-11-01 without a final status: too old to be live (LIVE_CALL_MAX_AGE_MS)

@@ -1,4 +1,5 @@
 import { DEFAULT_PRIVATE_NETWORKS, inNetworks, isPublicAddress, parseIPv6, parseNetworks } from './ip-address';
+import { Environment } from '@app/shared';
 
 describe(isPublicAddress.name, () => {
   it.each([
@@ -112,5 +113,11 @@ describe(inNetworks.name, () => {
   it('should match the prefix bit by bit', () => {
     const n = parseNetworks('10.9.128.0/17');
     expect([inNetworks('10.9.128.0', n), inNetworks('10.9.255.255', n), inNetworks('10.9.127.255', n)]).toEqual([true, true, false]);
+  });
+});
+
+describe('OUTBOUND_PRIVATE_NETWORKS default', () => {
+  it("should be the networks OutboundHttp falls back to (the environment's default and the library's agree)", () => {
+    expect(new Environment().OUTBOUND_PRIVATE_NETWORKS).toBe(DEFAULT_PRIVATE_NETWORKS);
   });
 });
