@@ -450,7 +450,8 @@ describe('call report (SPEC §8)', () => {
       const liveReports = await reports();
       expect(live.days.length).toBeGreaterThan(1000);
       expect(live.periods.length).toBeGreaterThan(100);
-      expect(live.orgs).toHaveLength(3);
+      // orgs A, B and this test's (and the tags test's, when it ran before): every one is compared below
+      expect(live.orgs.length).toBeGreaterThanOrEqual(3);
 
       // The rebuild stops at the horizon (a transaction of another test database may hold it back); the runner
       // goes on from there, so the tables become equal again once both are done.
