@@ -160,3 +160,31 @@ describe('readiness when Redis is unreachable', () => {
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'readiness check failed', check: 'redis' }));
   }, 30_000);
 });
+
+describe('/metrics behind METRICS_TOKEN', () => {
+  const token = 'scrape-7f3a9c1e5b2d4f60';
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ worker: false, env: { METRICS_TOKEN: token } });
+  });
+  afterAll(async () => t?.close());
+
+  it('should answer a scrape with the token, and 401 to one without it, with another, or with an API key', async () => {
+    const org = await t.createOrg();
+    const ok = await t.http().get('/metrics').set('Authorization', `Bearer ${token}`);
+    expect(ok.status).toBe(200);
+    expect(ok.text).toContain('http_request_duration_seconds');
+    for (const authorization of [undefined, `Bearer ${token}x`, `Bearer ${token.slice(0, -1)}`, token, `Bearer ${org.adminKey}`]) {
+      const req = t.http().get('/metrics');
+      const res = await (authorization === undefined ? req : req.set('Authorization', authorization));
+      expect({ authorization, status: res.status, challenge: res.headers['www-authenticate'], leaks: res.text.includes('http_request_duration_seconds') }).toEqual({
+        authorization,
+        status: 401,
+        challenge: 'Bearer',
+        leaks: false,
+      });
+    }
+    // The probes stay public: an orchestrator has no token.
+    expect((await t.http().get('/health/ready')).status).toBe(200);
+  });
+});

@@ -1,20 +1,46 @@
-import { Controller, Get, Injectable, OnModuleInit, Res } from '@nestjs/common';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Controller, Get, Headers, Injectable, OnModuleInit, Res } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { HttpAdapterHost } from '@nestjs/core';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { PrometheusController } from '@willsoto/nestjs-prometheus';
 import { FastifyInstance, FastifyReply } from 'fastify';
 import { Histogram } from 'prom-client';
+import { UnauthorizedError } from '@app/shared';
 import { Public } from '../auth/auth.decorators';
 
+/**
+ * `/metrics`, public unless METRICS_TOKEN is set: then a scrape must send `Authorization: Bearer <METRICS_TOKEN>`
+ * (Prometheus: `authorization: { credentials: ... }`), else 401. Not an API key: a scraper belongs to no organization,
+ * and the figures are every organization's together. The token is compared by its SHA-256 in constant time, so
+ * neither its length nor a prefix shows in the time of a refusal.
+ */
 @ApiExcludeController()
 @Public()
 @Controller()
 export class MetricsController extends PrometheusController {
+  private readonly token: Buffer | null;
+
+  constructor(config: ConfigService) {
+    super();
+    const token = config.get<string>('METRICS_TOKEN');
+    this.token = token ? digest(token) : null;
+  }
+
   @Get()
-  override async index(@Res({ passthrough: true }) response: FastifyReply) {
+  override async index(@Res({ passthrough: true }) response: FastifyReply, @Headers('authorization') authorization?: string) {
+    if (this.token) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+      if (!match || !timingSafeEqual(digest(match[1]), this.token)) {
+        response.header('WWW-Authenticate', 'Bearer');
+        throw new UnauthorizedError('metrics need Authorization: Bearer <METRICS_TOKEN>');
+      }
+    }
     return super.index(response);
   }
 }
+
+const digest = (token: string) => createHash('sha256').update(token).digest();
 
 const httpDuration = new Histogram({
   name: 'http_request_duration_seconds',

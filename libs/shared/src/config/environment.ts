@@ -109,6 +109,13 @@ export class Environment {
   })
   OUTBOUND_PRIVATE_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,127.0.0.0/8,fc00::/7,::1/128';
 
+  /**
+   * When set, `/metrics` answers only a scrape that sends `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise).
+   * Unset: public, for a deployment whose ingress does not route /metrics.
+   */
+  @Matches(/^([\x21-\x7e]{16,256})?$/, { message: 'METRICS_TOKEN must be 16 to 256 printable characters without spaces, or unset' })
+  METRICS_TOKEN = '';
+
   @IsString()
   NODE_ENV = 'production';
 
