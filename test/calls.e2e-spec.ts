@@ -836,6 +836,35 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expect(refused.status).toBe(400);
       expect(fieldsOf(refused.body.message)).toEqual(['agentId']);
     });
+
+    it("should still take a dialler's retry, and the final status of a live call, after the call's agent was deactivated", async () => {
+      const contactId = await newContact();
+      const leaver = await t.createUser(admin.apiKey, { name: 'Lou', role: 'agent' });
+      const done = callBody(contactId, { status: 'Busy', agentId: leaver.id });
+      const ongoing = callBody(contactId, { status: 'In-progress', agentId: leaver.id, durationSec: 0 });
+      expect((await send('post', '/api/calls', admin.apiKey, done)).status).toBe(201);
+      expect((await send('post', '/api/calls', admin.apiKey, ongoing)).status).toBe(201);
+      expect((await send('patch', `/api/users/${leaver.id}`, admin.apiKey, { active: false })).status).toBe(200);
+
+      // SPEC §1: the dialler retries freely (its first answer was lost, say): the same push is still a duplicate.
+      const again = await send('post', '/api/calls', admin.apiKey, done);
+      expect({ status: again.status, body: again.body.status }).toEqual({ status: 200, body: 'duplicate' });
+      const inBatch = await batch([done]);
+      expect(inBatch.body.results.map((r: { status: string }) => r.status)).toEqual(['duplicate']);
+      // The call that was live when they left ends with its final status.
+      const final = await send('post', '/api/calls', admin.apiKey, { ...ongoing, status: 'No Answer' });
+      expect(final.status).toBe(201);
+      expect((await callsOf(contactId)).map((c) => [c.callId, c.status, c.agentId]).sort()).toEqual(
+        [
+          [done.callId, 'Busy', leaver.id],
+          [ongoing.callId, 'No Answer', leaver.id],
+        ].sort(),
+      );
+      // A new call in their name is still refused.
+      const fresh = await push(contactId, { status: 'Busy', agentId: leaver.id });
+      expect(fresh.status).toBe(400);
+      expect(fieldsOf(fresh.body.message)).toEqual(['agentId']);
+    });
   });
 
   describe('batch (SPEC §9)', () => {
