@@ -266,6 +266,24 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(timeOf(events, 'follow_up_attempt_started', 1) - timeOf(events, 'follow_up_attempt_failed', 0)).toBeGreaterThanOrEqual(SECOND - 50);
     });
 
+    it.concurrent("should not ring the lead again at the retry delay when the dialler reports a snoozed follow-up's withdrawn attempt unanswered", async () => {
+      // The dial request of attempt 1 went out; the agent snoozed the follow-up in the meantime; then the dialler's No
+      // Answer for that call came. It spends no attempt and does not bring the next one forward: the follow-up waits
+      // for the snooze's end, as the agent chose, instead of being dialled again retryDelaySeconds later.
+      const dialler = await sink();
+      const o = await setup({ dialler: { url: dialler.url }, retryDelaySeconds: 1, snoozeDays: 1 });
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0) });
+      await waitFor(o, f.id, { status: 'queued', attempts: 1 });
+      const startedAt = new Date().toISOString();
+      const snoozed = await send('post', `/api/follow-ups/${f.id}/snooze`, o.admin);
+      expect(snoozed.body).toMatchObject({ status: 'snoozed', attempts: 0 });
+      await pushCall(o, c.id, { followUpId: f.id, status: 'No Answer', durationSec: 0, startedAt });
+      await sleep(2500); // past retryDelaySeconds: a retry would have been dialled by now
+      expect(requestsFor(dialler, f.id)).toHaveLength(1);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'snoozed', attempts: 0, scheduledAt: snoozed.body.scheduledAt, nextAttemptAt: snoozed.body.scheduledAt });
+    });
+
     it.concurrent('should give a re-dialled attempt its full attemptTimeoutSeconds after a reschedule', async () => {
       // Regression: attemptTimeoutSeconds 3. Attempt 1 is dialled at t0 (timeout job `fu-timeout.<id>.1` due at t0+3 s); the
       // follow-up is rescheduled while queued to t0+~1 s, which withdraws attempt 1; at t0+1 s it is dialled again as

@@ -697,6 +697,48 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         ]);
     });
 
+    describe('a late push of a call placed before the attempt or the snooze', () => {
+      const noAnswer = (overrides: Partial<CallInput> = {}) => logCall({ status: 'No Answer', durationSec: 0, ...overrides });
+      const notConnected = (overrides: Partial<CallLoggedData> = {}) => callLogged({ status: 'No Answer', durationSec: 0, connected: false, ...overrides });
+
+      it('should not end the open attempt with an outbound call that started hours before it (SPEC §5: the next call)', () => {
+        // attempt 1 started at 14:00:05; the dialler's batch brings a call from 12:00 only now
+        given(...queued)
+          .when(noAnswer({ startedAt: '2025-03-11T12:00:00.000Z' }))
+          .then([notConnected({ startedAt: '2025-03-11T12:00:00.000Z' })]);
+        given(...queued)
+          .when(noAnswer({ startedAt: '2025-03-11T12:00:00.000Z', followUpId }))
+          .then([notConnected({ startedAt: '2025-03-11T12:00:00.000Z', followUpId })]);
+      });
+
+      it("should end it with a call that says it started up to a minute before it, the dialler's clock being behind ours", () => {
+        given(...queued)
+          .when(noAnswer({ startedAt: '2025-03-11T13:59:10.000Z' }))
+          .then([notConnected({ startedAt: '2025-03-11T13:59:10.000Z' }), failed(1, retryAfterCall, 2, { reason: 'No Answer', callId: 'call1', at: callNow })]);
+        given(...queued)
+          .when(noAnswer({ startedAt: '2025-03-11T13:59:00.000Z' }))
+          .then([notConnected({ startedAt: '2025-03-11T13:59:00.000Z' })]);
+      });
+
+      it.each([
+        ['snoozed', snooze()],
+        ['rescheduled to a later day', reschedule()],
+      ])('should leave a follow-up %s while its attempt was out when the dialler reports that attempt unanswered', (_, move) => {
+        // the dial request of attempt 1 went out at 14:00:05; the agent moved the follow-up; then the result came
+        const moved = after(queued, move);
+        const before = followUpAfter(moved);
+        given(...moved).when(noAnswer({ followUpId })).then([notConnected({ followUpId })]);
+        // not rung again in retryDelaySeconds: it waits for the time the agent chose, with its attempt given back
+        expect(followUpAfter(after(moved, noAnswer({ followUpId })))).toEqual(before);
+        expect(before).toMatchObject({ attempts: 0, attemptOpen: false });
+      });
+
+      it('should complete a snoozed follow-up when that call connected: the lead was reached', () => {
+        const moved = after(queued, snooze());
+        expect(followUpAfter(after(moved, logCall({ followUpId })))).toMatchObject({ status: 'completed', attempts: 1 });
+      });
+    });
+
     it('should end the attempt of the follow-up the call names, not the earliest queued one', () => {
       const two = [created, scheduled(), started(1), scheduled({ followUpId: 'f2', scheduledAt: '2025-03-11T16:00:00.000Z' }), started(1, { followUpId: 'f2' })];
       given(...two)

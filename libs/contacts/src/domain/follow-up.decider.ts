@@ -55,6 +55,8 @@ export interface FollowUpState {
   readonly attemptAgentId?: string | null;
   /** When the last failed attempt ended (FollowUpAttemptFailed.at); null when unknown (stored before it was recorded). */
   readonly lastAttemptEndedAt?: string | null;
+  /** When the last attempt started (FollowUpAttemptStarted.at); undefined for a state folded before it was kept. */
+  readonly attemptStartedAt?: string;
   readonly allowOutOfWindow: boolean;
   /**
    * Starts at 1; grows by one with every event that sets a new next attempt time (snoozed, rescheduled,
@@ -133,6 +135,7 @@ export function evolveFollowUp(f: FollowUpState, event: FollowUpLifecycleEvent):
         attemptOpen: true,
         outOfWindow: f.outOfWindow || d.outOfWindow,
         attemptAgentId: d.agentId,
+        attemptStartedAt: d.at,
       };
     }
     case FollowUpAttemptSucceeded:
@@ -409,6 +412,17 @@ function startedAfterLastAttempt(f: FollowUpState, startedAt: string): boolean {
   return typeof f.lastAttemptEndedAt === 'string' && startedAt >= f.lastAttemptEndedAt;
 }
 
+/**
+ * How much earlier than the attempt's start a call may say it started and still be that attempt's call: the dialler's
+ * clock is not ours. A call from longer before (a late push of an earlier call) is not the attempt's.
+ */
+export const CALL_CLOCK_SKEW_MS = 60_000;
+
+/** A call placed after the open attempt started, give or take CALL_CLOCK_SKEW_MS; a state that did not keep the start takes any. */
+function startedDuringAttempt(f: FollowUpState, startedAt: string): boolean {
+  return f.attemptStartedAt === undefined || Date.parse(startedAt) >= Date.parse(f.attemptStartedAt) - CALL_CLOCK_SKEW_MS;
+}
+
 /** A call follow-up an outbound call naming no follow-up may be an attempt of (ContactState.callAttemptCandidates). */
 export function isCallAttemptCandidate(f: FollowUpState): boolean {
   return hasOpenCallAttempt(f) || awaitsRetry(f);
@@ -416,7 +430,8 @@ export function isCallAttemptCandidate(f: FollowUpState): boolean {
 
 /**
  * `candidates`: the ids of the contact's call follow-ups that are candidates (ContactState.callAttemptCandidates).
- * A call naming none ends the open attempt due earliest; with no attempt open, it is the next attempt of the call
+ * A call naming none ends the open attempt due earliest among those it started during (a late push of a call placed
+ * before the attempt started is not its call: SPEC §5 "the next final outbound call"); with none, it is the next attempt of the call
  * follow-up due earliest among those awaiting a retry, due by the call's start and whose last attempt ended before
  * the call started (a late push of a call placed during that attempt is not the next one): the agent spoke to the lead
  * between the engine's attempts, so the engine does not ring them again. A follow-up never tried is not taken
@@ -429,7 +444,8 @@ export function followUpOfCall(
 ): FollowUpState | null {
   if (call.followUpId !== null) {
     const named = followUps.get(call.followUpId);
-    return named && named.type === 'call' && isOpenFollowUpStatus(named.status) ? named : null;
+    if (!named || named.type !== 'call' || !isOpenFollowUpStatus(named.status)) return null;
+    return !named.attemptOpen || startedDuringAttempt(named, call.startedAt) ? named : null;
   }
   if (call.direction !== 'outbound') return null;
   let open: FollowUpState | null = null;
@@ -439,7 +455,7 @@ export function followUpOfCall(
     const f = followUps.get(id);
     if (!f) continue;
     if (hasOpenCallAttempt(f)) {
-      if (earlier(f, open)) open = f;
+      if (startedDuringAttempt(f, call.startedAt) && earlier(f, open)) open = f;
     } else if (awaitsRetry(f) && f.scheduledAt <= call.startedAt && startedAfterLastAttempt(f, call.startedAt) && earlier(f, retrying)) retrying = f;
   }
   return open ?? retrying;
@@ -466,6 +482,11 @@ export function callAttemptEvents(
   let attempt = f.attempts;
   if (!f.attemptOpen) {
     if (f.attempts >= f.maxAttempts) return []; // cannot happen with the transitions above; never count past the maximum
+    // An outbound call that did not connect, naming a follow-up not due when it started (snoozed, or rescheduled
+    // later: the dialler's late result of an attempt the snooze withdrew, say), spends no attempt and does not bring
+    // the next one forward to now + retryDelaySeconds: the lead is not rung again before the time someone chose.
+    // Connected, it is the callback. (A missed inbound call from the lead still asks for a call back soon.)
+    if (!call.connected && call.direction === 'outbound' && (f.status === 'snoozed' || f.scheduledAt > call.startedAt)) return [];
     attempt = f.attempts + 1;
     events.push({
       type: FollowUpAttemptStarted,

@@ -21,7 +21,7 @@ import {
   isOpenFollowUpStatus,
 } from './contact.events';
 import { ContactCommand, ContactState, FollowUpInput, decideContact, evolveContact, initialContactState } from './contact.decider';
-import { FollowUpState } from './follow-up.decider';
+import { CALL_CLOCK_SKEW_MS, FollowUpState } from './follow-up.decider';
 import { CallingWindow, WEEKDAYS, checkWindow, effectiveWindow, toFollowUpWindowCheck } from './calling-window';
 import { prng } from '@app/testing/seeded-random';
 
@@ -137,6 +137,8 @@ interface ModelFollowUp {
   waitingForAgent: boolean;
   /** When its last failed attempt ended. */
   lastFailedAt?: number;
+  /** When its last attempt started. */
+  attemptStartedAt?: number;
 }
 
 /** What the API shows of a follow-up (the read model): nextAttemptAt only while it waits for an attempt. */
@@ -589,6 +591,7 @@ class Sequence {
         }
         f.attempts++;
         f.attemptOpen = true;
+        f.attemptStartedAt = now;
         f.status = f.type === 'call' ? 'queued' : 'in_progress';
         if (!inWindow) {
           f.outOfWindow = true;
@@ -627,13 +630,24 @@ class Sequence {
         this.calls.set(p.callId, { status: p.status, final: true });
         const open = (f: ModelFollowUp | undefined) => !!f && f.type === 'call' && !isEnded(f.status);
         let target: ModelFollowUp | undefined;
-        if (p.followUpId !== null) target = open(this.models.get(p.followUpId)) ? this.models.get(p.followUpId) : undefined;
-        else if (p.direction === 'outbound') {
+        const startedAt = now - p.durationSec * 1000 - 5000; // as the command states it
+        // SPEC §5: "the next final outbound call": one that started before the open attempt did (a late push; the
+        // dialler's clock may run CALL_CLOCK_SKEW_MS behind) is not its call.
+        const during = (f: ModelFollowUp) => f.attemptStartedAt === undefined || startedAt >= f.attemptStartedAt - CALL_CLOCK_SKEW_MS;
+        if (p.followUpId !== null) {
+          const named = this.models.get(p.followUpId);
+          target = open(named) && (!named!.attemptOpen || during(named!)) ? named : undefined;
+          // An outbound call not connected, naming a follow-up not due when it started (snoozed, or due later), leaves it.
+          if (target && !target.attemptOpen && p.durationSec === 0 && p.direction === 'outbound' && (target.status === 'snoozed' || target.scheduledAt > startedAt)) {
+            this.coverage.add('call before the due time left the follow-up');
+            target = undefined;
+          }
+        } else if (p.direction === 'outbound') {
           const byDue = (a: ModelFollowUp, b: ModelFollowUp) => a.scheduledAt - b.scheduledAt || (a.id < b.id ? -1 : 1);
           const calls = [...this.models.values()].filter(open);
-          const startedAt = now - p.durationSec * 1000 - 5000; // as the command states it
+          if (calls.some((f) => f.attemptOpen && !during(f))) this.coverage.add('call from before the open attempt not taken');
           target =
-            calls.filter((f) => f.attemptOpen).sort(byDue)[0] ??
+            calls.filter((f) => f.attemptOpen && during(f)).sort(byDue)[0] ??
             calls
               .filter((f) => !f.attemptOpen && f.status === 'scheduled' && f.attempts > 0 && f.scheduledAt <= startedAt && f.lastFailedAt !== undefined && f.lastFailedAt <= startedAt)
               .sort(byDue)[0];
