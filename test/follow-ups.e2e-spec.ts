@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { EventStore } from '@app/event-store';
+import { FollowUpDeferred } from '@app/contacts';
 import { eventually, expectError, fieldsNamed, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
 
 type FollowUp = {
@@ -630,6 +632,27 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       expect(completed.status).toBe(200);
       expect(completed.body).toMatchObject({ id: g.id, status: 'completed' });
       expect(completed.body.resolvedAt).not.toBeNull();
+    });
+
+    it('should show a follow-up whose snooze ended out of the calling window as scheduled, due at the same time, not as snoozed', async () => {
+      const o = await setup();
+      const contactId = await createContact(o.admin.apiKey);
+      const f = await schedule(o.admin.apiKey, contactId, { scheduledAt: iso(DAY) });
+      const snoozed = (await act(f.id, 'snooze', o.admin.apiKey)).body as FollowUp;
+      expect(snoozed.status).toBe('snoozed');
+      // What the worker appends when the snooze's end falls outside the window (the decision is unit-tested in
+      // follow-up.decider.spec.ts): the next attempt moves to the window's opening.
+      const opening = new Date(Date.parse(snoozed.scheduledAt) + 10 * HOUR).toISOString();
+      const streamId = `contact-${contactId}`;
+      const { rows } = await t.db.query<{ version: string }>('SELECT max(stream_version) AS version FROM events WHERE stream_id = $1', [streamId]);
+      await t.app.get(EventStore).append(
+        streamId,
+        [{ type: FollowUpDeferred, data: { followUpId: f.id, contactId, reason: 'out_of_window', nextAttemptAt: opening, schedule: 3 } }],
+        { expectedVersion: Number(rows[0].version), metadata: { orgId: o.org.orgId, actorId: null, occurredAt: new Date().toISOString() } },
+      );
+      expect(await followUp(f.id, o.admin.apiKey)).toMatchObject({ status: 'scheduled', scheduledAt: snoozed.scheduledAt, nextAttemptAt: opening });
+      const listed = await get(`/api/follow-ups?status=snoozed&contactId=${contactId}`, o.admin.apiKey);
+      expect(listed.body.followUps).toEqual([]);
     });
 
     it('should use the org’s snoozeDays', async () => {

@@ -316,7 +316,8 @@ export class ContactsProjection implements Projection {
         }
         case FollowUpDeferred: {
           const d = e.data as { nextAttemptAt: string; schedule: number };
-          fuPatch(e, { next_attempt_at: d.nextAttemptAt, schedule: d.schedule });
+          // a snoozed one is deferred only after its snooze ended: scheduled again (follow-up.decider.ts evolveFollowUp)
+          fuPatch(e, { status: 'scheduled', next_attempt_at: d.nextAttemptAt, schedule: d.schedule });
           break;
         }
         case FollowUpAttemptStarted: {

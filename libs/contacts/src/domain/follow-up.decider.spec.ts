@@ -445,6 +445,14 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         });
       });
 
+      it('should show a snoozed follow-up scheduled again when its snooze ends out of window (SPEC §5: snoozed until then)', () => {
+        const snoozed = after([created, scheduled()], snooze('2025-03-11T22:00:00Z'));
+        expect(followUpAfter(snoozed)).toMatchObject({ status: 'snoozed', schedule: 2 });
+        const deferred = after(snoozed, start({ schedule: 2, now: '2025-03-11T22:00:01Z', window: outOfWindow }));
+        expect(deferred.at(-1)!.type).toBe(FollowUpDeferred);
+        expect(followUpAfter(deferred)).toMatchObject({ status: 'scheduled', scheduledAt: '2025-03-11T22:00:00.000Z', nextAttemptAt: '2025-03-12T12:00:00.000Z', schedule: 3 });
+      });
+
       it('should defer an sms the same way when it is out of window', () => {
         given(created, sms)
           .when(start({ window: outOfWindow }))

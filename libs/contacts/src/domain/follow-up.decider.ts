@@ -124,8 +124,9 @@ export function evolveFollowUp(f: FollowUpState, event: FollowUpLifecycleEvent):
     case FollowUpCompleted:
       return { ...f, status: 'completed', attemptOpen: false };
     case FollowUpDeferred:
-      // only the next attempt moves: the status (scheduled or snoozed) and the due time stay
-      return { ...f, nextAttemptAt: event.data.nextAttemptAt, schedule: event.data.schedule };
+      // Only the next attempt moves; the due time stays. A snoozed follow-up is deferred only once its snooze has
+      // ended (its job runs at the snooze's end), so it is scheduled again: SPEC §5, "snoozed until then".
+      return { ...f, status: 'scheduled', nextAttemptAt: event.data.nextAttemptAt, schedule: event.data.schedule };
     case FollowUpAttemptStarted: {
       const d = event.data;
       return {

@@ -208,7 +208,7 @@ function foldReadRow(rows: Map<string, ReadRow>, e: ContactEvent): void {
       return;
     }
     case FollowUpDeferred:
-      Object.assign(r, { nextAttemptAt: e.data.nextAttemptAt, schedule: e.data.schedule });
+      Object.assign(r, { status: 'scheduled', nextAttemptAt: e.data.nextAttemptAt, schedule: e.data.schedule });
       return;
     case FollowUpAttemptStarted:
       Object.assign(r, { status: r.type === 'call' ? 'queued' : 'in_progress', attempts: e.data.attempt, outOfWindow: r.outOfWindow || e.data.outOfWindow, nextAttemptAt: null });
@@ -586,6 +586,10 @@ class Sequence {
           this.check(modelInWindow(opening, this.s.timezone, w) && !modelInWindow(opening - 1, this.s.timezone, w), `next opening ${window.nextOpening} is not where the window opens`);
           f.nextAttemptAt = opening; // never scheduledAt, no attempt counted
           f.schedule++;
+          if (f.status === 'snoozed') {
+            f.status = 'scheduled'; // its snooze is over: "snoozed until then"
+            this.coverage.add('deferred after a snooze: scheduled');
+          }
           this.coverage.add('deferred');
           return { refused: false, changed };
         }
@@ -934,6 +938,7 @@ describe('follow-up lifecycle against its reference model', () => {
     'snooze withdrew an attempt',
     'call started and ended an attempt',
     'call between attempts taken as the next',
+    'deferred after a snooze: scheduled',
     'call connected: completed',
     'call not connected (Busy)',
     'call not connected (Missed)',

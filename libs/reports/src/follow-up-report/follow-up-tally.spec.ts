@@ -153,6 +153,17 @@ describe(foldTally.name, () => {
     expect(t.day(ANA, '2025-06-10')).toEqual(activity({ scheduled: 1, failed: 1 }));
   });
 
+  it('should stop counting a follow-up as snoozed once its snooze ended and the calling window deferred it, keeping its due time', () => {
+    const t = new Tables();
+    t.apply([created('c1', ANA), scheduled('f1', 'c1', '2025-06-10T09:00:00Z')]);
+    t.apply([fu('FollowUpSnoozed', 'f1', 'c1', { until: '2025-06-13T22:00:00Z' })]);
+    expect(t.cells(ANA)).toEqual({ '2025-06-13T22:00:00.000Z': '1/1' });
+    t.apply([fu('FollowUpDeferred', 'f1', 'c1', { nextAttemptAt: '2025-06-14T08:00:00Z', reason: 'out_of_window', schedule: 3 })]);
+    expect(t.cells(ANA)).toEqual({ '2025-06-13T22:00:00.000Z': '1/0' });
+    t.apply([fu('FollowUpDeferred', 'f1', 'c1', { nextAttemptAt: '2025-06-16T08:00:00Z', reason: 'out_of_window', schedule: 4 })]);
+    expect(t.cells(ANA)).toEqual({ '2025-06-13T22:00:00.000Z': '1/0' });
+  });
+
   it('should count each ending once: completed by hand or by an attempt, cancelled, expired', () => {
     const t = new Tables();
     t.apply([created('c1', ANA), ...['f1', 'f2', 'f3', 'f4'].map((id) => scheduled(id, 'c1', '2025-06-01T09:00:00Z'))]);

@@ -10,6 +10,7 @@ import {
   FollowUpAttemptSucceeded,
   FollowUpCancelled,
   FollowUpCompleted,
+  FollowUpDeferred,
   FollowUpExpired,
   FollowUpRescheduled,
   FollowUpRescheduledData,
@@ -50,6 +51,7 @@ export const FOLLOW_UP_REPORT_EVENT_TYPES = [
   FollowUpScheduled,
   FollowUpSnoozed,
   FollowUpRescheduled,
+  FollowUpDeferred,
   FollowUpAttemptStarted,
   FollowUpAttemptFailed,
   FollowUpAttemptSucceeded,
@@ -253,6 +255,12 @@ export function foldTally(events: readonly StoredEvent[], state: TallyState): Ta
         const d = e.data as FollowUpRescheduledData;
         const f = followUps.get(d.followUpId);
         if (f) move(f, slotOf(d.scheduledAt), false);
+        break;
+      }
+      case FollowUpDeferred: {
+        // deferred to the window's opening: a snoozed one's snooze has ended (scheduled again); the due time stays
+        const f = followUps.get((e.data as { followUpId: string }).followUpId);
+        if (f?.snoozed) move(f, f.slot, false);
         break;
       }
       case FollowUpAttemptStarted: {
