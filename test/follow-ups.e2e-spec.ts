@@ -714,6 +714,23 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       expect((await followUp(f.id, a.admin.apiKey)).status).toBe('cancelled');
     });
 
+    it('should go on expiring the follow-ups after one it cannot write', async () => {
+      const o = await setup({ expireAfterDays: 1 });
+      const contactId = await createContact(o.admin.apiKey);
+      const f = await schedule(o.admin.apiKey, contactId, { type: 'call', scheduledAt: iso(-2 * DAY) });
+      // A row the event log does not know, first in the job's order (by id): writing its expiry fails every run.
+      const poison = '00000000-0000-4000-8000-000000000001';
+      await t.db.query(
+        `INSERT INTO follow_ups SELECT (jsonb_populate_record(f, jsonb_build_object('id', $2::uuid, 'resolved', false))).* FROM follow_ups f WHERE f.id = $1`,
+        [f.id, poison],
+      );
+      try {
+        await eventually(async () => expect((await followUp(f.id, o.admin.apiKey)).status).toBe('expired'), 15_000);
+      } finally {
+        await t.db.query('DELETE FROM follow_ups WHERE id = $1', [poison]);
+      }
+    });
+
     it('should refuse to reschedule an expired follow-up', async () => {
       const o = await setup({ expireAfterDays: 1 });
       const contactId = await createContact(o.admin.apiKey);

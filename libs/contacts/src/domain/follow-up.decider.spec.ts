@@ -594,6 +594,23 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       expect(followUpAfter(after(history, expire('2025-03-19T00:00:00Z')))).toMatchObject({ status: 'expired' });
     });
 
+    it.each([
+      ['an sms', sms],
+      ['a webhook', webhook],
+    ])('should wait for %s being delivered, expiring it only if no result came ten minutes after its attempt started', (_, fu) => {
+      // its attempt started after the expiry age (a retry, say); the delivery is out when the expiry job runs
+      const delivering = [created, fu, started(1, { at: '2025-03-18T15:00:00.000Z' })];
+      given(...delivering).when(expire('2025-03-18T15:00:05Z')).then([]);
+      given(...delivering).when(expire('2025-03-18T15:09:59Z')).then([]);
+      given(...delivering)
+        .when(expire('2025-03-18T15:10:00Z'))
+        .then([{ type: FollowUpExpired, data: { followUpId, contactId, overdueSince: due, at: '2025-03-18T15:10:00.000Z' } }]);
+      // a queued call is the agent's to make: it expires as it is
+      given(created, scheduled(), started(1, { at: '2025-03-18T15:00:00.000Z' }))
+        .when(expire('2025-03-18T15:00:05Z'))
+        .then([{ type: FollowUpExpired, data: { followUpId, contactId, overdueSince: due, at: '2025-03-18T15:00:05.000Z' } }]);
+    });
+
     it('should do nothing when it is overdue for exactly expireAfterDays or less', () => {
       given(created, scheduled()).when(expire('2025-03-18T14:00:00Z')).then([]);
       given(created, scheduled()).when(expire('2025-03-12T14:00:00Z')).then([]);

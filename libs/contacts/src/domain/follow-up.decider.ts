@@ -379,7 +379,19 @@ function expire(c: ExpireFollowUp, f: FollowUpState): ContactEvent[] {
   if (!Number.isFinite(c.expireAfterDays) || c.expireAfterDays < 0) throw new ValidationError('expireAfterDays', 'must be a number of days, 0 or more');
   if (!isOpenFollowUpStatus(f.status)) return [];
   if (Date.parse(now) - Date.parse(f.scheduledAt) <= c.expireAfterDays * DAY_MS) return [];
+  if (deliveringNow(f, now)) return []; // its delivery's result ends it, or gives it a retry the next run expires
   return [{ type: FollowUpExpired, data: { ...ref(c), overdueSince: f.scheduledAt, at: now } }];
+}
+
+/**
+ * How long after its attempt started an sms or webhook is taken to be still in delivery (a delivery times out after
+ * 10 s; one a crash interrupted is resumed within minutes, by BullMQ or jobs:reconcile). Expiry waits for it: an SMS
+ * that went out must not be recorded as expired, its success then ignored as stale.
+ */
+export const DELIVERY_GRACE_MS = 10 * 60_000;
+
+function deliveringNow(f: FollowUpState, now: string): boolean {
+  return f.type !== 'call' && f.attemptOpen && f.attemptStartedAt !== undefined && Date.parse(now) - Date.parse(f.attemptStartedAt) < DELIVERY_GRACE_MS;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

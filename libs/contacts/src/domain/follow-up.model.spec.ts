@@ -21,7 +21,7 @@ import {
   isOpenFollowUpStatus,
 } from './contact.events';
 import { ContactCommand, ContactState, FollowUpInput, decideContact, evolveContact, initialContactState } from './contact.decider';
-import { CALL_CLOCK_SKEW_MS, FollowUpState } from './follow-up.decider';
+import { CALL_CLOCK_SKEW_MS, DELIVERY_GRACE_MS, FollowUpState } from './follow-up.decider';
 import { CallingWindow, WEEKDAYS, checkWindow, effectiveWindow, toFollowUpWindowCheck } from './calling-window';
 import { prng } from '@app/testing/seeded-random';
 
@@ -706,6 +706,10 @@ class Sequence {
       case 'expire': {
         const f = m!;
         if (isEnded(f.status) || now - f.scheduledAt <= this.s.expireAfterDays * DAY) return { refused: false, changed };
+        if (f.type !== 'call' && f.attemptOpen && f.attemptStartedAt !== undefined && now - f.attemptStartedAt < DELIVERY_GRACE_MS) {
+          this.coverage.add('expiry waits for a delivery');
+          return { refused: false, changed };
+        }
         f.attemptOpen = false;
         this.end(f, 'expired');
         changed.add(f.id);
