@@ -603,6 +603,42 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
     });
   });
 
+  describe('Idempotency-Key on scheduling', () => {
+    const scheduleWithKey = (key: string, contactId: string, idempotencyKey: string, body: Record<string, unknown> = {}) =>
+      t.http().post(`/api/contacts/${contactId}/follow-ups`).set('Authorization', `Bearer ${key}`).set('Idempotency-Key', idempotencyKey).send(body);
+
+    it('should schedule one follow-up however often, and however concurrently, a request with the same key is retried', async () => {
+      const o = await setup();
+      const contactId = await createContact(o.admin.apiKey);
+      const body = { type: 'sms', message: 'Your quote is ready', scheduledAt: iso(DAY) };
+      const first = await scheduleWithKey(o.admin.apiKey, contactId, 'import-row-17', body);
+      expect(first.status).toBe(201);
+      const retries = await Promise.all([1, 2, 3].map(() => scheduleWithKey(o.admin.apiKey, contactId, 'import-row-17', body)));
+      // each retry answers what the first request scheduled, as it is now
+      for (const r of retries) expect({ status: r.status, body: r.body }).toEqual({ status: 201, body: first.body });
+      expect((await card(contactId, o.admin.apiKey)).followUps.map((f) => f.id)).toEqual([first.body.id]);
+      // another key is another follow-up; the same key for another contact too
+      const other = await scheduleWithKey(o.admin.apiKey, contactId, 'import-row-18', body);
+      const elsewhere = await createContact(o.admin.apiKey);
+      const sameKeyElsewhere = await scheduleWithKey(o.admin.apiKey, elsewhere, 'import-row-17', body);
+      expect([other.status, sameKeyElsewhere.status]).toEqual([201, 201]);
+      expect(new Set([first.body.id, other.body.id, sameKeyElsewhere.body.id]).size).toBe(3);
+      expect((await card(contactId, o.admin.apiKey)).followUps).toHaveLength(2);
+      expect((await card(elsewhere, o.admin.apiKey)).followUps.map((f) => f.id)).toEqual([sameKeyElsewhere.body.id]);
+    });
+
+    it('should answer 400 naming Idempotency-Key for a key that is empty, too long or not printable ASCII, and schedule nothing', async () => {
+      const o = await setup();
+      const contactId = await createContact(o.admin.apiKey);
+      for (const bad of [' ', 'k'.repeat(256), 'clé-17']) {
+        const res = await scheduleWithKey(o.admin.apiKey, contactId, bad, {});
+        expectError(res, 400);
+        expect(fieldsNamed(res)).toEqual(['Idempotency-Key']);
+      }
+      expect((await card(contactId, o.admin.apiKey)).followUps).toEqual([]);
+    });
+  });
+
   describe('actions (SPEC §5)', () => {
     it('should snooze by snoozeDays, reschedule, cancel with a reason and complete, each answering the follow-up with 200', async () => {
       const contactId = await createContact(a.admin.apiKey);

@@ -1,7 +1,7 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import { Actor } from '@app/shared';
+import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { Actor, ValidationError } from '@app/shared';
 import { ContactsRepository, FollowUpFields } from '@app/contacts';
 import { ChangeFollowUpCommand, FollowUpAction, FollowUpsRepository, ScheduleFollowUpCommand } from '@app/follow-ups';
 import { CurrentActor, Staff } from '../auth/auth.decorators';
@@ -20,8 +20,19 @@ export class FollowUpsController {
   ) {}
 
   @Post('contacts/:id/follow-ups')
-  async schedule(@CurrentActor() actor: Actor, @Param('id', uuidParam('contact')) contactId: string, @Body() body: ScheduleFollowUpDto) {
-    const { id } = await this.commands.execute<ScheduleFollowUpCommand, { id: string }>(new ScheduleFollowUpCommand(actor, contactId, body as FollowUpFields));
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Any string of 1 to 255 printable ASCII characters, unique per follow-up you mean to schedule (a UUID, say). A retry with the same key for the same contact schedules nothing new and answers the follow-up the first request scheduled.',
+  })
+  async schedule(
+    @CurrentActor() actor: Actor,
+    @Param('id', uuidParam('contact')) contactId: string,
+    @Body() body: ScheduleFollowUpDto,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ) {
+    const command = new ScheduleFollowUpCommand(actor, contactId, body as FollowUpFields, idempotencyKeyOf(idempotencyKey));
+    const { id } = await this.commands.execute<ScheduleFollowUpCommand, { id: string }>(command);
     return this.followUps.get(actor, id);
   }
 
@@ -70,4 +81,13 @@ export class FollowUpsController {
     await this.commands.execute(new ChangeFollowUpCommand(actor, id, change));
     return this.followUps.get(actor, id);
   }
+}
+
+/** The Idempotency-Key header (IETF draft-ietf-httpapi-idempotency-key-header): absent, or 1-255 printable ASCII characters. */
+function idempotencyKeyOf(header: string | undefined): string | null {
+  if (header === undefined) return null;
+  if (!/^[\x20-\x7e]{1,255}$/.test(header) || header.trim() === '') {
+    throw new ValidationError('Idempotency-Key', 'must be 1 to 255 printable ASCII characters');
+  }
+  return header;
 }

@@ -6,5 +6,7 @@ export class ScheduleFollowUpCommand {
     readonly actor: Actor,
     readonly contactId: string,
     readonly fields: FollowUpFields,
+    /** The client's Idempotency-Key, if it sent one: a retry with it schedules nothing new (the handler). */
+    readonly idempotencyKey: string | null = null,
   ) {}
 }

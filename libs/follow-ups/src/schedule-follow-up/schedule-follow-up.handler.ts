@@ -1,7 +1,7 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { ValidationError } from '@app/shared';
-import { ContactsRepository, followUpInput } from '@app/contacts';
+import { ContactsRepository, followUpInput, uuidFromKey } from '@app/contacts';
 import { outboundUrlProblem, SettingsRepository } from '@app/settings';
 import { FollowUpWriter } from '../follow-up-writer';
 import { ScheduleFollowUpCommand } from './schedule-follow-up.command';
@@ -15,7 +15,7 @@ export class ScheduleFollowUpHandler implements ICommandHandler<ScheduleFollowUp
     private readonly settings: SettingsRepository,
   ) {}
 
-  async execute({ actor, contactId, fields }: ScheduleFollowUpCommand): Promise<{ id: string }> {
+  async execute({ actor, contactId, fields, idempotencyKey }: ScheduleFollowUpCommand): Promise<{ id: string }> {
     await this.contacts.get(actor, contactId);
     if (fields.agentId && !(await this.contacts.activeStaff(actor.orgId, [fields.agentId])).has(fields.agentId)) {
       throw new ValidationError('agentId', `${fields.agentId} is not an active agent of this organization`);
@@ -28,7 +28,11 @@ export class ScheduleFollowUpHandler implements ICommandHandler<ScheduleFollowUp
       const problem = outboundUrlProblem(fields.url, (await this.settings.get(actor.orgId)).webhooks.allowHttpHosts);
       if (problem) throw new ValidationError('url', problem);
     }
-    const id = randomUUID();
+    // With an Idempotency-Key the id is derived from it (and the org and contact, so a key reused elsewhere names
+    // another follow-up): a retry whose first answer was lost appends nothing (the decider's replay of an id it knows)
+    // and answers the follow-up the first request scheduled. An importer retrying freely no longer schedules a second
+    // dial or SMS. Without a key, every request is a new follow-up.
+    const id = idempotencyKey === null ? randomUUID() : uuidFromKey(`follow-up:api:${actor.orgId}:${contactId}:${idempotencyKey}`);
     const now = this.writer.clock.now();
     await this.writer.write(actor, contactId, () => ({
       type: 'ScheduleFollowUp',
