@@ -388,7 +388,11 @@ describe('auto lead assignment against an oracle (SPEC §7)', () => {
     if (rng.chance(0.25)) {
       org.scope = rng.pick(['org', 'branch', 'department'] as const);
       org.maxReassignments = rng.pick([0, 1, 2, 3]);
-      org.statuses = rng.pick<LeadStatus[]>([['Not Picked', 'Missed'], ['Not Picked'], ['Missed']]);
+      // Narrowed or kept, never widened: a widening change sweeps the org's backlog in jobs of its own (the hand-written
+      // cases of auto-assignment.e2e-spec.ts "leads already recycled when the rules widen"), which this round-based
+      // model does not follow.
+      const narrower = ([['Not Picked', 'Missed'], ['Not Picked'], ['Missed']] as LeadStatus[][]).filter((o) => o.every((x) => org.statuses.includes(x)));
+      org.statuses = rng.pick<LeadStatus[]>(narrower);
       await ok(patch('/api/settings', org.adminKey, { autoAssignment: { scope: org.scope, maxReassignments: org.maxReassignments, statuses: org.statuses } }));
     }
     // an admin moves an agent to another branch or department: scope reads the current one

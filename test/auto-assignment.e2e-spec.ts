@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { Job, JobType } from 'bullmq';
-import { REASSIGN_LEAD, ReassignJobSource } from '@app/assignment';
+import { REASSIGN_BACKLOG, REASSIGN_LEAD, ReassignBacklogHandler, ReassignJobSource } from '@app/assignment';
 import { JobQueues, JobReconciler, QueueName } from '@app/queue';
 import { eventually, expectError, fieldsNamed, installNo5xxGuard, recordingClient, startHttpSink, startTestApp, TestApp } from '@app/testing';
 
@@ -889,6 +889,107 @@ describe('auto lead assignment (SPEC §7)', () => {
       expect((await get(HUB, Ann.apiKey)).status).toBe(200);
     });
   });
+  describe('leads already recycled when the rules widen', () => {
+    /** Waits until the sweeps this org's settings changes started have run to the end (after settle(): they exist). */
+    const sweepsDone = async (orgId: string) => {
+      await settle();
+      await eventually(async () => {
+        const sweeps = (await maintenance().getJobs([...PENDING, 'failed'], 0, -1)).filter(
+          (j): j is Job => !!j && j.name === REASSIGN_BACKLOG && j.data?.orgId === orgId,
+        );
+        expect(sweeps.map((j) => `${j.id}: ${j.failedReason ?? 'pending'}`)).toEqual([]);
+      }, 20_000);
+    };
+
+    it('should reassign a lead left in a recycled status once auto-assignment is turned on, not a spoken-to one nor another org\'s', async () => {
+      // Another org with auto-assignment on whose recycled lead lost its re-check (as when Redis lost it): only
+      // jobs:reconcile brings that back, never a change to this org's settings.
+      const other = await t.createOrg('Other org');
+      const otherAnn = await t.createUser(other.adminKey, { name: 'Ann', role: 'agent' });
+      await t.createUser(other.adminKey, { name: 'Ben', role: 'agent' });
+      await configure(other.adminKey, { delaySeconds: HOUR_S });
+      const otherLead = await createLead(other.adminKey, otherAnn.id, 'Other');
+      await busy(other.adminKey, otherLead, otherAnn.id);
+      await settle();
+      for (const j of await jobsOf([otherLead], PENDING)) await j.remove();
+
+      const o = await setup([{ name: 'Ann' }, { name: 'Ben' }], { enabled: false });
+      const k = o.admin.apiKey;
+      const { Ann, Ben } = o.agents;
+      const waiting = await createLead(k, Ann.id, 'Waiting');
+      await busy(k, waiting, Ann.id);
+      const spoken = await createLead(k, Ann.id, 'Spoken');
+      await pushCall(k, spoken, Ann.id, { status: 'Called', durationSec: 45, leadStatus: 'Interested' });
+      await busy(k, spoken, Ann.id);
+      await settle();
+      expect(await jobsOf([waiting, spoken], [...PENDING, 'failed'])).toEqual([]);
+
+      await configure(k, { enabled: true });
+      await waitForAgent(k, waiting, Ben.id);
+      await sweepsDone(o.orgId);
+      await drain(waiting, spoken, otherLead);
+      expect(await reassignedEntries(k, waiting)).toHaveLength(1);
+      expect(await contact(k, spoken)).toMatchObject({ assignedAgentId: Ann.id, leadStatus: 'Interested' });
+      expect(await reassignedEntries(k, spoken)).toEqual([]);
+      expect(await contact(other.adminKey, otherLead)).toMatchObject({ assignedAgentId: otherAnn.id, leadStatus: 'Not Picked' });
+      expect(await reassignedEntries(other.adminKey, otherLead)).toEqual([]);
+    });
+
+    it('should count the delay from when the lead entered its status: one waiting longer moves at once, a newer one waits', async () => {
+      const o = await setup([{ name: 'Ann' }, { name: 'Ben' }], { enabled: false, delaySeconds: HOUR_S });
+      const k = o.admin.apiKey;
+      const { Ann, Ben } = o.agents;
+      const older = await createLead(k, Ann.id, 'Older');
+      await busy(k, older, Ann.id);
+      const newer = await createLead(k, Ann.id, 'Newer');
+      await busy(k, newer, Ann.id);
+      // Two hours in Not Picked, as the read model would say of a lead nobody touched since (these tests move no clock).
+      await t.db.query(`UPDATE contacts SET updated_at = updated_at - interval '2 hours' WHERE id = $1`, [older]);
+      await settle();
+
+      // One contact a page: the sweep must go on past the first page to find the newer lead.
+      const page = ReassignJobSource.PAGE;
+      ReassignJobSource.PAGE = 1;
+      try {
+        await configure(k, { enabled: true, delaySeconds: HOUR_S });
+        await waitForAgent(k, older, Ben.id);
+        await sweepsDone(o.orgId);
+      } finally {
+        ReassignJobSource.PAGE = page;
+      }
+      const change = (await timeline(k, newer)).find((e) => e.kind === 'lead_status_changed' && e.data.to === 'Not Picked')!;
+      const [job, ...more] = await jobsOf([newer], PENDING);
+      expect(more.map((j) => j.id)).toEqual([]);
+      expect(await job.getState()).toBe('delayed');
+      expect(Math.abs(job.timestamp + (job.opts.delay ?? 0) - (Date.parse(change.at) + HOUR_S * 1000))).toBeLessThan(5_000);
+      expect(await agentOf(k, newer)).toBe(Ann.id);
+
+      // The sweep run again (its event replayed after a crash): the same job for the waiting lead, and the lead that
+      // moved is not moved twice.
+      await t.app.get(ReassignBacklogHandler).run({ orgId: o.orgId, settingsVersion: 0 });
+      expect((await jobsOf([newer], PENDING)).map((j) => j.id)).toEqual([job.id]);
+      await drain(older);
+      expect(await agentOf(k, older)).toBe(Ben.id);
+      expect(await reassignedEntries(k, older)).toHaveLength(1);
+    });
+
+    it('should reassign a lead in a status added to the recycled ones while auto-assignment is on', async () => {
+      const o = await setup([{ name: 'Ann' }, { name: 'Ben' }], { statuses: ['Missed'] });
+      const k = o.admin.apiKey;
+      const { Ann, Ben } = o.agents;
+      const lead = await createLead(k, Ann.id);
+      await busy(k, lead, Ann.id);
+      await drain(lead);
+      expect(await contact(k, lead)).toMatchObject({ assignedAgentId: Ann.id, leadStatus: 'Not Picked' });
+
+      await configure(k, { statuses: ['Missed', 'Not Picked'] });
+      await waitForAgent(k, lead, Ben.id);
+      await sweepsDone(o.orgId);
+      await drain(lead);
+      expect(await reassignedEntries(k, lead)).toHaveLength(1);
+    });
+  });
+
   // Last: reconciling re-creates the pending jobs of every org of this file.
   describe('after Redis lost the re-check', () => {
     it('should re-create it from Postgres, no earlier than it was due, and reassign the lead when it runs', async () => {

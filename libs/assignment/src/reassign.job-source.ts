@@ -1,29 +1,59 @@
 import { Injectable } from '@nestjs/common';
-import { Sql } from '@app/shared';
-import { StoredEvent } from '@app/event-store';
+import { groupBy, Sql } from '@app/shared';
+import { EventStore, foldStream, StoredEvent } from '@app/event-store';
 import { AsJobSource, JobRequest, JobSource } from '@app/queue';
 import { CallLogged, CallLoggedData, LeadStatusChanged, LeadStatusChangedData } from '@app/contacts';
-import { AutoAssignmentSettings, RECYCLABLE_STATUSES, SettingsRepository } from '@app/settings';
-import { reassignJob, REASSIGN_LEAD } from './reassign.jobs';
+import {
+  AutoAssignmentSettings,
+  DEFAULT_SETTINGS,
+  SettingsChanged,
+  SettingsChangedData,
+  settingsDecider,
+  SettingsRepository,
+  settingsStream,
+  withDefaults,
+} from '@app/settings';
+import { reassignBacklogJob, reassignJob, REASSIGN_BACKLOG, REASSIGN_LEAD } from './reassign.jobs';
+import { RECYCLABLE_SQL, recycledBacklog } from './recycled-backlog';
 
-/** The statuses settings may recycle, as an SQL list. */
-const RECYCLABLE_SQL = RECYCLABLE_STATUSES.map((s) => `'${s}'`).join(', ');
+/**
+ * Whether rules changed from `before` to `after` recycle leads they did not: turned on, or a status added while on.
+ * Other changes need no new job: the re-check reads strategy, scope and the rest when it runs; and a job already in
+ * Redis keeps its due time (a new one for the same lead and version has the same id), so a new delay could not move it.
+ */
+export function recyclesMore(before: AutoAssignmentSettings, after: AutoAssignmentSettings): boolean {
+  if (!after.enabled) return false;
+  return !before.enabled || after.statuses.some((s) => !before.statuses.includes(s));
+}
 
 /**
  * SPEC §7 auto lead assignment, the trigger: every unreached event (a final call that did not connect, a lead
  * status change into a recycled status) of an org with auto-assignment on makes one delayed job, due
  * `delaySeconds` after the event. The job decides; see libs/contacts/src/domain/reassignment.ts.
+ *
+ * A settings change that makes the rules recycle more (recyclesMore) makes one job that sweeps the org's leads
+ * already in a recycled status (ReassignBacklogHandler): they had no trigger under the old rules, and an org may
+ * hold 100,000 of them, more than one round of the job outbox should enqueue.
  */
 @Injectable()
 @AsJobSource()
 export class ReassignJobSource implements JobSource {
   readonly name = 'auto-assignment';
-  readonly jobNames = [REASSIGN_LEAD];
-  readonly eventTypes = [CallLogged, LeadStatusChanged];
+  readonly jobNames = [REASSIGN_LEAD, REASSIGN_BACKLOG];
+  readonly eventTypes = [CallLogged, LeadStatusChanged, SettingsChanged];
 
-  constructor(private readonly settings: SettingsRepository) {}
+  constructor(
+    private readonly settings: SettingsRepository,
+    private readonly store: EventStore,
+  ) {}
 
   async jobsFor(events: readonly StoredEvent[], sql: Sql): Promise<JobRequest[]> {
+    const settingsChanges = events.filter((e) => e.type === SettingsChanged);
+    const contactEvents = settingsChanges.length ? events.filter((e) => e.type !== SettingsChanged) : events;
+    return [...(await this.backlogSweeps(settingsChanges)), ...(await this.recheckJobs(contactEvents, sql))];
+  }
+
+  private async recheckJobs(events: readonly StoredEvent[], sql: Sql): Promise<JobRequest[]> {
     const triggers: { e: StoredEvent; delayMs: number }[] = [];
     // Each org's rules once a round, not an await an event: the outbox hands over every call of a round, and that was
     // 4 % of what the service allocated in bench:ingest's batch phase (auto-assignment off).
@@ -51,38 +81,28 @@ export class ReassignJobSource implements JobSource {
   }
 
   /**
-   * After Redis loss: a job for every active lead in a recycled status of an org with auto-assignment on, under
-   * its maximum. The job names the contact's current version (any open streak started at or before it) and is due
-   * `delaySeconds` after the contact's last change: never earlier than the original, possibly later.
+   * A sweep job for each change that widened its org's rules, named by that change, so the event replayed after a
+   * crash makes the same job. The sweep reads the rules as they are when it runs (turned off since: it makes none).
    */
-  async *pending(sql: Sql): AsyncIterable<JobRequest> {
-    // One pass over contacts in primary-key order, ReassignJobSource.PAGE rows a query, filtered within each page: no
-    // index names lead_status (see migration 0025), and a filtered `ORDER BY id LIMIT` could be planned as a scan
-    // and sort of the whole table for every page.
-    let after = '00000000-0000-0000-0000-000000000000';
-    for (;;) {
-      const { rows } = await sql.query<{ last: string | null; id: string | null; org_id: string; version: string; updated_at: Date; delay: number }>(
-        `WITH page AS (SELECT id, org_id, version, updated_at, status, lead_status, reassignments FROM contacts WHERE id > $1 ORDER BY id LIMIT $2)
-         SELECT (SELECT id FROM page ORDER BY id DESC LIMIT 1) AS last, c.id, c.org_id, c.version, c.updated_at, (s.settings->'autoAssignment'->>'delaySeconds')::int AS delay
-           FROM (SELECT 1) AS one
-           LEFT JOIN (page c JOIN org_settings s ON s.org_id = c.org_id
-                       AND (s.settings->'autoAssignment'->>'enabled')::boolean
-                       AND c.status = 'ACTIVE' AND c.lead_status IN (${RECYCLABLE_SQL})
-                       AND c.lead_status IN (SELECT jsonb_array_elements_text(s.settings->'autoAssignment'->'statuses'))
-                       AND c.reassignments < (s.settings->'autoAssignment'->>'maxReassignments')::int) ON true
-          ORDER BY c.id`,
-        [after, ReassignJobSource.PAGE],
-      );
-      for (const r of rows) {
-        if (r.id === null) continue;
-        yield reassignJob({ orgId: r.org_id, contactId: r.id, triggerVersion: Number(r.version) }, new Date(r.updated_at).getTime() + r.delay * 1000);
+  private async backlogSweeps(changes: readonly StoredEvent[]): Promise<JobRequest[]> {
+    const jobs: JobRequest[] = [];
+    for (const [orgId, ofOrg] of groupBy(changes, (e) => e.orgId)) {
+      // Settings streams are short (one event per admin change); the rules before a change are the fold up to it.
+      const stream = await this.store.readStream(orgId, settingsStream(orgId));
+      for (const e of ofOrg) {
+        const before = foldStream(settingsDecider, stream.filter((x) => x.streamVersion < e.streamVersion)).settings ?? DEFAULT_SETTINGS;
+        const after = withDefaults((e.data as SettingsChangedData).settings);
+        if (recyclesMore(before.autoAssignment, after.autoAssignment)) jobs.push(reassignBacklogJob({ orgId, settingsVersion: e.streamVersion }));
       }
-      const last = rows[0]?.last ?? null;
-      if (last === null) return;
-      after = last;
     }
+    return jobs;
   }
 
-  /** Contacts read a query by pending (a test lowers it to walk several pages). */
+  /** After Redis loss: the re-check every recycled lead of every org should have (recycledBacklog). */
+  async *pending(sql: Sql): AsyncIterable<JobRequest> {
+    for await (const page of recycledBacklog(sql, null, ReassignJobSource.PAGE)) yield* page;
+  }
+
+  /** Contacts read a query by pending and by a sweep (a test lowers it to walk several pages). */
   static PAGE = 5000;
 }

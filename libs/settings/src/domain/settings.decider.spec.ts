@@ -51,6 +51,12 @@ describe(decideSettings.name, () => {
       );
     });
 
+    it('should name the start, the field sent, when a start sent alone falls after the stored end', () => {
+      expect(() => decideSettings({ type: 'ChangeSettings', changes: { callingWindow: { start: '22:00' } } }, given([initialized]))).toThrow(
+        expect.objectContaining({ field: 'callingWindow.start', message: expect.stringContaining('callingWindow.end (21:00)') }),
+      );
+    });
+
     it('should name the first bad field and list every problem', () => {
       const attempt = () => decideSettings({ type: 'ChangeSettings', changes: { timezone: 'Nowhere/Land', snoozeDays: 0 } }, given([initialized]));
       expect(attempt).toThrow(ValidationError);

@@ -53,7 +53,7 @@ export function decideSettings(command: SettingsCommand, state: SettingsState): 
     case 'ChangeSettings': {
       const current = requireSettings(state);
       assertPatchShape(command.changes);
-      assertValidSettings(withoutSecret(mergeSettings(current, command.changes)));
+      assertValidSettings(withoutSecret(mergeSettings(current, command.changes)), command.changes);
       const changes = normalizePatch(command.changes);
       const next = withoutSecret(mergeSettings(current, changes));
       if (isDeepStrictEqual(next, withoutSecret(current))) return [];

@@ -2,7 +2,7 @@ import { DEFAULT_SETTINGS, mergeSettings, PublicSettings, SettingsPatch } from '
 import { isValidHost, normalizeHost, outboundUrlProblem, settingsProblems } from './settings.validation';
 
 const fieldsOf = (patch: SettingsPatch | Record<string, unknown>) =>
-  settingsProblems(mergeSettings(DEFAULT_SETTINGS, patch as SettingsPatch)).map((p) => p.field);
+  settingsProblems(mergeSettings(DEFAULT_SETTINGS, patch as SettingsPatch), patch as SettingsPatch).map((p) => p.field);
 
 describe(settingsProblems.name, () => {
   it('should find nothing wrong with the defaults', () => {
@@ -18,7 +18,8 @@ describe(settingsProblems.name, () => {
     ['an end past 23:59', { callingWindow: { end: '24:00' } }, 'callingWindow.end'],
     ['an end before the start', { callingWindow: { start: '10:00', end: '09:00' } }, 'callingWindow.end'],
     ['an end equal to the start', { callingWindow: { start: '10:00', end: '10:00' } }, 'callingWindow.end'],
-    ['a start after the stored end', { callingWindow: { start: '22:00' } }, 'callingWindow.end'],
+    ['a start after the stored end', { callingWindow: { start: '22:00' } }, 'callingWindow.start'],
+    ['an end before the stored start', { callingWindow: { end: '07:00' } }, 'callingWindow.end'],
     ['snoozeDays 0', { snoozeDays: 0 }, 'snoozeDays'],
     ['snoozeDays 366', { snoozeDays: 366 }, 'snoozeDays'],
     ['a fractional snoozeDays', { snoozeDays: 1.5 }, 'snoozeDays'],

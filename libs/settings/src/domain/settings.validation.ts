@@ -2,7 +2,16 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { IANAZone } from 'luxon';
 import { ValidationError } from '@app/shared';
 import { isIpLiteral, isPublicAddress } from './ip-address';
-import { ASSIGNMENT_SCOPES, ASSIGNMENT_STRATEGIES, HH_MM, PublicSettings, RECYCLABLE_STATUSES, SETTINGS_LIMITS, WEEK_DAYS } from './settings';
+import {
+  ASSIGNMENT_SCOPES,
+  ASSIGNMENT_STRATEGIES,
+  HH_MM,
+  PublicSettings,
+  RECYCLABLE_STATUSES,
+  SETTINGS_LIMITS,
+  SettingsPatch,
+  WEEK_DAYS,
+} from './settings';
 
 export interface SettingsProblem {
   /** Full path of the field, e.g. `callingWindow.end`. */
@@ -68,8 +77,11 @@ const isInt = (v: unknown, min: number, max: number): boolean => typeof v === 'n
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const hasDuplicates = (xs: readonly unknown[]) => new Set(xs).size !== xs.length;
 
-/** Every rule of SPEC §7 over a whole (merged) settings object; empty when it is valid. */
-export function settingsProblems(s: PublicSettings): SettingsProblem[] {
+/**
+ * Every rule of SPEC §7 over a whole (merged) settings object; empty when it is valid. `patch`, what the client sent,
+ * decides which field a rule between two fields names: the one the client can see it got wrong.
+ */
+export function settingsProblems(s: PublicSettings, patch: SettingsPatch = {}): SettingsProblem[] {
   const problems: SettingsProblem[] = [];
   const add = (field: string, message: string) => problems.push({ field, message: `${field} ${message}` });
   const int = (field: string, value: unknown, { min, max }: { min: number; max: number }) => {
@@ -89,7 +101,12 @@ export function settingsProblems(s: PublicSettings): SettingsProblem[] {
     const endOk = typeof cw.end === 'string' && HH_MM.test(cw.end);
     if (!startOk) add('callingWindow.start', 'must be HH:MM (24 h)');
     if (!endOk) add('callingWindow.end', 'must be HH:MM (24 h)');
-    if (startOk && endOk && cw.end <= cw.start) add('callingWindow.end', `must be after callingWindow.start (${cw.start})`);
+    if (startOk && endOk && cw.end <= cw.start) {
+      // The field the client sent is the one to fix: a start sent alone past the stored end names the start.
+      const sent: { start?: unknown; end?: unknown } = isObject(patch.callingWindow) ? patch.callingWindow : {};
+      if (sent.start !== undefined && sent.end === undefined) add('callingWindow.start', `must be before callingWindow.end (${cw.end})`);
+      else add('callingWindow.end', `must be after callingWindow.start (${cw.start})`);
+    }
   }
 
   int('snoozeDays', s.snoozeDays, SETTINGS_LIMITS.snoozeDays);
@@ -139,7 +156,7 @@ export function settingsProblems(s: PublicSettings): SettingsProblem[] {
 }
 
 /** Throws a ValidationError naming the first bad field; its message lists every problem. */
-export function assertValidSettings(settings: PublicSettings): void {
-  const problems = settingsProblems(settings);
+export function assertValidSettings(settings: PublicSettings, patch?: SettingsPatch): void {
+  const problems = settingsProblems(settings, patch);
   if (problems.length) throw new ValidationError(problems[0].field, problems.map((p) => p.message).join('; '));
 }
