@@ -7,6 +7,7 @@ type Contact = {
   name: string;
   phone: string;
   timezone: string;
+  timezoneFromOrg: boolean;
   leadQuality: string;
   leadStatus: string;
   assignedAgentId: string | null;
@@ -73,6 +74,7 @@ describe('contacts (SPEC §2, §9)', () => {
         name: 'Sarah Lee',
         phone: '+14155550123',
         timezone: 'Europe/Madrid',
+        timezoneFromOrg: true,
         leadQuality: 'WARM',
         leadStatus: 'New',
         assignedAgentId: null,
@@ -134,7 +136,7 @@ describe('contacts (SPEC §2, §9)', () => {
       const c = await createContact(admin.apiKey, { name: 'Sarah Lee', tags: ['vip'] });
       const res = await patch(`/api/contacts/${c.id}`, admin.apiKey, { name: 'Sarah Lee-Park', phone: '+14155559999', tags: ['b2b'], timezone: 'Asia/Tokyo' });
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ ...c, name: 'Sarah Lee-Park', phone: '+14155559999', tags: ['b2b'], timezone: 'Asia/Tokyo', updatedAt: expect.any(String) });
+      expect(res.body).toEqual({ ...c, name: 'Sarah Lee-Park', phone: '+14155559999', tags: ['b2b'], timezone: 'Asia/Tokyo', timezoneFromOrg: false, updatedAt: expect.any(String) });
       expect((await get(`/api/contacts/${c.id}`, admin.apiKey)).body).toEqual(res.body);
     });
 
@@ -152,6 +154,65 @@ describe('contacts (SPEC §2, §9)', () => {
       expectError(await get(`/api/contacts/${randomUUID()}`, admin.apiKey), 404);
       expectError(await get('/api/contacts/not-a-uuid', admin.apiKey), 404);
       expectError(await patch(`/api/contacts/${randomUUID()}`, admin.apiKey, { name: 'X' }), 404);
+    });
+  });
+
+  describe("timezone (SPEC §2: default, the org's)", () => {
+    const setOrgTimezone = async (key: string, timezone: string) => expect((await patch('/api/settings', key, { timezone })).status).toBe(200);
+    const zoneOf = async (id: string, key: string) => {
+      const { timezone, timezoneFromOrg } = (await get(`/api/contacts/${id}`, key)).body as Contact;
+      return { timezone, timezoneFromOrg };
+    };
+
+    it("should answer the org's current timezone for a contact created without one, after the admin changes the org's", async () => {
+      const { admin } = await setup('UTC');
+      const imported = await createContact(admin.apiKey, { name: 'Imported' });
+      expect(imported).toMatchObject({ timezone: 'UTC', timezoneFromOrg: true });
+
+      await setOrgTimezone(admin.apiKey, 'America/Los_Angeles');
+      expect(await zoneOf(imported.id, admin.apiKey)).toEqual({ timezone: 'America/Los_Angeles', timezoneFromOrg: true });
+      // the list and its search answer the same
+      const listed = (await get('/api/contacts', admin.apiKey)).body.contacts as Contact[];
+      const searched = (await get('/api/contacts?q=Imported', admin.apiKey)).body.contacts as Contact[];
+      for (const c of [...listed, ...searched]) expect(c).toMatchObject({ id: imported.id, timezone: 'America/Los_Angeles', timezoneFromOrg: true });
+      expect(listed).toHaveLength(1);
+      expect(searched).toHaveLength(1);
+    });
+
+    it("should keep a contact's own timezone when the org's changes", async () => {
+      const { admin } = await setup('UTC');
+      const own = await createContact(admin.apiKey, { timezone: 'Asia/Tokyo' });
+      const follows = await createContact(admin.apiKey);
+      expect(own).toMatchObject({ timezone: 'Asia/Tokyo', timezoneFromOrg: false });
+
+      await setOrgTimezone(admin.apiKey, 'America/Los_Angeles');
+      expect(await zoneOf(own.id, admin.apiKey)).toEqual({ timezone: 'Asia/Tokyo', timezoneFromOrg: false });
+      const listed = (await get('/api/contacts', admin.apiKey)).body.contacts as Contact[];
+      expect(listed.map(({ id, timezone, timezoneFromOrg }) => ({ id, timezone, timezoneFromOrg }))).toEqual([
+        { id: own.id, timezone: 'Asia/Tokyo', timezoneFromOrg: false },
+        { id: follows.id, timezone: 'America/Los_Angeles', timezoneFromOrg: true },
+      ]);
+    });
+
+    it("should make a contact follow the org's timezone again when it is patched to null, and record that once", async () => {
+      const { admin } = await setup('UTC');
+      const c = await createContact(admin.apiKey, { timezone: 'Asia/Tokyo' });
+      await setOrgTimezone(admin.apiKey, 'America/Los_Angeles');
+
+      const res = await patch(`/api/contacts/${c.id}`, admin.apiKey, { timezone: null });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ timezone: 'America/Los_Angeles', timezoneFromOrg: true });
+      const [latest] = await timeline(c.id, admin.apiKey);
+      expect(latest).toMatchObject({ kind: 'contact_updated', data: { changes: { timezone: null } } });
+
+      // following it from then on
+      await setOrgTimezone(admin.apiKey, 'Europe/Madrid');
+      expect(await zoneOf(c.id, admin.apiKey)).toEqual({ timezone: 'Europe/Madrid', timezoneFromOrg: true });
+      // null again changes nothing; a zone of its own again takes it off the org's
+      const before = await timeline(c.id, admin.apiKey);
+      expect((await patch(`/api/contacts/${c.id}`, admin.apiKey, { timezone: null })).status).toBe(200);
+      expect(await timeline(c.id, admin.apiKey)).toEqual(before);
+      expect((await patch(`/api/contacts/${c.id}`, admin.apiKey, { timezone: 'Asia/Tokyo' })).body).toMatchObject({ timezone: 'Asia/Tokyo', timezoneFromOrg: false });
     });
   });
 

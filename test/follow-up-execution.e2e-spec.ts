@@ -609,6 +609,27 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       const deferred = await waitFor(o, f.id, { nextAttemptAt: expected });
       expect(deferred).toMatchObject({ status: 'scheduled', attempts: 0, scheduledAt: f.scheduledAt });
     });
+
+    it.concurrent("should apply the window in the org's current timezone to a contact created without one, after the admin changed it", async () => {
+      // Every day 08:00-21:00: the window is open now where it is noon, and closed where it is about 03:00.
+      const window: CallingWindow = { days: ALL_DAYS, start: '08:00', end: '21:00' };
+      const sms = await sink();
+      const o = await setup({ callingWindow: window, sms: { url: sms.url }, timezone: etcZoneAtLocalHour(12) });
+      const c = await createContact(o, { timezone: undefined });
+      // the admin then sets the org's real timezone, where it is night now
+      const zone = nightZone();
+      expect((await send('patch', '/api/settings', o.admin, { timezone: zone })).status).toBe(200);
+      expect((await send('get', `/api/contacts/${c.id}`, o.admin)).body).toMatchObject({ timezone: zone, timezoneFromOrg: true });
+
+      const f = await schedule(o, c.id, { type: 'sms', message: 'Hi', scheduledAt: iso(0) });
+      const expected = checkWindow(new Date(), zone, window).nextOpening!.toISOString();
+      expect(DateTime.fromISO(expected).setZone(zone).toFormat('HH:mm')).toBe('08:00');
+      const deferred = await waitFor(o, f.id, { nextAttemptAt: expected });
+      expect(deferred).toMatchObject({ status: 'scheduled', attempts: 0, outOfWindow: false });
+      expect((await eventsOf(o, c.id, f.id)).map((e) => e.kind)).toEqual(['follow_up_scheduled', 'follow_up_deferred']);
+      await sleep(300);
+      expect(requestsFor(sms, f.id)).toEqual([]);
+    });
   });
 
   describe('snooze, reschedule, cancel (SPEC §5)', () => {

@@ -65,7 +65,8 @@ const FOLLOW_UP_CAST: Record<(typeof FOLLOW_UP_PATCHABLE)[number], string> = {
 type ContactFields = Partial<{
   name: string;
   phone: string;
-  timezone: string;
+  /** null: the organization's (migration 0030) */
+  timezone: string | null;
   tags: readonly string[];
   campaign_id: string | null;
   assigned_agent_id: string | null;

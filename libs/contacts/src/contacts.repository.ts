@@ -1,11 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { Actor, Database, NotFoundError, ValidationError } from '@app/shared';
+import { UserRepository } from '@app/tenancy';
 
 export interface ContactView {
   id: string;
   name: string;
   phone: string;
+  /** Its own, else the organization's as it is now. */
   timezone: string;
+  /** true: it has none of its own and takes the organization's (created without one, or PATCH timezone null). */
+  timezoneFromOrg: boolean;
   leadQuality: string;
   leadStatus: string;
   assignedAgentId: string | null;
@@ -30,7 +34,13 @@ export interface ContactFilter {
   limit: number;
 }
 
-const COLUMNS = `id, name, phone, timezone, lead_quality AS "leadQuality", lead_status AS "leadStatus", assigned_agent_id AS "assignedAgentId",
+/** As stored: timezone null when the contact has none of its own (migration 0030). */
+type ContactRow = Omit<ContactView, 'timezone'> & { timezone: string | null };
+
+/** The organization's timezone: the settings' once an admin has set it (SPEC §7), before that the one it was created with. */
+const ORG_TIMEZONE = `(SELECT coalesce(s.settings->>'timezone', o.timezone) FROM organizations o LEFT JOIN org_settings s ON s.org_id = o.id WHERE o.id = contacts.org_id)`;
+
+const COLUMNS = (timezone: string) => `id, name, phone, ${timezone} AS timezone, timezone IS NULL AS "timezoneFromOrg", lead_quality AS "leadQuality", lead_status AS "leadStatus", assigned_agent_id AS "assignedAgentId",
   tags, campaign_id AS "campaignId", status, next_follow_up_at AS "nextFollowUpAt", last_call_at AS "lastCallAt",
   created_at AS "createdAt", updated_at AS "updatedAt"`;
 
@@ -78,10 +88,17 @@ function decodeCampaignCursor(cursor: string): [string, string] {
 /** Reads of the contact read model. Scoped by org; an agent sees only the contacts assigned to them. */
 @Injectable()
 export class ContactsRepository {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    private readonly users: UserRepository,
+  ) {}
 
   async find(actor: Actor, id: string): Promise<ContactView | null> {
-    const { rows } = await this.db.query<ContactView>(`SELECT ${COLUMNS} FROM contacts WHERE org_id = $1 AND id = $2`, [actor.orgId, id]);
+    // One row: the org's timezone by a scalar subquery, which coalesce runs only when the contact has none of its own.
+    const { rows } = await this.db.query<ContactView>(
+      `SELECT ${COLUMNS(`coalesce(timezone, ${ORG_TIMEZONE})`)} FROM contacts WHERE org_id = $1 AND id = $2`,
+      [actor.orgId, id],
+    );
     const contact = rows[0];
     if (!contact || !ContactsRepository.visible(actor, contact)) return null;
     return contact;
@@ -119,13 +136,24 @@ export class ContactsRepository {
       where.push(`(created_at, id) > ($${values.length - 1}::timestamptz, $${values.length}::uuid)`);
     }
     values.push(f.limit + 1);
-    const { rows } = await this.db.query<ContactView>(
-      `SELECT ${COLUMNS} FROM contacts WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT $${values.length}`,
+    const { rows } = await this.db.query<ContactRow>(
+      `SELECT ${COLUMNS('timezone')} FROM contacts WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT $${values.length}`,
       values,
     );
-    const page = rows.slice(0, f.limit);
+    const page = await this.withOrgTimezone(actor.orgId, rows.slice(0, f.limit));
     const last = page[page.length - 1];
     return { contacts: page, nextCursor: rows.length > f.limit && last ? encodeCursor(last.createdAt, last.id) : null };
+  }
+
+  /**
+   * A page's contacts without a timezone of their own take the organization's as it is now (SPEC §2), looked up once,
+   * and only when one of them needs it. Not the scalar subquery of `find`: in a list the planner charges it to every
+   * row it might fetch, which turned a rare search from the trigram indexes to a walk of the org's contacts (list-plans).
+   */
+  private async withOrgTimezone(orgId: string, rows: ContactRow[]): Promise<ContactView[]> {
+    if (rows.every((r) => r.timezone !== null)) return rows as ContactView[];
+    const orgTimezone = (await this.users.orgTimezone(orgId)) ?? 'UTC';
+    return rows.map((r) => (r.timezone === null ? { ...r, timezone: orgTimezone } : (r as ContactView)));
   }
 
   async campaignExists(orgId: string, campaignId: string): Promise<boolean> {

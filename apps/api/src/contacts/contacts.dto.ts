@@ -34,7 +34,7 @@ export class CreateContactDto {
   @Matches(E164, { message: 'phone must be an E.164 number such as +14155550123' })
   phone: string;
 
-  @ApiPropertyOptional({ description: "IANA time zone; default: the organization's" })
+  @ApiPropertyOptional({ description: "IANA time zone; default: the organization's, following its changes", example: 'America/Los_Angeles' })
   @IsOptional()
   @IsTimeZone()
   timezone?: string;
@@ -72,10 +72,10 @@ export class UpdateContactDto {
   @Matches(E164, { message: 'phone must be an E.164 number such as +14155550123' })
   phone?: string;
 
-  @ApiPropertyOptional()
-  @IsOptional()
+  @ApiPropertyOptional({ type: String, description: "IANA time zone; null: the organization's, following its changes", nullable: true })
+  @ValidateIf((_, v) => v !== undefined && v !== null)
   @IsTimeZone()
-  timezone?: string;
+  timezone?: string | null;
 
   @ApiPropertyOptional({ enum: LEAD_QUALITIES })
   @IsOptional()

@@ -1,7 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { ForbiddenError, ValidationError } from '@app/shared';
-import { UserRepository } from '@app/tenancy';
 import { ContactsRepository } from '../contacts.repository';
 import { ContactWriter } from '../contact-writer';
 import { CreateContactCommand } from './create-contact.command';
@@ -12,7 +11,6 @@ export class CreateContactHandler implements ICommandHandler<CreateContactComman
   constructor(
     private readonly writer: ContactWriter,
     private readonly contacts: ContactsRepository,
-    private readonly users: UserRepository,
   ) {}
 
   async execute({ actor, contact }: CreateContactCommand): Promise<{ id: string }> {
@@ -22,14 +20,14 @@ export class CreateContactHandler implements ICommandHandler<CreateContactComman
       assignedAgentId = actor.userId;
     }
     await checkReferences(this.contacts, actor.orgId, { assignedAgentId, campaignId: contact.campaignId ?? null });
-    const timezone = contact.timezone ?? (await this.users.orgTimezone(actor.orgId)) ?? 'UTC';
     const id = randomUUID();
     await this.writer.write(actor, id, () => ({
       type: 'CreateContact',
       contactId: id,
       name: contact.name,
       phone: contact.phone,
-      timezone,
+      // none given: the org's, as it is at each moment, not a copy of today's (migration 0030)
+      timezone: contact.timezone ?? null,
       leadQuality: contact.leadQuality,
       assignedAgentId,
       tags: contact.tags,

@@ -165,6 +165,16 @@ describe(decideContact.name, () => {
       given().when({ ...create, timezone: 'Mars/Olympus' }).thenThrows(ValidationError, { field: 'timezone' });
     });
 
+    it.each([
+      ['absent', undefined],
+      ['null', null],
+    ])("should record no timezone of its own, so the org's as it is at each moment applies, when it is %s", (_, timezone) => {
+      given()
+        .when({ ...create, timezone })
+        .then([{ type: ContactCreated, data: { ...contact, timezone: null, assignedAgentId: null, tags: [], campaignId: null } }]);
+      expect(fold(decideContact({ ...create, timezone }, initialContactState)).timezone).toBeNull();
+    });
+
     it('should refuse when the name is blank', () => {
       given().when({ ...create, name: '  ' }).thenThrows(ValidationError, { field: 'name' });
     });
@@ -191,6 +201,26 @@ describe(decideContact.name, () => {
       given(created)
         .when({ ...update, name: 'Sarah Lee', phone: '+14155550199', campaignId: null })
         .then([{ type: ContactUpdated, data: { contactId, changes: { phone: '+14155550199', campaignId: null } } }]);
+    });
+
+    it("should record timezone null, and leave the contact with none of its own, when it is patched to follow the org's", () => {
+      given(created).when({ ...update, timezone: null }).then([{ type: ContactUpdated, data: { contactId, changes: { timezone: null } } }]);
+      expect(fold(after([created], { ...update, timezone: null })).timezone).toBeNull();
+    });
+
+    it("should record nothing when the timezone is patched to the one it has, its own or the org's", () => {
+      given(created).when({ ...update, timezone: 'America/New_York' }).then([]);
+      const followsOrg: ContactEvent = { type: ContactCreated, data: { ...contact, timezone: null } };
+      given(followsOrg).when({ ...update, timezone: null }).then([]);
+    });
+
+    it('should record its own timezone when a contact following the org gets one', () => {
+      const followsOrg: ContactEvent = { type: ContactCreated, data: { ...contact, timezone: null } };
+      given(followsOrg).when({ ...update, timezone: 'Europe/Madrid' }).then([{ type: ContactUpdated, data: { contactId, changes: { timezone: 'Europe/Madrid' } } }]);
+    });
+
+    it('should refuse naming timezone when it is patched to a zone that is not IANA', () => {
+      given(created).when({ ...update, timezone: 'Europe/Atlantis' }).thenThrows(ValidationError, { field: 'timezone' });
     });
 
     it('should record LeadQualityChanged when the quality changes', () => {

@@ -70,7 +70,8 @@ export interface ContactState {
   readonly contactId: string | null;
   readonly name: string;
   readonly phone: string;
-  readonly timezone: string;
+  /** null: the organization's, as it is at each moment (the worker's calling window reads the org's settings then). */
+  readonly timezone: string | null;
   readonly tags: readonly string[];
   readonly leadStatus: LeadStatus;
   readonly leadQuality: LeadQuality;
@@ -112,7 +113,7 @@ export const initialContactState: ContactState = {
   contactId: null,
   name: '',
   phone: '',
-  timezone: 'UTC',
+  timezone: null,
   tags: [],
   leadStatus: INITIAL_LEAD_STATUS,
   leadQuality: DEFAULT_LEAD_QUALITY,
@@ -137,8 +138,8 @@ export interface CreateContact {
   readonly contactId: string;
   readonly name: string;
   readonly phone: string;
-  /** The handler passes the org's timezone when the client gave none. */
-  readonly timezone: string;
+  /** Absent or null: none of its own, so it follows the org's, changes included (not a copy of today's). */
+  readonly timezone?: string | null;
   /** [WARM] */
   readonly leadQuality?: LeadQuality;
   readonly assignedAgentId?: string | null;
@@ -146,13 +147,16 @@ export interface CreateContact {
   readonly campaignId?: string | null;
 }
 
-/** Absent field: unchanged. `assignedAgentId: null` unassigns, `campaignId: null` clears the campaign. */
+/**
+ * Absent field: unchanged. `assignedAgentId: null` unassigns, `campaignId: null` clears the campaign, `timezone: null`
+ * makes the contact follow the org's again.
+ */
 export interface UpdateContact {
   readonly type: 'UpdateContact';
   readonly contactId: string;
   readonly name?: string;
   readonly phone?: string;
-  readonly timezone?: string;
+  readonly timezone?: string | null;
   readonly tags?: readonly string[];
   readonly campaignId?: string | null;
   readonly leadQuality?: LeadQuality;
@@ -376,7 +380,7 @@ function createContact(c: CreateContact, state: ContactState): ContactEvent[] {
         contactId: c.contactId,
         name: validName(c.name),
         phone: validPhone(c.phone),
-        timezone: validTimeZone(c.timezone),
+        timezone: c.timezone == null ? null : validTimeZone(c.timezone),
         leadQuality,
         leadStatus: INITIAL_LEAD_STATUS,
         assignedAgentId: c.assignedAgentId ?? null,
@@ -402,7 +406,7 @@ function updateContact(c: UpdateContact, state: ContactState): ContactEvent[] {
     if (phone !== state.phone) changes.phone = phone;
   }
   if (c.timezone !== undefined) {
-    const timezone = validTimeZone(c.timezone);
+    const timezone = c.timezone === null ? null : validTimeZone(c.timezone);
     if (timezone !== state.timezone) changes.timezone = timezone;
   }
   if (c.tags !== undefined) {

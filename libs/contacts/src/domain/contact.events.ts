@@ -140,8 +140,11 @@ export interface ContactCreatedData {
   readonly name: string;
   /** E.164 */
   readonly phone: string;
-  /** IANA zone name */
-  readonly timezone: string;
+  /**
+   * IANA zone name; null: none of its own, the organization's whatever it is at the time. Contacts created before
+   * migration 0030 carry a copy of the org's zone of that moment, which nothing tells from a choice.
+   */
+  readonly timezone: string | null;
   readonly leadQuality: LeadQuality;
   readonly leadStatus: LeadStatus;
   readonly assignedAgentId: string | null;
@@ -153,7 +156,8 @@ export interface ContactCreatedData {
 export interface ContactChanges {
   readonly name?: string;
   readonly phone?: string;
-  readonly timezone?: string;
+  /** null: from now on the organization's. */
+  readonly timezone?: string | null;
   readonly tags?: readonly string[];
   readonly campaignId?: string | null;
 }

@@ -473,7 +473,7 @@ class Sequence {
         const window =
           f.type === 'webhook' && this.rng.chance(0.5)
             ? { inWindow: true, nextOpening: null }
-            : toFollowUpWindowCheck(checkWindow(new Date(this.now), this.state.timezone, effectiveWindow(this.s.orgWindow, (f.campaignId && this.s.campaigns[f.campaignId]) || null)));
+            : toFollowUpWindowCheck(checkWindow(new Date(this.now), this.state.timezone ?? this.s.timezone, effectiveWindow(this.s.orgWindow, (f.campaignId && this.s.campaigns[f.campaignId]) || null)));
         return { type: 'StartFollowUpAttempt', ...base, schedule: intent.schedule, now, window };
       }
       case 'result':

@@ -8,7 +8,8 @@ export class UpdateContactCommand {
     readonly changes: {
       name?: string;
       phone?: string;
-      timezone?: string;
+      /** null: the organization's from now on */
+      timezone?: string | null;
       leadQuality?: LeadQuality;
       leadStatus?: LeadStatus;
       assignedAgentId?: string | null;

@@ -186,7 +186,7 @@ export class FollowUpExecutor {
       window:
         f.type === 'webhook'
           ? NOT_APPLICABLE
-          : toFollowUpWindowCheck(checkWindow(now, state.timezone, effectiveWindow(s.callingWindow as CallingWindow, (f.campaignId && windows.get(f.campaignId)) || null))),
+          : toFollowUpWindowCheck(checkWindow(now, state.timezone ?? s.timezone, effectiveWindow(s.callingWindow as CallingWindow, (f.campaignId && windows.get(f.campaignId)) || null))),
       // Whom a call attempt is for (the dialler connects the call to that agent); texts and webhooks go to nobody.
       ...(f.type === 'call'
         ? {

@@ -27,6 +27,7 @@ import { UserTimezoneFollowsOrg1700000000026 } from './1700000000026-user-timezo
 import { FollowUpsAgentIndexByCreation1700000000027 } from './1700000000027-follow-ups-agent-index-by-creation';
 import { ListFilterIndexes1700000000028 } from './1700000000028-list-filter-indexes';
 import { FollowUpsContactAgent1700000000029 } from './1700000000029-follow-ups-contact-agent';
+import { ContactTimezoneFollowsOrg1700000000030 } from './1700000000030-contact-timezone-follows-org';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -52,4 +53,5 @@ export const MIGRATIONS = [
   FollowUpsAgentIndexByCreation1700000000027,
   ListFilterIndexes1700000000028,
   FollowUpsContactAgent1700000000029,
+  ContactTimezoneFollowsOrg1700000000030,
 ];
