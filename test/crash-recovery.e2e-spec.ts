@@ -183,9 +183,9 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
 
   /**
    * SPEC §5 over one follow-up's timeline: each attempt starts while none is open and gets at most one result; the
-   * number of attempts started is the follow-up's `attempts`; the receiver was sent each started attempt under its
-   * own webhook-id, and nothing else (re-sends of one attempt share its id, which Standard Webhooks receivers
-   * de-duplicate on).
+   * number of attempts started is the follow-up's `attempts`; the receiver was sent each started attempt, and nothing
+   * else, under the webhook-id of its due time (`<followUp>.<schedule>`: 1, or the schedule of the last snooze or
+   * reschedule before it), which re-sends and retries share and Standard Webhooks receivers de-duplicate on.
    */
   const expectConsistent = async (o: Org, f: FollowUp, receiver: HttpSink) => {
     const events = await eventsOf(o, f.contactId, f.id);
@@ -196,9 +196,14 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
     expect({ ...describeIt, attempts: now.attempts }).toEqual({ ...describeIt, attempts: starts.length });
     // one result per attempt, for that attempt
     expect({ ...describeIt, results: results.map((e) => e.data.attempt) }).toEqual({ ...describeIt, results: starts.map((e) => e.data.attempt) });
-    const expectedIds = starts.map((e) => `${f.id}.${e.data.schedule}.${e.data.attempt}`);
-    const sentIds = [...new Set(forFollowUp(receiver, f.id).map((r) => r.headers['webhook-id']))];
-    expect({ ...describeIt, sentIds }).toEqual({ ...describeIt, sentIds: expectedIds });
+    let occurrence = 1;
+    const expected: string[] = [];
+    for (const e of events) {
+      if (e.kind === 'follow_up_snoozed' || e.kind === 'follow_up_rescheduled') occurrence = e.data.schedule;
+      if (e.kind === 'follow_up_attempt_started') expected.push(`${f.id}.${occurrence} attempt ${e.data.attempt}`);
+    }
+    const sent = [...new Set(forFollowUp(receiver, f.id).map((r) => `${r.headers['webhook-id']} attempt ${r.body.attempt}`))];
+    expect({ ...describeIt, sent }).toEqual({ ...describeIt, sent: expected });
     return { events, now, starts };
   };
 
@@ -344,7 +349,11 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
       await expectConsistent(o, fI, hookI);
       const timeoutEvents = await eventsOf(o, dialled, fT.id);
       expect(timeoutEvents.filter((e) => e.kind === 'follow_up_attempt_failed')).toEqual([expect.objectContaining({ data: expect.objectContaining({ attempt: 1, reason: expect.stringContaining('timeout') }) })]);
-      expect(forFollowUp(dialler, fT.id)).toHaveLength(1);
+      // Its dial request went out before the crash, but Redis lost the job that sent it, so whether it did is unknown:
+      // asked again under the same webhook-id (the dialler places one call), unless the attempt's timeout had passed.
+      const dials = forFollowUp(dialler, fT.id);
+      expect(dials.length).toBeLessThanOrEqual(2);
+      expect(dials.map((r) => `${r.headers['webhook-id']} attempt ${r.body.attempt}`)).toEqual(dials.map(() => `${fT.id}.1.1 attempt 1`));
       expect(await reassignments()).toBe(reassignedBefore + 1);
       // the deferred one waits for its window: not run, not counted
       expect(await followUp(o, fD.id)).toMatchObject({ status: 'scheduled', attempts: 0, nextAttemptAt: deferred.nextAttemptAt });

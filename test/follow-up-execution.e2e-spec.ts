@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { Webhook } from 'standardwebhooks';
 import { CallingWindow, checkWindow, effectiveWindow } from '@app/contacts';
-import { executeJob } from '@app/follow-ups';
+import { executeJob, FollowUpWriter } from '@app/follow-ups';
+import { systemActor } from '@app/shared';
 import { JobQueues, JobReconciler, QueueName } from '@app/queue';
 import { ALL_DAYS, ALWAYS_OPEN, eventually, executionOrg, flushPrefix, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, sinkPool, SinkRequest, startHttpSink, startTestApp, TestApp } from '@app/testing';
 
@@ -137,9 +138,10 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       const failed = await waitFor(o, f.id, { status: 'failed' }, 45_000);
       expect(failed).toMatchObject({ attempts: 3, maxAttempts: 3, lastError: 'HTTP 500', scheduledAt: f.scheduledAt, nextAttemptAt: null });
       expect(failed.resolvedAt).not.toBeNull();
-      expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1.1`, `${f.id}.2.2`, `${f.id}.3.3`]);
+      // one message resent (Standard Webhooks): the receiver may have acted on an attempt it failed to answer
+      expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1`, `${f.id}.1`, `${f.id}.1`]);
       expect(hook.requests.map((r) => r.body.attempt)).toEqual([1, 2, 3]);
-      for (const [i, r] of hook.requests.entries()) expectSigned(r, o.secret, `${f.id}.${i + 1}.${i + 1}`);
+      for (const r of hook.requests) expectSigned(r, o.secret, `${f.id}.1`);
       const times = hook.requests.map((r) => r.receivedAt.getTime());
       for (let i = 1; i < times.length; i++) {
         expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(SECOND - 50);
@@ -176,7 +178,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(hook.requests).toHaveLength(1);
       const [r] = hook.requests;
       expect(r.path).toBe('/hooks/follow-up?x=1');
-      expectSigned(r, o.secret, `${f.id}.1.1`);
+      expectSigned(r, o.secret, `${f.id}.1`);
       expect(r.body).toEqual({ type: 'follow_up.due', followUpId: f.id, contactId: c.id, attempt: 1, maxAttempts: 4, scheduledAt: f.scheduledAt, priority: 'normal', campaignId: null, notes: 'renewal' });
     });
 
@@ -190,7 +192,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       hook.respondWith(204);
       const done = await waitFor(o, f.id, { status: 'completed' });
       expect(done.attempts).toBe(2);
-      expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1.1`, `${f.id}.2.2`]);
+      expect(hook.requests.map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1`, `${f.id}.1`]);
     });
   });
 
@@ -205,7 +207,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(sms.requests).toHaveLength(1);
       const [r] = sms.requests;
       expect(r.path).toBe('/send');
-      expectSigned(r, o.secret, `${f.id}.1.1`);
+      expectSigned(r, o.secret, `${f.id}.1`);
       expect(r.body).toMatchObject({ type: 'sms.send', followUpId: f.id, contactId: c.id, to: c.phone, message: 'Your quote is ready', attempt: 1 });
     });
 
@@ -236,6 +238,41 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       await sleep(300);
       expect([dialler.requests.length, hook.requests.length]).toEqual([0, 0]);
       expect(sms.requests.map((r) => r.body.contactId)).toEqual([again.id]);
+    });
+
+    it.concurrent('should send the retry of an SMS the provider failed to answer under the same webhook-id, so a provider that sent it drops the repeat', async () => {
+      // A provider that handed the text on and then answered 5xx (or after the 10 s timeout): the retry is the same
+      // message, which a Standard Webhooks receiver recognises by its id, and the lead gets one text, not two.
+      const sms = await sink();
+      sms.respondWith(503);
+      const o = await setup({ sms: { url: sms.url } });
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'sms', message: 'Your quote is ready', scheduledAt: iso(0), maxAttempts: 3 });
+      await eventually(() => expect(requestsFor(sms, f.id)).toHaveLength(1));
+      sms.respondWith(200);
+      await waitFor(o, f.id, { status: 'completed', attempts: 2 });
+      const [first, retry] = requestsFor(sms, f.id);
+      expect(retry.headers['webhook-id']).toBe(first.headers['webhook-id']);
+      expectSigned(retry, o.secret, first.headers['webhook-id'] as string);
+      expect([first.body.attempt, retry.body.attempt]).toEqual([1, 2]);
+      expect(retry.body).toMatchObject({ to: c.phone, message: 'Your quote is ready' });
+    });
+
+    it.concurrent('should send an SMS rescheduled after a failed attempt under a new webhook-id: a new due time is a new message', async () => {
+      const sms = await sink();
+      sms.respondWith(503);
+      const o = await setup({ sms: { url: sms.url }, retryDelaySeconds: 3600 });
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'sms', message: 'Call us back', scheduledAt: iso(0), maxAttempts: 3 });
+      await waitFor(o, f.id, { status: 'scheduled', attempts: 1, lastError: 'HTTP 503' });
+      sms.respondWith(200);
+      const moved = await send('post', `/api/follow-ups/${f.id}/reschedule`, o.admin, { scheduledAt: iso(300) });
+      expect(moved.status).toBe(200);
+      await waitFor(o, f.id, { status: 'completed', attempts: 2 });
+      const [first, second] = requestsFor(sms, f.id);
+      expect(second.body).toMatchObject({ attempt: 2, scheduledAt: moved.body.scheduledAt });
+      expectSigned(second, o.secret, second.headers['webhook-id'] as string);
+      expect(second.headers['webhook-id']).not.toBe(first.headers['webhook-id']);
     });
 
     it.concurrent('should fail every attempt when no SMS provider is configured, saying why', async () => {
@@ -775,6 +812,71 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       await sleep(300);
       expect(hook.requests).toHaveLength(1);
       expect(hook.requests[0].receivedAt.getTime()).toBeGreaterThanOrEqual(Date.parse(f.scheduledAt) - 20);
+    });
+
+    /**
+     * The crash state of a call attempt whose worker died between counting it and sending its dial request: the
+     * attempt start the worker appends, then Redis loses every key (the follow-up is due in an hour, so no job of its
+     * own runs meanwhile).
+     */
+    const attemptCountedThenRedisLost = async (o: Org, c: { id: string }) => {
+      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(HOUR), maxAttempts: 1 });
+      await t.app.get(FollowUpWriter).write(systemActor(o.orgId), c.id, () => ({
+        type: 'StartFollowUpAttempt',
+        contactId: c.id,
+        followUpId: f.id,
+        schedule: 1,
+        now: new Date().toISOString(),
+        window: { inWindow: true, nextOpening: null },
+        agentId: o.agent.id,
+      }));
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
+      // the timeout job the attempt start makes, enqueued before Redis loses it
+      const queue = t.app.get(JobQueues).queue(QueueName.FollowUps);
+      await eventually(async () => expect(await queue.getJob(`fu-timeout.${f.id}.1.1`)).toBeTruthy());
+      await flushPrefix(t.name);
+      return f;
+    };
+
+    it('should ring the lead for a call attempt counted but never dialled when Redis lost its jobs, under the webhook-id it would have had', async () => {
+      // Regression: the attempt waited out attemptTimeoutSeconds (an hour) for a call nobody placed, and with
+      // maxAttempts 1 the follow-up then failed without the lead ever being rung: reconcile re-created only its timeout.
+      const dialler = await sink();
+      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 3600 });
+      const c = await createContact(o);
+      const f = await attemptCountedThenRedisLost(o, c);
+      expect(requestsFor(dialler, f.id)).toEqual([]);
+
+      await t.app.get(JobReconciler).reconcile();
+      await eventually(() => expect(requestsFor(dialler, f.id)).toHaveLength(1));
+      const [dial] = requestsFor(dialler, f.id);
+      // the id the dial request had if it did leave before the crash: a dialler that placed that call drops this one
+      expectSigned(dial, o.secret, `${f.id}.1.1`);
+      expect(dial.body).toMatchObject({ type: 'call.dial', attempt: 1, maxAttempts: 1, to: c.phone, agentId: o.agent.id });
+      // the same attempt, not a second one
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1, lastError: null });
+      await pushCall(o, c.id, { followUpId: f.id, status: 'Called', durationSec: 40 });
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'completed', attempts: 1 });
+      expect((await eventsOf(o, c.id, f.id)).filter((e) => e.kind === 'follow_up_attempt_started')).toHaveLength(1);
+      expect(requestsFor(dialler, f.id)).toHaveLength(1);
+    });
+
+    it('should not ring the lead again when jobs are reconciled and Redis lost nothing', async () => {
+      // Reconcile is also run after a database outage (docs/operations.md): a dialled attempt's dial request left.
+      const dialler = await sink();
+      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 3600 });
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0) });
+      await waitFor(o, f.id, { status: 'queued', attempts: 1 });
+      await eventually(() => expect(requestsFor(dialler, f.id)).toHaveLength(1));
+      const queue = t.app.get(JobQueues).queue(QueueName.FollowUps);
+      await eventually(async () => expect(await queue.getJob(`fu-timeout.${f.id}.1.1`)).toBeTruthy());
+      await eventually(async () => expect(await queue.getJob(`fu-exec.${f.id}.1`)).toBeFalsy());
+
+      await t.app.get(JobReconciler).reconcile();
+      await sleep(800);
+      expect(requestsFor(dialler, f.id)).toHaveLength(1);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
     });
 
     it('should keep expiring follow-ups after Redis keys are lost and jobs are reconciled', async () => {

@@ -64,7 +64,8 @@ export class FollowUpJobSource implements JobSource {
 
   /**
    * From Postgres alone: the next attempt of every open follow-up, the attempt in flight of every webhook and SMS
-   * follow-up (resumed), and the timeout of every dialled call attempt.
+   * follow-up (resumed), and the timeout of every dialled call attempt, with its dial request again when Redis lost
+   * that timeout too.
    */
   async *pending(sql: Sql): AsyncIterable<JobRequest> {
     let after = '00000000-0000-0000-0000-000000000000';
@@ -86,7 +87,14 @@ export class FollowUpJobSource implements JobSource {
           // it resumes the attempt under the same message id, which receivers de-duplicate on.
           yield executeJob({ ...base, schedule: r.schedule }, new Date(r.updated_at).toISOString(), r.priority);
         } else if (r.status === 'queued' && r.dialler_url) {
-          yield timeoutJob({ ...base, attempt: r.attempts, schedule: r.schedule }, new Date(r.updated_at).getTime() + r.timeout_seconds * 1000);
+          const timeout = timeoutJob({ ...base, attempt: r.attempts, schedule: r.schedule }, new Date(r.updated_at).getTime() + r.timeout_seconds * 1000);
+          // A call attempt counted whose job Redis lost may have died before its dial request left: nothing else would
+          // ring the lead, and the attempt would wait out its timeout. Asked again under the same webhook-id (the
+          // dialler de-duplicates on it), as a job run again after a crash does; not when the timeout job is still in
+          // Redis, which then lost nothing (BullMQ itself runs a crashed job again). Listed before the timeout job,
+          // which reconcile adds.
+          yield { ...executeJob({ ...base, schedule: r.schedule, resume: true }, new Date(r.updated_at).toISOString(), r.priority), unlessPresent: timeout.jobId };
+          yield timeout;
         }
       }
       after = rows[rows.length - 1].id;

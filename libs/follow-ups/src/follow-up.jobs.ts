@@ -10,6 +10,11 @@ export interface ExecuteFollowUpPayload {
   followUpId: string;
   /** The schedule the job was made for: a job for an older schedule is stale and does nothing. */
   schedule: number;
+  /**
+   * Made by jobs:reconcile for a call attempt Postgres holds open (queued) after Redis lost the job that started it:
+   * asks the dialler again, as that job run again after a crash would (whether its dial request left is unknown).
+   */
+  resume?: true;
 }
 
 export interface AttemptTimeoutPayload {

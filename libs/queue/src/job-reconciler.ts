@@ -26,7 +26,8 @@ export class JobReconciler {
     const failed = await this.failedJobIds();
     let jobs = 0;
     let revived = 0;
-    const enqueue = async (batch: JobRequest[]) => {
+    const enqueue = async (requests: JobRequest[]) => {
+      const batch = await this.withoutPresent(requests, failed);
       for (const [queue, list] of groupBy(batch, (r) => r.queue)) {
         for (const r of list) {
           if (!failed.get(queue)?.has(r.jobId)) continue;
@@ -51,6 +52,23 @@ export class JobReconciler {
     for (const recurring of this.registry.recurring) await recurring.ensureSchedule();
     this.logger.log({ jobs, revived, recurring: this.registry.recurring.length }, 'jobs reconciled from Postgres');
     return { jobs, revived };
+  }
+
+  /**
+   * The requests, but those whose `unlessPresent` job Redis still holds: checked before the batch is added, so the
+   * sources list such a request before the job it names.
+   */
+  private async withoutPresent(requests: JobRequest[], failed: Map<QueueName, Set<string>>): Promise<JobRequest[]> {
+    const conditional = requests.filter((r) => r.unlessPresent !== undefined && !failed.get(r.queue)?.has(r.jobId));
+    if (conditional.length === 0) return requests;
+    const present = new Set<JobRequest>();
+    for (const [name, list] of groupBy(conditional, (r) => r.queue)) {
+      const queue = this.queues.queue(name);
+      // asked together: they share the queue's connection's round trips
+      const states = await Promise.all(list.map((r) => queue.getJobState(r.unlessPresent!)));
+      list.forEach((r, i) => states[i] !== 'unknown' && present.add(r));
+    }
+    return requests.filter((r) => !present.has(r));
   }
 
   /** The ids in each queue's failed set (at most removeOnFail's count are kept). */

@@ -27,4 +27,10 @@ export interface JobRequest<N extends AnyJobName = AnyJobName> {
   readonly runAt?: number;
   /** BullMQ priority: 1 is the highest. */
   readonly priority?: number;
+  /**
+   * Read by jobs:reconcile only: a job of the same queue that Redis holds whenever this one is not needed. This one is
+   * then added only if Redis lost that one too (or this one is in the failed set, to be revived), so a reconcile when
+   * nothing was lost adds nothing.
+   */
+  readonly unlessPresent?: string;
 }

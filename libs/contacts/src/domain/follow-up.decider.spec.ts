@@ -655,6 +655,21 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       expect(history.slice(1).map((e) => e.type)).toEqual([FollowUpScheduled, FollowUpDeferred, FollowUpAttemptStarted, FollowUpAttemptFailed, FollowUpSnoozed, FollowUpRescheduled]);
       expect(schedules).toEqual([1, 2, 2, 3, 4, 5]);
     });
+
+    it('should keep the occurrence through deferrals and retries, and take a new one with each snooze or reschedule', () => {
+      const history = after(
+        [created, sms],
+        start({ window: outOfWindow }), // deferred to the window's opening
+        start({ schedule: 2, now: '2025-03-12T12:00:00Z' }),
+        result(1, false, { retryAt: '2025-03-12T12:15:00Z' }), // retried
+        start({ schedule: 3, now: '2025-03-12T12:15:00Z' }),
+        snooze(), // withdraws attempt 2
+        start({ schedule: 4, now: '2025-03-14T14:00:00Z' }),
+        reschedule(),
+      );
+      const occurrences = history.slice(1).map((_, i) => fold(history.slice(0, i + 2)).followUps.get(followUpId)?.occurrence);
+      expect(occurrences).toEqual([undefined, undefined, undefined, undefined, undefined, 4, 4, 5]);
+    });
   });
 
   describe('LogCall ending a call attempt', () => {

@@ -63,6 +63,12 @@ export interface FollowUpState {
    * deferred, failed with a retry). A worker job carries the number it was made for: another number is stale.
    */
   readonly schedule: number;
+  /**
+   * The schedule under which the due time was last set, by a snooze or reschedule; absent before the first (then
+   * FIRST_FOLLOW_UP_SCHEDULE). Deferrals and retries leave it: however many attempts a due time takes, it is one
+   * message to an SMS provider or webhook receiver, and a new due time is a new one (the worker's webhook-id).
+   */
+  readonly occurrence?: number;
   /** What to deliver: the sms text, the webhook URL, the notes (the worker needs no read-model query). */
   readonly message?: string | null;
   readonly url?: string | null;
@@ -112,12 +118,12 @@ export function evolveFollowUp(f: FollowUpState, event: FollowUpLifecycleEvent):
     case FollowUpSnoozed: {
       const d = event.data;
       const attempts = d.withdrawnAttempt === null ? f.attempts : d.withdrawnAttempt - 1;
-      return { ...f, status: 'snoozed', scheduledAt: d.until, nextAttemptAt: d.until, schedule: d.schedule, attempts, attemptOpen: false };
+      return { ...f, status: 'snoozed', scheduledAt: d.until, nextAttemptAt: d.until, schedule: d.schedule, occurrence: d.schedule, attempts, attemptOpen: false };
     }
     case FollowUpRescheduled: {
       const d = event.data;
       const attempts = d.withdrawnAttempt === null ? f.attempts : d.withdrawnAttempt - 1;
-      return { ...f, status: 'scheduled', scheduledAt: d.scheduledAt, nextAttemptAt: d.scheduledAt, schedule: d.schedule, attempts, attemptOpen: false };
+      return { ...f, status: 'scheduled', scheduledAt: d.scheduledAt, nextAttemptAt: d.scheduledAt, schedule: d.schedule, occurrence: d.schedule, attempts, attemptOpen: false };
     }
     case FollowUpCancelled:
       return { ...f, status: 'cancelled', attemptOpen: false };
@@ -380,6 +386,7 @@ function expire(c: ExpireFollowUp, f: FollowUpState): ContactEvent[] {
   if (!isOpenFollowUpStatus(f.status)) return [];
   if (Date.parse(now) - Date.parse(f.scheduledAt) <= c.expireAfterDays * DAY_MS) return [];
   if (deliveringNow(f, now)) return []; // its delivery's result ends it, or gives it a retry the next run expires
+
   return [{ type: FollowUpExpired, data: { ...ref(c), overdueSince: f.scheduledAt, at: now } }];
 }
 

@@ -13,6 +13,7 @@ import {
   ContactState,
   contactStream,
   effectiveWindow,
+  FIRST_FOLLOW_UP_SCHEDULE,
   FollowUpAttemptStarted,
   FollowUpState,
   routeAttempt,
@@ -71,12 +72,25 @@ type Write =
   | { kind: 'result'; job: ExecuteFollowUpPayload; attempt: FollowUpState; outcome: Outcome; retryDelaySeconds: number };
 type Started = { attempt: FollowUpState; state: ContactState } | null;
 
+/** A call attempt whose attemptTimeoutSeconds have passed (unknown for a state that did not keep its start: not). */
+const timedOut = (f: FollowUpState, now: Date, s: OrgSettings): boolean =>
+  f.attemptStartedAt !== undefined && now.getTime() >= Date.parse(f.attemptStartedAt) + s.attemptTimeoutSeconds * 1000;
+
 /** `agentId` when it is an active agent of the org (StartFacts.active), else null. */
 const isActive = (active: Map<string, Set<string>>, orgId: string, agentId: string | null): string | null =>
   agentId && active.get(orgId)?.has(agentId) ? agentId : null;
 
 /** One attempt of one follow-up: a withdrawn attempt's number can come again, never under the same schedule. */
 const attemptKey = (f: FollowUpState) => `${f.id}.${f.schedule}.${f.attempts}`;
+
+/**
+ * The webhook-id of an attempt's request, which receivers de-duplicate on (Standard Webhooks: "the same when the same
+ * webhook is being resent"). A text or webhook is one message per due time: its retries (after a timeout, or a 5xx
+ * from a provider that may have sent the text all the same) and its deferral to the window's opening keep the id, so
+ * the lead gets one text; a snooze or reschedule sets a new due time, a new message. A dial request is a new call each
+ * attempt: its id is the attempt's (attemptKey).
+ */
+const messageIdOf = (f: FollowUpState) => (f.type === 'call' ? attemptKey(f) : `${f.id}.${f.occurrence ?? FIRST_FOLLOW_UP_SCHEDULE}`);
 
 /**
  * SPEC §5 execution, for many due follow-ups at once. A job counts its attempt (or defers it, outside the calling
@@ -159,9 +173,11 @@ export class FollowUpExecutor {
     // Resume a crashed run, unless this process is performing the attempt right now. A webhook or SMS attempt is
     // open only while it is being delivered. A call attempt stays open (queued) after its dial request went out,
     // until a call or the timeout ends it, so only a job run again (its worker died or stalled, or recording the
-    // result failed) asks the dialler again: whether the first request went out before the crash is unknown, and
-    // a dial request lost there would otherwise leave the attempt waiting out its whole timeout for a call that
-    // never comes. The repeat has the same webhook-id, which the dialler de-duplicates on, as webhook receivers do.
+    // result failed) or one jobs:reconcile made for it after Redis lost the first (`resume`) asks the dialler again:
+    // whether the first request went out before the crash is unknown, and a dial request lost there would otherwise
+    // leave the attempt waiting out its whole timeout for a call that never comes. The repeat has the same webhook-id,
+    // which the dialler de-duplicates on, as webhook receivers do. Not once the attempt's timeout has passed: the
+    // timeout job is failing it, and a call placed now would ring the lead for an attempt already given up.
     if (f.attemptOpen) {
       // this process is delivering it right now: its own result will land
       if (this.performing.has(attemptKey(f))) return { events: [] };
@@ -169,7 +185,7 @@ export class FollowUpExecutor {
       const start: ContactCommand = { type: 'StartFollowUpAttempt', contactId: job.contactId, followUpId: f.id, schedule: job.schedule, now: now.toISOString(), window: NOT_APPLICABLE };
       const events = contactDecider.decide(start, state);
       if (events.length > 0) return { events };
-      const resumable = f.status === 'in_progress' || (f.status === 'queued' && redelivered);
+      const resumable = f.status === 'in_progress' || (f.status === 'queued' && (redelivered || job.resume === true) && !timedOut(f, now, s));
       return { events: [], attempt: resumable ? f : undefined };
     }
     if (f.status !== 'scheduled' && f.status !== 'snoozed') return { events: [] };
@@ -308,9 +324,7 @@ export class FollowUpExecutor {
 
   private async perform(a: Attempt): Promise<Outcome | null> {
     const { job, followUp: f, settings } = a;
-    // Stable across re-runs of this attempt (receivers drop the repeat), new for every attempt: a withdrawn
-    // attempt's number can come again, but never with the same schedule.
-    const messageId = `${f.id}.${f.schedule}.${f.attempts}`;
+    const messageId = messageIdOf(f);
     // What every request says of the follow-up (docs/operations.md, "Outbound requests"): a dialler orders its calls by
     // priority and shows the agent the notes.
     const common = {
