@@ -327,6 +327,146 @@ describe('contacts (SPEC §2, §9)', () => {
     });
   });
 
+  describe('Idempotency-Key on creating contacts and notes', () => {
+    /** A POST with an Idempotency-Key, seen by the 5xx guard like every other request. */
+    const postKeyed = async (path: string, key: string, idempotencyKey: string, body: Record<string, unknown>) => {
+      const res = await t.http().post(path).set('Authorization', `Bearer ${key}`).set('Idempotency-Key', idempotencyKey).send(body);
+      client.seen.push({ req: `POST ${path}`, status: res.status, body: res.body });
+      return res;
+    };
+    const notesOf = async (contactId: string, key: string) => (await timeline(contactId, key)).filter((e) => e.kind === 'note');
+
+    it('should create one contact however often, and however concurrently, a request with the same key is retried, answering it as it is now', async () => {
+      const { admin } = await setup();
+      const body = { name: 'Sarah Lee', phone: nextPhone(), tags: ['crm'] };
+      const first = await postKeyed('/api/contacts', admin.apiKey, 'crm-lead-17', body);
+      expect(first.status).toBe(201);
+      const retries = await Promise.all([1, 2, 3].map(() => postKeyed('/api/contacts', admin.apiKey, 'crm-lead-17', body)));
+      for (const r of retries) expect({ status: r.status, body: r.body }).toEqual({ status: 201, body: first.body });
+      expect(await listIds(admin.apiKey)).toEqual([first.body.id]);
+      expect((await timeline(first.body.id, admin.apiKey)).map((e) => e.kind)).toEqual(['contact_created']);
+
+      // the contact as it is now, whatever the retry's body says
+      expect((await patch(`/api/contacts/${first.body.id}`, admin.apiKey, { name: 'Sarah Lee-Park' })).status).toBe(200);
+      const late = await postKeyed('/api/contacts', admin.apiKey, 'crm-lead-17', { ...body, name: 'Someone Else' });
+      expect({ status: late.status, body: late.body }).toEqual({ status: 201, body: (await get(`/api/contacts/${first.body.id}`, admin.apiKey)).body });
+      expect(late.body.name).toBe('Sarah Lee-Park');
+
+      // another key is another contact
+      const other = await postKeyed('/api/contacts', admin.apiKey, 'crm-lead-18', body);
+      expect(other.status).toBe(201);
+      expect((await listIds(admin.apiKey)).sort()).toEqual([first.body.id, other.body.id].sort());
+    });
+
+    it('should create one contact and answer it to both when two requests with the same key arrive at once', async () => {
+      const { admin } = await setup();
+      const body = { name: 'Sarah Lee', phone: nextPhone() };
+      const both = await Promise.all([1, 2].map(() => postKeyed('/api/contacts', admin.apiKey, 'crm-lead-at-once', body)));
+      expect(both.map((r) => r.status)).toEqual([201, 201]);
+      expect(both[1].body).toEqual(both[0].body);
+      expect(await listIds(admin.apiKey)).toEqual([both[0].body.id]);
+    });
+
+    it("should give another organization sending the same key its own contact, each org's retries answering its own", async () => {
+      const { admin } = await setup();
+      const other = await t.createOrg('Other org');
+      const ourBody = { name: 'Ours', phone: nextPhone() };
+      const theirBody = { name: 'Theirs', phone: nextPhone() };
+      const ours = await postKeyed('/api/contacts', admin.apiKey, 'crm-lead-17', ourBody);
+      const theirs = await postKeyed('/api/contacts', other.adminKey, 'crm-lead-17', theirBody);
+      expect([ours.status, theirs.status]).toEqual([201, 201]);
+      expect(theirs.body.id).not.toBe(ours.body.id);
+      expect(JSON.stringify(theirs.body)).not.toContain('Ours');
+      const [ourRetry, theirRetry] = await Promise.all([
+        postKeyed('/api/contacts', admin.apiKey, 'crm-lead-17', ourBody),
+        postKeyed('/api/contacts', other.adminKey, 'crm-lead-17', theirBody),
+      ]);
+      expect({ status: ourRetry.status, body: ourRetry.body }).toEqual({ status: 201, body: ours.body });
+      expect({ status: theirRetry.status, body: theirRetry.body }).toEqual({ status: 201, body: theirs.body });
+      expect(await listIds(admin.apiKey)).toEqual([ours.body.id]);
+      expect(await listIds(other.adminKey)).toEqual([theirs.body.id]);
+      expectError(await get(`/api/contacts/${ours.body.id}`, other.adminKey), 404);
+    });
+
+    it("should answer 404 and create nothing when an agent retries a key whose contact is another agent's", async () => {
+      const { supervisor, admin, ana, bob } = await setup();
+      const bobs = await postKeyed('/api/contacts', supervisor.apiKey, 'crm-lead-bob', { name: 'Bobs lead', phone: nextPhone(), assignedAgentId: bob.id });
+      expect(bobs.status).toBe(201);
+      const peek = await postKeyed('/api/contacts', ana.apiKey, 'crm-lead-bob', { name: 'Bobs lead', phone: nextPhone() });
+      expectError(peek, 404);
+      expect(JSON.stringify(peek.body)).not.toContain('Bobs lead');
+      expect(await listIds(admin.apiKey)).toEqual([bobs.body.id]);
+      expect(await listIds(ana.apiKey)).toEqual([]);
+      expect((await get(`/api/contacts/${bobs.body.id}`, bob.apiKey)).body).toMatchObject({ name: 'Bobs lead', assignedAgentId: bob.id });
+
+      // her own contact she may retry; once it is handed to Bob, no more
+      const body = { name: 'Anas lead', phone: nextPhone() };
+      const hers = await postKeyed('/api/contacts', ana.apiKey, 'crm-lead-ana', body);
+      expect(hers.status).toBe(201);
+      const again = await postKeyed('/api/contacts', ana.apiKey, 'crm-lead-ana', body);
+      expect({ status: again.status, body: again.body }).toEqual({ status: 201, body: hers.body });
+      expect((await patch(`/api/contacts/${hers.body.id}`, supervisor.apiKey, { assignedAgentId: bob.id })).status).toBe(200);
+      const gone = await postKeyed('/api/contacts', ana.apiKey, 'crm-lead-ana', body);
+      expectError(gone, 404);
+      expect(JSON.stringify(gone.body)).not.toContain('Anas lead');
+      expect((await listIds(admin.apiKey)).sort()).toEqual([bobs.body.id, hers.body.id].sort());
+    });
+
+    it('should add one note however often, and however concurrently, a request with the same key is retried, answering the first', async () => {
+      const { admin, ana } = await setup();
+      const c = await createContact(admin.apiKey, { assignedAgentId: ana.id });
+      const first = await postKeyed(`/api/contacts/${c.id}/notes`, ana.apiKey, 'note-17', { text: ' Call after 5 ' });
+      expect(first.status).toBe(201);
+      expect(first.body).toEqual({ id: expect.any(String), contactId: c.id, kind: 'note', text: 'Call after 5', authorId: ana.id, createdAt: expect.any(String), resolved: true });
+      const retries = await Promise.all([
+        postKeyed(`/api/contacts/${c.id}/notes`, ana.apiKey, 'note-17', { text: ' Call after 5 ' }),
+        postKeyed(`/api/contacts/${c.id}/notes`, ana.apiKey, 'note-17', { text: ' Call after 5 ' }),
+        // the retry's body is not compared with the first; nor its sender, of the same org
+        postKeyed(`/api/contacts/${c.id}/notes`, admin.apiKey, 'note-17', { text: 'something else' }),
+      ]);
+      for (const r of retries) expect({ status: r.status, body: r.body }).toEqual({ status: 201, body: first.body });
+      expect((await notesOf(c.id, admin.apiKey)).map((e) => e.data.noteId)).toEqual([first.body.id]);
+
+      // another key is another note; the same key on another contact, of this org or another, too
+      const other = await postKeyed(`/api/contacts/${c.id}/notes`, ana.apiKey, 'note-18', { text: 'Call after 5' });
+      const elsewhere = await createContact(admin.apiKey);
+      const sameKeyElsewhere = await postKeyed(`/api/contacts/${elsewhere.id}/notes`, admin.apiKey, 'note-17', { text: 'Elsewhere' });
+      const otherOrg = await t.createOrg('Other org');
+      const theirContact = await createContact(otherOrg.adminKey);
+      const theirs = await postKeyed(`/api/contacts/${theirContact.id}/notes`, otherOrg.adminKey, 'note-17', { text: 'Theirs' });
+      expect([other.status, sameKeyElsewhere.status, theirs.status]).toEqual([201, 201, 201]);
+      expect(new Set([first.body.id, other.body.id, sameKeyElsewhere.body.id, theirs.body.id]).size).toBe(4);
+      expect(theirs.body).toMatchObject({ contactId: theirContact.id, text: 'Theirs' });
+      expect((await notesOf(c.id, admin.apiKey)).map((e) => e.data.noteId)).toEqual([other.body.id, first.body.id]);
+      expect((await notesOf(elsewhere.id, admin.apiKey)).map((e) => e.data.text)).toEqual(['Elsewhere']);
+      expect((await notesOf(theirContact.id, otherOrg.adminKey)).map((e) => e.data.text)).toEqual(['Theirs']);
+    });
+
+    it('should add one note and answer it to both when two requests with the same key arrive at once', async () => {
+      const { admin } = await setup();
+      const c = await createContact(admin.apiKey);
+      const both = await Promise.all([1, 2].map(() => postKeyed(`/api/contacts/${c.id}/notes`, admin.apiKey, 'note-at-once', { text: 'Hi' })));
+      expect(both.map((r) => r.status)).toEqual([201, 201]);
+      expect(both[1].body).toEqual(both[0].body);
+      expect((await notesOf(c.id, admin.apiKey)).map((e) => e.data.noteId)).toEqual([both[0].body.id]);
+    });
+
+    it('should answer 400 naming Idempotency-Key for a key that is blank, too long or not printable ASCII, and create nothing', async () => {
+      const { admin } = await setup();
+      const c = await createContact(admin.apiKey);
+      for (const bad of [' ', 'k'.repeat(256), 'clé-17']) {
+        const contact = await postKeyed('/api/contacts', admin.apiKey, bad, { name: 'Sarah Lee', phone: nextPhone() });
+        expectError(contact, 400);
+        expect(fieldsNamed(contact)).toEqual(['Idempotency-Key']);
+        const note = await postKeyed(`/api/contacts/${c.id}/notes`, admin.apiKey, bad, { text: 'Hi' });
+        expectError(note, 400);
+        expect(fieldsNamed(note)).toEqual(['Idempotency-Key']);
+      }
+      expect(await listIds(admin.apiKey)).toEqual([c.id]);
+      expect((await timeline(c.id, admin.apiKey)).map((e) => e.kind)).toEqual(['contact_created']);
+    });
+  });
+
   describe('bad input', () => {
     const otherOrgAgent = async () => {
       const other = await t.createOrg('Other org');

@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
 import { Actor } from '@app/shared';
 import {
   AddNoteCommand,
@@ -8,11 +8,13 @@ import {
   ContactsRepository,
   CreateCampaignCommand,
   CreateContactCommand,
+  NoteAddedData,
   TimelineRepository,
   UpdateContactCommand,
 } from '@app/contacts';
 import { AnyRole, CurrentActor, Roles, Staff } from '../auth/auth.decorators';
 import { PageQuery, uuidParam } from '../http/common.dto';
+import { idempotencyKeyOf } from '../http/idempotency-key';
 import { CreateCampaignDto, CreateContactDto, CreateNoteDto, ListCampaignsQuery, ListContactsQuery, UpdateContactDto } from './contacts.dto';
 
 @ApiTags('contacts')
@@ -28,8 +30,14 @@ export class ContactsController {
   ) {}
 
   @Post('contacts')
-  async create(@CurrentActor() actor: Actor, @Body() body: CreateContactDto) {
-    const { id } = await this.commands.execute<CreateContactCommand, { id: string }>(new CreateContactCommand(actor, body));
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Any string of 1 to 255 printable ASCII characters, unique per contact you mean to create (a UUID, or the record id in your CRM). A retry with the same key creates nothing new and answers the contact the first request created, as it is now.',
+  })
+  async create(@CurrentActor() actor: Actor, @Body() body: CreateContactDto, @Headers('idempotency-key') idempotencyKey?: string) {
+    const command = new CreateContactCommand(actor, body, idempotencyKeyOf(idempotencyKey));
+    const { id } = await this.commands.execute<CreateContactCommand, { id: string }>(command);
     return this.contacts.get(actor, id);
   }
 
@@ -50,9 +58,20 @@ export class ContactsController {
   }
 
   @Post('contacts/:id/notes')
-  async addNote(@CurrentActor() actor: Actor, @Param('id', uuidParam('contact')) id: string, @Body() body: CreateNoteDto) {
-    const note = await this.commands.execute<AddNoteCommand, { id: string; at: string }>(new AddNoteCommand(actor, id, body.text));
-    return { id: note.id, contactId: id, kind: 'note', text: body.text.trim(), authorId: actor.userId, createdAt: note.at, resolved: true };
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'Any string of 1 to 255 printable ASCII characters, unique per note you mean to add (a UUID, say). A retry with the same key for the same contact adds nothing new and answers the note the first request added.',
+  })
+  async addNote(
+    @CurrentActor() actor: Actor,
+    @Param('id', uuidParam('contact')) id: string,
+    @Body() body: CreateNoteDto,
+    @Headers('idempotency-key') idempotencyKey?: string,
+  ) {
+    const command = new AddNoteCommand(actor, id, body.text, idempotencyKeyOf(idempotencyKey));
+    const note = await this.commands.execute<AddNoteCommand, NoteAddedData>(command);
+    return { id: note.noteId, contactId: note.contactId, kind: 'note', text: note.text, authorId: note.authorId, createdAt: note.at, resolved: true };
   }
 
   @Get('contacts/:id/timeline')

@@ -1,11 +1,12 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
-import { Actor, ValidationError } from '@app/shared';
+import { Actor } from '@app/shared';
 import { ContactsRepository, FollowUpFields } from '@app/contacts';
 import { ChangeFollowUpCommand, FollowUpAction, FollowUpsRepository, ScheduleFollowUpCommand } from '@app/follow-ups';
 import { CurrentActor, Staff } from '../auth/auth.decorators';
 import { PageQuery, uuidParam } from '../http/common.dto';
+import { idempotencyKeyOf } from '../http/idempotency-key';
 import { CancelDto, ListFollowUpsQuery, RescheduleDto, ScheduleFollowUpDto } from './follow-ups.dto';
 
 @ApiTags('follow-ups')
@@ -81,13 +82,4 @@ export class FollowUpsController {
     await this.commands.execute(new ChangeFollowUpCommand(actor, id, change));
     return this.followUps.get(actor, id);
   }
-}
-
-/** The Idempotency-Key header (IETF draft-ietf-httpapi-idempotency-key-header): absent, or 1-255 printable ASCII characters. */
-function idempotencyKeyOf(header: string | undefined): string | null {
-  if (header === undefined) return null;
-  if (!/^[\x20-\x7e]{1,255}$/.test(header) || header.trim() === '') {
-    throw new ValidationError('Idempotency-Key', 'must be 1 to 255 printable ASCII characters');
-  }
-  return header;
 }

@@ -5,5 +5,7 @@ export class AddNoteCommand {
     readonly actor: Actor,
     readonly contactId: string,
     readonly text: string,
+    /** The client's Idempotency-Key, if it sent one: a retry with it adds no second note (the handler). */
+    readonly idempotencyKey: string | null = null,
   ) {}
 }

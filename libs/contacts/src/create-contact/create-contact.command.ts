@@ -13,5 +13,7 @@ export class CreateContactCommand {
       tags?: string[];
       campaignId?: string | null;
     },
+    /** The client's Idempotency-Key, if it sent one: a retry with it creates nothing new (the handler). */
+    readonly idempotencyKey: string | null = null,
   ) {}
 }
