@@ -750,6 +750,19 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       expect((await followUp(f.id, a.admin.apiKey)).status).toBe('cancelled');
     });
 
+    it('should expire a follow-up once today is more than expireAfterDays calendar days past its due date, not N × 24 h after it', async () => {
+      const o = await setup({ expireAfterDays: 1, timezone: 'UTC' });
+      const contactId = await createContact(o.admin.apiKey);
+      const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+      // due yesterday at 00:01: more than 24 h ago (past 00:01 today), but overdue by 1 day only until tonight
+      const stays = await schedule(o.admin.apiKey, contactId, { scheduledAt: new Date(today - DAY + 60_000).toISOString() });
+      // due the day before at 23:59: overdue by 2 days, though less than 48 h ago
+      const goes = await schedule(o.admin.apiKey, contactId, { scheduledAt: new Date(today - DAY - 60_000).toISOString() });
+      await eventually(async () => expect((await followUp(goes.id, o.admin.apiKey)).status).toBe('expired'), 15_000);
+      await new Promise((r) => setTimeout(r, 1000)); // several more runs of the periodic job (every 300 ms here)
+      expect(['scheduled', 'queued']).toContain((await followUp(stays.id, o.admin.apiKey)).status); // open: the worker may have run it
+    });
+
     it('should go on expiring the follow-ups after one it cannot write', async () => {
       const o = await setup({ expireAfterDays: 1 });
       const contactId = await createContact(o.admin.apiKey);

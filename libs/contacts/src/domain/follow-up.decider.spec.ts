@@ -110,7 +110,7 @@ const snooze = (until = '2025-03-14T14:00:00Z') => ({ type: 'SnoozeFollowUp' as 
 const reschedule = (scheduledAt = '2025-03-20T09:00:00Z') => ({ type: 'RescheduleFollowUp' as const, contactId, followUpId, scheduledAt });
 const cancel = (reason?: string | null) => ({ type: 'CancelFollowUp' as const, contactId, followUpId, reason });
 const complete = (how: 'manual' | 'hub' = 'manual', by: string | null = 'a1') => ({ type: 'CompleteFollowUp' as const, contactId, followUpId, how, by });
-const expire = (at: string, expireAfterDays = 7) => ({ type: 'ExpireFollowUp' as const, contactId, followUpId, now: at, expireAfterDays });
+const expire = (at: string, expireAfterDays = 7, timezone = 'UTC') => ({ type: 'ExpireFollowUp' as const, contactId, followUpId, now: at, expireAfterDays, timezone });
 
 const call = (overrides: Partial<CallInput> = {}): CallInput => ({
   callId: 'call1',
@@ -586,12 +586,30 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
   });
 
   describe('ExpireFollowUp', () => {
-    it('should expire an open follow-up overdue for longer than expireAfterDays', () => {
+    // due Tuesday 2025-03-11 14:00 UTC: overdue from Wednesday 00:00, "overdue by 7 days" all of Tuesday 03-18
+    const expired = (at: string, overdueSince = due): ContactEvent[] => [{ type: FollowUpExpired, data: { followUpId, contactId, overdueSince, at } }];
+
+    it('should expire an open follow-up once today is more than expireAfterDays calendar days past its due date (SPEC §5)', () => {
       const history = [created, scheduled()];
-      given(...history)
-        .when(expire('2025-03-18T14:00:00.001Z'))
-        .then([{ type: FollowUpExpired, data: { followUpId, contactId, overdueSince: due, at: '2025-03-18T14:00:00.001Z' } }]);
+      given(...history).when(expire('2025-03-18T23:59:59.999Z')).then([]);
+      given(...history).when(expire('2025-03-19T00:00:00Z')).then(expired('2025-03-19T00:00:00.000Z'));
       expect(followUpAfter(after(history, expire('2025-03-19T00:00:00Z')))).toMatchObject({ status: 'expired' });
+    });
+
+    it("should count the days in the organization's timezone", () => {
+      // 07:00 on the 11th in Los Angeles (PDT, UTC-7): expires at midnight there on the 19th, 07:00 UTC
+      given(created, scheduled()).when(expire('2025-03-19T06:59:59Z', 7, 'America/Los_Angeles')).then([]);
+      given(created, scheduled()).when(expire('2025-03-19T07:00:00Z', 7, 'America/Los_Angeles')).then(expired('2025-03-19T07:00:00.000Z'));
+      // 23:00 on the 11th in Tokyo (UTC+9): midnight there on the 19th is 15:00 UTC on the 18th
+      given(created, scheduled()).when(expire('2025-03-18T14:59:59Z', 7, 'Asia/Tokyo')).then([]);
+      given(created, scheduled()).when(expire('2025-03-18T15:00:00Z', 7, 'Asia/Tokyo')).then(expired('2025-03-18T15:00:00.000Z'));
+    });
+
+    it('should count calendar days across a DST change: a day of 23 hours is one day', () => {
+      // London: clocks go forward on 2025-03-30; due 09:00 on the 24th, expired from midnight BST on April 1st
+      const history = [created, scheduled({ scheduledAt: '2025-03-24T09:00:00.000Z' })];
+      given(...history).when(expire('2025-03-31T22:59:59Z', 7, 'Europe/London')).then([]);
+      given(...history).when(expire('2025-03-31T23:00:00Z', 7, 'Europe/London')).then(expired('2025-03-31T23:00:00.000Z', '2025-03-24T09:00:00.000Z'));
     });
 
     it.each([
@@ -599,27 +617,31 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       ['a webhook', webhook],
     ])('should wait for %s being delivered, expiring it only if no result came ten minutes after its attempt started', (_, fu) => {
       // its attempt started after the expiry age (a retry, say); the delivery is out when the expiry job runs
-      const delivering = [created, fu, started(1, { at: '2025-03-18T15:00:00.000Z' })];
-      given(...delivering).when(expire('2025-03-18T15:00:05Z')).then([]);
-      given(...delivering).when(expire('2025-03-18T15:09:59Z')).then([]);
-      given(...delivering)
-        .when(expire('2025-03-18T15:10:00Z'))
-        .then([{ type: FollowUpExpired, data: { followUpId, contactId, overdueSince: due, at: '2025-03-18T15:10:00.000Z' } }]);
+      const delivering = [created, fu, started(1, { at: '2025-03-19T15:00:00.000Z' })];
+      given(...delivering).when(expire('2025-03-19T15:00:05Z')).then([]);
+      given(...delivering).when(expire('2025-03-19T15:09:59Z')).then([]);
+      given(...delivering).when(expire('2025-03-19T15:10:00Z')).then(expired('2025-03-19T15:10:00.000Z'));
       // a queued call is the agent's to make: it expires as it is
-      given(created, scheduled(), started(1, { at: '2025-03-18T15:00:00.000Z' }))
-        .when(expire('2025-03-18T15:00:05Z'))
-        .then([{ type: FollowUpExpired, data: { followUpId, contactId, overdueSince: due, at: '2025-03-18T15:00:05.000Z' } }]);
+      given(created, scheduled(), started(1, { at: '2025-03-19T15:00:00.000Z' }))
+        .when(expire('2025-03-19T15:00:05Z'))
+        .then(expired('2025-03-19T15:00:05.000Z'));
     });
 
-    it('should do nothing when it is overdue for exactly expireAfterDays or less', () => {
-      given(created, scheduled()).when(expire('2025-03-18T14:00:00Z')).then([]);
+    it('should do nothing while it is overdue by expireAfterDays days or fewer', () => {
+      given(created, scheduled()).when(expire('2025-03-18T14:00:01Z')).then([]);
       given(created, scheduled()).when(expire('2025-03-12T14:00:00Z')).then([]);
+      given(created, scheduled()).when(expire('2025-03-11T13:00:00Z')).then([]); // not even due
     });
 
-    it('should honour another expiry period when the org sets one', () => {
-      given(created, scheduled())
-        .when(expire('2025-03-13T14:00:01Z', 2))
-        .then([{ type: FollowUpExpired, data: { followUpId, contactId, overdueSince: due, at: '2025-03-13T14:00:01.000Z' } }]);
+    it('should honour another expiry period when the org sets one, 0 expiring it as soon as it is overdue', () => {
+      given(created, scheduled()).when(expire('2025-03-13T23:59:59Z', 2)).then([]);
+      given(created, scheduled()).when(expire('2025-03-14T00:00:00Z', 2)).then(expired('2025-03-14T00:00:00.000Z'));
+      given(created, scheduled()).when(expire('2025-03-11T23:59:59Z', 0)).then([]);
+      given(created, scheduled()).when(expire('2025-03-12T00:00:00Z', 0)).then(expired('2025-03-12T00:00:00.000Z'));
+    });
+
+    it('should refuse a timezone that is not an IANA zone, naming it', () => {
+      given(created, scheduled()).when(expire('2025-03-19T00:00:00Z', 7, 'Mars/Olympus')).thenThrows(ValidationError, { field: 'timezone' });
     });
 
     it('should expire a queued call follow-up nobody called', () => {
@@ -628,10 +650,8 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
 
     it('should count from the snoozed due time when the follow-up was snoozed', () => {
       const snoozed = after([created, scheduled()], snooze('2025-03-14T14:00:00Z'));
-      given(...snoozed).when(expire('2025-03-19T00:00:00Z')).then([]);
-      given(...snoozed)
-        .when(expire('2025-03-21T14:00:01Z'))
-        .then([{ type: FollowUpExpired, data: { followUpId, contactId, overdueSince: '2025-03-14T14:00:00.000Z', at: '2025-03-21T14:00:01.000Z' } }]);
+      given(...snoozed).when(expire('2025-03-21T23:59:59Z')).then([]);
+      given(...snoozed).when(expire('2025-03-22T00:00:00Z')).then(expired('2025-03-22T00:00:00.000Z', '2025-03-14T14:00:00.000Z'));
     });
 
     it.each(endedHistories)('should do nothing, not refuse, when the follow-up is %s', (_status, history) => {

@@ -1,4 +1,4 @@
-import { ConflictError, ValidationError } from '@app/shared';
+import { ConflictError, localDayNumber, ValidationError } from '@app/shared';
 import {
   CallLoggedData,
   ContactEvent,
@@ -21,7 +21,7 @@ import {
   FollowUpType,
   isOpenFollowUpStatus,
 } from './contact.events';
-import { isOneOf, isoUtc, optionalText, requireText } from './contact.invariants';
+import { isOneOf, isoUtc, optionalText, requireText, validTimeZone } from './contact.invariants';
 
 /**
  * The follow-up lifecycle (SPEC §5) inside the contact aggregate: the state of one follow-up, how its events
@@ -233,6 +233,8 @@ export interface ExpireFollowUp extends FollowUpCommandBase {
   readonly type: 'ExpireFollowUp';
   readonly now: string;
   readonly expireAfterDays: number;
+  /** The organization's timezone, whose calendar days "overdue" is counted in (the job has no viewer). */
+  readonly timezone: string;
 }
 
 export type FollowUpCommand =
@@ -379,12 +381,20 @@ function recordResult(c: RecordFollowUpAttemptResult, f: FollowUpState): Contact
   return [attemptFailed(f, c.contactId, c.attempt, optionalText(c.reason) ?? 'failed', callId, () => isoUtc(c.retryAt, 'retryAt'), at)];
 }
 
-/** [] unless the follow-up is open and its due time is more than expireAfterDays × 24 h before now. */
+/**
+ * [] unless the follow-up is open and overdue for longer than expireAfterDays. SPEC §5: overdue is "due date before
+ * today", so a follow-up is overdue from the start of the day after its due date, and has been so for longer than N
+ * days from the start of the (N + 1)th day after it: it expires when today is more than N calendar days past its due
+ * date, the count the hub shows as "overdue by N days" (due Monday 09:00, N = 7: shown "overdue by 7 days" all next
+ * Monday, expired from Tuesday 00:00). Days of the organization's timezone, the job having no viewer.
+ */
 function expire(c: ExpireFollowUp, f: FollowUpState): ContactEvent[] {
   const now = isoUtc(c.now, 'now');
   if (!Number.isFinite(c.expireAfterDays) || c.expireAfterDays < 0) throw new ValidationError('expireAfterDays', 'must be a number of days, 0 or more');
+  validTimeZone(c.timezone);
   if (!isOpenFollowUpStatus(f.status)) return [];
-  if (Date.parse(now) - Date.parse(f.scheduledAt) <= c.expireAfterDays * DAY_MS) return [];
+  const overdueDays = localDayNumber(new Date(now), c.timezone) - localDayNumber(new Date(f.scheduledAt), c.timezone);
+  if (overdueDays <= c.expireAfterDays) return [];
   if (deliveringNow(f, now)) return []; // its delivery's result ends it, or gives it a retry the next run expires
 
   return [{ type: FollowUpExpired, data: { ...ref(c), overdueSince: f.scheduledAt, at: now } }];

@@ -514,7 +514,7 @@ class Sequence {
       case 'complete':
         return { type: 'CompleteFollowUp', ...base, how: this.rng.chance(0.5) ? 'manual' : 'hub', by: 'a1' };
       case 'expire':
-        return { type: 'ExpireFollowUp', ...base, now, expireAfterDays: this.s.expireAfterDays };
+        return { type: 'ExpireFollowUp', ...base, now, expireAfterDays: this.s.expireAfterDays, timezone: this.s.timezone };
     }
   }
 
@@ -705,7 +705,10 @@ class Sequence {
       }
       case 'expire': {
         const f = m!;
-        if (isEnded(f.status) || now - f.scheduledAt <= this.s.expireAfterDays * DAY) return { refused: false, changed };
+        // overdue from the start of the day after its due date, calendar days of the org's zone (luxon, not the decider's arithmetic)
+        const day = (ms: number) => DateTime.fromMillis(ms, { zone: this.s.timezone }).startOf('day');
+        const overdueDays = Math.round(day(now).diff(day(f.scheduledAt), 'days').days);
+        if (isEnded(f.status) || overdueDays <= this.s.expireAfterDays) return { refused: false, changed };
         if (f.type !== 'call' && f.attemptOpen && f.attemptStartedAt !== undefined && now - f.attemptStartedAt < DELIVERY_GRACE_MS) {
           this.coverage.add('expiry waits for a delivery');
           return { refused: false, changed };

@@ -12,9 +12,10 @@ const expired = new Counter({ name: 'follow_ups_expired_total', help: 'Follow-up
 const PAGE = 500;
 
 /**
- * SPEC §5 expiry: an open follow-up overdue for longer than the org's expireAfterDays becomes expired.
- * "Overdue for longer than N days" is measured from its due time (scheduledAt), N × 24 h, the same for every
- * viewer whatever their time zone.
+ * SPEC §5 expiry: an open follow-up overdue for longer than the org's expireAfterDays becomes expired. Overdue is
+ * "due date before today", so it expires when today is more than N calendar days past its due date, days of the
+ * org's timezone (follow-up.decider.ts expire): the hub never shows it "overdue by N days" and then drops it mid-day.
+ * Until 2026-12-07 it was N × 24 h from its due time, up to a day earlier.
  */
 @Injectable()
 @HandlesJob(EXPIRE_FOLLOW_UPS)
@@ -32,13 +33,19 @@ export class ExpireFollowUpsHandler implements JobHandler<Record<string, never>>
     let count = 0;
     let failures = 0;
     for (;;) {
-      const { rows } = await this.db.query<{ id: string; org_id: string; contact_id: string; days: number }>(
-        `SELECT f.id, f.org_id, f.contact_id, coalesce((s.settings->>'expireAfterDays')::int, 7) AS days
-           FROM follow_ups f LEFT JOIN org_settings s ON s.org_id = f.org_id
+      const { rows } = await this.db.query<{ id: string; org_id: string; contact_id: string; days: number; tz: string }>(
+        `SELECT f.id, f.org_id, f.contact_id, x.days, x.tz
+           FROM follow_ups f
+           JOIN organizations o ON o.id = f.org_id
+           LEFT JOIN org_settings s ON s.org_id = f.org_id
+          CROSS JOIN LATERAL (SELECT coalesce((s.settings->>'expireAfterDays')::int, 7) AS days,
+                                     coalesce(s.settings->>'timezone', o.timezone) AS tz) x
           WHERE f.kind = 'follow_up' AND NOT f.resolved AND f.id > $2
-            -- hours, not days: a day of an interval is a calendar day of the session's timezone (23 or 25 hours across a
-            -- DST change where that is not UTC), and the decider counts expireAfterDays x 24 h
-            AND f.scheduled_at < $1::timestamptz - make_interval(hours => 24 * coalesce((s.settings->>'expireAfterDays')::int, 7))
+            -- coarse, in hours (N days less the longest DST shift): what cannot have expired yet is left at once
+            AND f.scheduled_at < $1::timestamptz - make_interval(hours => 24 * x.days - 2)
+            -- exact, as the decider counts: the (N + 1)th local midnight after the due date has passed. Only what
+            -- expires is read and written each run, not every follow-up of its last day again every minute.
+            AND (date_trunc('day', f.scheduled_at AT TIME ZONE x.tz) + make_interval(days => x.days + 1)) AT TIME ZONE x.tz <= $1::timestamptz
           ORDER BY f.id LIMIT ${PAGE}`,
         [now.toISOString(), after],
       );
@@ -52,6 +59,7 @@ export class ExpireFollowUpsHandler implements JobHandler<Record<string, never>>
             followUpId: r.id,
             now: now.toISOString(),
             expireAfterDays: r.days,
+            timezone: r.tz,
           }));
           if (written.events.some((e) => e.type === FollowUpExpired)) count++;
         } catch (error) {
