@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { executeJob } from '@app/follow-ups';
 import { JobQueues } from '@app/queue';
-import { ALWAYS_OPEN, eventually, executionOrg, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, sinkPool, startHttpSink, startTestApp, TestApp, TimelineEntry } from '@app/testing';
+import { ALWAYS_OPEN, consumersCaughtUp, eventually, executionOrg, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, sinkPool, startHttpSink, startTestApp, TestApp, TimelineEntry } from '@app/testing';
 import { ExecuteFollowUpHandler } from '../libs/follow-ups/src/execute-follow-up/execute-follow-up.handler';
 import { ExpireFollowUpsHandler } from '../libs/follow-ups/src/expire-follow-ups/expire-follow-ups.handler';
 
@@ -391,6 +391,9 @@ describe('follow-up execution races (SPEC §5)', () => {
       // and the retry would ring them again. (The timeout is shortened after the attempt started, so that its own
       // timeout job, due in an hour, does not end the attempt first.)
       const { dialler, o, c, f } = await dialled();
+      // the job outbox has made the attempt's timeout job (due in an hour) before the timeout is shortened: made after,
+      // it would take the short one and fail the attempt, and its retry would dial again
+      await consumersCaughtUp(t.db);
       expect((await send('patch', '/api/settings', o.admin, { attemptTimeoutSeconds: 1 })).status).toBe(200);
       await sleep(2200); // past the attempt's timeout, and the second settings are trusted for
       await run(o, c, f, true);

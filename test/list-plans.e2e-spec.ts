@@ -93,7 +93,7 @@ describe('list filters on a large organization (plans)', () => {
   });
 
   it('should search names and phones through the trigram indexes when few contacts match', async () => {
-    // (for a common word the planner may rather walk the org's contacts in page order until it has a page: cheap then)
+    // (the matches are found first for any search of three characters or more: contacts.repository.ts list)
     const { body, indexes, seqScans } = await planOf('/api/contacts?q=4321&limit=50');
     expect([...indexes].sort()).toEqual(['contacts_name_trgm_ix', 'contacts_phone_trgm_ix']);
     expect(seqScans.size).toBe(0);
