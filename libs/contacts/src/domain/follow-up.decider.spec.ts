@@ -761,14 +761,43 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       const noAnswer = (overrides: Partial<CallInput> = {}) => logCall({ status: 'No Answer', durationSec: 0, ...overrides });
       const notConnected = (overrides: Partial<CallLoggedData> = {}) => callLogged({ status: 'No Answer', durationSec: 0, connected: false, ...overrides });
 
-      it('should not end the open attempt with an outbound call that started hours before it (SPEC §5: the next call)', () => {
+      it('should not end the open attempt with an outbound call that ended hours before it (SPEC §5: the next call)', () => {
         // attempt 1 started at 14:00:05; the dialler's batch brings a call from 12:00 only now
         given(...queued)
           .when(noAnswer({ startedAt: '2025-03-11T12:00:00.000Z' }))
           .then([notConnected({ startedAt: '2025-03-11T12:00:00.000Z' })]);
         given(...queued)
+          .when(logCall({ startedAt: '2025-03-11T12:00:00.000Z', durationSec: 300 }))
+          .then([callLogged({ startedAt: '2025-03-11T12:00:00.000Z', durationSec: 300 })]);
+      });
+
+      it('should end it with a call naming it, whatever its clock says: the dialler says which follow-up it was for', () => {
+        given(...queued)
           .when(noAnswer({ startedAt: '2025-03-11T12:00:00.000Z', followUpId }))
-          .then([notConnected({ startedAt: '2025-03-11T12:00:00.000Z', followUpId })]);
+          .then([notConnected({ startedAt: '2025-03-11T12:00:00.000Z', followUpId }), failed(1, retryAfterCall, 2, { reason: 'No Answer', callId: 'call1', at: callNow })]);
+      });
+
+      it('should end it with a connected call that began before it and was still going on when it started', () => {
+        // the agent rang the lead at 13:58; the call lasted past the attempt's start at 14:00:05
+        given(...queued)
+          .when(logCall({ startedAt: '2025-03-11T13:58:00.000Z', durationSec: 300 }))
+          .then([
+            callLogged({ startedAt: '2025-03-11T13:58:00.000Z', durationSec: 300 }),
+            { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: 'call1', detail: null } },
+          ]);
+      });
+
+      it("should not count an unanswered call naming the follow-up as its next attempt when it began before the last attempt ended (the timed-out attempt's late result)", () => {
+        // attempt 1 started 14:00:05 and timed out at 15:00; the dialler's No Answer for its 14:00:30 call comes at 15:01
+        const timedOut = [...queued, failed(1, '2025-03-11T15:15:00.000Z', 2, { reason: 'timeout', at: '2025-03-11T15:00:00.000Z' })];
+        given(...timedOut)
+          .when(noAnswer({ startedAt: '2025-03-11T14:00:30.000Z', followUpId }))
+          .then([notConnected({ startedAt: '2025-03-11T14:00:30.000Z', followUpId })]);
+        expect(followUpAfter(after(timedOut, noAnswer({ startedAt: '2025-03-11T14:00:30.000Z', followUpId })))).toMatchObject({ attempts: 1, nextAttemptAt: '2025-03-11T15:15:00.000Z' });
+        // connected, it reached the lead: completed
+        expect(followUpAfter(after(timedOut, logCall({ startedAt: '2025-03-11T14:00:30.000Z', followUpId })))).toMatchObject({ status: 'completed' });
+        // one placed after the timeout is the next attempt, as before
+        expect(followUpAfter(after(timedOut, noAnswer({ startedAt: '2025-03-11T15:00:30.000Z', followUpId })))).toMatchObject({ attempts: 2 });
       });
 
       it("should end it with a call that says it started up to a minute before it, the dialler's clock being behind ours", () => {

@@ -448,9 +448,14 @@ function startedAfterLastAttempt(f: FollowUpState, startedAt: string): boolean {
  */
 export const CALL_CLOCK_SKEW_MS = 60_000;
 
-/** A call placed after the open attempt started, give or take CALL_CLOCK_SKEW_MS; a state that did not keep the start takes any. */
-function startedDuringAttempt(f: FollowUpState, startedAt: string): boolean {
-  return f.attemptStartedAt === undefined || Date.parse(startedAt) >= Date.parse(f.attemptStartedAt) - CALL_CLOCK_SKEW_MS;
+/**
+ * A call still going on when the open attempt started, or placed after it, give or take CALL_CLOCK_SKEW_MS: it ended
+ * (start + duration) no earlier than the attempt started. An agent's call from 09:58 that was live when the engine
+ * started the 10:00 attempt, and connected, is that attempt's; one that ended hours before is a late push of an
+ * earlier call. A state that did not keep the attempt's start takes any.
+ */
+function endedDuringAttempt(f: FollowUpState, call: Pick<CallLoggedData, 'startedAt' | 'durationSec'>): boolean {
+  return f.attemptStartedAt === undefined || Date.parse(call.startedAt) + call.durationSec * 1000 >= Date.parse(f.attemptStartedAt) - CALL_CLOCK_SKEW_MS;
 }
 
 /** A call follow-up an outbound call naming no follow-up may be an attempt of (ContactState.callAttemptCandidates). */
@@ -460,22 +465,24 @@ export function isCallAttemptCandidate(f: FollowUpState): boolean {
 
 /**
  * `candidates`: the ids of the contact's call follow-ups that are candidates (ContactState.callAttemptCandidates).
- * A call naming none ends the open attempt due earliest among those it started during (a late push of a call placed
- * before the attempt started is not its call: SPEC §5 "the next final outbound call"); with none, it is the next attempt of the call
+ * A call naming none ends the open attempt due earliest among those it was going on at or placed after (a late push
+ * of a call that ended before the attempt started is not its call: SPEC §5 "the next final outbound call"); with
+ * none, it is the next attempt of the call
  * follow-up due earliest among those awaiting a retry, due by the call's start and whose last attempt ended before
  * the call started (a late push of a call placed during that attempt is not the next one): the agent spoke to the lead
  * between the engine's attempts, so the engine does not ring them again. A follow-up never tried is not taken
  * (a call the same day is not the callback it schedules; the hub's done ends it), nor a snoozed one.
  */
 export function followUpOfCall(
-  call: Pick<CallLoggedData, 'followUpId' | 'direction' | 'startedAt'>,
+  call: Pick<CallLoggedData, 'followUpId' | 'direction' | 'startedAt' | 'durationSec'>,
   followUps: FollowUpsById,
   candidates: readonly string[],
 ): FollowUpState | null {
   if (call.followUpId !== null) {
     const named = followUps.get(call.followUpId);
     if (!named || named.type !== 'call' || !isOpenFollowUpStatus(named.status)) return null;
-    return !named.attemptOpen || startedDuringAttempt(named, call.startedAt) ? named : null;
+    // Named: the dialler says which follow-up the call was for, whatever its clock says of when it began.
+    return named;
   }
   if (call.direction !== 'outbound') return null;
   let open: FollowUpState | null = null;
@@ -485,7 +492,7 @@ export function followUpOfCall(
     const f = followUps.get(id);
     if (!f) continue;
     if (hasOpenCallAttempt(f)) {
-      if (startedDuringAttempt(f, call.startedAt) && earlier(f, open)) open = f;
+      if (endedDuringAttempt(f, call) && earlier(f, open)) open = f;
     } else if (awaitsRetry(f) && f.scheduledAt <= call.startedAt && startedAfterLastAttempt(f, call.startedAt) && earlier(f, retrying)) retrying = f;
   }
   return open ?? retrying;
@@ -517,6 +524,9 @@ export function callAttemptEvents(
     // the next one forward to now + retryDelaySeconds: the lead is not rung again before the time someone chose.
     // Connected, it is the callback. (A missed inbound call from the lead still asks for a call back soon.)
     if (!call.connected && call.direction === 'outbound' && (f.status === 'snoozed' || f.scheduledAt > call.startedAt)) return [];
+    // An unanswered call naming a follow-up whose last attempt ended after the call started (timed out while the
+    // dialler's No Answer was on its way) was that attempt's, already counted failed: it is not the next one too.
+    if (!call.connected && typeof f.lastAttemptEndedAt === 'string' && call.startedAt < f.lastAttemptEndedAt) return [];
     attempt = f.attempts + 1;
     events.push({
       type: FollowUpAttemptStarted,

@@ -635,15 +635,20 @@ class Sequence {
         const open = (f: ModelFollowUp | undefined) => !!f && f.type === 'call' && !isEnded(f.status);
         let target: ModelFollowUp | undefined;
         const startedAt = now - p.durationSec * 1000 - 5000; // as the command states it
-        // SPEC §5: "the next final outbound call": one that started before the open attempt did (a late push; the
-        // dialler's clock may run CALL_CLOCK_SKEW_MS behind) is not its call.
-        const during = (f: ModelFollowUp) => f.attemptStartedAt === undefined || startedAt >= f.attemptStartedAt - CALL_CLOCK_SKEW_MS;
+        // SPEC §5: "the next final outbound call": one that ended before the open attempt started (a late push; the
+        // dialler's clock may run CALL_CLOCK_SKEW_MS behind) is not its call, unless it names the follow-up.
+        const during = (f: ModelFollowUp) => f.attemptStartedAt === undefined || startedAt + p.durationSec * 1000 >= f.attemptStartedAt - CALL_CLOCK_SKEW_MS;
         if (p.followUpId !== null) {
           const named = this.models.get(p.followUpId);
-          target = open(named) && (!named!.attemptOpen || during(named!)) ? named : undefined;
+          target = open(named) ? named : undefined;
           // An outbound call not connected, naming a follow-up not due when it started (snoozed, or due later), leaves it.
           if (target && !target.attemptOpen && p.durationSec === 0 && p.direction === 'outbound' && (target.status === 'snoozed' || target.scheduledAt > startedAt)) {
             this.coverage.add('call before the due time left the follow-up');
+            target = undefined;
+          }
+          // An unanswered call from before its last attempt ended was that attempt's (already failed): not the next one.
+          if (target && !target.attemptOpen && p.durationSec === 0 && target.lastFailedAt !== undefined && startedAt < target.lastFailedAt) {
+            this.coverage.add("late result of a failed attempt left the follow-up");
             target = undefined;
           }
         } else if (p.direction === 'outbound') {
