@@ -865,6 +865,23 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expect(fresh.status).toBe(400);
       expect(fieldsOf(fresh.body.message)).toEqual(['agentId']);
     });
+
+    it('should take the retry of a push that gave a follow-up to an agent deactivated since, and refuse a new follow-up for them', async () => {
+      const contactId = await newContact();
+      const leaver = await t.createUser(admin.apiKey, { name: 'Lia', role: 'agent' });
+      const scheduling = callBody(contactId, { status: 'Follow up', durationSec: 30, followUp: { scheduledAt: '2031-05-01T10:00:00.000Z', agentId: leaver.id } });
+      const ongoing = callBody(contactId, { status: 'In-progress', durationSec: 0 });
+      expect((await send('post', '/api/calls', admin.apiKey, scheduling)).status).toBe(201);
+      expect((await send('post', '/api/calls', admin.apiKey, ongoing)).status).toBe(201);
+      expect((await send('patch', `/api/users/${leaver.id}`, admin.apiKey, { active: false })).status).toBe(200);
+
+      expect((await send('post', '/api/calls', admin.apiKey, scheduling)).body.status).toBe('duplicate');
+      // the live call's final push would schedule a new follow-up for nobody who works here
+      const final = await send('post', '/api/calls', admin.apiKey, { ...ongoing, status: 'Follow up', durationSec: 40, followUp: { scheduledAt: '2031-05-02T10:00:00.000Z', agentId: leaver.id } });
+      expect(final.status).toBe(400);
+      expect(fieldsOf(final.body.message)).toEqual(['followUp.agentId']);
+      expect((await callsOf(contactId)).find((c) => c.callId === ongoing.callId)?.status).toBe('In-progress');
+    });
   });
 
   describe('batch (SPEC §9)', () => {
