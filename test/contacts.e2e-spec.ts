@@ -388,15 +388,17 @@ describe('contacts (SPEC §2, §9)', () => {
       expectError(await get(`/api/contacts/${ours.body.id}`, other.adminKey), 404);
     });
 
-    it("should answer 404 and create nothing when an agent retries a key whose contact is another agent's", async () => {
+    it("should give another caller sending the same key a contact of its own, and answer 404 to an agent retrying a key whose contact was handed on", async () => {
       const { supervisor, admin, ana, bob } = await setup();
       const bobs = await postKeyed('/api/contacts', supervisor.apiKey, 'crm-lead-bob', { name: 'Bobs lead', phone: nextPhone(), assignedAgentId: bob.id });
       expect(bobs.status).toBe(201);
-      const peek = await postKeyed('/api/contacts', ana.apiKey, 'crm-lead-bob', { name: 'Bobs lead', phone: nextPhone() });
-      expectError(peek, 404);
-      expect(JSON.stringify(peek.body)).not.toContain('Bobs lead');
-      expect(await listIds(admin.apiKey)).toEqual([bobs.body.id]);
-      expect(await listIds(ana.apiKey)).toEqual([]);
+      // keys are each caller's own: two integrations keying by their CRM's record ids must not meet
+      const anasOwn = await postKeyed('/api/contacts', ana.apiKey, 'crm-lead-bob', { name: 'Anas other lead', phone: nextPhone() });
+      expect(anasOwn.status).toBe(201);
+      expect(anasOwn.body).toMatchObject({ name: 'Anas other lead', assignedAgentId: ana.id });
+      expect(JSON.stringify(anasOwn.body)).not.toContain('Bobs lead');
+      expect((await listIds(admin.apiKey)).sort()).toEqual([bobs.body.id, anasOwn.body.id].sort());
+      expect(await listIds(ana.apiKey)).toEqual([anasOwn.body.id]);
       expect((await get(`/api/contacts/${bobs.body.id}`, bob.apiKey)).body).toMatchObject({ name: 'Bobs lead', assignedAgentId: bob.id });
 
       // her own contact she may retry; once it is handed to Bob, no more
@@ -409,7 +411,7 @@ describe('contacts (SPEC §2, §9)', () => {
       const gone = await postKeyed('/api/contacts', ana.apiKey, 'crm-lead-ana', body);
       expectError(gone, 404);
       expect(JSON.stringify(gone.body)).not.toContain('Anas lead');
-      expect((await listIds(admin.apiKey)).sort()).toEqual([bobs.body.id, hers.body.id].sort());
+      expect((await listIds(admin.apiKey)).sort()).toEqual([bobs.body.id, anasOwn.body.id, hers.body.id].sort());
     });
 
     it('should add one note however often, and however concurrently, a request with the same key is retried, answering the first', async () => {
@@ -420,12 +422,15 @@ describe('contacts (SPEC §2, §9)', () => {
       expect(first.body).toEqual({ id: expect.any(String), contactId: c.id, kind: 'note', text: 'Call after 5', authorId: ana.id, createdAt: expect.any(String), resolved: true });
       const retries = await Promise.all([
         postKeyed(`/api/contacts/${c.id}/notes`, ana.apiKey, 'note-17', { text: ' Call after 5 ' }),
-        postKeyed(`/api/contacts/${c.id}/notes`, ana.apiKey, 'note-17', { text: ' Call after 5 ' }),
-        // the retry's body is not compared with the first; nor its sender, of the same org
-        postKeyed(`/api/contacts/${c.id}/notes`, admin.apiKey, 'note-17', { text: 'something else' }),
+        // the retry's body is not compared with the first
+        postKeyed(`/api/contacts/${c.id}/notes`, ana.apiKey, 'note-17', { text: 'something else' }),
       ]);
       for (const r of retries) expect({ status: r.status, body: r.body }).toEqual({ status: 201, body: first.body });
       expect((await notesOf(c.id, admin.apiKey)).map((e) => e.data.noteId)).toEqual([first.body.id]);
+      // another user's same key is their own note
+      const admins = await postKeyed(`/api/contacts/${c.id}/notes`, admin.apiKey, 'note-17', { text: 'Checked' });
+      expect(admins.body).toMatchObject({ authorId: admin.id, text: 'Checked' });
+      expect((await notesOf(c.id, admin.apiKey)).map((e) => e.data.noteId)).toEqual([admins.body.id, first.body.id]);
 
       // another key is another note; the same key on another contact, of this org or another, too
       const other = await postKeyed(`/api/contacts/${c.id}/notes`, ana.apiKey, 'note-18', { text: 'Call after 5' });
@@ -437,7 +442,7 @@ describe('contacts (SPEC §2, §9)', () => {
       expect([other.status, sameKeyElsewhere.status, theirs.status]).toEqual([201, 201, 201]);
       expect(new Set([first.body.id, other.body.id, sameKeyElsewhere.body.id, theirs.body.id]).size).toBe(4);
       expect(theirs.body).toMatchObject({ contactId: theirContact.id, text: 'Theirs' });
-      expect((await notesOf(c.id, admin.apiKey)).map((e) => e.data.noteId)).toEqual([other.body.id, first.body.id]);
+      expect((await notesOf(c.id, admin.apiKey)).map((e) => e.data.noteId)).toEqual([other.body.id, admins.body.id, first.body.id]);
       expect((await notesOf(elsewhere.id, admin.apiKey)).map((e) => e.data.text)).toEqual(['Elsewhere']);
       expect((await notesOf(theirContact.id, otherOrg.adminKey)).map((e) => e.data.text)).toEqual(['Theirs']);
     });

@@ -20,11 +20,11 @@ export class AddNoteHandler implements ICommandHandler<AddNoteCommand, NoteAdded
 
   async execute({ actor, contactId, text, idempotencyKey }: AddNoteCommand): Promise<NoteAddedData> {
     await this.contacts.get(actor, contactId);
-    // With an Idempotency-Key the id is derived from it (and the org and contact, so a key reused elsewhere names
-    // another note): a retry whose first answer was lost adds nothing (the decider's replay of a note id it knows)
+    // With an Idempotency-Key the id is derived from it (and the org, the caller and the contact: keys are each
+    // client's own, so a key reused elsewhere, or by another user, names another note): a retry whose first answer was lost adds nothing (the decider's replay of a note id it knows)
     // and answers the note the first request added, with its time, text and author. Without a key, every request
     // is a new note.
-    const id = idempotencyKey === null ? randomUUID() : uuidFromKey(`note:api:${actor.orgId}:${contactId}:${idempotencyKey}`);
+    const id = idempotencyKey === null ? randomUUID() : uuidFromKey(`note:api:${actor.orgId}:${actor.userId}:${contactId}:${idempotencyKey}`);
     const at = this.clock.now().toISOString();
     const { events, duplicate } = await this.writer.write(actor, contactId, () => ({ type: 'AddNote', contactId, noteId: id, authorId: actor.userId, text, at }));
     return duplicate ? this.storedNote(actor.orgId, contactId, id) : (events[0].data as NoteAddedData);

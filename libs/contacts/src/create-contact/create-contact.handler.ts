@@ -21,10 +21,11 @@ export class CreateContactHandler implements ICommandHandler<CreateContactComman
       assignedAgentId = actor.userId;
     }
     await checkReferences(this.contacts, actor.orgId, { assignedAgentId, campaignId: contact.campaignId ?? null });
-    // With an Idempotency-Key the id is derived from it and the org (another org's same key names another contact):
+    // With an Idempotency-Key the id is derived from it, the org and the caller (keys are each client's own: two
+    // integrations both keying by their CRM's record id, or another org, name other contacts):
     // an importer's retry whose first answer was lost finds the contact made and answers it. Without a key, every
     // request is a new contact.
-    const id = idempotencyKey === null ? randomUUID() : uuidFromKey(`contact:api:${actor.orgId}:${idempotencyKey}`);
+    const id = idempotencyKey === null ? randomUUID() : uuidFromKey(`contact:api:${actor.orgId}:${actor.userId}:${idempotencyKey}`);
     let replay = false;
     try {
       await this.writer.write(actor, id, (state) => {

@@ -28,11 +28,11 @@ export class ScheduleFollowUpHandler implements ICommandHandler<ScheduleFollowUp
       const problem = outboundUrlProblem(fields.url, (await this.settings.get(actor.orgId)).webhooks.allowHttpHosts);
       if (problem) throw new ValidationError('url', problem);
     }
-    // With an Idempotency-Key the id is derived from it (and the org and contact, so a key reused elsewhere names
-    // another follow-up): a retry whose first answer was lost appends nothing (the decider's replay of an id it knows)
+    // With an Idempotency-Key the id is derived from it (and the org, the caller and the contact: keys are each
+    // client's own, so a key reused elsewhere, or by another integration, names another follow-up): a retry whose first answer was lost appends nothing (the decider's replay of an id it knows)
     // and answers the follow-up the first request scheduled. An importer retrying freely no longer schedules a second
     // dial or SMS. Without a key, every request is a new follow-up.
-    const id = idempotencyKey === null ? randomUUID() : uuidFromKey(`follow-up:api:${actor.orgId}:${contactId}:${idempotencyKey}`);
+    const id = idempotencyKey === null ? randomUUID() : uuidFromKey(`follow-up:api:${actor.orgId}:${actor.userId}:${contactId}:${idempotencyKey}`);
     const now = this.writer.clock.now();
     await this.writer.write(actor, contactId, () => ({
       type: 'ScheduleFollowUp',
