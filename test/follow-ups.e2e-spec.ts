@@ -751,9 +751,15 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
     });
 
     it('should expire a follow-up once today is more than expireAfterDays calendar days past its due date, not N × 24 h after it', async () => {
-      const o = await setup({ expireAfterDays: 1, timezone: 'UTC' });
+      // The org's zone is the fixed offset that puts now near local noon (Etc/GMT-N is UTC+N): its midnight, where
+      // "today" turns and the follow-up due yesterday 00:01 would expire too, is 11 h or more from any moment of the test.
+      // In UTC the test failed when it ran across midnight UTC.
+      const offset = 12 - new Date().getUTCHours(); // -11 … +12 hours
+      const timezone = offset === 0 ? 'UTC' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+      const o = await setup({ expireAfterDays: 1, timezone });
       const contactId = await createContact(o.admin.apiKey);
-      const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate());
+      const local = new Date(Date.now() + offset * HOUR); // the org's wall clock, read as if it were UTC
+      const today = Date.UTC(local.getUTCFullYear(), local.getUTCMonth(), local.getUTCDate()) - offset * HOUR; // its local midnight
       // due yesterday at 00:01: more than 24 h ago (past 00:01 today), but overdue by 1 day only until tonight
       const stays = await schedule(o.admin.apiKey, contactId, { scheduledAt: new Date(today - DAY + 60_000).toISOString() });
       // due the day before at 23:59: overdue by 2 days, though less than 48 h ago
@@ -761,6 +767,29 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       await eventually(async () => expect((await followUp(goes.id, o.admin.apiKey)).status).toBe('expired'), 15_000);
       await new Promise((r) => setTimeout(r, 1000)); // several more runs of the periodic job (every 300 ms here)
       expect(['scheduled', 'queued']).toContain((await followUp(stays.id, o.admin.apiKey)).status); // open: the worker may have run it
+    });
+
+    it("should go on expiring other orgs' follow-ups when one org's timezone is unknown, and leave that org's open", async () => {
+      // Settings validate the zone with Node's ICU, but a zone PostgreSQL's tzdata lacks, or one written past the
+      // validation as this one is (with SQL), still reaches the job. Until 2026-12-07 the job's one query raised "time
+      // zone not recognized" for it and no org's follow-up expired any more.
+      const bad = await setup({ expireAfterDays: 30 });
+      const badContact = await createContact(bad.admin.apiKey);
+      const stuck = await schedule(bad.admin.apiKey, badContact, { type: 'call', scheduledAt: iso(-3 * DAY) });
+      await eventually(async () => expect((await followUp(stuck.id, bad.admin.apiKey)).status).toBe('queued'), 15_000);
+      const statusOf = async (id: string) => (await t.db.query<{ status: string }>('SELECT status FROM follow_ups WHERE id = $1', [id])).rows[0].status;
+      await t.db.query(`UPDATE org_settings SET settings = settings || '{"timezone": "Mars/Olympus_Mons", "expireAfterDays": 1}' WHERE org_id = $1`, [
+        bad.org.orgId,
+      ]);
+      try {
+        const o = await setup({ expireAfterDays: 1 });
+        const contactId = await createContact(o.admin.apiKey);
+        const f = await schedule(o.admin.apiKey, contactId, { type: 'call', scheduledAt: iso(-2 * DAY) });
+        await eventually(async () => expect((await followUp(f.id, o.admin.apiKey)).status).toBe('expired'), 15_000);
+        expect(await statusOf(stuck.id)).toBe('queued'); // overdue by 3 days, but on no day the job can tell
+      } finally {
+        await t.db.query(`UPDATE org_settings SET settings = settings || '{"timezone": "UTC", "expireAfterDays": 30}' WHERE org_id = $1`, [bad.org.orgId]);
+      }
     });
 
     it('should go on expiring the follow-ups after one it cannot write', async () => {
