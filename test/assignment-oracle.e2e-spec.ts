@@ -386,8 +386,9 @@ describe('auto lead assignment against an oracle (SPEC §7)', () => {
     }
     // an admin changes the rules between rounds: the re-check reads the settings fresh (docs/architecture.md)
     if (rng.chance(0.25)) {
-      org.scope = rng.pick(['org', 'branch', 'department'] as const);
-      org.maxReassignments = rng.pick([0, 1, 2, 3]);
+      // narrowed or kept (a scope off the org, a lower maximum), never widened, as the statuses below
+      if (org.scope === 'org') org.scope = rng.pick(['org', 'branch', 'department'] as const);
+      org.maxReassignments = rng.pick([0, 1, 2, 3].filter((m) => m <= org.maxReassignments));
       // Narrowed or kept, never widened: a widening change sweeps the org's backlog in jobs of its own (the hand-written
       // cases of auto-assignment.e2e-spec.ts "leads already recycled when the rules widen"), which this round-based
       // model does not follow.

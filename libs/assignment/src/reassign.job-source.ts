@@ -17,13 +17,16 @@ import { reassignBacklogJob, reassignJob, REASSIGN_BACKLOG, REASSIGN_LEAD } from
 import { RECYCLABLE_SQL, recycledBacklog } from './recycled-backlog';
 
 /**
- * Whether rules changed from `before` to `after` recycle leads they did not: turned on, or a status added while on.
- * Other changes need no new job: the re-check reads strategy, scope and the rest when it runs; and a job already in
+ * Whether rules changed from `before` to `after` may recycle leads they did not, while on: turned on, a status added,
+ * maxReassignments raised (leads parked at the old maximum), or the scope moved off a branch or department (to the
+ * org, or to the other partition: leads whose re-check found nobody eligible may find someone now). Other changes need
+ * no new job: the re-check reads strategy and the rest when it runs; narrowing never adds a lead; and a job already in
  * Redis keeps its due time (a new one for the same lead and version has the same id), so a new delay could not move it.
  */
 export function recyclesMore(before: AutoAssignmentSettings, after: AutoAssignmentSettings): boolean {
   if (!after.enabled) return false;
-  return !before.enabled || after.statuses.some((s) => !before.statuses.includes(s));
+  if (!before.enabled || after.statuses.some((s) => !before.statuses.includes(s))) return true;
+  return after.maxReassignments > before.maxReassignments || (after.scope !== before.scope && before.scope !== 'org');
 }
 
 /**
