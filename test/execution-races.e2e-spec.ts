@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { executeJob } from '@app/follow-ups';
 import { JobQueues } from '@app/queue';
-import { ALWAYS_OPEN, consumersCaughtUp, eventually, executionOrg, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, sinkPool, startHttpSink, startTestApp, TestApp, TimelineEntry } from '@app/testing';
+import { ALL_DAYS, ALWAYS_OPEN, consumersCaughtUp, eventually, executionOrg, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, sinkPool, startHttpSink, startTestApp, TestApp, TimelineEntry } from '@app/testing';
 import { ExecuteFollowUpHandler } from '../libs/follow-ups/src/execute-follow-up/execute-follow-up.handler';
 import { ExpireFollowUpsHandler } from '../libs/follow-ups/src/expire-follow-ups/expire-follow-ups.handler';
 
@@ -300,11 +300,11 @@ describe('follow-up execution races (SPEC §5)', () => {
   describe('the same job delivered twice (SPEC §5 step 1)', () => {
     const payload = (o: Org, contactId: string, f: FollowUp) => ({ orgId: o.orgId, contactId, followUpId: f.id, schedule: 1 });
     /** A call follow-up of a new contact whose attempt 1 is queued, its dial request answered (attempts time out in an hour). */
-    const dialled = async (settings: Record<string, unknown> = {}) => {
+    const dialled = async (settings: Record<string, unknown> = {}, fields: Record<string, unknown> = {}) => {
       const dialler = await sink();
       const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 3600, ...settings });
       const c = await createContact(o);
-      const f = await schedule(o, c, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
+      const f = await schedule(o, c, { type: 'call', scheduledAt: iso(0), maxAttempts: 3, ...fields });
       await waitFor(o, f.id, { status: 'queued', attempts: 1 });
       await eventually(() => expect(forFollowUp(dialler, f.id)).toHaveLength(1));
       return { dialler, o, c, f };
@@ -402,6 +402,47 @@ describe('follow-up execution races (SPEC §5)', () => {
       expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
     });
 
+    /** A calling window, every day, shut now where the contacts are (Etc/UTC): open one hour, twelve hours from now. */
+    const shutNow = () => {
+      const hour = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
+      return { days: ALL_DAYS, start: `${hour}:00`, end: `${hour}:59` };
+    };
+
+    it.concurrent.each([
+      ['should not ask the dialler again', false],
+      ['should ask the dialler again, for a follow-up allowed out of window,', true],
+    ] as const)("%s when the job runs again after the contact's calling window closed", async (_what, allowOutOfWindow) => {
+      // As after a crash, or a jobs:reconcile hours after Redis was lost: a dial request sent again now rings the lead at night.
+      const { dialler, o, c, f } = await dialled({}, { allowOutOfWindow });
+      // a settings write forgets this process's cached settings at once: the executor decides with the shut window
+      expect((await send('patch', '/api/settings', o.admin, { callingWindow: shutNow() })).status).toBe(200);
+      await run(o, c, f, true);
+      await sleep(300);
+      const dials = forFollowUp(dialler, f.id);
+      expect(dials).toHaveLength(allowOutOfWindow ? 2 : 1);
+      expect(new Set(dials.map((r) => r.headers['webhook-id']))).toEqual(new Set([`${f.id}.1.1`]));
+      // not failed nor deferred by the job: the attempt waits for a call, or its timeout job, as before
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
+      expect(kinds(await eventsOf(o, c, f.id))).toEqual(['follow_up_scheduled', 'follow_up_attempt_started']);
+    });
+
+    it.concurrent("should not ask the dialler again when the job runs again with less than the redial margin of the attempt's timeout left", async () => {
+      // A call placed as the timeout fails the attempt rings the lead, and the retry rings them again. The margin of a
+      // 10 s timeout is half of it (5 minutes or a tenth of the timeout, at most half); the job runs again 7 s in.
+      const { dialler, o, c, f } = await dialled();
+      const startedAt = Date.parse((await eventsOf(o, c, f.id)).find((e) => e.kind === 'follow_up_attempt_started')!.at);
+      // the attempt's timeout job (due in an hour) is made before the timeout is shortened, or it would fail the attempt
+      await consumersCaughtUp(t.db);
+      expect((await send('patch', '/api/settings', o.admin, { attemptTimeoutSeconds: 10 })).status).toBe(200);
+      await sleep(startedAt + 7000 - Date.now());
+      await run(o, c, f, true);
+      // the run came before the timeout passed: what kept the dial request back is the margin, not the timeout
+      expect(Date.now()).toBeLessThan(startedAt + 10_000);
+      await sleep(300);
+      expect(forFollowUp(dialler, f.id)).toHaveLength(1);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
+    });
+
     it.concurrent('should not ask the dialler again while this process is sending the dial request', async () => {
       const dialler = await sink();
       dialler.hold();
@@ -449,7 +490,8 @@ describe('follow-up execution races (SPEC §5)', () => {
           const started = (await eventsOf(o, c, f.id)).find((e) => e.kind === 'follow_up_attempt_started')!;
           await sleep(Date.parse(started.data.at) + 1000 + offset - Date.now());
           const callId = randomUUID();
-          const pushed = await pushCall(o, c, { callId, followUpId: f.id, status: callStatus, durationSec });
+          const startedAt = new Date().toISOString();
+          const pushed = await pushCall(o, c, { callId, followUpId: f.id, status: callStatus, durationSec, startedAt });
           expect({ status: pushed.status, body: pushed.body }).toMatchObject({ status: 201, body: { status: 'accepted' } });
 
           // both the call and the timeout job have had their say
@@ -461,17 +503,21 @@ describe('follow-up execution races (SPEC §5)', () => {
           await sleep(1500);
           const { events, starts, now } = await expectConsistent(o, c, f, 'call');
           const results = events.filter((e) => e.kind === 'follow_up_attempt_succeeded' || e.kind === 'follow_up_attempt_failed');
-          // one result per attempt; the call is the result of attempt 1 (it won) or of an attempt 2 it started (it lost)
+          // one result per attempt; the call is the result of attempt 1 (it won), or of an attempt 2 it started (it lost),
+          // or, unanswered and placed before the timeout ended attempt 1, that attempt's late result: counted once, by
+          // the timeout (follow-up.decider.ts callAttemptEvents)
           expect(results.map((e) => e.data.attempt)).toEqual(starts.map((s) => s.attempt));
           const callWon = results[0].data.callId === callId;
+          const lateResult = !callWon && durationSec === 0 && startedAt < results[0].data.at;
           if (callWon) {
             expect(starts).toHaveLength(1);
           } else {
             expect(results[0].data).toMatchObject({ attempt: 1, reason: expect.stringMatching(/timeout/) });
-            expect(results[1].data).toMatchObject({ attempt: 2, callId });
+            if (lateResult) expect(results).toHaveLength(1);
+            else expect(results[1].data).toMatchObject({ attempt: 2, callId });
           }
-          expect(now).toMatchObject({ attempts: callWon ? 1 : 2, status: callStatus === 'Called' ? 'completed' : 'scheduled' });
-          if (callStatus !== 'Called') expect(now.lastError).toBe(callStatus);
+          expect(now).toMatchObject({ attempts: callWon || lateResult ? 1 : 2, status: callStatus === 'Called' ? 'completed' : 'scheduled' });
+          if (callStatus !== 'Called') expect(now.lastError).toMatch(lateResult ? /timeout/ : new RegExp(`^${callStatus}$`));
           // one dial request (the retry is an hour away)
           expect(forFollowUp(dialler, f.id)).toHaveLength(1);
           return { callWon, contactId: c, status: now.status };

@@ -72,9 +72,22 @@ type Write =
   | { kind: 'result'; job: ExecuteFollowUpPayload; attempt: FollowUpState; outcome: Outcome; retryDelaySeconds: number };
 type Started = { attempt: FollowUpState; state: ContactState } | null;
 
-/** A call attempt whose attemptTimeoutSeconds have passed (unknown for a state that did not keep its start: not). */
-const timedOut = (f: FollowUpState, now: Date, s: OrgSettings): boolean =>
-  f.attemptStartedAt !== undefined && now.getTime() >= Date.parse(f.attemptStartedAt) + s.attemptTimeoutSeconds * 1000;
+/**
+ * How much of a call attempt's timeout must be left for its dial request to be sent again when the attempt is resumed:
+ * a dialler places the call some minutes after the request (its pacing, a free agent), and a call placed as the
+ * timeout fails the attempt rings the lead for an attempt given up, then the retry rings them again. Five minutes, or a
+ * tenth of a long timeout (24 minutes of 4 hours); at most half the timeout, so that a short one can still be resumed.
+ */
+const REDIAL_MARGIN_MIN_MS = 5 * 60_000;
+const REDIAL_MARGIN_SHARE = 0.1;
+
+/** A call attempt with more than the redial margin of its attemptTimeoutSeconds left (unknown for a state that did not keep its start: yes). */
+const timeLeftToRedial = (f: FollowUpState, now: Date, s: OrgSettings): boolean => {
+  if (f.attemptStartedAt === undefined) return true;
+  const timeoutMs = s.attemptTimeoutSeconds * 1000;
+  const margin = Math.min(Math.max(REDIAL_MARGIN_MIN_MS, timeoutMs * REDIAL_MARGIN_SHARE), timeoutMs / 2);
+  return now.getTime() < Date.parse(f.attemptStartedAt) + timeoutMs - margin;
+};
 
 /** `agentId` when it is an active agent of the org (StartFacts.active), else null. */
 const isActive = (active: Map<string, Set<string>>, orgId: string, agentId: string | null): string | null =>
@@ -176,8 +189,11 @@ export class FollowUpExecutor {
     // result failed) or one jobs:reconcile made for it after Redis lost the first (`resume`) asks the dialler again:
     // whether the first request went out before the crash is unknown, and a dial request lost there would otherwise
     // leave the attempt waiting out its whole timeout for a call that never comes. The repeat has the same webhook-id,
-    // which the dialler de-duplicates on, as webhook receivers do. Not once the attempt's timeout has passed: the
-    // timeout job is failing it, and a call placed now would ring the lead for an attempt already given up.
+    // which the dialler de-duplicates on, as webhook receivers do. Not outside the contact's calling window (unless
+    // allowOutOfWindow): a dial request now would ring the lead at night. Nor with less than the redial margin of the
+    // attempt's timeout left: its timeout job would fail it as the call comes, and the retry ring the lead again. Then
+    // nothing is sent: the timeout fails the attempt, and its retry meets the window like any attempt.
+    const windowNow = () => checkWindow(now, state.timezone ?? s.timezone, effectiveWindow(s.callingWindow as CallingWindow, (f.campaignId && windows.get(f.campaignId)) || null));
     if (f.attemptOpen) {
       // this process is delivering it right now: its own result will land
       if (this.performing.has(attemptKey(f))) return { events: [] };
@@ -185,7 +201,9 @@ export class FollowUpExecutor {
       const start: ContactCommand = { type: 'StartFollowUpAttempt', contactId: job.contactId, followUpId: f.id, schedule: job.schedule, now: now.toISOString(), window: NOT_APPLICABLE };
       const events = contactDecider.decide(start, state);
       if (events.length > 0) return { events };
-      const resumable = f.status === 'in_progress' || (f.status === 'queued' && (redelivered || job.resume === true) && !timedOut(f, now, s));
+      const resumable =
+        f.status === 'in_progress' ||
+        (f.status === 'queued' && (redelivered || job.resume === true) && timeLeftToRedial(f, now, s) && (f.allowOutOfWindow || windowNow().inWindow));
       return { events: [], attempt: resumable ? f : undefined };
     }
     if (f.status !== 'scheduled' && f.status !== 'snoozed') return { events: [] };
@@ -202,7 +220,7 @@ export class FollowUpExecutor {
       window:
         f.type === 'webhook'
           ? NOT_APPLICABLE
-          : toFollowUpWindowCheck(checkWindow(now, state.timezone ?? s.timezone, effectiveWindow(s.callingWindow as CallingWindow, (f.campaignId && windows.get(f.campaignId)) || null))),
+          : toFollowUpWindowCheck(windowNow()),
       // Whom a call attempt is for (the dialler connects the call to that agent); texts and webhooks go to nobody.
       ...(f.type === 'call'
         ? {
