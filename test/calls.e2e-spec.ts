@@ -340,6 +340,24 @@ describe('calls (SPEC §3, §4, §9)', () => {
         expect((await contact(id)).nextFollowUpAt).toBe('2031-03-03T10:00:00.000Z');
       });
     });
+
+    describe('the last call decides', () => {
+      it('should keep the status a later call set when an earlier call is pushed after it, and record both calls', async () => {
+        const id = await newContact();
+        const hourAgo = new Date(Date.now() - 3600_000).toISOString();
+        const twoHoursAgo = new Date(Date.now() - 7200_000).toISOString();
+        expect((await push(id, { status: 'Called', durationSec: 60, leadStatus: 'Interested', startedAt: hourAgo })).body.leadStatus).toBe('Interested');
+        // the dialler's batch brings the call before it only now
+        const late = await push(id, { status: 'Called', durationSec: 60, leadStatus: 'Not Interested', startedAt: twoHoursAgo });
+        expect(late.body).toMatchObject({ status: 'accepted', leadStatus: 'Interested' });
+        const unreached = await push(id, { status: 'No Answer', durationSec: 0, startedAt: twoHoursAgo });
+        expect(unreached.body.leadStatus).toBe('Interested');
+        expect((await contact(id)).leadStatus).toBe('Interested');
+        expect(await callsOf(id)).toHaveLength(3);
+        // a call after it decides again
+        expect((await push(id, { status: 'Called', durationSec: 60, leadStatus: 'Not Interested' })).body.leadStatus).toBe('Not Interested');
+      });
+    });
   });
 
   describe('what a call records', () => {

@@ -517,12 +517,16 @@ describe('concurrent clients (SPEC §3–§7, §9)', () => {
         const mine = [...pushed.values()].filter((p) => p.contactId === id);
         expect(calls.map((e) => e.data.callId).sort()).toEqual(mine.map((p) => p.callId).sort());
 
-        // SPEC §4 over the calls in stream order: the lead status, and each change the timeline shows
+        // SPEC §4 over the calls in stream order: the lead status, and each change the timeline shows. The last call
+        // decides: one that began before the latest logged so far leaves the status, but for a call follow-up it
+        // schedules (the last row)
         let lead: LeadStatus = 'New';
+        let latest = '';
         const expectedChanges: [string, LeadStatus, LeadStatus][] = [];
         for (const e of calls) {
           const p = pushed.get(e.data.callId)!;
-          const next = leadAfter(lead, p);
+          const next: LeadStatus = p.startedAt >= latest ? leadAfter(lead, p) : p.nextCallAt ? 'Followups' : lead;
+          if (p.startedAt > latest) latest = p.startedAt;
           if (next !== lead) expectedChanges.push([p.callId, lead, next]);
           lead = next;
         }

@@ -281,6 +281,27 @@ describe(decideContact.name, () => {
         given(created).when(logCall()).then([callLogged()]);
       });
 
+      it('should leave the status the last call set when a call that began before it is pushed late (SPEC §4: the last call)', () => {
+        // the 15:00 call made the lead Interested; the dialler's batch brings the 14:00 one, Not Interested, only now
+        const later = [created, callLogged({ callId: 'call2', startedAt: '2025-03-10T15:00:00.000Z' }), leadStatusChanged('New', 'Interested', { kind: 'call', callId: 'call2', callStatus: 'Called' })];
+        given(...later).when(logCall({ leadStatus: 'Not Interested' })).then([callLogged()]);
+        given(...later).when(logCall({ status: 'Busy', durationSec: 0 })).then([callLogged({ status: 'Busy', durationSec: 0, connected: false })]);
+        // one that began after it sets it as usual
+        given(...later)
+          .when(logCall({ leadStatus: 'Not Interested', startedAt: '2025-03-10T15:30:00.000Z' }))
+          .then([
+            callLogged({ startedAt: '2025-03-10T15:30:00.000Z' }),
+            leadStatusChanged('Interested', 'Not Interested', { kind: 'call', callId: 'call1', callStatus: 'Called' }),
+          ]);
+      });
+
+      it('should still move the lead to Followups when a late call schedules a call follow-up (SPEC §4, last row)', () => {
+        const later = [created, callLogged({ callId: 'call2', startedAt: '2025-03-10T15:00:00.000Z', status: 'Busy', durationSec: 0, connected: false }), leadStatusChanged('New', 'Not Picked', { kind: 'call', callId: 'call2', callStatus: 'Busy' })];
+        const events = decideContact(logCall({ status: 'Rescheduled', durationSec: 30 }, { callback: { followUpId: 'f9', callbackAt: '2025-03-12T10:00:00.000Z', reason: null } }), fold(later));
+        expect(events.map((e) => e.type)).toEqual([CallLogged, FollowUpScheduled, LeadStatusChanged]);
+        expect(events.at(-1)!.data).toMatchObject({ from: 'Not Picked', to: 'Followups' });
+      });
+
       it.each(['Busy', 'No Answer'] as const)('should move a new lead to Not Picked when the call is %s', (status) => {
         given(created)
           .when(logCall({ status, durationSec: 0 }))
@@ -650,6 +671,7 @@ describe(evolveContact.name, () => {
         ['call2', { status: 'In-progress', final: false }],
         ['call1', { status: 'Busy', final: true }],
       ]),
+      lastCallStartedAt: '2025-03-10T14:00:00.000Z',
       noteIds: ImmutableSet(['n1']),
       followUpIds: ImmutableSet(['f1']),
       followUps: OrderedMap([

@@ -84,6 +84,11 @@ export interface ContactState {
    * folding such a stream from scratch 16 ms), while every earlier state stays valid.
    */
   readonly calls: ImmutableMap<string, ContactCallState>;
+  /**
+   * The start of the latest final call logged (SPEC §4's "last call"); null before the first. Optional: a state
+   * cached by a process before it was kept has none, and takes the next call as the last.
+   */
+  readonly lastCallStartedAt?: string | null;
   readonly noteIds: ImmutableSet<string>;
   /** Ids of every follow-up of the contact, ended or not (kept for the readers that only need ids). */
   readonly followUpIds: ImmutableSet<string>;
@@ -299,8 +304,13 @@ function evolveFacts(state: ContactState, event: ContactEvent): Partial<ContactS
       // a live update never downgrades a call already known
       if (state.calls.has(event.data.callId)) return UNCHANGED;
       return { calls: state.calls.set(event.data.callId, { status: 'In-progress', final: false }) };
-    case CallLogged:
-      return { calls: state.calls.set(event.data.callId, { status: event.data.status, final: true }) };
+    case CallLogged: {
+      const last = state.lastCallStartedAt ?? null;
+      return {
+        calls: state.calls.set(event.data.callId, { status: event.data.status, final: true }),
+        lastCallStartedAt: last !== null && last > event.data.startedAt ? last : event.data.startedAt,
+      };
+    }
     case NoteAdded:
       return { noteIds: state.noteIds.add(event.data.noteId) };
     case FollowUpScheduled:
@@ -500,7 +510,11 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
     events.push({ type: FollowUpScheduled, data: scheduled });
   }
 
-  let to = nextLeadStatus(state.leadStatus, status, call.leadStatus ?? undefined);
+  // SPEC §4 decides by the last call: a call pushed late that began before the latest one logged (a dialler's batch
+  // out of order) is recorded and ends its attempt, but does not set the lead status the later call left (an old
+  // "Not Interested" over a newer "Interested"). Scheduling a call follow-up moves the lead to Followups whenever.
+  const last = state.lastCallStartedAt ?? null;
+  let to = last === null || logged.startedAt >= last ? nextLeadStatus(state.leadStatus, status, call.leadStatus ?? undefined) : state.leadStatus;
   if (scheduled) to = leadStatusAfterFollowUpScheduled(to, scheduled.type);
   if (to !== state.leadStatus) {
     events.push(leadStatusChanged(c.contactId, state.leadStatus, to, { kind: 'call', callId: call.callId, callStatus: status }));
