@@ -884,7 +884,7 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expect(fieldsOf(fresh.body.message)).toEqual(['agentId']);
     });
 
-    it('should take the retry of a push that gave a follow-up to an agent deactivated since, and refuse a new follow-up for them', async () => {
+    it('should take the retry of a push that gave a follow-up to an agent deactivated since, and a live call\'s final push naming them, and refuse a new call doing so', async () => {
       const contactId = await newContact();
       const leaver = await t.createUser(admin.apiKey, { name: 'Lia', role: 'agent' });
       const scheduling = callBody(contactId, { status: 'Follow up', durationSec: 30, followUp: { scheduledAt: '2031-05-01T10:00:00.000Z', agentId: leaver.id } });
@@ -894,11 +894,15 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expect((await send('patch', `/api/users/${leaver.id}`, admin.apiKey, { active: false })).status).toBe(200);
 
       expect((await send('post', '/api/calls', admin.apiKey, scheduling)).body.status).toBe('duplicate');
-      // the live call's final push would schedule a new follow-up for nobody who works here
+      // the live call's final push ends it (refused, it would stay live for ever: diallers do not retry a 400); routing
+      // passes over the departed agent its follow-up names
       const final = await send('post', '/api/calls', admin.apiKey, { ...ongoing, status: 'Follow up', durationSec: 40, followUp: { scheduledAt: '2031-05-02T10:00:00.000Z', agentId: leaver.id } });
-      expect(final.status).toBe(400);
-      expect(fieldsOf(final.body.message)).toEqual(['followUp.agentId']);
-      expect((await callsOf(contactId)).find((c) => c.callId === ongoing.callId)?.status).toBe('In-progress');
+      expect(final.status).toBe(201);
+      expect((await callsOf(contactId)).find((c) => c.callId === ongoing.callId)?.status).toBe('Follow up');
+      // a new call's follow-up may not name them
+      const fresh = await push(contactId, { status: 'Follow up', durationSec: 30, followUp: { scheduledAt: '2031-05-03T10:00:00.000Z', agentId: leaver.id } });
+      expect(fresh.status).toBe(400);
+      expect(fieldsOf(fresh.body.message)).toEqual(['followUp.agentId']);
     });
   });
 

@@ -437,7 +437,7 @@ describe('concurrent clients (SPEC §3–§7, §9)', () => {
     it("should accept every item, store every call once and leave each contact's lead status, lastCallAt and nextFollowUpAt as its calls in stream order say", async () => {
       const o = await setup();
       const ids = await Promise.all(Array.from({ length: 20 }, () => newContact(o)));
-      type Pushed = { callId: string; contactId: string; status: string; startedAt: string; leadStatus?: LeadStatus; nextCallAt?: string };
+      type Pushed = { callId: string; contactId: string; status: string; startedAt: string; endedAt?: string; leadStatus?: LeadStatus; nextCallAt?: string };
       const pushed = new Map<string, Pushed>();
       const random = seeded(20_240_601);
       const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)];
@@ -479,7 +479,7 @@ describe('concurrent clients (SPEC §3–§7, §9)', () => {
           default:
             body = { ...base, status: kind };
         }
-        pushed.set(record.callId, record);
+        pushed.set(record.callId, { ...record, endedAt: new Date(Date.parse(startedAt) + Number(body.durationSec ?? 0) * 1000).toISOString() });
         return body;
       };
 
@@ -518,15 +518,15 @@ describe('concurrent clients (SPEC §3–§7, §9)', () => {
         expect(calls.map((e) => e.data.callId).sort()).toEqual(mine.map((p) => p.callId).sort());
 
         // SPEC §4 over the calls in stream order: the lead status, and each change the timeline shows. The last call
-        // decides: one that began before the latest logged so far leaves the status, but for a call follow-up it
+        // decides: one that ended before the latest logged so far leaves the status, but for a call follow-up it
         // schedules (the last row)
         let lead: LeadStatus = 'New';
         let latest = '';
         const expectedChanges: [string, LeadStatus, LeadStatus][] = [];
         for (const e of calls) {
           const p = pushed.get(e.data.callId)!;
-          const next: LeadStatus = p.startedAt >= latest ? leadAfter(lead, p) : p.nextCallAt ? 'Followups' : lead;
-          if (p.startedAt > latest) latest = p.startedAt;
+          const next: LeadStatus = p.endedAt! >= latest ? leadAfter(lead, p) : p.nextCallAt ? 'Followups' : lead;
+          if (p.endedAt! > latest) latest = p.endedAt!;
           if (next !== lead) expectedChanges.push([p.callId, lead, next]);
           lead = next;
         }

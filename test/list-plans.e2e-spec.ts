@@ -95,7 +95,8 @@ describe('list filters on a large organization (plans)', () => {
   it('should search names and phones through the trigram indexes when few contacts match', async () => {
     // (the matches are found first for any search of three characters or more: contacts.repository.ts list)
     const { body, indexes, seqScans } = await planOf('/api/contacts?q=4321&limit=50');
-    expect([...indexes].sort()).toEqual(['contacts_name_trgm_ix', 'contacts_phone_trgm_ix']);
+    // (and the page's rows read back by contacts_pkey)
+    expect([...indexes].filter((i) => i !== 'contacts_pkey').sort()).toEqual(['contacts_name_trgm_ix', 'contacts_phone_trgm_ix']);
     expect(seqScans.size).toBe(0);
     expect(body.contacts.length).toBeGreaterThan(0);
     expect(body.contacts.every((c: { name: string; phone: string }) => c.name.includes('4321') || c.phone.includes('4321'))).toBe(true);

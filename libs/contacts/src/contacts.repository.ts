@@ -141,11 +141,14 @@ export class ContactsRepository {
     // in page order expecting a match every few rows, on an estimate of the pattern's frequency taken from a sample:
     // for a rare name that walk reads the whole org (0.5 s at 500,000 contacts), and which plan it took changed from one
     // ANALYZE to the next (test/list-plans). A common word now costs a sort of its matches; shorter patterns, which a
-    // trigram cannot narrow, keep the walk.
+    // trigram cannot narrow, keep the walk. The matches are kept as (id, created_at) only, so a common word sorts narrow
+    // rows, and the page's rows are read back by primary key.
     const text =
       f.q && f.q.length >= 3
-        ? `WITH m AS MATERIALIZED (SELECT ${COLUMNS('timezone')} FROM contacts WHERE ${where.join(' AND ')})
-           SELECT * FROM m ORDER BY "createdAt", id LIMIT $${values.length}`
+        ? `WITH m AS MATERIALIZED (SELECT id, created_at FROM contacts WHERE ${where.join(' AND ')})
+           SELECT ${COLUMNS('timezone')} FROM contacts
+            WHERE id IN (SELECT id FROM m ORDER BY created_at, id LIMIT $${values.length})
+            ORDER BY created_at, id`
         : `SELECT ${COLUMNS('timezone')} FROM contacts WHERE ${where.join(' AND ')} ORDER BY created_at, id LIMIT $${values.length}`;
     const { rows } = await this.db.query<ContactRow>(text, values);
     const page = await this.withOrgTimezone(actor.orgId, rows.slice(0, f.limit));

@@ -281,7 +281,23 @@ describe(decideContact.name, () => {
         given(created).when(logCall()).then([callLogged()]);
       });
 
-      it('should leave the status the last call set when a call that began before it is pushed late (SPEC §4: the last call)', () => {
+      it('should take the status of a long call that ended last, though a short one began during it (the last call is the one that ended last)', () => {
+        // call A began 14:00 (live); another line got Busy at 14:05; A's final push, 20 minutes long, says Interested
+        const during = [
+          created,
+          { type: CallStarted, data: { callId: 'callA', contactId, agentId: 'a1', direction: 'outbound', startedAt: '2025-03-10T14:00:00.000Z', campaignId: null, tags: [] } } as ContactEvent,
+          callLogged({ callId: 'callB', startedAt: '2025-03-10T14:05:00.000Z', status: 'Busy', durationSec: 0, connected: false }),
+          leadStatusChanged('New', 'Not Picked', { kind: 'call', callId: 'callB', callStatus: 'Busy' }),
+        ];
+        given(...during)
+          .when(logCall({ callId: 'callA', startedAt: '2025-03-10T14:00:00.000Z', durationSec: 1200, leadStatus: 'Interested' }))
+          .then([
+            callLogged({ callId: 'callA', startedAt: '2025-03-10T14:00:00.000Z', durationSec: 1200 }),
+            leadStatusChanged('Not Picked', 'Interested', { kind: 'call', callId: 'callA', callStatus: 'Called' }),
+          ]);
+      });
+
+      it('should leave the status the last call set when a call that ended before it is pushed late (SPEC §4: the last call)', () => {
         // the 15:00 call made the lead Interested; the dialler's batch brings the 14:00 one, Not Interested, only now
         const later = [created, callLogged({ callId: 'call2', startedAt: '2025-03-10T15:00:00.000Z' }), leadStatusChanged('New', 'Interested', { kind: 'call', callId: 'call2', callStatus: 'Called' })];
         given(...later).when(logCall({ leadStatus: 'Not Interested' })).then([callLogged()]);
@@ -671,7 +687,7 @@ describe(evolveContact.name, () => {
         ['call2', { status: 'In-progress', final: false }],
         ['call1', { status: 'Busy', final: true }],
       ]),
-      lastCallStartedAt: '2025-03-10T14:00:00.000Z',
+      lastCallEndedAt: '2025-03-10T14:00:00.000Z',
       noteIds: ImmutableSet(['n1']),
       followUpIds: ImmutableSet(['f1']),
       followUps: OrderedMap([

@@ -85,10 +85,10 @@ export interface ContactState {
    */
   readonly calls: ImmutableMap<string, ContactCallState>;
   /**
-   * The start of the latest final call logged (SPEC §4's "last call"); null before the first. Optional: a state
-   * cached by a process before it was kept has none, and takes the next call as the last.
+   * When the latest final call logged ended (start + duration: SPEC §4's "last call"); null before the first.
+   * Optional: a state cached by a process before it was kept has none, and takes the next call as the last.
    */
-  readonly lastCallStartedAt?: string | null;
+  readonly lastCallEndedAt?: string | null;
   readonly noteIds: ImmutableSet<string>;
   /** Ids of every follow-up of the contact, ended or not (kept for the readers that only need ids). */
   readonly followUpIds: ImmutableSet<string>;
@@ -305,10 +305,11 @@ function evolveFacts(state: ContactState, event: ContactEvent): Partial<ContactS
       if (state.calls.has(event.data.callId)) return UNCHANGED;
       return { calls: state.calls.set(event.data.callId, { status: 'In-progress', final: false }) };
     case CallLogged: {
-      const last = state.lastCallStartedAt ?? null;
+      const last = state.lastCallEndedAt ?? null;
+      const ended = callEnd(event.data);
       return {
         calls: state.calls.set(event.data.callId, { status: event.data.status, final: true }),
-        lastCallStartedAt: last !== null && last > event.data.startedAt ? last : event.data.startedAt,
+        lastCallEndedAt: last !== null && last > ended ? last : ended,
       };
     }
     case NoteAdded:
@@ -453,6 +454,11 @@ function updateContact(c: UpdateContact, state: ContactState): ContactEvent[] {
  * retryDelaySeconds), then FollowUpScheduled (Follow up / Rescheduled), then at most one LeadStatusChanged
  * (cause: the call), so projections see the call before what it caused.
  */
+/** When a final call ended, ISO-8601 UTC: its start plus its duration. */
+function callEnd(call: Pick<CallLoggedData, 'startedAt' | 'durationSec'>): string {
+  return new Date(Date.parse(call.startedAt) + call.durationSec * 1000).toISOString();
+}
+
 function logCall(c: LogCall, state: ContactState): ContactEvent[] {
   ensureExists(state, c.contactId);
   const { call } = c;
@@ -510,11 +516,13 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
     events.push({ type: FollowUpScheduled, data: scheduled });
   }
 
-  // SPEC §4 decides by the last call: a call pushed late that began before the latest one logged (a dialler's batch
-  // out of order) is recorded and ends its attempt, but does not set the lead status the later call left (an old
-  // "Not Interested" over a newer "Interested"). Scheduling a call follow-up moves the lead to Followups whenever.
-  const last = state.lastCallStartedAt ?? null;
-  let to = last === null || logged.startedAt >= last ? nextLeadStatus(state.leadStatus, status, call.leadStatus ?? undefined) : state.leadStatus;
+  // SPEC §4 decides by the last call, the one that ended last: a call pushed late that ended before the latest one
+  // logged (a dialler's batch out of order) is recorded and ends its attempt, but does not set the lead status the
+  // later call left (an old "Not Interested" over a newer "Interested"). By the end, not the start: a 20-minute call
+  // whose final push comes after a Busy from another line during it is the last word. Scheduling a call follow-up
+  // moves the lead to Followups whenever.
+  const last = state.lastCallEndedAt ?? null;
+  let to = last === null || callEnd(logged) >= last ? nextLeadStatus(state.leadStatus, status, call.leadStatus ?? undefined) : state.leadStatus;
   if (scheduled) to = leadStatusAfterFollowUpScheduled(to, scheduled.type);
   if (to !== state.leadStatus) {
     events.push(leadStatusChanged(c.contactId, state.leadStatus, to, { kind: 'call', callId: call.callId, callStatus: status }));

@@ -798,6 +798,12 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         expect(followUpAfter(after(timedOut, logCall({ startedAt: '2025-03-11T14:00:30.000Z', followUpId })))).toMatchObject({ status: 'completed' });
         // one placed after the timeout is the next attempt, as before
         expect(followUpAfter(after(timedOut, noAnswer({ startedAt: '2025-03-11T15:00:30.000Z', followUpId })))).toMatchObject({ attempts: 2 });
+        // nor does it fail attempt 2 when that one is already out at the dialler
+        const retrying = [...timedOut, started(2, { at: '2025-03-11T15:15:02.000Z', schedule: 2 })];
+        given(...retrying)
+          .when(noAnswer({ startedAt: '2025-03-11T14:00:30.000Z', followUpId }))
+          .then([notConnected({ startedAt: '2025-03-11T14:00:30.000Z', followUpId })]);
+        expect(followUpAfter(after(retrying, noAnswer({ startedAt: '2025-03-11T14:00:30.000Z', followUpId })))).toMatchObject({ status: 'queued', attempts: 2, attemptOpen: true });
       });
 
       it("should end it with a call that says it started up to a minute before it, the dialler's clock being behind ours", () => {

@@ -481,7 +481,10 @@ export function followUpOfCall(
   if (call.followUpId !== null) {
     const named = followUps.get(call.followUpId);
     if (!named || named.type !== 'call' || !isOpenFollowUpStatus(named.status)) return null;
-    // Named: the dialler says which follow-up the call was for, whatever its clock says of when it began.
+    // Named: the dialler says which follow-up the call was for, whatever its clock says of when it began; but an
+    // unanswered one that began before the follow-up's last attempt ended is that attempt's late result (counted
+    // failed already), not the open attempt's.
+    if (named.attemptOpen && call.durationSec === 0 && typeof named.lastAttemptEndedAt === 'string' && call.startedAt < named.lastAttemptEndedAt) return null;
     return named;
   }
   if (call.direction !== 'outbound') return null;

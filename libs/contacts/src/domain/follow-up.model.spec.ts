@@ -641,6 +641,10 @@ class Sequence {
         if (p.followUpId !== null) {
           const named = this.models.get(p.followUpId);
           target = open(named) ? named : undefined;
+          if (target && target.attemptOpen && p.durationSec === 0 && target.lastFailedAt !== undefined && startedAt < target.lastFailedAt) {
+            this.coverage.add("late result of a failed attempt left the open one");
+            target = undefined;
+          }
           // An outbound call not connected, naming a follow-up not due when it started (snoozed, or due later), leaves it.
           if (target && !target.attemptOpen && p.durationSec === 0 && p.direction === 'outbound' && (target.status === 'snoozed' || target.scheduledAt > startedAt)) {
             this.coverage.add('call before the due time left the follow-up');
