@@ -298,7 +298,8 @@ describe('auto lead assignment against an oracle (SPEC §7)', () => {
           contactId: lead.id,
           agentId: caller.id,
           direction: 'outbound',
-          startedAt: new Date().toISOString(),
+          // a final push comes as the call ends: it began its duration ago (SPEC §4's last call is the one that ended last)
+          startedAt: new Date(Date.now() - Number(body.durationSec ?? 0) * 1000).toISOString(),
           ...body,
         }),
       );
