@@ -93,6 +93,17 @@ export class ContactsRepository {
     private readonly users: UserRepository,
   ) {}
 
+  /**
+   * The answer to a write the caller has just made to the contact: org-scoped, without the agent's assignment check,
+   * which the write passed on the state it was decided on (ContactWriter). A supervisor handing the contact on between
+   * the write and this read must not turn the write's success into a 404 (test/concurrency: the change was kept).
+   */
+  async written(actor: Actor, id: string): Promise<ContactView> {
+    const contact = await this.find({ ...actor, role: 'supervisor' }, id);
+    if (!contact) throw new NotFoundError('contact', id);
+    return contact;
+  }
+
   async find(actor: Actor, id: string): Promise<ContactView | null> {
     // One row: the org's timezone by a scalar subquery, which coalesce runs only when the contact has none of its own.
     const { rows } = await this.db.query<ContactView>(

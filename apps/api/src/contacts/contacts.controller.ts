@@ -38,7 +38,7 @@ export class ContactsController {
   async create(@CurrentActor() actor: Actor, @Body() body: CreateContactDto, @Headers('idempotency-key') idempotencyKey?: string) {
     const command = new CreateContactCommand(actor, body, idempotencyKeyOf(idempotencyKey));
     const { id } = await this.commands.execute<CreateContactCommand, { id: string }>(command);
-    return this.contacts.get(actor, id);
+    return this.contacts.written(actor, id);
   }
 
   @Get('contacts')
@@ -54,7 +54,7 @@ export class ContactsController {
   @Patch('contacts/:id')
   async update(@CurrentActor() actor: Actor, @Param('id', uuidParam('contact')) id: string, @Body() body: UpdateContactDto) {
     await this.commands.execute(new UpdateContactCommand(actor, id, body));
-    return this.contacts.get(actor, id);
+    return this.contacts.written(actor, id);
   }
 
   @Post('contacts/:id/notes')

@@ -34,7 +34,7 @@ export class FollowUpsController {
   ) {
     const command = new ScheduleFollowUpCommand(actor, contactId, body as FollowUpFields, idempotencyKeyOf(idempotencyKey));
     const { id } = await this.commands.execute<ScheduleFollowUpCommand, { id: string }>(command);
-    return this.followUps.get(actor, id);
+    return this.followUps.get(actor, id, true);
   }
 
   /** The contact card: this contact's follow-ups, newest first. */
@@ -80,6 +80,6 @@ export class FollowUpsController {
 
   private async change(actor: Actor, id: string, change: FollowUpAction) {
     await this.commands.execute(new ChangeFollowUpCommand(actor, id, change));
-    return this.followUps.get(actor, id);
+    return this.followUps.get(actor, id, true);
   }
 }
