@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Actor, Database, NotFoundError, ValidationError } from '@app/shared';
-import { UserRepository } from '@app/tenancy';
+import { ORG_TIMEZONE, UserRepository } from '@app/tenancy';
 
 export interface ContactView {
   id: string;
@@ -37,8 +37,6 @@ export interface ContactFilter {
 /** As stored: timezone null when the contact has none of its own (migration 0030). */
 type ContactRow = Omit<ContactView, 'timezone'> & { timezone: string | null };
 
-/** The organization's timezone: the settings' once an admin has set it (SPEC §7), before that the one it was created with. */
-const ORG_TIMEZONE = `(SELECT coalesce(s.settings->>'timezone', o.timezone) FROM organizations o LEFT JOIN org_settings s ON s.org_id = o.id WHERE o.id = contacts.org_id)`;
 
 const COLUMNS = (timezone: string) => `id, name, phone, ${timezone} AS timezone, timezone IS NULL AS "timezoneFromOrg", lead_quality AS "leadQuality", lead_status AS "leadStatus", assigned_agent_id AS "assignedAgentId",
   tags, campaign_id AS "campaignId", status, next_follow_up_at AS "nextFollowUpAt", last_call_at AS "lastCallAt",
@@ -99,19 +97,20 @@ export class ContactsRepository {
    * the write and this read must not turn the write's success into a 404 (test/concurrency: the change was kept).
    */
   async written(actor: Actor, id: string): Promise<ContactView> {
-    const contact = await this.find({ ...actor, role: 'supervisor' }, id);
+    const contact = await this.find(actor, id, false);
     if (!contact) throw new NotFoundError('contact', id);
     return contact;
   }
 
-  async find(actor: Actor, id: string): Promise<ContactView | null> {
+  /** The contact, if it is of the actor's org and (`assignedOnly`) visible to them: an agent sees their own. */
+  async find(actor: Actor, id: string, assignedOnly = true): Promise<ContactView | null> {
     // One row: the org's timezone by a scalar subquery, which coalesce runs only when the contact has none of its own.
     const { rows } = await this.db.query<ContactView>(
-      `SELECT ${COLUMNS(`coalesce(timezone, ${ORG_TIMEZONE})`)} FROM contacts WHERE org_id = $1 AND id = $2`,
+      `SELECT ${COLUMNS(`coalesce(timezone, ${ORG_TIMEZONE('contacts.org_id')})`)} FROM contacts WHERE org_id = $1 AND id = $2`,
       [actor.orgId, id],
     );
     const contact = rows[0];
-    if (!contact || !ContactsRepository.visible(actor, contact)) return null;
+    if (!contact || (assignedOnly && !ContactsRepository.visible(actor, contact))) return null;
     return contact;
   }
 

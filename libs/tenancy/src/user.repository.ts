@@ -18,7 +18,7 @@ export interface UserView {
 }
 
 /** The organization's timezone: the settings' once an admin has set it (SPEC §7), before that the one it was created with. */
-const ORG_TIMEZONE = (orgId: string) =>
+export const ORG_TIMEZONE = (orgId: string) =>
   `(SELECT coalesce(s.settings->>'timezone', o.timezone) FROM organizations o LEFT JOIN org_settings s ON s.org_id = o.id WHERE o.id = ${orgId})`;
 
 const COLUMNS = `id, name, email, role, branch, department, coalesce(timezone, ${ORG_TIMEZONE('users.org_id')}) AS timezone,

@@ -54,7 +54,7 @@ import {
 import { isHttpUrl, isOneOf, isoUtc, normaliseTags, optionalText, requireText, sameTags, validName, validPhone, validTimeZone } from './contact.invariants';
 import { leadStatusAfterFollowUpScheduled, nextLeadStatus } from './lead-status';
 import { ReassignLead, RecycleStreak, decideReassignment, recycleAfter } from './reassignment';
-import { FollowUpCommand, FollowUpState, callAttemptEvents, decideFollowUp, evolveFollowUp, followUpFromScheduled, isCallAttemptCandidate } from './follow-up.decider';
+import { FollowUpCommand, FollowUpState, callAttemptEvents, callEnd, decideFollowUp, evolveFollowUp, followUpFromScheduled, isCallAttemptCandidate } from './follow-up.decider';
 
 // ---------------------------------------------------------------------------------------------------------------
 // State
@@ -454,11 +454,6 @@ function updateContact(c: UpdateContact, state: ContactState): ContactEvent[] {
  * retryDelaySeconds), then FollowUpScheduled (Follow up / Rescheduled), then at most one LeadStatusChanged
  * (cause: the call), so projections see the call before what it caused.
  */
-/** When a final call ended, ISO-8601 UTC: its start plus its duration. */
-function callEnd(call: Pick<CallLoggedData, 'startedAt' | 'durationSec'>): string {
-  return new Date(Date.parse(call.startedAt) + call.durationSec * 1000).toISOString();
-}
-
 function logCall(c: LogCall, state: ContactState): ContactEvent[] {
   ensureExists(state, c.contactId);
   const { call } = c;

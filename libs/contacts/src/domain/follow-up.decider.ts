@@ -259,8 +259,6 @@ export const FOLLOW_UP_COMMAND_TYPES: readonly FollowUpCommand['type'][] = [
 // ---------------------------------------------------------------------------------------------------------------
 // Decide
 
-const DAY_MS = 24 * 3600_000;
-
 /**
  * Snooze, reschedule, cancel and complete refuse an ended follow-up (ConflictError naming its status). The
  * worker's commands (start, result, expire) answer [] instead: a job may race a user's action, and losing the
@@ -455,7 +453,12 @@ export const CALL_CLOCK_SKEW_MS = 60_000;
  * earlier call. A state that did not keep the attempt's start takes any.
  */
 function endedDuringAttempt(f: FollowUpState, call: Pick<CallLoggedData, 'startedAt' | 'durationSec'>): boolean {
-  return f.attemptStartedAt === undefined || Date.parse(call.startedAt) + call.durationSec * 1000 >= Date.parse(f.attemptStartedAt) - CALL_CLOCK_SKEW_MS;
+  return f.attemptStartedAt === undefined || Date.parse(callEnd(call)) >= Date.parse(f.attemptStartedAt) - CALL_CLOCK_SKEW_MS;
+}
+
+/** When a final call ended, ISO-8601 UTC: its start plus its duration (SPEC §4's last call is the one that ended last). */
+export function callEnd(call: Pick<CallLoggedData, 'startedAt' | 'durationSec'>): string {
+  return new Date(Date.parse(call.startedAt) + call.durationSec * 1000).toISOString();
 }
 
 /** A call follow-up an outbound call naming no follow-up may be an attempt of (ContactState.callAttemptCandidates). */
