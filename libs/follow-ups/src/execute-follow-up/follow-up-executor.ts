@@ -105,6 +105,9 @@ const attemptKey = (f: FollowUpState) => `${f.id}.${f.schedule}.${f.attempts}`;
  */
 const messageIdOf = (f: FollowUpState) => (f.type === 'call' ? attemptKey(f) : `${f.id}.${f.occurrence ?? FIRST_FOLLOW_UP_SCHEDULE}`);
 
+/** A delivery (webhook, SMS, dial request) this long marks its organization slow for the worker's fairness share. */
+const SLOW_DELIVERY_MS = 3000;
+
 /**
  * SPEC §5 execution, for many due follow-ups at once. A job counts its attempt (or defers it, outside the calling
  * window), performs the delivery on its own, then records the result. The counting and the recording of all the
@@ -116,9 +119,6 @@ const messageIdOf = (f: FollowUpState) => (f.type === 'call' ? attemptKey(f) : `
  * counted in the event stream, never by BullMQ, and counted before the delivery starts; a job run again after a
  * crash finds its attempt open and performs it again with the same message id.
  */
-/** A delivery (webhook, SMS, dial request) this long marks its organization slow for the worker's fairness share. */
-const SLOW_DELIVERY_MS = 3000;
-
 @Injectable()
 export class FollowUpExecutor {
   private readonly logger = new Logger(FollowUpExecutor.name);
