@@ -622,6 +622,33 @@ describe('auto lead assignment (SPEC §7)', () => {
       // only the manual assignment shows on that timeline
       expect((await reassignedEntries(k, byHand)).map((e) => e.data.toAgentId)).toEqual([Cat.id]);
     });
+
+    it("should not recycle a lead from its new owner for the previous owner's call the dialler pushed late", async () => {
+      const o = await setup([{ name: 'Ann' }, { name: 'Ben' }, { name: 'Cat' }]);
+      const k = o.admin.apiKey;
+      const { Ann, Ben, Cat } = o.agents;
+      const tenMinutesAgo = new Date(Date.now() - 10 * 60_000).toISOString();
+      const byHand = await createLead(k, Ann.id, 'By hand');
+      const auto = await createLead(k, Ann.id, 'Auto');
+
+      // handed to Cat by a supervisor; then Ann's unanswered call of ten minutes ago arrives, and a missed one
+      expect((await patch(`/api/contacts/${byHand}`, k, { assignedAgentId: Cat.id })).status).toBe(200);
+      await pushCall(k, byHand, Ann.id, { status: 'No Answer', startedAt: tenMinutesAgo });
+      await pushCall(k, byHand, Ann.id, { status: 'Missed', direction: 'inbound', startedAt: new Date(Date.parse(tenMinutesAgo) + 60_000).toISOString() });
+      // handed to Ben by auto-assignment (Ann's Busy now); then Ann's unanswered call of ten minutes ago arrives
+      await recycleAndExpect(k, auto, Ben.id);
+      await pushCall(k, auto, Ann.id, { status: 'No Answer', startedAt: tenMinutesAgo });
+
+      await drain(byHand, auto);
+      // the late calls are recorded, and the last of them set the lead status, but the new owners keep the leads
+      expect(await contact(k, byHand)).toMatchObject({ assignedAgentId: Cat.id, leadStatus: 'Missed' });
+      expect(await agentOf(k, auto)).toBe(Ben.id);
+      expect(await reassignedEntries(k, auto)).toHaveLength(1);
+
+      // the new owner's own unanswered call recycles the lead as before
+      await busy(k, byHand, Cat.id);
+      await waitForAgent(k, byHand, Ann.id);
+    });
   });
 
   describe('concurrent triggers', () => {

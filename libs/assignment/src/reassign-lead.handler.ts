@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { KeyedMutex, systemActor } from '@app/shared';
+import { Clock, KeyedMutex, systemActor } from '@app/shared';
 import { HandlesJob, JobHandler } from '@app/queue';
 import { chooseAgent, ContactStateCache, ContactWriter, ReassignmentRules, ReassignmentSkipReason, reassignmentBlocker } from '@app/contacts';
 import { SettingsRepository } from '@app/settings';
@@ -29,6 +29,7 @@ export class ReassignLeadHandler implements JobHandler<ReassignLeadPayload> {
     private readonly settings: SettingsRepository,
     private readonly agents: CandidateAgents,
     @Inject(AGENT_LOAD) private readonly load: AgentLoad,
+    private readonly clock: Clock,
   ) {}
 
   run(payload: ReassignLeadPayload): Promise<void> {
@@ -52,7 +53,14 @@ export class ReassignLeadHandler implements JobHandler<ReassignLeadPayload> {
     const chosen = chooseAgent(rules.strategy, rules.scope, current ?? (contact.assignedAgentId ? { id: contact.assignedAgentId, branch: null, department: null } : null), candidates);
     if (!chosen) return this.skip('no_eligible_agent', orgId, contactId, triggerVersion, { scope: rules.scope, candidates: candidates.length });
 
-    const written = await this.writer.write(systemActor(orgId), contactId, () => ({ type: 'ReassignLead', contactId, triggerVersion, rules, toAgentId: chosen.id }));
+    const written = await this.writer.write(systemActor(orgId), contactId, () => ({
+      type: 'ReassignLead',
+      contactId,
+      triggerVersion,
+      rules,
+      toAgentId: chosen.id,
+      at: this.clock.now().toISOString(),
+    }));
     if (written.events.length === 0) {
       return this.skip(reassignmentBlocker(written.state, triggerVersion, rules) ?? 'no_eligible_agent', orgId, contactId, triggerVersion);
     }

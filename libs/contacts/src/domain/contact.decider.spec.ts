@@ -15,6 +15,7 @@ import {
   FollowUpScheduled,
   FollowUpScheduledData,
   LeadQualityChanged,
+  LeadReassigned,
   LeadStatus,
   LeadStatusCause,
   LeadStatusChanged,
@@ -181,7 +182,7 @@ describe(decideContact.name, () => {
   });
 
   describe('UpdateContact', () => {
-    const update = { type: 'UpdateContact' as const, contactId };
+    const update = { type: 'UpdateContact' as const, contactId, at: '2025-03-10T15:00:00.000Z' };
 
     it('should record nothing when no field changes', () => {
       given(created)
@@ -228,16 +229,16 @@ describe(decideContact.name, () => {
     });
 
     it('should record ContactAssigned from the old agent when the contact is reassigned', () => {
-      given(created).when({ ...update, assignedAgentId: 'a2' }).then([{ type: ContactAssigned, data: { contactId, fromAgentId: 'a1', toAgentId: 'a2' } }]);
+      given(created).when({ ...update, assignedAgentId: 'a2' }).then([{ type: ContactAssigned, data: { contactId, fromAgentId: 'a1', toAgentId: 'a2', at: '2025-03-10T15:00:00.000Z' } }]);
     });
 
     it('should record ContactAssigned to null when the contact is unassigned', () => {
-      given(created).when({ ...update, assignedAgentId: null }).then([{ type: ContactAssigned, data: { contactId, fromAgentId: 'a1', toAgentId: null } }]);
+      given(created).when({ ...update, assignedAgentId: null }).then([{ type: ContactAssigned, data: { contactId, fromAgentId: 'a1', toAgentId: null, at: '2025-03-10T15:00:00.000Z' } }]);
     });
 
     it('should record ContactAssigned from null when an unassigned contact gets an agent', () => {
       const unassigned = after([created], { ...update, assignedAgentId: null });
-      given(...unassigned).when({ ...update, assignedAgentId: 'a3' }).then([{ type: ContactAssigned, data: { contactId, fromAgentId: null, toAgentId: 'a3' } }]);
+      given(...unassigned).when({ ...update, assignedAgentId: 'a3' }).then([{ type: ContactAssigned, data: { contactId, fromAgentId: null, toAgentId: 'a3', at: '2025-03-10T15:00:00.000Z' } }]);
     });
 
     it('should record ContactStatusChanged when the contact is archived', () => {
@@ -254,7 +255,7 @@ describe(decideContact.name, () => {
         .then([
           { type: ContactUpdated, data: { contactId, changes: { name: 'Sarah Lee-Park' } } },
           { type: LeadQualityChanged, data: { contactId, from: 'WARM', to: 'COLD' } },
-          { type: ContactAssigned, data: { contactId, fromAgentId: 'a1', toAgentId: 'a2' } },
+          { type: ContactAssigned, data: { contactId, fromAgentId: 'a1', toAgentId: 'a2', at: '2025-03-10T15:00:00.000Z' } },
           leadStatusChanged('New', 'Not Interested', { kind: 'manual' }),
           { type: ContactStatusChanged, data: { contactId, from: 'ACTIVE', to: 'ARCHIVED' } },
         ]);
@@ -498,7 +499,7 @@ describe(decideContact.name, () => {
         given(...live).when(logCall({ status: 'Called', durationSec: 95 })).then([callLogged({ durationSec: 95 })]);
 
         const ended = after(live, logCall({ status: 'Called', durationSec: 95 }));
-        expect(fold(ended).calls).toEqual(ImmutableMap([['call1', { status: 'Called', final: true }]]));
+        expect(fold(ended).calls).toEqual(ImmutableMap([['call1', { status: 'Called', final: true, endedAt: '2025-03-10T14:01:35.000Z' }]]));
         given(...ended).when(logCall({ status: 'Called', durationSec: 95 })).then([]);
       });
 
@@ -685,9 +686,10 @@ describe(evolveContact.name, () => {
       recycle: { status: 'Not Picked', since: 7 },
       calls: ImmutableMap([
         ['call2', { status: 'In-progress', final: false }],
-        ['call1', { status: 'Busy', final: true }],
+        ['call1', { status: 'Busy', final: true, endedAt: '2025-03-10T14:00:00.000Z' }],
       ]),
       lastCallEndedAt: '2025-03-10T14:00:00.000Z',
+      assignedAt: null, // an event recorded before the time was kept
       noteIds: ImmutableSet(['n1']),
       followUpIds: ImmutableSet(['f1']),
       followUps: OrderedMap([
@@ -719,7 +721,7 @@ describe(evolveContact.name, () => {
 
   it('should not downgrade a final call when a late CallStarted is folded', () => {
     const state = fold([created, callLogged(), { type: CallStarted, data: { callId: 'call1', contactId, agentId: 'a1', direction: 'outbound', startedAt: '2025-03-10T14:00:00.000Z', campaignId: null, tags: [] } }]);
-    expect(state.calls.get('call1')).toEqual({ status: 'Called', final: true });
+    expect(state.calls.get('call1')).toEqual({ status: 'Called', final: true, endedAt: '2025-03-10T14:00:42.000Z' });
   });
 
   it('should leave an earlier state as it was when later calls and notes are folded onto it (ingest answers from it)', () => {
@@ -729,7 +731,54 @@ describe(evolveContact.name, () => {
       before,
     );
     expect([before.calls.size, before.calls.has('late'), before.calls.has('live'), before.noteIds.has('n9')]).toEqual([300, false, false, false]);
-    expect([after.calls.size, after.calls.get('late'), after.calls.get('live'), after.noteIds.has('n9')]).toEqual([302, { status: 'Called', final: true }, { status: 'In-progress', final: false }, true]);
+    expect([after.calls.size, after.calls.get('late'), after.calls.get('live'), after.noteIds.has('n9')]).toEqual([302, { status: 'Called', final: true, endedAt: '2025-03-10T14:00:42.000Z' }, { status: 'In-progress', final: false }, true]);
+  });
+
+  describe('recycling streak (auto lead assignment) and the time a call ended', () => {
+    // a1 tried the lead (Not Picked); at 15:00 a supervisor hands it to a2
+    const handedOver = [
+      created,
+      callLogged({ callId: 'a1-first', status: 'No Answer', durationSec: 0, connected: false, startedAt: '2025-03-10T13:00:00.000Z' }),
+      leadStatusChanged('New', 'Not Picked', { kind: 'call', callId: 'a1-first', callStatus: 'No Answer' }),
+      { type: ContactAssigned, data: { contactId, fromAgentId: 'a1', toAgentId: 'a2', at: '2025-03-10T15:00:00.000Z' } } as ContactEvent,
+    ];
+    const late = (startedAt: string, status: 'No Answer' | 'Missed' = 'No Answer') =>
+      decideContact(logCall({ callId: `late-${status}-${startedAt}`, status, durationSec: 0, startedAt }), fold(handedOver));
+
+    it('should open no streak for the previous owner pushed late: a call that ended before the handover', () => {
+      const events = late('2025-03-10T14:30:00.000Z');
+      expect(fold(handedOver).recycle).toBeNull();
+      expect(fold([...handedOver, ...events]).recycle).toBeNull();
+    });
+
+    it('should open no streak for the lead status such a call sets, nor keep one', () => {
+      const events = late('2025-03-10T14:30:00.000Z', 'Missed');
+      expect(events.map((e) => e.type)).toEqual([CallLogged, LeadStatusChanged]); // it is the last call: Missed is the status
+      const state = fold([...handedOver, ...events]);
+      expect([state.leadStatus, state.recycle]).toEqual(['Missed', null]);
+    });
+
+    it("should open the streak for the new owner's own unreached call", () => {
+      const events = late('2025-03-10T15:10:00.000Z');
+      expect(fold([...handedOver, ...events]).recycle).toEqual({ status: 'Not Picked', since: handedOver.length + 1 });
+    });
+
+    it('should take the handover time of an auto reassignment too', () => {
+      const reassigned = [
+        ...handedOver.slice(0, 3),
+        { type: LeadReassigned, data: { contactId, fromAgentId: 'a1', toAgentId: 'a2', leadStatus: 'Not Picked', strategy: 'round_robin', scope: 'org', reassignments: 1, at: '2025-03-10T15:00:00.000Z' } } as ContactEvent,
+      ];
+      const before = decideContact(logCall({ callId: 'late', status: 'No Answer', durationSec: 0, startedAt: '2025-03-10T14:30:00.000Z' }), fold(reassigned));
+      expect(fold([...reassigned, ...before]).recycle).toBeNull();
+      const afterwards = decideContact(logCall({ callId: 'own', status: 'No Answer', durationSec: 0, startedAt: '2025-03-10T15:01:00.000Z' }), fold(reassigned));
+      expect(fold([...reassigned, ...afterwards]).recycle).toEqual({ status: 'Not Picked', since: reassigned.length + 1 });
+    });
+
+    it('should count a late call as today when the handover was recorded without its time (before it was kept)', () => {
+      const untimed = [...handedOver.slice(0, 3), { type: ContactAssigned, data: { contactId, fromAgentId: 'a1', toAgentId: 'a2' } } as ContactEvent];
+      const events = decideContact(logCall({ callId: 'late', status: 'No Answer', durationSec: 0, startedAt: '2025-03-10T14:30:00.000Z' }), fold(untimed));
+      expect(fold([...untimed, ...events]).recycle).toEqual({ status: 'Not Picked', since: untimed.length + 1 });
+    });
   });
 
   it('should keep follow-ups in the order scheduled, a changed one in its place, and an earlier state as it was', () => {

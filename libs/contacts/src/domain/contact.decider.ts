@@ -63,6 +63,8 @@ export interface ContactCallState {
   readonly status: CallStatus;
   /** false while only `In-progress` is known */
   readonly final: boolean;
+  /** When a final call ended (callEnd); absent while only `In-progress` is known. */
+  readonly endedAt?: string;
 }
 
 export interface ContactState {
@@ -111,6 +113,11 @@ export interface ContactState {
   readonly recycle: RecycleStreak | null;
   /** Auto reassignments so far. */
   readonly reassignments: number;
+  /**
+   * When the lead was last handed to an agent, by hand or by auto assignment (null: never, or only by events recorded
+   * before the time was kept). A call that ended before it was not the current agent's: it opens no recycling streak.
+   */
+  readonly assignedAt?: string | null;
 }
 
 export const initialContactState: ContactState = {
@@ -169,6 +176,8 @@ export interface UpdateContact {
   readonly status?: ContactStatus;
   /** A manual lead status change (cause `manual`). */
   readonly leadStatus?: LeadStatus;
+  /** ISO-8601, UTC: now (a handover's time, ContactAssigned.at). */
+  readonly at: string;
 }
 
 export interface CallInput {
@@ -264,7 +273,8 @@ export function evolveContact(state: ContactState, event: ContactEvent): Contact
   const version = state.version + 1;
   // One copy of the state an event: evolveFacts says only what the event changes (it used to copy the whole state
   // too: two copies an event, 7 % of what the service allocated in bench:ingest's batch phase).
-  return { ...state, ...evolveFacts(state, event), version, recycle: recycleAfter(state.leadStatus, state.recycle, event, version) };
+  const facts = evolveFacts(state, event);
+  return { ...state, ...facts, version, recycle: recycleAfter(state, facts.calls ?? state.calls, event, version) };
 }
 
 const UNCHANGED: Partial<ContactState> = Object.freeze({});
@@ -291,9 +301,9 @@ function evolveFacts(state: ContactState, event: ContactEvent): Partial<ContactS
     case ContactUpdated:
       return event.data.changes;
     case ContactAssigned:
-      return { assignedAgentId: event.data.toAgentId };
+      return { assignedAgentId: event.data.toAgentId, assignedAt: event.data.at ?? null };
     case LeadReassigned:
-      return { assignedAgentId: event.data.toAgentId, reassignments: event.data.reassignments };
+      return { assignedAgentId: event.data.toAgentId, reassignments: event.data.reassignments, assignedAt: event.data.at ?? null };
     case LeadQualityChanged:
       return { leadQuality: event.data.to };
     case ContactStatusChanged:
@@ -308,7 +318,7 @@ function evolveFacts(state: ContactState, event: ContactEvent): Partial<ContactS
       const last = state.lastCallEndedAt ?? null;
       const ended = callEnd(event.data);
       return {
-        calls: state.calls.set(event.data.callId, { status: event.data.status, final: true }),
+        calls: state.calls.set(event.data.callId, { status: event.data.status, final: true, endedAt: ended }),
         lastCallEndedAt: last !== null && last > ended ? last : ended,
       };
     }
@@ -433,7 +443,7 @@ function updateContact(c: UpdateContact, state: ContactState): ContactEvent[] {
     events.push({ type: LeadQualityChanged, data: { contactId, from: state.leadQuality, to: c.leadQuality } });
   }
   if (c.assignedAgentId !== undefined && c.assignedAgentId !== state.assignedAgentId) {
-    events.push({ type: ContactAssigned, data: { contactId, fromAgentId: state.assignedAgentId, toAgentId: c.assignedAgentId } });
+    events.push({ type: ContactAssigned, data: { contactId, fromAgentId: state.assignedAgentId, toAgentId: c.assignedAgentId, at: isoUtc(c.at, 'at') } });
   }
   if (c.leadStatus !== undefined && c.leadStatus !== state.leadStatus) {
     if (!isOneOf(LEAD_STATUSES, c.leadStatus)) throw new ValidationError('leadStatus', `must be one of ${LEAD_STATUSES.join(', ')}`);

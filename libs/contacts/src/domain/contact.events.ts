@@ -172,6 +172,8 @@ export interface ContactAssignedData {
   readonly contactId: string;
   readonly fromAgentId: string | null;
   readonly toAgentId: string | null;
+  /** ISO-8601, UTC: when it was handed over. Absent on events recorded before 2026-12-07. */
+  readonly at?: string;
 }
 
 export interface LeadQualityChangedData {
@@ -378,6 +380,8 @@ export interface LeadReassignedData {
   readonly scope: ReassignmentScope;
   /** How many times the lead has been auto-reassigned, this one included. */
   readonly reassignments: number;
+  /** ISO-8601, UTC: when it was handed over. Absent on events recorded before 2026-12-07. */
+  readonly at?: string;
 }
 
 export type ContactEvent =

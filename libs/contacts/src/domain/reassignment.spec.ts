@@ -1,5 +1,5 @@
-import { CallLogged, ContactAssigned, ContactEvent, LeadReassigned, LeadStatusChanged } from './contact.events';
-import { CandidateAgent, chooseAgent, decideReassignment, RecyclableContact, recycleAfter, ReassignmentRules, reassignmentBlocker } from './reassignment';
+import { CallLogged, ContactAssigned, ContactEvent, LeadReassigned, LeadStatus, LeadStatusChanged } from './contact.events';
+import { CandidateAgent, chooseAgent, decideReassignment, RecyclableContact, RecycleFacts, recycleAfter, RecycleStreak, ReassignmentRules, reassignmentBlocker } from './reassignment';
 
 const call = (connected: boolean): ContactEvent => ({
   type: CallLogged,
@@ -40,30 +40,33 @@ const agent = (id: string, over: Partial<CandidateAgent> = {}): CandidateAgent =
   ...over,
 });
 
+const at = (leadStatus: string, recycle: RecycleStreak | null, assignedAt: string | null = null): RecycleFacts => ({ leadStatus: leadStatus as LeadStatus, recycle, assignedAt });
+const noCalls = { get: () => undefined };
+
 describe('recycleAfter (when a lead counts as recycled)', () => {
   it('should open a streak at an unreached call on a lead already in a recycled status, and keep the first one', () => {
-    const open = recycleAfter('Not Picked', null, call(false), 7);
+    const open = recycleAfter(at('Not Picked', null), noCalls, call(false), 7);
     expect(open).toEqual({ status: 'Not Picked', since: 7 });
-    expect(recycleAfter('Not Picked', open, call(false), 9)).toBe(open);
+    expect(recycleAfter(at('Not Picked', open), noCalls, call(false), 9)).toBe(open);
   });
 
   it('should not open a streak for a lead nobody has called yet or one spoken to', () => {
-    expect(recycleAfter('New', null, call(false), 2)).toBeNull();
-    expect(recycleAfter('Interested', null, call(false), 2)).toBeNull();
+    expect(recycleAfter(at('New', null), noCalls, call(false), 2)).toBeNull();
+    expect(recycleAfter(at('Interested', null), noCalls, call(false), 2)).toBeNull();
   });
 
   it('should open a streak on entering a recycled status and replace it on moving to another', () => {
-    expect(recycleAfter('New', null, statusTo('New', 'Not Picked'), 3)).toEqual({ status: 'Not Picked', since: 3 });
-    expect(recycleAfter('Not Picked', { status: 'Not Picked', since: 3 }, statusTo('Not Picked', 'Missed'), 8)).toEqual({ status: 'Missed', since: 8 });
+    expect(recycleAfter(at('New', null), noCalls, statusTo('New', 'Not Picked'), 3)).toEqual({ status: 'Not Picked', since: 3 });
+    expect(recycleAfter(at('Not Picked', { status: 'Not Picked', since: 3 }), noCalls, statusTo('Not Picked', 'Missed'), 8)).toEqual({ status: 'Missed', since: 8 });
   });
 
   it('should close the streak when the lead is spoken to, reassigned, or assigned by hand', () => {
     const open = { status: 'Not Picked' as const, since: 3 };
-    expect(recycleAfter('Not Picked', open, call(true), 4)).toBeNull();
-    expect(recycleAfter('Not Picked', open, statusTo('Not Picked', 'Interested'), 4)).toBeNull();
-    expect(recycleAfter('Not Picked', open, { type: ContactAssigned, data: { contactId: 'k', fromAgentId: 'a', toAgentId: 'b' } }, 4)).toBeNull();
+    expect(recycleAfter(at('Not Picked', open), noCalls, call(true), 4)).toBeNull();
+    expect(recycleAfter(at('Not Picked', open), noCalls, statusTo('Not Picked', 'Interested'), 4)).toBeNull();
+    expect(recycleAfter(at('Not Picked', open), noCalls, { type: ContactAssigned, data: { contactId: 'k', fromAgentId: 'a', toAgentId: 'b' } }, 4)).toBeNull();
     expect(
-      recycleAfter('Not Picked', open, { type: LeadReassigned, data: { contactId: 'k', fromAgentId: 'a', toAgentId: 'b', leadStatus: 'Not Picked', strategy: 'round_robin', scope: 'org', reassignments: 1 } }, 4),
+      recycleAfter(at('Not Picked', open), noCalls, { type: LeadReassigned, data: { contactId: 'k', fromAgentId: 'a', toAgentId: 'b', leadStatus: 'Not Picked', strategy: 'round_robin', scope: 'org', reassignments: 1 } }, 4),
     ).toBeNull();
   });
 });
@@ -115,11 +118,11 @@ describe('chooseAgent', () => {
 
 describe('decideReassignment', () => {
   it('should reassign to the chosen agent and count the reassignment', () => {
-    expect(decideReassignment({ type: 'ReassignLead', contactId: 'k', triggerVersion: 5, rules, toAgentId: 'bob' }, contact({ reassignments: 1 }))).toEqual({
+    expect(decideReassignment({ type: 'ReassignLead', contactId: 'k', triggerVersion: 5, rules, toAgentId: 'bob', at: '2026-01-01T10:00:00.000Z' }, contact({ reassignments: 1 }))).toEqual({
       events: [
         {
           type: LeadReassigned,
-          data: { contactId: 'k', fromAgentId: 'ana', toAgentId: 'bob', leadStatus: 'Not Picked', strategy: 'round_robin', scope: 'org', reassignments: 2 },
+          data: { contactId: 'k', fromAgentId: 'ana', toAgentId: 'bob', leadStatus: 'Not Picked', strategy: 'round_robin', scope: 'org', reassignments: 2, at: '2026-01-01T10:00:00.000Z' },
         },
       ],
       skipped: null,
@@ -127,7 +130,7 @@ describe('decideReassignment', () => {
   });
 
   it('should change nothing without an eligible agent, or when the chosen one already holds the lead', () => {
-    expect(decideReassignment({ type: 'ReassignLead', contactId: 'k', triggerVersion: 5, rules, toAgentId: null }, contact())).toEqual({ events: [], skipped: 'no_eligible_agent' });
-    expect(decideReassignment({ type: 'ReassignLead', contactId: 'k', triggerVersion: 5, rules, toAgentId: 'ana' }, contact())).toEqual({ events: [], skipped: 'no_eligible_agent' });
+    expect(decideReassignment({ type: 'ReassignLead', contactId: 'k', triggerVersion: 5, rules, toAgentId: null, at: '2026-01-01T10:00:00.000Z' }, contact())).toEqual({ events: [], skipped: 'no_eligible_agent' });
+    expect(decideReassignment({ type: 'ReassignLead', contactId: 'k', triggerVersion: 5, rules, toAgentId: 'ana', at: '2026-01-01T10:00:00.000Z' }, contact())).toEqual({ events: [], skipped: 'no_eligible_agent' });
   });
 });

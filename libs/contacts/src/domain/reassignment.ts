@@ -8,6 +8,10 @@
  * another status (that starts its own streak). Each unreached event makes one delayed job naming its stream
  * version; the job reassigns only if the streak that event belongs to is still open, so any number of triggers
  * in one streak reassign the lead once.
+ *
+ * A call counts by when it happened, not when the dialler pushed it: one that ended before the lead was handed to its
+ * current agent (a dialler's late upload of the previous owner's No Answer) opens no streak, nor does the lead status it
+ * sets, and the new owner keeps their fresh chance.
  */
 import {
   CallLogged,
@@ -29,15 +33,35 @@ export interface RecycleStreak {
   readonly since: number;
 }
 
-/** The streak after `event` (already folded into `next`; `prev` is the state before it; `version` the event's). */
-export function recycleAfter(prevStatus: LeadStatus, streak: RecycleStreak | null, event: ContactEvent, version: number): RecycleStreak | null {
+/** What the streak is decided with: the contact before the event, and its calls after it (when each call ended). */
+export interface RecycleFacts {
+  readonly leadStatus: LeadStatus;
+  readonly recycle: RecycleStreak | null;
+  /** When the lead was last handed to an agent (ContactState.assignedAt). */
+  readonly assignedAt?: string | null;
+}
+
+/**
+ * The streak after `event`, given the contact before it (`prev`), the contact's calls once the event is folded (when
+ * each final call ended) and the event's stream version.
+ */
+export function recycleAfter(
+  prev: RecycleFacts,
+  calls: { get(callId: string): { readonly endedAt?: string } | undefined },
+  event: ContactEvent,
+  version: number,
+): RecycleStreak | null {
+  const streak = prev.recycle;
   switch (event.type) {
     case CallLogged:
       if (event.data.connected) return null;
       if (streak) return streak;
-      return isRecyclable(prevStatus) ? { status: prevStatus, since: version } : null;
+      if (endedBeforeOwner(prev, calls, event.data.callId)) return null;
+      return isRecyclable(prev.leadStatus) ? { status: prev.leadStatus, since: version } : null;
     case LeadStatusChanged:
-      if (event.data.to === prevStatus) return streak;
+      if (event.data.to === prev.leadStatus) return streak;
+      // the previous owner's call moved the lead: the streak about the status it left ends, and none opens
+      if (event.data.cause.kind === 'call' && endedBeforeOwner(prev, calls, event.data.cause.callId)) return null;
       return isRecyclable(event.data.to) ? { status: event.data.to, since: version } : null;
     case LeadReassigned:
     case ContactAssigned:
@@ -45,6 +69,13 @@ export function recycleAfter(prevStatus: LeadStatus, streak: RecycleStreak | nul
     default:
       return streak;
   }
+}
+
+/** Whether the call ended before the lead was handed to its current agent (never, when the handover has no time). */
+function endedBeforeOwner(prev: RecycleFacts, calls: { get(callId: string): { readonly endedAt?: string } | undefined }, callId: string): boolean {
+  if (!prev.assignedAt) return false;
+  const endedAt = calls.get(callId)?.endedAt;
+  return endedAt !== undefined && endedAt < prev.assignedAt;
 }
 
 /** Statuses a streak can be about: not spoken to, and not `New` (a lead nobody has called yet is not recycled). */
@@ -135,6 +166,8 @@ export interface ReassignLead {
   readonly rules: ReassignmentRules;
   /** The chosen agent; null when nobody was eligible. */
   readonly toAgentId: string | null;
+  /** ISO-8601, UTC: now. */
+  readonly at: string;
 }
 
 /** LeadReassigned, or nothing with the reason (the caller logs and counts it). */
@@ -150,6 +183,7 @@ export function decideReassignment(c: ReassignLead, contact: RecyclableContact):
     strategy: c.rules.strategy,
     scope: c.rules.scope,
     reassignments: contact.reassignments + 1,
+    at: c.at,
   };
   return { events: [{ type: LeadReassigned, data }], skipped: null };
 }

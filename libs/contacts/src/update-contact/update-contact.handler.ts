@@ -1,5 +1,5 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { ForbiddenError } from '@app/shared';
+import { Clock, ForbiddenError } from '@app/shared';
 import { ContactsRepository } from '../contacts.repository';
 import { ContactWriter } from '../contact-writer';
 import { checkReferences } from '../create-contact/create-contact.handler';
@@ -11,6 +11,7 @@ export class UpdateContactHandler implements ICommandHandler<UpdateContactComman
   constructor(
     private readonly writer: ContactWriter,
     private readonly contacts: ContactsRepository,
+    private readonly clock: Clock,
   ) {}
 
   async execute({ actor, contactId, changes }: UpdateContactCommand): Promise<void> {
@@ -19,6 +20,6 @@ export class UpdateContactHandler implements ICommandHandler<UpdateContactComman
       throw new ForbiddenError('an agent cannot reassign a contact');
     }
     await checkReferences(this.contacts, actor.orgId, { assignedAgentId: changes.assignedAgentId, campaignId: changes.campaignId });
-    await this.writer.write(actor, contactId, () => ({ type: 'UpdateContact', contactId, ...changes }));
+    await this.writer.write(actor, contactId, () => ({ type: 'UpdateContact', contactId, ...changes, at: this.clock.now().toISOString() }));
   }
 }
