@@ -1015,6 +1015,42 @@ describe('auto lead assignment (SPEC §7)', () => {
       await drain(lead);
       expect(await reassignedEntries(k, lead)).toHaveLength(1);
     });
+
+    it('should reassign a lead parked at maxReassignments once the maximum is raised, and only once more', async () => {
+      const o = await setup([{ name: 'Ann' }, { name: 'Ben' }, { name: 'Cat' }], { maxReassignments: 1 });
+      const k = o.admin.apiKey;
+      const { Ann, Ben } = o.agents;
+      const lead = await createLead(k, Ann.id);
+      await recycleAndExpect(k, lead, Ben.id);
+      // Ben does not reach the lead either: it stays with him, at the maximum
+      await busy(k, lead, Ben.id);
+      await drain(lead);
+      expect(await contact(k, lead)).toMatchObject({ assignedAgentId: Ben.id, leadStatus: 'Not Picked' });
+
+      await configure(k, { maxReassignments: 2 });
+      await waitForAgent(k, lead, Ann.id); // never given a lead, and sorts before Cat
+      await sweepsDone(o.orgId);
+      await drain(lead);
+      expect((await reassignedEntries(k, lead)).map((e) => e.data.reassignments)).toEqual([2, 1]);
+    });
+
+    it('should reassign a lead nobody in its branch could take once the scope widens to the org', async () => {
+      const o = await setup([{ name: 'Ann', branch: 'North' }, { name: 'Ben', branch: 'South' }], { scope: 'branch' });
+      const k = o.admin.apiKey;
+      const { Ann, Ben } = o.agents;
+      const lead = await createLead(k, Ann.id);
+      const before = await skippedNoAgent();
+      await busy(k, lead, Ann.id);
+      await drain(lead);
+      expect(await agentOf(k, lead)).toBe(Ann.id);
+      expect(await skippedNoAgent()).toBeGreaterThan(before);
+
+      await configure(k, { scope: 'org' });
+      await waitForAgent(k, lead, Ben.id);
+      await sweepsDone(o.orgId);
+      await drain(lead);
+      expect(await reassignedEntries(k, lead)).toHaveLength(1);
+    });
   });
 
   // Last: reconciling re-creates the pending jobs of every org of this file.
