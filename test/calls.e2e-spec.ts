@@ -639,6 +639,8 @@ describe('calls (SPEC §3, §4, §9)', () => {
       // follow-up fields that would be dropped are refused, not ignored
       ['followUp', { status: 'Called', durationSec: 30, followUp: { scheduledAt: '2031-01-01T00:00:00Z' } }],
       ['followUp', { status: 'No Answer', durationSec: 0, followUp: {} }],
+      ['callbackAt', { status: 'Busy', durationSec: 0, callbackAt: '2031-01-01T00:00:00Z' }],
+      ['callbackAt', { status: 'Follow up', durationSec: 30, callbackAt: '2031-01-01T00:00:00Z', followUp: { scheduledAt: '2031-01-02T00:00:00Z' } }],
       ['followUp.type', { status: 'Rescheduled', durationSec: 30, callbackAt: '2031-01-01T00:00:00Z', followUp: { type: 'sms', message: 'hi' } }],
       ['followUp.scheduledAt', { status: 'Rescheduled', durationSec: 30, callbackAt: '2031-01-01T00:00:00Z', followUp: { scheduledAt: '2031-01-02T00:00:00Z' } }],
       ['followUp.source', { status: 'Rescheduled', durationSec: 30, callbackAt: '2031-01-01T00:00:00Z', followUp: { source: 'manual' } }],

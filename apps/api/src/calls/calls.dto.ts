@@ -102,7 +102,7 @@ export class CallDto {
   @Type(() => FollowUpFieldsDto)
   followUp?: FollowUpFieldsDto;
 
-  @ApiPropertyOptional({ description: 'required when status is Rescheduled' })
+  @ApiPropertyOptional({ description: 'required when status is Rescheduled; ignored with In-progress; refused with other statuses' })
   @ValidateIf((o) => o.status === 'Rescheduled' || o.callbackAt !== undefined)
   @IsDefined({ message: 'callbackAt is required when status is Rescheduled' })
   @IsISO8601(ISO)

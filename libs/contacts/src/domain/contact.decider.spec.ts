@@ -524,6 +524,18 @@ describe(decideContact.name, () => {
         given(created).when(logCall({ status: 'In-progress', durationSec: 0 })).then([{ type: CallStarted, data: { callId: 'call1', contactId, agentId: 'a1', direction: 'outbound', startedAt: '2025-03-10T14:00:00.000Z', campaignId: 'camp1', tags: ['vip'] } }]);
       });
 
+      it('should refuse naming callbackAt when a final push other than Rescheduled carries one, rather than drop it', () => {
+        const callback = { followUpId: 'f1', callbackAt: '2025-03-12T10:00:00.000Z' };
+        for (const status of ['Called', 'Busy', 'No Answer', 'Missed'] as const) {
+          given(created).when(logCall({ status }, { callback })).thenThrows(ValidationError, { field: 'callbackAt' });
+        }
+        given(created).when(logCall({ status: 'Follow up' }, { callback, followUp: followUp() })).thenThrows(ValidationError, { field: 'callbackAt' });
+        // In-progress: the body the final Rescheduled push will carry
+        given(created)
+          .when(logCall({ status: 'In-progress', durationSec: 0 }, { callback }))
+          .then([{ type: CallStarted, data: { callId: 'call1', contactId, agentId: 'a1', direction: 'outbound', startedAt: '2025-03-10T14:00:00.000Z', campaignId: 'camp1', tags: ['vip'] } }]);
+      });
+
       it('should refuse naming followUp when a final push that is neither Follow up nor Rescheduled carries one, rather than drop it', () => {
         for (const status of ['Called', 'Busy', 'No Answer', 'Missed'] as const) {
           given(created).when(logCall({ status }, { followUp: followUp() })).thenThrows(ValidationError, { field: 'followUp' });

@@ -587,6 +587,11 @@ function refuseStrayFollowUp(c: LogCall): void {
   if (c.followUp && c.call.status !== 'Follow up' && c.call.status !== 'Rescheduled') {
     throw new ValidationError('followUp', "is taken only with status Follow up (required) or Rescheduled (the callback's fields), or In-progress (ignored)");
   }
+  // A callback time with another status would be dropped: with Follow up, a dialler meaning it as the follow-up's time
+  // would find the follow-up due at followUp.scheduledAt instead, without a word.
+  if (c.callback && c.call.status !== 'Rescheduled') {
+    throw new ValidationError('callbackAt', 'is taken only with status Rescheduled (required), or In-progress (ignored)');
+  }
 }
 
 function ensureExists(state: ContactState, contactId: string): void {
