@@ -33,7 +33,7 @@ export class ContactsController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: 'Any string of 1 to 255 printable ASCII characters, unique per contact you mean to create (a UUID, or the record id in your CRM). A retry with the same key creates nothing new and answers the contact the first request created, as it is now.',
+    description: 'Any string of 1 to 255 printable ASCII characters, unique per contact you mean to create (a UUID, or the record id in your CRM). A retry with the same key and the same fields creates nothing new and answers the contact the first request created, as it is now; the same key with other fields is answered 422.',
   })
   async create(@CurrentActor() actor: Actor, @Body() body: CreateContactDto, @Headers('idempotency-key') idempotencyKey?: string) {
     const command = new CreateContactCommand(actor, body, idempotencyKeyOf(idempotencyKey));
@@ -61,7 +61,7 @@ export class ContactsController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: 'Any string of 1 to 255 printable ASCII characters, unique per note you mean to add (a UUID, say). A retry with the same key for the same contact adds nothing new and answers the note the first request added.',
+    description: 'Any string of 1 to 255 printable ASCII characters, unique per note you mean to add (a UUID, say). A retry with the same key and text for the same contact adds nothing new and answers the note the first request added; the same key with another text is answered 422.',
   })
   async addNote(
     @CurrentActor() actor: Actor,

@@ -24,7 +24,7 @@ export class FollowUpsController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: 'Any string of 1 to 255 printable ASCII characters, unique per follow-up you mean to schedule (a UUID, say). A retry with the same key for the same contact schedules nothing new and answers the follow-up the first request scheduled.',
+    description: 'Any string of 1 to 255 printable ASCII characters, unique per follow-up you mean to schedule (a UUID, say). A retry with the same key and fields for the same contact schedules nothing new and answers the follow-up the first request scheduled; the same key with other fields is answered 422.',
   })
   async schedule(
     @CurrentActor() actor: Actor,

@@ -9,6 +9,7 @@ export const DOMAIN_STATUS: Record<ErrorCode, number> = {
   [ErrorCode.NotFound]: 404,
   [ErrorCode.Conflict]: 409,
   [ErrorCode.Concurrency]: 409,
+  [ErrorCode.IdempotencyKeyReused]: 422,
 };
 
 const REASON: Record<number, string> = {
@@ -19,6 +20,7 @@ const REASON: Record<number, string> = {
   409: 'Conflict',
   413: 'Payload Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',

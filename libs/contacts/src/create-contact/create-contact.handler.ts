@@ -1,8 +1,8 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
-import { ConflictError, ForbiddenError, ValidationError } from '@app/shared';
+import { ForbiddenError, ValidationError } from '@app/shared';
 import { ContactsRepository } from '../contacts.repository';
-import { ContactWriter } from '../contact-writer';
+import { ContactWriter, KeyedRequest } from '../contact-writer';
 import { uuidFromKey } from '../ids';
 import { CreateContactCommand } from './create-contact.command';
 
@@ -20,36 +20,50 @@ export class CreateContactHandler implements ICommandHandler<CreateContactComman
       if (assignedAgentId && assignedAgentId !== actor.userId) throw new ForbiddenError('an agent can only create contacts assigned to themselves');
       assignedAgentId = actor.userId;
     }
-    await checkReferences(this.contacts, actor.orgId, { assignedAgentId, campaignId: contact.campaignId ?? null });
     // With an Idempotency-Key the id is derived from it, the org and the caller (keys are each client's own: two
     // integrations both keying by their CRM's record id, or another org, name other contacts):
-    // an importer's retry whose first answer was lost finds the contact made and answers it. Without a key, every
-    // request is a new contact.
+    // an importer's retry whose first answer was lost finds the contact made and answers it, before the references
+    // are checked again (they held then), if it sends the same fields (else 422). Without a key, every request is a
+    // new contact. An agent retrying a contact handed on since gets 404 from the writer, as a read would.
     const id = idempotencyKey === null ? randomUUID() : uuidFromKey(`contact:api:${actor.orgId}:${actor.userId}:${idempotencyKey}`);
-    let replay = false;
-    try {
-      await this.writer.write(actor, id, (state) => {
-        replay = idempotencyKey !== null && state.exists;
-        return {
-          type: 'CreateContact',
-          contactId: id,
-          name: contact.name,
-          phone: contact.phone,
-          // none given: the org's, as it is at each moment, not a copy of today's (migration 0030)
-          timezone: contact.timezone ?? null,
-          leadQuality: contact.leadQuality,
-          assignedAgentId,
-          tags: contact.tags,
-          campaignId: contact.campaignId ?? null,
-        };
-      });
-    } catch (err) {
-      // The decider refuses a second creation of a contact (a 409, for a random id that cannot collide). A keyed
-      // request that met its contact existing is a retry, or a twin still being written when it began (the writer
-      // serializes them, or its append conflicts and it reloads): nothing was appended, and the contact is the answer.
-      // An agent never gets here with a contact that is not theirs: the writer answers 404 first, as a read would.
-      if (!(replay && err instanceof ConflictError)) throw err;
-    }
+    const request: KeyedRequest | null =
+      idempotencyKey === null
+        ? null
+        : {
+            key: `contact:${id}`,
+            // the fields as sent (assignedAgentId too, not as an agent's is filled in): the draft compares payloads
+            fields: {
+              name: contact.name,
+              phone: contact.phone,
+              timezone: contact.timezone,
+              leadQuality: contact.leadQuality,
+              assignedAgentId: contact.assignedAgentId,
+              tags: contact.tags,
+              campaignId: contact.campaignId,
+            },
+            made: (state) => state.exists,
+          };
+    if (request && (await this.writer.replay(actor, id, request))) return { id };
+    await checkReferences(this.contacts, actor.orgId, { assignedAgentId, campaignId: contact.campaignId ?? null });
+    // A twin still being written when this request began is found by the writer (it serializes them, or its append
+    // conflicts and it reloads): nothing is appended, and the contact is the answer.
+    await this.writer.write(
+      actor,
+      id,
+      () => ({
+        type: 'CreateContact',
+        contactId: id,
+        name: contact.name,
+        phone: contact.phone,
+        // none given: the org's, as it is at each moment, not a copy of today's (migration 0030)
+        timezone: contact.timezone ?? null,
+        leadQuality: contact.leadQuality,
+        assignedAgentId,
+        tags: contact.tags,
+        campaignId: contact.campaignId ?? null,
+      }),
+      request ?? undefined,
+    );
     return { id };
   }
 }

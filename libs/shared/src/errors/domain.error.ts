@@ -6,6 +6,7 @@ export enum ErrorCode {
   NotFound = 'not_found',
   Conflict = 'conflict',
   Concurrency = 'concurrency',
+  IdempotencyKeyReused = 'idempotency_key_reused',
 }
 
 export class DomainError extends Error {
@@ -46,5 +47,20 @@ export class UnauthorizedError extends DomainError {
 export class ConflictError extends DomainError {
   constructor(message: string) {
     super(ErrorCode.Conflict, message);
+  }
+}
+
+/**
+ * An Idempotency-Key sent again with another request than the one it was first used with: answering the first
+ * request's record would tell the client its second request was carried out. draft-ietf-httpapi-idempotency-key-header
+ * asks for a 422 (Unprocessable Content).
+ */
+export class IdempotencyKeyReusedError extends DomainError {
+  constructor() {
+    super(
+      ErrorCode.IdempotencyKeyReused,
+      'Idempotency-Key was already used with a different request: a retry must repeat the first request, a new request needs a new key',
+      'Idempotency-Key',
+    );
   }
 }
