@@ -121,14 +121,17 @@ describe('request logs', () => {
 describe('readiness when Redis is unreachable', () => {
   let redis: Awaited<ReturnType<typeof startPrivateRedis>>;
   let redisStopped: Promise<void> | undefined;
+  /** A process running workers, and an API-only one (`--api-only`), on the same Redis. */
   let t: TestApp;
+  let api: TestApp;
   const sharedRedis = process.env.REDIS_URL;
   let lines: { msg?: unknown }[] = [];
   let restore: () => void;
   beforeAll(async () => {
-    // A Redis of this app's own, to stop without touching anyone else's.
+    // A Redis of these apps' own, to stop without touching anyone else's.
     redis = await startPrivateRedis();
-    t = await startTestApp({ worker: false, env: { REDIS_URL: redis.url, LOG_LEVEL: 'warn' } });
+    t = await startTestApp({ worker: true, env: { REDIS_URL: redis.url, LOG_LEVEL: 'warn' } });
+    api = await startTestApp({ worker: false, env: { REDIS_URL: redis.url, LOG_LEVEL: 'warn' } });
     ({ lines, restore } = captureLogs('warn'));
   });
   afterAll(async () => {
@@ -136,12 +139,14 @@ describe('readiness when Redis is unreachable', () => {
     // Back to the shared Redis first: close() clears this app's keys from the Redis the environment names.
     if (sharedRedis === undefined) delete process.env.REDIS_URL;
     else process.env.REDIS_URL = sharedRedis;
+    await api?.close();
     await t?.close();
     await (redisStopped ?? redis?.stop());
-  }, 30_000);
+  }, 60_000);
 
-  it('should answer 503 naming the redis check, with postgres up, and not as a database outage', async () => {
+  it('should answer 503 naming the redis check, with postgres up, and not as a database outage, where workers run', async () => {
     expect((await t.http().get('/health/ready')).status).toBe(200);
+    expect((await api.http().get('/health/ready')).status).toBe(200);
     await (redisStopped = redis.stop());
     const res = await t.http().get('/health/ready');
     expect(res.status).toBe(503);
@@ -158,6 +163,20 @@ describe('readiness when Redis is unreachable', () => {
     expect(lines.map((l) => l.msg)).not.toContain('database unavailable');
     // the operator finds the detail in the log
     expect(lines).toContainEqual(expect.objectContaining({ msg: 'readiness check failed', check: 'redis' }));
+  }, 30_000);
+
+  it('should answer 200 from an API-only process, which serves pushes without Redis, showing Redis down in details', async () => {
+    await (redisStopped ??= redis.stop());
+    const res = await api.http().get('/health/ready');
+    const down = { status: 'down', message: expect.stringMatching(/^(unreachable|timeout)$/) };
+    expect({ status: res.status, body: res.body }).toEqual({
+      status: 200,
+      body: { status: 'ok', info: { postgres: { status: 'up' } }, error: {}, details: { postgres: { status: 'up' }, redis: down } },
+    });
+    // and it does serve: a contact is created and a call pushed with Redis gone (the rate limit lets them through)
+    const org = await api.createOrg();
+    const created = await api.http().post('/api/contacts').set(bearer(org.adminKey)).send({ name: 'Lead', phone: '+14155550142' });
+    expect(created.status).toBe(201);
   }, 30_000);
 });
 

@@ -50,7 +50,7 @@ export class AppModule {
         EventStoreModule.forRoot({ runConsumers: roles.worker }),
         QueueModule,
         ...DOMAIN_MODULES,
-        OpsModule,
+        OpsModule.forRoot({ worker: roles.worker }),
         RateLimitModule,
         ...(roles.api ? [HttpApiModule] : []),
         ...(roles.worker ? [ProcessorsModule] : []),

@@ -1,4 +1,4 @@
-import { Controller, Get, Logger } from '@nestjs/common';
+import { Controller, Get, Inject, Logger } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Database } from '@app/shared';
@@ -8,7 +8,17 @@ import { Public } from '../auth/auth.decorators';
 const PROBE_TIMEOUT_MS = 2000;
 class ProbeTimeout extends Error {}
 
-/** Liveness: the process answers. Readiness: Postgres and Redis answer too. */
+/** Whether readiness fails when Redis does not answer: for processes that run workers (true), not API-only ones. */
+export const READINESS_NEEDS_REDIS = Symbol('READINESS_NEEDS_REDIS');
+
+/**
+ * Liveness: the process answers. Readiness: Postgres answers, and Redis too in a process that runs workers.
+ *
+ * An API-only process (`--api-only`) serves pushes and reads from Postgres alone: its one use of Redis, the rate limits,
+ * lets requests through uncounted when Redis is down. Failing its readiness on Redis would let a load balancer take
+ * every API process out of service during a Redis outage and refuse the diallers' pushes, which is what the fail-open
+ * limit is for. It still reports Redis (`info`), so the outage shows.
+ */
 @ApiExcludeController()
 @Public()
 @Controller('health')
@@ -20,6 +30,7 @@ export class HealthController {
     private readonly indicator: HealthIndicatorService,
     private readonly db: Database,
     private readonly redis: RedisClient,
+    @Inject(READINESS_NEEDS_REDIS) private readonly needsRedis: boolean,
   ) {}
 
   @Get('live')
@@ -29,8 +40,13 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  ready() {
-    return this.health.check([() => this.probe('postgres', () => this.db.query('SELECT 1')), () => this.probe('redis', () => this.pingRedis())]);
+  async ready() {
+    const postgres = () => this.probe('postgres', () => this.db.query('SELECT 1'));
+    if (this.needsRedis) return this.health.check([postgres, () => this.probe('redis', () => this.pingRedis())]);
+    // Redis in `details` whatever its state (and in `info` when up), never in `error`: the process is ready without it.
+    const [result, redis] = await Promise.all([this.health.check([postgres]), this.probe('redis', () => this.pingRedis())]);
+    const up = redis.redis.status === 'up';
+    return { ...result, info: { ...result.info, ...(up ? redis : {}) }, details: { ...result.details, ...redis } };
   }
 
   private async pingRedis(): Promise<void> {
