@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { register } from 'prom-client';
 import { Sql } from '@app/shared';
 import { startStoreContext } from '@app/testing';
 import { ConsumerRunner } from './consumer-runner';
@@ -22,6 +23,10 @@ class Recorder implements EventConsumer {
     if (this.failing) throw new Error(`${this.name} fails`);
   }
 }
+
+/** A consumer's value of a prom-client metric of this process; undefined when it has none. */
+const metric = async (name: string, consumer: string): Promise<number | undefined> =>
+  (await register.getSingleMetric(name)?.get())?.values.find((v) => v.labels.consumer === consumer)?.value;
 
 describe(ConsumerRunner.name, () => {
   let ctx: Awaited<ReturnType<typeof startStoreContext>>;
@@ -108,8 +113,12 @@ describe(ConsumerRunner.name, () => {
     bad.failing = true;
     await append(stream, ['A', 'B', 'A']);
     await settled(stream);
+    const [goodFailures, badFailures] = [await metric('consumer_failures_total', good.name), await metric('consumer_failures_total', bad.name)];
     const round = await ConsumerRunner.runTick(ctx.db, [good, bad], 500);
     expect(round.failed?.name).toBe(bad.name);
+    // counted, for an alert: the lag gauge says nothing of a consumer whose rounds are undone
+    expect([await metric('consumer_failures_total', good.name), await metric('consumer_failures_total', bad.name)]).toEqual([goodFailures, (badFailures ?? 0) + 1]);
+    expect(await metric('consumer_last_round_timestamp_seconds', bad.name)).toBeUndefined();
     expect(good.handedOut.flat()).toEqual(['A', 'A']); // it ran first...
     expect(await seen(good.name, stream)).toEqual([]); // ...and its writes went with the round
     expect(await checkpoints()).toEqual(before);
@@ -119,6 +128,9 @@ describe(ConsumerRunner.name, () => {
       async () => (await seen(good.name, stream)).length === 2,
     );
     expect(await seen(bad.name, stream)).toEqual([]);
+    const goodRound = (await metric('consumer_last_round_timestamp_seconds', good.name))!;
+    expect(Math.abs(goodRound - Date.now() / 1000)).toBeLessThan(30);
+    expect(await metric('consumer_last_round_timestamp_seconds', bad.name)).toBeUndefined();
     bad.failing = false;
     await until(
       () => ConsumerRunner.runTick(ctx.db, [bad], 500),

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Database, Sql } from '@app/shared';
-import { Gauge, Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { AppendSignal, EventStore } from './event-store';
 import { Checkpoint, START, StoredEvent } from './event-store.types';
 import { EventConsumer } from './projection';
@@ -23,6 +23,19 @@ const lagHistogram = new Histogram({
   help: 'Time from an event occurring to a consumer processing it',
   labelNames: ['consumer'],
   buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+});
+
+/**
+ * The lag gauge cannot show a consumer that is stuck: it is set by rounds that succeed, and a failing handler's rounds
+ * do not (the job outbox failing means no follow-up job at all, while its gauge keeps saying 0). These two can: alert
+ * on `increase(consumer_failures_total[5m]) > 0` and on `time() - max by (consumer)
+ * (consumer_last_round_timestamp_seconds) > 60` (max over processes: only the one holding a checkpoint runs it).
+ */
+const failures = new Counter({ name: 'consumer_failures_total', help: 'Rounds of a consumer undone by an error (its handler, or reading the log)', labelNames: ['consumer'] });
+const lastRound = new Gauge({
+  name: 'consumer_last_round_timestamp_seconds',
+  help: 'When a round of this consumer last committed in this process (Unix time), whether or not it had events',
+  labelNames: ['consumer'],
 });
 
 /** A projection writes only to Postgres; other consumers (the job outbox) have effects outside it. */
@@ -218,11 +231,19 @@ export class ConsumerRunner implements OnApplicationBootstrap, BeforeApplication
       } else {
         await client.query('COMMIT');
       }
-      for (const w of work) ConsumerRunner.observeLag(w.consumer.name, w.own, w.caughtUp);
+      const committedAt = Date.now() / 1000;
+      for (const w of work) {
+        ConsumerRunner.observeLag(w.consumer.name, w.own, w.caughtUp);
+        lastRound.set({ consumer: w.consumer.name }, committedAt);
+      }
       return { handled, full, locked: locked.rows.length, failed: null };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
-      if (current) return { handled: 0, full: false, locked: 0, failed: { name: current.name, error: err } };
+      if (current) {
+        failures.inc({ consumer: current.name });
+        return { handled: 0, full: false, locked: 0, failed: { name: current.name, error: err } };
+      }
+      for (const c of consumers) failures.inc({ consumer: c.name });
       throw err;
     } finally {
       client.release();
