@@ -15,7 +15,7 @@ export async function createApp(roles: Roles, options: { migrate?: boolean } = {
     await ensureDatabase(env.DATABASE_URL);
     await runMigrations(env.DATABASE_URL);
   }
-  const adapter = createHttpAdapter(rootLogger(env.LOG_LEVEL, env.LOG_DESTINATION));
+  const adapter = createHttpAdapter(rootLogger(env.LOG_LEVEL, env.LOG_DESTINATION), env.TRUST_PROXY);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(roles), adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.useGlobalPipes(validationPipe());

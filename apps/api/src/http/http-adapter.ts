@@ -21,8 +21,10 @@ const MAX_MESSAGE = 200;
  * - every refusal, the router's and the body parser's too, leaves in the shape of SPEC §9.
  * Compressed request bodies (Express inflated them) are refused with 415 naming the encoding.
  */
-export function createHttpAdapter(logger: Logger): FastifyAdapter {
+export function createHttpAdapter(logger: Logger, trustProxy = ''): FastifyAdapter {
   const adapter = new FastifyAdapter({
+    // req.ip from X-Forwarded-For only through the proxies TRUST_PROXY names (a hop count, or their addresses)
+    trustProxy: trustProxy === '' ? false : /^\d+$/.test(trustProxy) ? hops(Number(trustProxy)) : trustProxy.split(',').map((a) => a.trim()),
     // Each request logs through a child of the process's logger that carries its id (libs/shared/src/platform/logger.ts);
     // one "request completed" line per request is written below, not Fastify's two.
     loggerInstance: logger,
@@ -51,6 +53,12 @@ export function createHttpAdapter(logger: Logger): FastifyAdapter {
   acceptBodies(adapter);
   return adapter;
 }
+
+/** Trust the nearest `n` proxies (proxy-addr's meaning of a number; the adapter's type takes it as a function). */
+const hops =
+  (n: number) =>
+  (_address: string, hop: number): boolean =>
+    hop < n;
 
 /**
  * One "request completed" line per request (method, URL, status, time), not Fastify's two; probes and scrapes are not

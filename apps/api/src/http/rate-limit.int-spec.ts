@@ -54,4 +54,43 @@ describe('rate limit storage across processes', () => {
     expect(await a.increment(key, 1000, limit)).toMatchObject({ isBlocked: false, totalHits: 1 });
     expect(await b.increment(key, 1000, limit)).toMatchObject({ isBlocked: false, totalHits: 2 });
   });
+
+  it('should count the commands sent while the first connects, not pass them uncounted', async () => {
+    const key = `user-${randomUUID()}`;
+    await Promise.all(Array.from({ length: 5 }, () => a.increment(key, 60_000, 1_000_000)));
+    expect((await b.increment(key, 60_000, 1_000_000)).totalHits).toBe(6);
+  });
+
+  it('should tell a process that a key has reached its limit from its own count, without asking Redis', async () => {
+    const key = `address-${randomUUID()}`;
+    const limit = 3;
+    for (let i = 0; i < limit - 1; i++) await a.increment(key, 2000, limit);
+    expect(a.blockedFor(key, limit)).toBe(0);
+    await a.increment(key, 2000, limit);
+    expect(a.blockedFor(key, limit)).toBeGreaterThan(1000);
+    expect(a.blockedFor(key, limit)).toBeLessThanOrEqual(2000);
+    // The other process learns the count at its own next increment of the key.
+    expect(b.blockedFor(key, limit)).toBe(0);
+    await b.increment(key, 2000, limit);
+    expect(b.blockedFor(key, limit)).toBeGreaterThan(0);
+    await new Promise((r) => setTimeout(r, 2100));
+    expect(a.blockedFor(key, limit)).toBe(0);
+  });
+
+  it('should share a flag between processes until it is removed, and answer undefined when Redis does not answer', async () => {
+    const key = `flag-${randomUUID()}`;
+    expect(await b.isMarked(key)).toBe(false);
+    await a.mark(key, 60_000);
+    expect(await b.isMarked(key)).toBe(true);
+    await b.unmark(key);
+    expect(await a.isMarked(key)).toBe(false);
+
+    const unreachable = FailOpenRedisStorage.connect('redis://127.0.0.1:1', prefix);
+    try {
+      await unreachable.mark(key, 60_000);
+      expect(await unreachable.isMarked(key)).toBeUndefined();
+    } finally {
+      unreachable.onModuleDestroy();
+    }
+  });
 });

@@ -12,7 +12,8 @@ import { redisOptions } from '@app/queue';
  * instead of the organisations that share the service. A batch push is one request.
  *
  * What is counted is the authenticated user, so this guard runs after ApiKeyGuard (a request without a valid key is
- * already a 401); public routes (health, metrics, docs) are not counted.
+ * already a 401, and those are limited per client address there: auth/auth-failure-limit.ts); public routes (health,
+ * metrics, docs) are not counted.
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
@@ -50,6 +51,8 @@ export class RateLimitGuard extends ThrottlerGuard {
  * processes can pass its limit by up to N x SYNC_EVERY_HITS before they all sync, only while it is still under
  * EXACT_FROM of the limit by what each has seen. The X-RateLimit-Remaining of a request counted locally is this
  * process's estimate.
+ *
+ * The failed-authentication limit (AuthFailureLimit) counts here too, and keeps its flags of keys known valid here.
  */
 const WINDOW_SCRIPT = `
   local hits = redis.call('INCRBY', KEYS[1], ARGV[2])
@@ -82,6 +85,7 @@ export class FailOpenRedisStorage implements ThrottlerStorage, OnModuleDestroy {
   private lastWarning = 0;
 
   private readonly windows = new Map<string, Window>();
+  private connecting: Promise<unknown> | undefined;
 
   constructor(private readonly redis: Redis & { fuRateWindow?: (key: string, ttlMs: number, hits: number) => Promise<[number, number]> }) {
     redis.defineCommand('fuRateWindow', { numberOfKeys: 1, lua: WINDOW_SCRIPT });
@@ -122,7 +126,7 @@ export class FailOpenRedisStorage implements ThrottlerStorage, OnModuleDestroy {
       w.syncedAt = now;
     }
     try {
-      if (this.redis.status === 'wait') await this.redis.connect().catch(() => undefined);
+      await this.ready();
       let answer: [number, number];
       try {
         answer = await this.redis.fuRateWindow!(key, ttl, hits);
@@ -136,11 +140,7 @@ export class FailOpenRedisStorage implements ThrottlerStorage, OnModuleDestroy {
       const isBlocked = totalHits > limit;
       return { totalHits, timeToExpire, isBlocked, timeToBlockExpire: isBlocked ? timeToExpire : 0 };
     } catch (err) {
-      const now = Date.now();
-      if (now - this.lastWarning >= WARN_EVERY_MS) {
-        this.lastWarning = now;
-        this.logger.warn({ err }, 'rate limit not counted: Redis did not answer; requests pass uncounted until it does');
-      }
+      this.warn(err);
       return { totalHits: 0, timeToExpire: Math.ceil(ttl / 1000), isBlocked: false, timeToBlockExpire: 0 };
     }
   }
@@ -161,6 +161,60 @@ export class FailOpenRedisStorage implements ThrottlerStorage, OnModuleDestroy {
       if (this.windows.size >= MAX_WINDOWS) this.windows.clear();
     }
     this.windows.set(key, { known, pending: 0, inflight: 0, endsAt, syncedAt: Date.now() });
+  }
+
+  /**
+   * What is left (ms) of a key's window if this process's count of it (what Redis answered at the last sync, and what
+   * was counted here since) has reached `limit`, else 0. Asks Redis nothing, so a refusal costs no round trip; a
+   * process learns of the other processes' counts at its own next sync (its next increment of the key).
+   */
+  blockedFor(key: string, limit: number): number {
+    const w = this.windows.get(key);
+    if (!w) return 0;
+    const left = w.endsAt - Date.now();
+    return left > 0 && w.known + w.inflight + w.pending >= limit ? left : 0;
+  }
+
+  /** Sets a flag every process can test, for `ttlMs`; lost if Redis does not answer. */
+  async mark(key: string, ttlMs: number): Promise<void> {
+    await this.answer(() => this.redis.set(key, '1', 'PX', ttlMs));
+  }
+
+  async unmark(key: string): Promise<void> {
+    await this.answer(() => this.redis.del(key));
+  }
+
+  /** Whether the flag is set; undefined when Redis does not answer. */
+  async isMarked(key: string): Promise<boolean | undefined> {
+    const n = await this.answer(() => this.redis.exists(key));
+    return n === undefined ? undefined : n > 0;
+  }
+
+  private async answer<T>(command: () => Promise<T>): Promise<T | undefined> {
+    try {
+      await this.ready();
+      return await command();
+    } catch (err) {
+      this.warn(err);
+      return undefined;
+    }
+  }
+
+  /**
+   * The first command connects (lazyConnect); those sent while it does wait for it, where they would fail (there is no
+   * offline queue) and pass uncounted.
+   */
+  private async ready(): Promise<void> {
+    if (this.redis.status === 'wait') this.connecting = this.redis.connect().catch(() => undefined);
+    if (this.redis.status === 'connecting' || this.redis.status === 'connect') await this.connecting;
+  }
+
+  private warn(err: unknown): void {
+    const now = Date.now();
+    if (now - this.lastWarning >= WARN_EVERY_MS) {
+      this.lastWarning = now;
+      this.logger.warn({ err }, 'rate limit not counted: Redis did not answer; requests pass uncounted until it does');
+    }
   }
 
   onModuleDestroy(): void {

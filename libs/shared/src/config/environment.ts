@@ -100,6 +100,32 @@ export class Environment {
   RATE_LIMIT_WINDOW_MS = 60_000;
 
   /**
+   * Failed authentications (401s) a client address may have in each AUTH_FAILURE_WINDOW_MS; past it, its requests
+   * without a key known valid get 429 without a key lookup. Counted in Redis across processes. 0: no limit.
+   */
+  @Transform(({ value }) => (value === undefined || value === '' ? 20 : Number(value)))
+  @IsInt()
+  @Min(0)
+  @Max(100_000_000)
+  AUTH_FAILURE_LIMIT = 20;
+
+  /**
+   * Which proxies in front of the API to believe about the client's address (X-Forwarded-For): empty, none (the
+   * connection's peer is the client); a number, that many hops; or comma-separated addresses and CIDRs of the proxies
+   * (`10.0.0.0/8,127.0.0.1`). The failed-authentication limit counts per client address: behind a proxy that is not
+   * trusted here, every client shares the proxy's.
+   */
+  @Matches(/^(|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, { message: 'TRUST_PROXY must be empty, a hop count, or comma-separated addresses or CIDRs' })
+  TRUST_PROXY = '';
+
+  /** The failed-authentication limit's window (ms). */
+  @Transform(({ value }) => (value === undefined || value === '' ? 60_000 : Number(value)))
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  AUTH_FAILURE_WINDOW_MS = 60_000;
+
+  /**
    * The non-public networks a host an organization lists in webhooks.allowHttpHosts may resolve to (comma-separated
    * CIDRs, or `none`); any other non-public address is refused whatever the org lists. The default is SPEC §7's private
    * and loopback ranges; a multi-tenant deployment narrows it to its diallers' networks, or `none`.
