@@ -19,8 +19,9 @@ class CliModule {
 }
 
 async function main(): Promise<void> {
-  process.env.LOG_DESTINATION ??= 'stderr';
-  process.env.LOG_LEVEL ??= 'warn';
+  // unset or empty (as the README's table says of every variable): stderr and warn, keeping stdout for the answer
+  process.env.LOG_DESTINATION ||= 'stderr';
+  process.env.LOG_LEVEL ||= 'warn';
   try {
     const env = validateEnvironment(process.env);
     await ensureDatabase(env.DATABASE_URL);
