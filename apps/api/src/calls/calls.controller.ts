@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { Actor, DomainError } from '@app/shared';
 import { CallPush, CallPushResult, CallsRepository, LogCallCommand, LogCallsBatchCommand } from '@app/contacts';
@@ -22,6 +22,8 @@ export class CallsController {
 
   /** 201 when recorded; 200 with status "duplicate" when this callId and status were pushed before. */
   @Post()
+  @ApiResponse({ status: 201, description: 'recorded (status "accepted")' })
+  @ApiResponse({ status: 200, description: 'this callId was pushed with this status before: nothing new recorded (status "duplicate")' })
   async push(@CurrentActor() actor: Actor, @Body() body: CallDto, @Res({ passthrough: true }) res: FastifyReply): Promise<CallPushResult> {
     const result = await this.commands.execute<LogCallCommand, CallPushResult>(new LogCallCommand(actor, body as CallPush));
     res.status(result.status === 'duplicate' ? HttpStatus.OK : HttpStatus.CREATED);
