@@ -12,6 +12,16 @@ describe(validateEnvironment.name, () => {
     });
   });
 
+  it.each(['10.0.0.0/40', '300.1.2.3/8', 'fc00::/129', '10.0.0.0', 'localhost/8', '10.0.0.0/8,'])('should refuse OUTBOUND_PRIVATE_NETWORKS=%s naming it, at validation not later', (networks) => {
+    expect(() => validateEnvironment({ OUTBOUND_PRIVATE_NETWORKS: networks })).toThrow(/OUTBOUND_PRIVATE_NETWORKS=/);
+  });
+
+  it('should take OUTBOUND_PRIVATE_NETWORKS of IPv4 and IPv6 networks, or none', () => {
+    for (const networks of ['10.0.0.0/8, fc00::/7,::1/128', '192.168.1.10/32', 'none', ' none ']) {
+      expect(validateEnvironment({ OUTBOUND_PRIVATE_NETWORKS: networks }).OUTBOUND_PRIVATE_NETWORKS).toBe(networks);
+    }
+  });
+
   it('should name every bad variable in one readable error', () => {
     expect(() => validateEnvironment({ PORT: 'abc', DATABASE_URL: 'mysql://x', REDIS_URL: 'http://r' })).toThrow(ConfigurationError);
     try {

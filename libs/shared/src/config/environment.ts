@@ -1,5 +1,17 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { IsIn, IsInt, IsString, Matches, Max, Min, validateSync } from 'class-validator';
+import { IsIn, IsInt, IsString, Matches, Max, Min, ValidateBy, validateSync } from 'class-validator';
+import { isIP } from 'node:net';
+
+/** `none`, or comma-separated CIDRs whose address is an IP address and whose prefix fits it (/0-32, /0-128). */
+function isNetworkList(value: unknown): boolean {
+  if (typeof value !== 'string') return false;
+  if (value.trim() === 'none') return true;
+  return value.split(',').every((part) => {
+    const m = /^\s*([0-9A-Fa-f:.]+)\/(\d{1,3})\s*$/.exec(part);
+    const family = m ? isIP(m[1]) : 0;
+    return family !== 0 && Number(m![2]) <= (family === 4 ? 32 : 128);
+  });
+}
 
 /** Process configuration (SPEC §9). Everything else is per-organization settings stored as events. */
 export class Environment {
@@ -130,8 +142,8 @@ export class Environment {
    * CIDRs, or `none`); any other non-public address is refused whatever the org lists. The default is SPEC §7's private
    * and loopback ranges; a multi-tenant deployment narrows it to its diallers' networks, or `none`.
    */
-  @Matches(/^\s*(none|[0-9A-Fa-f:.]+\/\d{1,3}(\s*,\s*[0-9A-Fa-f:.]+\/\d{1,3})*)\s*$/, {
-    message: 'OUTBOUND_PRIVATE_NETWORKS must be comma-separated networks like 10.0.0.0/8,fc00::/7, or none',
+  @ValidateBy({ name: 'isNetworkList', validator: { validate: isNetworkList } }, {
+    message: 'OUTBOUND_PRIVATE_NETWORKS must be comma-separated networks like 10.0.0.0/8,fc00::/7 (an IP address and a prefix length it can have), or none',
   })
   OUTBOUND_PRIVATE_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,127.0.0.0/8,fc00::/7,::1/128';
 
