@@ -27,7 +27,7 @@ describe('settings (SPEC §7)', () => {
 
   const get = (key: string) => client.get('/api/settings', key);
   const patch = (key: string, body: unknown) => client.patch('/api/settings', key, body);
-  const rotate = (key: string) => client.post('/api/settings/signing-secret/rotate', key);
+  const rotate = (key: string, body?: unknown) => client.post('/api/settings/signing-secret/rotate', key, body);
 
   const setup = async (timezone = 'UTC') => {
     const org = await t.createOrg('Org', timezone);
@@ -262,31 +262,94 @@ describe('settings (SPEC §7)', () => {
   });
 
   describe('POST /api/settings/signing-secret/rotate', () => {
-    it('should replace the secret, keep the rest, and record it as an event', async () => {
+    const HOUR = 3_600_000;
+
+    it('should replace the secret, keep the rest, answer when the old one stops signing (a day by default), and record it as an event', async () => {
       const { admin, org } = await setup();
       const before = (await patch(admin.apiKey, { snoozeDays: 4 })).body;
+      const sent = Date.now();
       const res = await rotate(admin.apiKey);
       expect(res.status).toBe(200);
-      expect(res.body).toEqual({ ...before, signingSecret: expect.stringMatching(SECRET) });
+      expect(res.body).toEqual({ ...before, signingSecret: expect.stringMatching(SECRET), previousSigningSecretExpiresAt: expect.any(String) });
       expect(res.body.signingSecret).not.toBe(before.signingSecret);
+      const expiresAt = Date.parse(res.body.previousSigningSecretExpiresAt);
+      expect(expiresAt).toBeGreaterThanOrEqual(sent + 24 * HOUR - 1000);
+      expect(expiresAt).toBeLessThanOrEqual(Date.now() + 24 * HOUR + 1000);
       expect((await get(admin.apiKey)).body.signingSecret).toBe(res.body.signingSecret);
       expect(await eventTypes(org.orgId)).toEqual(['SettingsInitialized', 'SettingsChanged', 'SigningSecretRotated']);
     });
 
-    it('should answer 403 to anyone but an admin', async () => {
-      const { admin, supervisor, agent } = await setup();
+    it('should take graceSeconds, and answer null for the end when it is 0', async () => {
+      const { admin } = await setup();
+      const sent = Date.now();
+      const week = await rotate(admin.apiKey, { graceSeconds: 604_800 });
+      expect(week.status).toBe(200);
+      expect(Date.parse(week.body.previousSigningSecretExpiresAt)).toBeGreaterThanOrEqual(sent + 168 * HOUR - 1000);
+      expect(Date.parse(week.body.previousSigningSecretExpiresAt)).toBeLessThanOrEqual(Date.now() + 168 * HOUR + 1000);
+      const none = await rotate(admin.apiKey, { graceSeconds: 0 });
+      expect(none.status).toBe(200);
+      expect(none.body.previousSigningSecretExpiresAt).toBeNull();
+      expect(none.body.signingSecret).not.toBe(week.body.signingSecret);
+    });
+
+    it('should show the replaced secret to nobody, admins included, in any answer about the settings', async () => {
+      const { admin, supervisor, agent, integration } = await setup();
+      const old = (await get(admin.apiKey)).body.signingSecret as string;
+      const rotated = await rotate(admin.apiKey, { graceSeconds: 3_600 });
+      const changed = await patch(admin.apiKey, { snoozeDays: 5 });
+      const reads = [rotated, changed, ...(await Promise.all([admin, supervisor, agent, integration].map((u) => get(u.apiKey))))];
+      expect(reads.map((r) => r.status)).toEqual(Array(6).fill(200));
+      for (const res of reads) expect(JSON.stringify(res.body)).not.toContain(old.slice('whsec_'.length));
+      expect((await get(admin.apiKey)).body).toEqual({ ...SPEC_DEFAULTS, snoozeDays: 5, signingSecret: rotated.body.signingSecret });
+      for (const u of [supervisor, agent, integration]) expect((await get(u.apiKey)).body).toEqual({ ...SPEC_DEFAULTS, snoozeDays: 5 });
+    });
+
+    it.each<[string, unknown]>([
+      ['negative', -1],
+      ['over 7 days', 604_801],
+      ['not whole', 1.5],
+      ['a string', '3600'],
+      ['null', null],
+    ])('should answer 400 naming graceSeconds when it is %s, and keep the secret', async (_what, graceSeconds) => {
+      const { admin, org } = await setup();
       const { body } = await get(admin.apiKey);
-      for (const key of [supervisor.apiKey, agent.apiKey]) expectError(await rotate(key), 403);
+      const res = await rotate(admin.apiKey, { graceSeconds });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['graceSeconds']);
+      expect((await get(admin.apiKey)).body.signingSecret).toBe(body.signingSecret);
+      expect(await eventTypes(org.orgId)).toEqual(['SettingsInitialized']);
+    });
+
+    it('should answer 400 naming an unknown field', async () => {
+      const { admin } = await setup();
+      const res = await rotate(admin.apiKey, { graceSecs: 60 });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['graceSecs']);
+    });
+
+    it('should answer 403 to anyone but an admin', async () => {
+      const { admin, supervisor, agent, integration } = await setup();
+      const { body } = await get(admin.apiKey);
+      for (const key of [supervisor.apiKey, agent.apiKey, integration.apiKey]) {
+        expectError(await rotate(key), 403);
+        expectError(await rotate(key, { graceSeconds: 60 }), 403);
+      }
       expect((await get(admin.apiKey)).body.signingSecret).toBe(body.signingSecret);
     });
   });
 
   it('should rebuild the read model from the events into what it was', async () => {
-    const { admin } = await setup();
+    const { admin, org } = await setup();
     await patch(admin.apiKey, { snoozeDays: 6, callingWindow: { end: '20:00' } });
     await rotate(admin.apiKey);
+    await patch(admin.apiKey, { snoozeDays: 7 }); // keeps the replaced secret
+    const other = await setup();
+    await rotate(other.admin.apiKey);
+    await rotate(other.admin.apiKey, { graceSeconds: 0 }); // drops it
     const dump = async () => (await t.db.query('SELECT org_id, settings, version, updated_at FROM org_settings ORDER BY org_id')).rows;
     const live = await dump();
+    const replaced = (orgId: string) => live.find((r) => r.org_id === orgId)?.settings.previousSigningSecret;
+    expect({ overlapping: replaced(org.orgId), ended: replaced(other.org.orgId) }).toEqual({ overlapping: expect.objectContaining({ secret: expect.stringMatching(SECRET) }), ended: undefined });
     const { ProjectionRebuilder } = await import('@app/event-store');
     await t.app.get(ProjectionRebuilder).rebuild('settings');
     expect(await dump()).toEqual(live);

@@ -37,21 +37,26 @@ export class SettingsProjection implements Projection {
           break;
         }
         case SettingsChanged: {
-          // The event leaves the secret out: keep the stored one.
+          // The event leaves the secrets out: keep the stored ones (the previous one only if there is one).
           const d = e.data as SettingsChangedData;
           await tx.query(
-            `UPDATE org_settings SET settings = $2::jsonb || jsonb_build_object('signingSecret', settings->'signingSecret'), version = $3, updated_at = $4
+            `UPDATE org_settings
+                SET settings = $2::jsonb || jsonb_strip_nulls(jsonb_build_object('signingSecret', settings->'signingSecret', 'previousSigningSecret', settings->'previousSigningSecret')),
+                    version = $3, updated_at = $4
               WHERE org_id = $1 AND version < $3`,
             [e.orgId, JSON.stringify(d.settings), e.streamVersion, at],
           );
           break;
         }
         case SigningSecretRotated: {
+          // Whatever previous secret there was gives way to this event's, or to none (no overlap, or an older event).
           const d = e.data as SigningSecretRotatedData;
           await tx.query(
-            `UPDATE org_settings SET settings = jsonb_set(settings, '{signingSecret}', to_jsonb($2::text)), version = $3, updated_at = $4
+            `UPDATE org_settings
+                SET settings = (settings - 'previousSigningSecret') || jsonb_strip_nulls(jsonb_build_object('signingSecret', $2::text, 'previousSigningSecret', $5::jsonb)),
+                    version = $3, updated_at = $4
               WHERE org_id = $1 AND version < $3`,
-            [e.orgId, d.signingSecret, e.streamVersion, at],
+            [e.orgId, d.signingSecret, e.streamVersion, at, d.previousSigningSecret ? JSON.stringify(d.previousSigningSecret) : null],
           );
           break;
         }

@@ -9,13 +9,14 @@ import {
   RotateSigningSecretCommand,
   SettingsPatch,
   SettingsRepository,
+  withoutPreviousSecret,
   withoutSecret,
 } from '@app/settings';
 import { CurrentActor, Roles } from '../auth/auth.decorators';
-import { UpdateSettingsDto } from './settings.dto';
+import { RotateSigningSecretDto, UpdateSettingsDto } from './settings.dto';
 
-/** The signing secret is for admins' eyes only (SPEC §7). */
-const present = (actor: Actor, settings: OrgSettings): OrgSettings => (actor.role === 'admin' ? settings : withoutSecret(settings));
+/** The signing secret is for admins' eyes only (SPEC §7); the one a rotation replaced, for nobody's. */
+const present = (actor: Actor, settings: OrgSettings) => (actor.role === 'admin' ? withoutPreviousSecret(settings) : withoutSecret(settings));
 
 @ApiTags('settings')
 @ApiBearerAuth()
@@ -42,8 +43,9 @@ export class SettingsController {
   @Post('signing-secret/rotate')
   @Roles('admin')
   @HttpCode(200)
-  async rotate(@CurrentActor() actor: Actor) {
-    const settings = await this.commands.execute<RotateSigningSecretCommand, OrgSettingsWithSecret>(new RotateSigningSecretCommand(actor));
-    return present(actor, settings);
+  async rotate(@CurrentActor() actor: Actor, @Body() body: RotateSigningSecretDto) {
+    const settings = await this.commands.execute<RotateSigningSecretCommand, OrgSettingsWithSecret>(new RotateSigningSecretCommand(actor, body.graceSeconds));
+    // When receivers must have the new secret by: the replaced one signs beside it until then (null: it already stopped).
+    return { ...present(actor, settings), previousSigningSecretExpiresAt: settings.previousSigningSecret?.expiresAt ?? null };
   }
 }

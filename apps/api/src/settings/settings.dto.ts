@@ -26,6 +26,7 @@ import {
   ASSIGNMENT_STRATEGIES,
   AssignmentScope,
   AssignmentStrategy,
+  DEFAULT_SIGNING_SECRET_GRACE_SECONDS,
   HH_MM,
   isValidHost,
   RECYCLABLE_STATUSES,
@@ -188,4 +189,19 @@ export class UpdateSettingsDto {
   @ApiPropertyOptional({ type: WebhooksPatchDto })
   @apply(...nested(WebhooksPatchDto))
   webhooks?: WebhooksPatchDto;
+}
+
+/** POST /api/settings/signing-secret/rotate: the body is optional. */
+export class RotateSigningSecretDto {
+  @ApiPropertyOptional({
+    minimum: L.graceSeconds.min,
+    maximum: L.graceSeconds.max,
+    default: DEFAULT_SIGNING_SECRET_GRACE_SECONDS,
+    description: 'How long the replaced secret keeps signing beside the new one (a second signature in webhook-signature); 0: it stops at once',
+  })
+  @Optional()
+  @IsInt()
+  @Min(L.graceSeconds.min)
+  @Max(L.graceSeconds.max)
+  graceSeconds?: number;
 }

@@ -95,12 +95,65 @@ describe(decideSettings.name, () => {
   });
 
   describe('RotateSigningSecret', () => {
-    it('should replace the secret and leave the rest alone', () => {
-      const rotated = decideSettings({ type: 'RotateSigningSecret', signingSecret: OTHER_SECRET }, given([initialized]));
-      expect(rotated).toEqual([{ type: SigningSecretRotated, data: { signingSecret: OTHER_SECRET } }]);
+    const NOW = new Date('2026-03-01T10:00:00.000Z');
+    const THIRD_SECRET = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
+    const rotate = (signingSecret: string, graceSeconds: number, now = NOW) => ({ type: 'RotateSigningSecret', signingSecret, graceSeconds, now }) as const;
+
+    it('should replace the secret, keep the old one signing until the grace period ends, and leave the rest alone', () => {
+      const rotated = decideSettings(rotate(OTHER_SECRET, 86_400), given([initialized]));
+      expect(rotated).toEqual([
+        { type: SigningSecretRotated, data: { signingSecret: OTHER_SECRET, previousSigningSecret: { secret: SECRET, expiresAt: '2026-03-02T10:00:00.000Z' } } },
+      ]);
       const after = settingsOf([initialized, ...rotated]);
       expect(after.signingSecret).toBe(OTHER_SECRET);
+      expect(after.previousSigningSecret).toEqual({ secret: SECRET, expiresAt: '2026-03-02T10:00:00.000Z' });
       expect(withoutSecret(after)).toEqual(withoutSecret(settingsOf([initialized])));
+    });
+
+    it('should record no previous secret when graceSeconds is 0', () => {
+      const rotated = decideSettings(rotate(OTHER_SECRET, 0), given([initialized]));
+      expect(rotated).toEqual([{ type: SigningSecretRotated, data: { signingSecret: OTHER_SECRET } }]);
+      expect(settingsOf([initialized, ...rotated])).toEqual({ ...settingsOf([initialized]), signingSecret: OTHER_SECRET });
+    });
+
+    it('should keep only the secret it replaces when it comes during another overlap (the older one stops at once)', () => {
+      const first = decideSettings(rotate(OTHER_SECRET, 86_400), given([initialized]));
+      const later = new Date(NOW.getTime() + 3_600_000);
+      const second = decideSettings(rotate(THIRD_SECRET, 600, later), given([initialized, ...first]));
+      expect(second).toEqual([
+        { type: SigningSecretRotated, data: { signingSecret: THIRD_SECRET, previousSigningSecret: { secret: OTHER_SECRET, expiresAt: '2026-03-01T11:10:00.000Z' } } },
+      ]);
+      const after = settingsOf([initialized, ...first, ...second]);
+      expect(after).toMatchObject({ signingSecret: THIRD_SECRET, previousSigningSecret: { secret: OTHER_SECRET } });
+      expect(JSON.stringify(after)).not.toContain(SECRET);
+    });
+
+    it('should end an overlap under way when the next rotation has none', () => {
+      const first = decideSettings(rotate(OTHER_SECRET, 86_400), given([initialized]));
+      const second = decideSettings(rotate(THIRD_SECRET, 0), given([initialized, ...first]));
+      expect(settingsOf([initialized, ...first, ...second])).toEqual({ ...settingsOf([initialized]), signingSecret: THIRD_SECRET });
+    });
+
+    it('should read a rotation recorded before overlaps existed as one with none', () => {
+      const first = decideSettings(rotate(OTHER_SECRET, 86_400), given([initialized]));
+      const legacy: SettingsEvent = { type: SigningSecretRotated, data: { signingSecret: THIRD_SECRET } };
+      expect(settingsOf([initialized, ...first, legacy])).toEqual({ ...settingsOf([initialized]), signingSecret: THIRD_SECRET });
+    });
+
+    it('should keep the previous secret through a change of the other settings, and leave it out of the change', () => {
+      const rotated = decideSettings(rotate(OTHER_SECRET, 86_400), given([initialized]));
+      const changed = decideSettings({ type: 'ChangeSettings', changes: { snoozeDays: 5 } }, given([initialized, ...rotated]));
+      expect(JSON.stringify(changed)).not.toContain(SECRET.slice(6));
+      expect(settingsOf([initialized, ...rotated, ...changed]).previousSigningSecret).toEqual({ secret: SECRET, expiresAt: '2026-03-02T10:00:00.000Z' });
+    });
+
+    it.each([-1, 604_801, 1.5, Number.NaN])('should refuse graceSeconds %p naming it', (graceSeconds) => {
+      expect(() => decideSettings(rotate(OTHER_SECRET, graceSeconds), given([initialized]))).toThrow(expect.objectContaining({ field: 'graceSeconds' }));
+    });
+
+    it('should take graceSeconds 604800 (7 days)', () => {
+      const [event] = decideSettings(rotate(OTHER_SECRET, 604_800), given([initialized]));
+      expect(event.type === SigningSecretRotated && event.data.previousSigningSecret?.expiresAt).toBe('2026-03-08T10:00:00.000Z');
     });
   });
 });

@@ -5,6 +5,8 @@ import {
   mergeSettings,
   NESTED_SECTIONS,
   OrgSettingsWithSecret,
+  secretsOf,
+  SETTINGS_LIMITS,
   SettingsPatch,
   WEEK_DAYS,
   WeekDay,
@@ -26,7 +28,8 @@ export type SettingsCommand =
   /** Created lazily on an organization's first read or write; the handler brings the org's timezone and a fresh secret. */
   | { type: 'InitializeSettings'; timezone: string; signingSecret: string }
   | { type: 'ChangeSettings'; changes: SettingsPatch }
-  | { type: 'RotateSigningSecret'; signingSecret: string };
+  /** The replaced secret keeps signing beside the new one for `graceSeconds` after `now` (0: not at all). */
+  | { type: 'RotateSigningSecret'; signingSecret: string; graceSeconds: number; now: Date };
 
 export function evolveSettings(state: SettingsState, event: SettingsEvent): SettingsState {
   switch (event.type) {
@@ -34,10 +37,13 @@ export function evolveSettings(state: SettingsState, event: SettingsEvent): Sett
       return { settings: withDefaults(event.data.settings) as OrgSettingsWithSecret };
     case SettingsChanged:
       if (!state.settings) return state;
-      return { settings: { ...withDefaults(event.data.settings), signingSecret: state.settings.signingSecret } };
-    case SigningSecretRotated:
+      return { settings: { ...withDefaults(event.data.settings), ...secretsOf(state.settings), signingSecret: state.settings.signingSecret } };
+    case SigningSecretRotated: {
       if (!state.settings) return state;
-      return { settings: { ...state.settings, signingSecret: event.data.signingSecret } };
+      const { previousSigningSecret: _replaced, ...rest } = state.settings;
+      const { signingSecret, previousSigningSecret } = event.data;
+      return { settings: { ...rest, signingSecret, ...(previousSigningSecret && { previousSigningSecret }) } };
+    }
   }
 }
 
@@ -62,8 +68,14 @@ export function decideSettings(command: SettingsCommand, state: SettingsState): 
     case 'RotateSigningSecret': {
       const current = requireSettings(state);
       assertSecret(command.signingSecret);
+      assertGraceSeconds(command.graceSeconds);
       if (command.signingSecret === current.signingSecret) return [];
-      return [{ type: SigningSecretRotated, data: { signingSecret: command.signingSecret } }];
+      if (command.graceSeconds === 0) return [{ type: SigningSecretRotated, data: { signingSecret: command.signingSecret } }];
+      // Only the secret being replaced overlaps, even when a rotation comes during another's overlap: the one before
+      // it stops at once. Receivers then need to know at most two secrets, and a second rotation is most often made
+      // because the first new secret went astray or leaked, which is no reason to keep the one before it alive.
+      const expiresAt = new Date(command.now.getTime() + command.graceSeconds * 1000).toISOString();
+      return [{ type: SigningSecretRotated, data: { signingSecret: command.signingSecret, previousSigningSecret: { secret: current.signingSecret, expiresAt } } }];
     }
   }
 }
@@ -77,6 +89,11 @@ function requireSettings(state: SettingsState): OrgSettingsWithSecret {
 
 function assertSecret(secret: string): void {
   if (!SIGNING_SECRET.test(secret)) throw new ValidationError('signingSecret', 'must be whsec_ and the base64 of 32 bytes');
+}
+
+function assertGraceSeconds(seconds: number): void {
+  const { min, max } = SETTINGS_LIMITS.graceSeconds;
+  if (!Number.isInteger(seconds) || seconds < min || seconds > max) throw new ValidationError('graceSeconds', `must be a whole number of seconds from ${min} to ${max}`);
 }
 
 /** The known fields only; a nested section must be an object (its fields are checked on the merged result). */

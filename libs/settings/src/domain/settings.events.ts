@@ -1,4 +1,4 @@
-import { OrgSettingsWithSecret, PublicSettings, SettingsPatch } from './settings';
+import { OrgSettingsWithSecret, PreviousSigningSecret, PublicSettings, SettingsPatch } from './settings';
 
 export const SettingsInitialized = 'SettingsInitialized';
 export const SettingsChanged = 'SettingsChanged';
@@ -17,6 +17,11 @@ export interface SettingsChangedData {
 
 export interface SigningSecretRotatedData {
   readonly signingSecret: string;
+  /**
+   * The secret replaced and when it stops signing; absent for a rotation with no overlap (graceSeconds 0) and in
+   * events recorded before overlaps existed: then only the new secret signs, at once.
+   */
+  readonly previousSigningSecret?: PreviousSigningSecret;
 }
 
 export type SettingsEvent =

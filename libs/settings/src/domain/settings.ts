@@ -38,8 +38,21 @@ export interface WebhookSettings {
 }
 
 /**
+ * The secret a rotation replaced. Outbound requests are signed with it as well as with the new one until `expiresAt`,
+ * so a receiver still verifying with it keeps accepting them while its owner switches over (Standard Webhooks allows
+ * several signatures in `webhook-signature`).
+ */
+export interface PreviousSigningSecret {
+  readonly secret: string;
+  /** ISO instant; checked against the clock at each send, so a cached copy of the settings stops using it on time. */
+  readonly expiresAt: string;
+}
+
+/**
  * An organization's settings (SPEC §7). `signingSecret` is absent only where no settings have been stored yet
  * (SettingsRepository.get before the first write); it is never shown to anyone but an admin.
+ * `previousSigningSecret` is set by a rotation with an overlap (and left, unused, once it expires until the next one);
+ * it is never shown to anyone, admins included.
  */
 export interface OrgSettings {
   readonly timezone: string;
@@ -53,13 +66,14 @@ export interface OrgSettings {
   readonly sms: EndpointSettings;
   readonly webhooks: WebhookSettings;
   readonly signingSecret?: string;
+  readonly previousSigningSecret?: PreviousSigningSecret;
 }
 
 /** Settings as stored: the secret is always there. */
 export type OrgSettingsWithSecret = OrgSettings & { readonly signingSecret: string };
 
-/** Everything but the secret: what `SettingsChanged` records and what non-admins see. */
-export type PublicSettings = Omit<OrgSettings, 'signingSecret'>;
+/** Everything but the secrets: what `SettingsChanged` records and what non-admins see. */
+export type PublicSettings = Omit<OrgSettings, 'signingSecret' | 'previousSigningSecret'>;
 
 /** The settings sections that PATCH merges one level deep. */
 export const NESTED_SECTIONS = ['callingWindow', 'autoAssignment', 'dialler', 'sms', 'webhooks'] as const;
@@ -93,6 +107,8 @@ export const DEFAULT_SETTINGS: PublicSettings = Object.freeze({
 
 /** Inclusive bounds of the numeric settings (SPEC §7); shared by the HTTP DTO and the domain check. */
 export const SETTINGS_LIMITS = {
+  /** How long a rotated-out secret keeps signing beside the new one (POST /api/settings/signing-secret/rotate). */
+  graceSeconds: { min: 0, max: 604_800 },
   snoozeDays: { min: 1, max: 365 },
   expireAfterDays: { min: 1, max: 365 },
   retryDelaySeconds: { min: 1, max: 604_800 },
@@ -102,6 +118,9 @@ export const SETTINGS_LIMITS = {
   allowHttpHosts: { max: 50 },
   url: { maxLength: 2048 },
 } as const;
+
+/** A rotation's overlap when the request names none: a day for every receiver to take the new secret. */
+export const DEFAULT_SIGNING_SECRET_GRACE_SECONDS = 86_400;
 
 /** HH:MM, 24 h. */
 export const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
@@ -116,7 +135,7 @@ function pick(base: Record<string, unknown>, over: Record<string, unknown> | und
 /**
  * `patch` on top of `base`: top-level fields replace, the nested sections merge one level deep, arrays replace.
  * Only known fields are taken, in the canonical order of DEFAULT_SETTINGS (stored jsonb reorders keys); the
- * secret of `base`, if any, is kept.
+ * secrets of `base`, if any, are kept.
  */
 export function mergeSettings<T extends OrgSettings>(base: T, patch: SettingsPatch): T {
   const b = base as unknown as Record<string, Record<string, unknown>>;
@@ -126,17 +145,27 @@ export function mergeSettings<T extends OrgSettings>(base: T, patch: SettingsPat
     if ((NESTED_SECTIONS as readonly string[]).includes(key)) merged[key] = pick(b[key], o[key] as Record<string, unknown> | undefined);
     else merged[key] = o[key] !== undefined ? o[key] : b[key];
   }
-  if (base.signingSecret !== undefined) merged.signingSecret = base.signingSecret;
-  return merged as unknown as T;
+  return { ...merged, ...secretsOf(base) } as unknown as T;
 }
 
 /** Stored settings with any field added since they were written filled in from the defaults. */
 export function withDefaults(stored: Partial<OrgSettings>): OrgSettings {
-  const filled = mergeSettings<OrgSettings>(DEFAULT_SETTINGS, stored as SettingsPatch);
-  return stored.signingSecret === undefined ? filled : { ...filled, signingSecret: stored.signingSecret };
+  return { ...mergeSettings<OrgSettings>(DEFAULT_SETTINGS, stored as SettingsPatch), ...secretsOf(stored) };
+}
+
+/** The secrets of `settings`, only those it has (no undefined keys: the settings are compared and stored as JSON). */
+export function secretsOf(settings: Partial<OrgSettings>): Pick<OrgSettings, 'signingSecret' | 'previousSigningSecret'> {
+  const { signingSecret, previousSigningSecret } = settings;
+  return { ...(signingSecret !== undefined && { signingSecret }), ...(previousSigningSecret !== undefined && { previousSigningSecret }) };
 }
 
 export function withoutSecret(settings: OrgSettings): PublicSettings {
-  const { signingSecret: _secret, ...rest } = settings;
+  const { signingSecret: _secret, previousSigningSecret: _previous, ...rest } = settings;
+  return rest;
+}
+
+/** What an admin may see: the current secret, never the previous one (it is being retired, and nobody needs it again). */
+export function withoutPreviousSecret<T extends OrgSettings>(settings: T): Omit<T, 'previousSigningSecret'> {
+  const { previousSigningSecret: _previous, ...rest } = settings;
   return rest;
 }

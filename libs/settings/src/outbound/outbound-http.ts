@@ -5,7 +5,9 @@ import { finished } from 'node:stream/promises';
 import { Webhook } from 'standardwebhooks';
 import { buildConnector, Pool } from 'undici';
 import { ConfigService } from '@nestjs/config';
+import { Clock } from '@app/shared';
 import { DEFAULT_PRIVATE_NETWORKS, inNetworks, isPublicAddress, Network, parseNetworks } from '../domain/ip-address';
+import { PreviousSigningSecret } from '../domain/settings';
 import { isHostAllowed, normalizeHost, outboundUrlProblem } from '../domain/settings.validation';
 import { SettingsRepository } from '../settings.repository';
 import { HostResolver } from './host-resolver';
@@ -55,7 +57,8 @@ interface Destination {
  * the org's `webhooks.allowHttpHosts`. The connection goes to the addresses that were checked (our own `lookup`),
  * so a DNS answer that changes between the check and the connect (rebinding) cannot redirect it. Redirects are not
  * followed; an answer's body is read up to MAX_ANSWER_BYTES; the lookup and the exchange together end at the timeout.
- * Signed the Standard Webhooks way with the org's `signingSecret`.
+ * Signed the Standard Webhooks way with the org's `signingSecret`, and during the overlap after a rotation with the
+ * secret it replaced as well (two space-separated signatures; a receiver accepts the request if either verifies).
  *
  * Sent with undici rather than node:http for CPU: this path was ~13% of the worker's CPU in the worker benchmark's
  * profile, and a micro-benchmark measured ~145 µs of CPU per request with node:http against ~90 µs with undici's
@@ -81,13 +84,14 @@ export class OutboundHttp {
     private readonly settings: SettingsRepository,
     private readonly resolver: HostResolver,
     config: ConfigService,
+    private readonly clock: Clock,
   ) {
     this.privateNetworks = parseNetworks(config.get<string>('OUTBOUND_PRIVATE_NETWORKS') ?? DEFAULT_PRIVATE_NETWORKS);
   }
 
   async post(orgId: string, request: OutboundRequest): Promise<OutboundResult> {
     // Cached for a second: a worker signs many requests for one org; a rotated secret applies within a second.
-    const { signingSecret, webhooks } = await this.settings.ensureCached(orgId);
+    const { signingSecret, previousSigningSecret, webhooks } = await this.settings.ensureCached(orgId);
     const allow = webhooks.allowHttpHosts;
 
     const problem = typeof request.url === 'string' ? outboundUrlProblem(request.url, allow) : 'must be an absolute http(s) URL';
@@ -134,7 +138,7 @@ export class OutboundHttp {
       'user-agent': 'followup-engine',
       'webhook-id': request.messageId,
       'webhook-timestamp': String(Math.floor(timestamp.getTime() / 1000)),
-      'webhook-signature': this.signerFor(signingSecret).sign(request.messageId, timestamp, payload),
+      'webhook-signature': this.signatures(signingSecret, previousSigningSecret, request.messageId, timestamp, payload),
     };
     const pool = this.destinationFor(url, host, addresses, timeoutMs);
     const leftMs = Math.ceil(timeoutMs - (performance.now() - started));
@@ -225,6 +229,16 @@ export class OutboundHttp {
       connecting.connector = buildConnector({ lookup: destination.lookup, timeout: timeoutMs });
     }
     return destination.pool;
+  }
+
+  /**
+   * `v1,<new>`, or `v1,<new> v1,<previous>` while the replaced secret's overlap lasts. The end is checked here, at each
+   * send, against the service's clock: the settings may come from a cache loaded before it.
+   */
+  private signatures(current: string, previous: PreviousSigningSecret | undefined, messageId: string, timestamp: Date, payload: string): string {
+    const signature = this.signerFor(current).sign(messageId, timestamp, payload);
+    if (!previous || this.clock.now().getTime() >= Date.parse(previous.expiresAt)) return signature;
+    return `${signature} ${this.signerFor(previous.secret).sign(messageId, timestamp, payload)}`;
   }
 
   private signerFor(secret: string): Webhook {

@@ -5,6 +5,7 @@ import type { LookupAddress } from 'node:dns';
 import { createServer as createHttpServer, Server as HttpServer } from 'node:http';
 import { AddressInfo, createServer as createNetServer, Server, Socket } from 'node:net';
 import { Webhook } from 'standardwebhooks';
+import { Clock } from '@app/shared';
 import { HttpSink, startHttpSink } from '@app/testing';
 import { OrgSettingsWithSecret } from '../domain/settings';
 import { RotateSigningSecretCommand } from '../rotate-signing-secret/rotate-signing-secret.command';
@@ -224,7 +225,7 @@ describe('OutboundHttp SSRF guard', () => {
 
     it("should open to a listed host only the operator's OUTBOUND_PRIVATE_NETWORKS, public addresses aside", async () => {
       const config = { get: () => '10.9.0.0/16, fd00:9::/32' } as unknown as ConfigService;
-      const narrowed = new OutboundHttp(ctx.app.get(SettingsRepository), resolver, config);
+      const narrowed = new OutboundHttp(ctx.app.get(SettingsRepository), resolver, config, ctx.app.get(Clock));
       await allow('sink.test', '127.0.0.1');
       dns(() => [v4('127.0.0.1')]);
       // the service's own loopback (its Redis, its database), listed by the org's admin: refused
@@ -236,7 +237,7 @@ describe('OutboundHttp SSRF guard', () => {
       expect(sink.requests).toHaveLength(0);
       // the same request through the default networks goes (SPEC §7: a listed host may be private or loopback)
       expect(await post(`http://sink.test:${sink.port}/default`)).toMatchObject({ ok: true, status: 200 });
-      expect(() => new OutboundHttp(ctx.app.get(SettingsRepository), resolver, { get: () => '10.0.0.0/33' } as unknown as ConfigService)).toThrow(/10\.0\.0\.0\/33/);
+      expect(() => new OutboundHttp(ctx.app.get(SettingsRepository), resolver, { get: () => '10.0.0.0/33' } as unknown as ConfigService, ctx.app.get(Clock))).toThrow(/10\.0\.0\.0\/33/);
     });
 
     it('should allow a private address only to the listed host, not to another name that resolves to it', async () => {
@@ -366,15 +367,41 @@ describe('OutboundHttp SSRF guard', () => {
       expect(() => new Webhook(signingSecret).verify(req.rawBody, { ...headers, 'webhook-id': 'fu1.1.2' })).toThrow();
     });
 
-    it('should sign with the new secret at once after a rotation', async () => {
+    it('should sign with the new secret alone at once after a rotation with no overlap', async () => {
       await allow('127.0.0.1');
       const old = (await secretOf()).signingSecret;
       await outbound.post(org.orgId, { url: sink.url, messageId: 'before', body: { n: 1 } });
-      await ctx.app.get(CommandBus).execute(new RotateSigningSecretCommand(admin));
+      await ctx.app.get(CommandBus).execute(new RotateSigningSecretCommand(admin, 0));
       const rotated = (await secretOf()).signingSecret;
       expect(rotated).not.toBe(old);
       await outbound.post(org.orgId, { url: sink.url, messageId: 'after', body: { n: 2 } });
       const after = sink.requests[1];
+      expect(headersOf(after)['webhook-signature']).toMatch(/^v1,[^ ]+$/);
+      expect(new Webhook(rotated).verify(after.rawBody, headersOf(after))).toEqual({ n: 2 });
+      expect(() => new Webhook(old).verify(after.rawBody, headersOf(after))).toThrow();
+    });
+
+    it('should sign with both secrets during the overlap, and stop using the old one when it ends, even from cached settings', async () => {
+      await allow('127.0.0.1');
+      const clock = ctx.app.get(Clock);
+      const old = (await secretOf()).signingSecret;
+      await ctx.app.get(CommandBus).execute(new RotateSigningSecretCommand(admin, 3_600));
+      const rotated = (await secretOf()).signingSecret;
+      try {
+        await outbound.post(org.orgId, { url: sink.url, messageId: 'during', body: { n: 1 } });
+        // The overlap ends a moment after the first post: the second is signed from the same cached settings
+        // (ensureCached keeps them for a second), and must read the end against the clock, not take the cached view.
+        const end = Date.now() + 3_600_000;
+        clock.now = () => new Date(end);
+        await outbound.post(org.orgId, { url: sink.url, messageId: 'after', body: { n: 2 } });
+      } finally {
+        delete (clock as Partial<Clock>).now; // the prototype's again
+      }
+      const [during, after] = sink.requests;
+      expect(headersOf(during)['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=* v1,[A-Za-z0-9+/]+=*$/);
+      expect(new Webhook(rotated).verify(during.rawBody, headersOf(during))).toEqual({ n: 1 });
+      expect(new Webhook(old).verify(during.rawBody, headersOf(during))).toEqual({ n: 1 });
+      expect(headersOf(after)['webhook-signature']).toMatch(/^v1,[^ ]+$/);
       expect(new Webhook(rotated).verify(after.rawBody, headersOf(after))).toEqual({ n: 2 });
       expect(() => new Webhook(old).verify(after.rawBody, headersOf(after))).toThrow();
     });
