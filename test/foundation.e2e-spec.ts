@@ -1,4 +1,5 @@
 import pino from 'pino';
+import Redis from 'ioredis';
 import { rootLogger } from '@app/shared';
 import { bearer, startPrivateRedis, startTestApp, TestApp } from '@app/testing';
 
@@ -139,15 +140,18 @@ describe('readiness when Redis is unreachable', () => {
     // Back to the shared Redis first: close() clears this app's keys from the Redis the environment names.
     if (sharedRedis === undefined) delete process.env.REDIS_URL;
     else process.env.REDIS_URL = sharedRedis;
-    await api?.close();
     await t?.close();
+    await api?.close();
     await (redisStopped ?? redis?.stop());
   }, 60_000);
 
   it('should answer 503 naming the redis check, with postgres up, and not as a database outage, where workers run', async () => {
     expect((await t.http().get('/health/ready')).status).toBe(200);
     expect((await api.http().get('/health/ready')).status).toBe(200);
-    await (redisStopped = redis.stop());
+    // Redis stops answering for a while (a process running workers would wait to close on a Redis that is gone)
+    const admin = new Redis(redis.url);
+    await admin.call('CLIENT', 'PAUSE', '4000', 'ALL');
+    admin.disconnect();
     const res = await t.http().get('/health/ready');
     expect(res.status).toBe(503);
     // The probe is public: it says which check is down and how, never the driver's error (hosts, ports, roles).
@@ -166,7 +170,9 @@ describe('readiness when Redis is unreachable', () => {
   }, 30_000);
 
   it('should answer 200 from an API-only process, which serves pushes without Redis, showing Redis down in details', async () => {
-    await (redisStopped ??= redis.stop());
+    await t.close(); // (its workers would wait for Redis to close)
+    t = undefined as unknown as TestApp;
+    await (redisStopped = redis.stop());
     const res = await api.http().get('/health/ready');
     const down = { status: 'down', message: expect.stringMatching(/^(unreachable|timeout)$/) };
     expect({ status: res.status, body: res.body }).toEqual({
