@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { Queue } from 'bullmq';
 import Redis from 'ioredis';
 import { Client } from 'pg';
-import { ALWAYS_OPEN, createTestDatabase, eventually, followUpEvents, FollowUpView, HttpSink, readFollowUp, requestsFor, runTs, scheduleFollowUp, Send, sinkPool, SinkRequest, spawnTs, startHttpSink, startPrivateRedis, testEnvironment, TimelineEntry } from '@app/testing';
+import { ALWAYS_OPEN, consumersCaughtUp, createTestDatabase, eventually, followUpEvents, FollowUpView, HttpSink, readFollowUp, requestsFor, runTs, scheduleFollowUp, Send, sinkPool, SinkRequest, spawnTs, startHttpSink, startPrivateRedis, testEnvironment, TimelineEntry } from '@app/testing';
 
 /**
  * Crash and Redis-loss recovery with the service as real processes (SPEC §1: "correct under retries, crashes and
@@ -357,6 +357,64 @@ describe('crash and Redis-loss recovery with real processes (SPEC §1, §5, §9)
       expect(await reassignments()).toBe(reassignedBefore + 1);
       // the deferred one waits for its window: not run, not counted
       expect(await followUp(o, fD.id)).toMatchObject({ status: 'scheduled', attempts: 0, nextAttemptAt: deferred.nextAttemptAt });
+    });
+  });
+
+  describe('Redis loses its data after admins added or removed their dialler while call attempts waited', () => {
+    it("should keep each attempt's own dialler: the dialled one still times out, the one its agent is to call gets neither a timeout nor a dial request", async () => {
+      // SPEC §5: a dialled attempt with no call within attemptTimeoutSeconds fails; one without a dialler waits for its
+      // agent, with no timeout. Regression: jobs:reconcile asked each org's settings of the moment instead, so the attempt
+      // whose dialler was removed stayed queued for good, and the one whose org configured a dialler since was failed.
+      worker ??= await spawnService('worker');
+      const TIMEOUT_S = 20;
+      const dialler = await sink();
+      const orgSettings = { attemptTimeoutSeconds: TIMEOUT_S, retryDelaySeconds: 3600 };
+      // one org without a dialler (this file's), one with (made as an operator does)
+      const o1 = await setupOrg(orgSettings);
+      const made = await cli('org:create', '--name', 'Dialler org');
+      const ben = await send('POST', '/api/users', made.adminKey, { name: 'Ben', role: 'agent' });
+      expect(ben.status).toBe(201);
+      const o2: Org = { orgId: made.orgId, admin: made.adminKey, agentId: ben.body.id };
+      const patch = (o: Org, body: Record<string, unknown>) => send('PATCH', '/api/settings', o.admin, body);
+      expect((await patch(o2, { webhooks: { allowHttpHosts: ['127.0.0.1'] }, callingWindow: ALWAYS_OPEN, autoAssignment: { enabled: false }, ...orgSettings, dialler: { url: dialler.url } })).status).toBe(200);
+      await sleep(1500); // processes trust settings they read for up to a second
+
+      const undialled = await schedule(o1, await createContact(o1), { type: 'call', scheduledAt: iso(-1000), maxAttempts: 2 });
+      const dialled = await schedule(o2, await createContact(o2), { type: 'call', scheduledAt: iso(-1000), maxAttempts: 2 });
+      await eventually(async () => expect(await followUp(o1, undialled.id)).toMatchObject({ status: 'queued', attempts: 1 }), 60_000, 100);
+      await eventually(() => expect(forFollowUp(dialler, dialled.id)).toHaveLength(1), 60_000, 50);
+      await eventually(async () => expect(await followUp(o2, dialled.id)).toMatchObject({ status: 'queued', attempts: 1 }), 60_000, 100);
+
+      // the admins change their minds while both attempts wait; then the worker dies and Redis loses everything
+      expect((await patch(o1, { dialler: { url: dialler.url } })).status).toBe(200);
+      expect((await patch(o2, { dialler: { url: null } })).status).toBe(200);
+      // the job outbox has made the attempts' jobs (the dialled one's timeout among them), so that Redis loses them
+      await consumersCaughtUp(pg);
+      await worker.kill();
+      const flusher = new Redis(redis.url);
+      await flusher.flushall();
+      flusher.disconnect();
+      worker = await spawnService('worker');
+      await cli('jobs:reconcile');
+
+      const failed = await eventually(async () => {
+        const f = await followUp(o2, dialled.id);
+        expect(f).toMatchObject({ status: 'scheduled', attempts: 1, lastError: expect.stringMatching(/timeout/i) });
+        return f;
+      }, 90_000, 200);
+      expect(Date.parse(failed.nextAttemptAt!)).toBeGreaterThan(Date.now() + 3000_000);
+      await sleep(2000); // past the other attempt's timeout, had it been given one
+      expect(await followUp(o1, undialled.id)).toMatchObject({ status: 'queued', attempts: 1, lastError: null });
+      expect(forFollowUp(dialler, undialled.id)).toEqual([]);
+      expect(forFollowUp(dialler, dialled.id)).toHaveLength(1);
+
+      // nothing of this scenario left pending for the next ones: its agent's call ends one, the other is cancelled
+      const call = await send('POST', '/api/calls', o1.admin, {
+        callId: randomUUID(), contactId: undialled.contactId, agentId: o1.agentId, direction: 'outbound', status: 'Called', durationSec: 30, startedAt: new Date().toISOString(),
+      });
+      expect({ status: call.status, body: call.body }).toMatchObject({ status: 201, body: { status: 'accepted' } });
+      expect(await followUp(o1, undialled.id)).toMatchObject({ status: 'completed', attempts: 1 });
+      expect((await send('POST', `/api/follow-ups/${dialled.id}/cancel`, o2.admin, {})).status).toBe(200);
     });
   });
 

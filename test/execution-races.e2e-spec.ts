@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { executeJob } from '@app/follow-ups';
+import { checkWindow } from '@app/contacts';
+import { executeJob, FollowUpWriter } from '@app/follow-ups';
 import { JobQueues } from '@app/queue';
+import { systemActor } from '@app/shared';
 import { ALL_DAYS, ALWAYS_OPEN, consumersCaughtUp, eventually, executionOrg, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, sinkPool, startHttpSink, startTestApp, TestApp, TimelineEntry } from '@app/testing';
 import { ExecuteFollowUpHandler } from '../libs/follow-ups/src/execute-follow-up/execute-follow-up.handler';
 import { ExpireFollowUpsHandler } from '../libs/follow-ups/src/expire-follow-ups/expire-follow-ups.handler';
@@ -424,6 +426,62 @@ describe('follow-up execution races (SPEC §5)', () => {
       // not failed nor deferred by the job: the attempt waits for a call, or its timeout job, as before
       expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
       expect(kinds(await eventsOf(o, c, f.id))).toEqual(['follow_up_scheduled', 'follow_up_attempt_started']);
+    });
+
+    it.concurrent('should not ask a dialler added since for a call attempt started without one when the job runs again', async () => {
+      // Started without a dialler, the attempt is its agent's to call (SPEC §5); a dialler configured meanwhile is not
+      // asked to place it. Regression: the job run again sent the dial request, as if the attempt had been dialled.
+      const dialler = await sink();
+      const o = await setup({ attemptTimeoutSeconds: 3600 });
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
+      await waitFor(o, f.id, { status: 'queued', attempts: 1 });
+      // a settings write forgets this process's cached settings at once: the executor sees the dialler
+      expect((await send('patch', '/api/settings', o.admin, { dialler: { url: dialler.url } })).status).toBe(200);
+      await run(o, c, f, true);
+      await sleep(300);
+      expect(forFollowUp(dialler, f.id)).toEqual([]);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1, lastError: null });
+      expect(kinds(await eventsOf(o, c, f.id))).toEqual(['follow_up_scheduled', 'follow_up_attempt_started']);
+    });
+
+    it.concurrent.each([
+      ['should not text the lead now, deferring the delivery to the opening,', false],
+      ['should text the lead again now, under the same webhook-id, for a follow-up allowed out of window,', true],
+    ] as const)("%s when the job of an SMS left in flight runs again after the contact's calling window closed", async (_what, allowOutOfWindow) => {
+      // As after a crash, or a jobs:reconcile hours after Redis was lost: SPEC §5 binds texts to the window as it binds calls.
+      const sms = await sink();
+      const o = await setup({ sms: { url: sms.url } });
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'sms', message: 'Your quote is ready', scheduledAt: iso(3600_000), allowOutOfWindow });
+      // the worker counted the attempt and died before the provider had the text
+      await t.app.get(FollowUpWriter).write(systemActor(o.orgId), c, () => ({
+        type: 'StartFollowUpAttempt',
+        contactId: c,
+        followUpId: f.id,
+        schedule: 1,
+        now: new Date().toISOString(),
+        window: { inWindow: true, nextOpening: null },
+      }));
+      const window = shutNow();
+      expect((await send('patch', '/api/settings', o.admin, { callingWindow: window })).status).toBe(200);
+      await run(o, c, f, true);
+      if (allowOutOfWindow) {
+        await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+        expect(forFollowUp(sms, f.id).map((r) => `${r.headers['webhook-id']} attempt ${r.body.attempt}`)).toEqual([`${f.id}.1 attempt 1`]);
+        return;
+      }
+      const opening = checkWindow(new Date(), 'Etc/UTC', window).nextOpening!.toISOString();
+      // the same attempt, still counted once, its delivery waiting for the window's opening
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'scheduled', attempts: 1, nextAttemptAt: opening, scheduledAt: f.scheduledAt, resolvedAt: null });
+      const events = await eventsOf(o, c, f.id);
+      expect(kinds(events)).toEqual(['follow_up_scheduled', 'follow_up_attempt_started', 'follow_up_deferred']);
+      checkLifecycle(events);
+      // run again at night (a twin, BullMQ's redelivery of the old job): nothing
+      await run(o, c, f, true);
+      await sleep(300);
+      expect(forFollowUp(sms, f.id)).toEqual([]);
+      expect(kinds(await eventsOf(o, c, f.id))).toEqual(['follow_up_scheduled', 'follow_up_attempt_started', 'follow_up_deferred']);
     });
 
     it.concurrent("should not ask the dialler again when the job runs again with less than the redial margin of the attempt's timeout left", async () => {

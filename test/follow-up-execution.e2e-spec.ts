@@ -3,9 +3,9 @@ import { DateTime } from 'luxon';
 import { Webhook } from 'standardwebhooks';
 import { CallingWindow, checkWindow, effectiveWindow } from '@app/contacts';
 import { executeJob, FollowUpWriter } from '@app/follow-ups';
-import { systemActor } from '@app/shared';
+import { Clock, systemActor } from '@app/shared';
 import { JobQueues, JobReconciler, QueueName } from '@app/queue';
-import { ALL_DAYS, ALWAYS_OPEN, eventually, executionOrg, flushPrefix, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, sinkPool, SinkRequest, startHttpSink, startTestApp, TestApp } from '@app/testing';
+import { ALL_DAYS, ALWAYS_OPEN, consumersCaughtUp, eventually, executionOrg, flushPrefix, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, sinkPool, SinkRequest, startHttpSink, startTestApp, TestApp } from '@app/testing';
 
 type FollowUp = FollowUpView;
 
@@ -103,6 +103,21 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
     expect({ status: res.status, body: res.body }).toMatchObject({ status: 201, body: { status: 'accepted' } });
     return res.body;
   };
+  /**
+   * The attempt start the executor appends for a follow-up due now, as it decides it with the settings it read (a worker
+   * trusts them for a second): `dialled` when those had a dialler. Nothing is delivered: only the start is recorded.
+   */
+  const startAttempt = (o: Org, contactId: string, f: FollowUp, fields: { dialled?: boolean } = {}) =>
+    t.app.get(FollowUpWriter).write(systemActor(o.orgId), contactId, () => ({
+      type: 'StartFollowUpAttempt',
+      contactId,
+      followUpId: f.id,
+      schedule: 1,
+      now: new Date().toISOString(),
+      window: { inWindow: true, nextOpening: null },
+      ...(f.type === 'call' ? { agentId: o.agent.id } : {}),
+      ...fields,
+    }));
   /** Standard Webhooks verification with the org's secret; also proves a changed body would not verify. */
   const expectSigned = (r: SinkRequest, secret: string, messageId: string) => {
     expect(r.method).toBe('POST');
@@ -372,6 +387,39 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1, lastError: null, resolvedAt: null });
 
       // the next final outbound call to the contact ends the attempt, even without followUpId
+      await pushCall(o, c.id, { status: 'Called', durationSec: 60 });
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'completed', attempts: 1 });
+    });
+
+    it.concurrent('should still fail a dialled attempt on its timeout when the dialler is removed before the job outbox reaches its start', async () => {
+      // The executor dialled with the settings it had read; the admin removed the dialler before the job outbox made the
+      // attempt's timeout job. Regression: the outbox asked the settings of its own moment, made no timeout job, and the
+      // attempt waited for a call that no dialler would ever push (SPEC §5: no call within the timeout is a failure).
+      const dialler = await sink();
+      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 2, retryDelaySeconds: 3600 });
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(HOUR), maxAttempts: 2 });
+      expect((await send('patch', '/api/settings', o.admin, { dialler: { url: null } })).status).toBe(200);
+      await startAttempt(o, c.id, f, { dialled: true });
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
+      const failed = await waitFor(o, f.id, { status: 'scheduled', attempts: 1, lastError: expect.stringMatching(/timeout/i) }, 20_000);
+      expect(Date.parse(failed.nextAttemptAt!) - Date.now()).toBeGreaterThan(3000 * SECOND);
+    });
+
+    it.concurrent('should not time out an attempt started without a dialler when one is added before the job outbox reaches its start', async () => {
+      // Without a dialler the attempt waits for its agent (SPEC §5: no timeout); a dialler configured meanwhile does
+      // not give it one. Regression: the outbox saw the new dialler and made a timeout job that failed the attempt.
+      const dialler = await sink();
+      const o = await setup({ attemptTimeoutSeconds: 1 });
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(HOUR) });
+      expect((await send('patch', '/api/settings', o.admin, { dialler: { url: dialler.url } })).status).toBe(200);
+      await startAttempt(o, c.id, f, { dialled: false });
+      await consumersCaughtUp(t.db);
+      await sleep(2500); // past the attempt timeout a timeout job would have had
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1, lastError: null });
+      expect(requestsFor(dialler, f.id)).toEqual([]);
+      // its agent's call ends it, as for any attempt without a dialler
       await pushCall(o, c.id, { status: 'Called', durationSec: 60 });
       expect(await followUp(o, f.id)).toMatchObject({ status: 'completed', attempts: 1 });
     });
@@ -877,6 +925,95 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       await sleep(800);
       expect(requestsFor(dialler, f.id)).toHaveLength(1);
       expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
+    });
+
+    it('should still fail a dialled call attempt on its timeout after Redis loss and reconcile, though the dialler was removed meanwhile', async () => {
+      // Regression: reconcile made a timeout job only for an org that has a dialler now, so the attempt dialled before the
+      // admin removed it lost its timeout with Redis and stayed queued for good.
+      const dialler = await sink();
+      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 5, retryDelaySeconds: 3600 });
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0), maxAttempts: 2 });
+      await eventually(() => expect(requestsFor(dialler, f.id)).toHaveLength(1));
+      await waitFor(o, f.id, { status: 'queued', attempts: 1 });
+      expect((await send('patch', '/api/settings', o.admin, { dialler: { url: null } })).status).toBe(200);
+      // the job outbox has made the attempt's jobs, so that Redis loses them (made after the flush, they would survive it)
+      await consumersCaughtUp(t.db);
+      await flushPrefix(t.name);
+      await t.app.get(JobReconciler).reconcile();
+      await waitFor(o, f.id, { status: 'scheduled', attempts: 1, lastError: expect.stringMatching(/timeout/i) }, 20_000);
+      // nothing to ask again: the dialler is gone
+      expect(requestsFor(dialler, f.id)).toHaveLength(1);
+    });
+
+    it('should neither dial nor time out, after Redis loss and reconcile, a call attempt started without a dialler, though one was added since', async () => {
+      // Regression: reconcile took the dialler configured since for the attempt's own, and made it a timeout job that
+      // failed the attempt its agent was to call (SPEC §5: without a dialler, no timeout).
+      const dialler = await sink();
+      const o = await setup({ attemptTimeoutSeconds: 2 });
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0) });
+      await waitFor(o, f.id, { status: 'queued', attempts: 1 });
+      expect((await send('patch', '/api/settings', o.admin, { dialler: { url: dialler.url } })).status).toBe(200);
+      await consumersCaughtUp(t.db);
+      await flushPrefix(t.name);
+      await t.app.get(JobReconciler).reconcile();
+      await sleep(3000); // past the attempt timeout a timeout job would have had
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1, lastError: null });
+      expect(requestsFor(dialler, f.id)).toEqual([]);
+      await pushCall(o, c.id, { status: 'Called', durationSec: 60 });
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'completed', attempts: 1 });
+    });
+
+    it("should text a lead whose SMS a crash left in flight only when the window opens, after Redis loss and reconcile at night, once, under the original webhook-id", async () => {
+      // The worker counted the attempt and died before the provider had the text; Redis lost the jobs; the operator runs
+      // jobs:reconcile while it is night where the lead is. Regression: the attempt was resumed at once, texting the lead
+      // at night, though SPEC §5 binds texts to the calling window as it binds calls.
+      const sms = await sink();
+      // every day one hour, twelve hours from now (UTC, the contact's zone): shut now
+      const opensAt = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
+      const window: CallingWindow = { days: ALL_DAYS, start: `${opensAt}:00`, end: `${opensAt}:59` };
+      const o = await setup({ sms: { url: sms.url }, callingWindow: window });
+      const c = await createContact(o, { timezone: 'Etc/UTC' });
+      // due in an hour: its own job does not run meanwhile (and Redis loses it)
+      const f = await schedule(o, c.id, { type: 'sms', message: 'Your quote is ready', scheduledAt: iso(HOUR), maxAttempts: 2 });
+      await startAttempt(o, c.id, f);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'in_progress', attempts: 1 });
+      // the job outbox has made the follow-up's job (due in an hour), so that Redis loses it: made after the flush, it
+      // would keep reconcile's job (the same id) out, and nothing would run before the hour
+      await consumersCaughtUp(t.db);
+      await flushPrefix(t.name);
+      await t.app.get(JobReconciler).reconcile();
+      const opening = checkWindow(new Date(), 'Etc/UTC', window).nextOpening!.toISOString();
+      // the same attempt, counted once, its delivery waiting for the opening; the due time stays (SPEC §5 step 5)
+      const waiting = await waitFor(o, f.id, { status: 'scheduled', attempts: 1, nextAttemptAt: opening });
+      expect(waiting).toMatchObject({ scheduledAt: f.scheduledAt, lastError: null, outOfWindow: false });
+      const events = await eventsOf(o, c.id, f.id);
+      expect(events.map((e) => e.kind)).toEqual(['follow_up_scheduled', 'follow_up_attempt_started', 'follow_up_deferred']);
+      expect(events[2].data).toMatchObject({ reason: 'out_of_window', nextAttemptAt: opening, schedule: 2 });
+      await sleep(500);
+      expect(requestsFor(sms, f.id)).toEqual([]);
+
+      // The window opens: the service's clock is moved there, and the job for the opening (a delayed job of BullMQ,
+      // which keeps real time) is run now.
+      const clock = t.app.get(Clock);
+      const shift = Date.parse(opening) + SECOND - Date.now();
+      clock.now = () => new Date(Date.now() + shift);
+      try {
+        const job = await t.app.get(JobQueues).queue(QueueName.FollowUps).getJob(`fu-exec.${f.id}.2`);
+        expect(job).toBeTruthy();
+        await job!.promote();
+        await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      } finally {
+        delete (clock as Partial<Clock>).now; // the prototype's again
+      }
+      await sleep(300);
+      const sent = requestsFor(sms, f.id);
+      expect(sent).toHaveLength(1);
+      // the id the text had if it did leave before the crash: a provider that sent it drops this one
+      expectSigned(sent[0], o.secret, `${f.id}.1`);
+      expect(sent[0].body).toMatchObject({ type: 'sms.send', attempt: 1, to: c.phone, message: 'Your quote is ready' });
+      expect((await eventsOf(o, c.id, f.id)).map((e) => e.kind)).toEqual(['follow_up_scheduled', 'follow_up_attempt_started', 'follow_up_deferred', 'follow_up_attempt_succeeded']);
     });
 
     it('should keep expiring follow-ups after Redis keys are lost and jobs are reconciled', async () => {

@@ -3,6 +3,7 @@ import { Sql } from '@app/shared';
 import { StoredEvent } from '@app/event-store';
 import { AsJobSource, JobRequest, JobSource } from '@app/queue';
 import {
+  contactStream,
   FollowUpAttemptFailed,
   FollowUpAttemptStarted,
   FollowUpDeferred,
@@ -17,6 +18,11 @@ import { EXECUTE_FOLLOW_UP, executeJob, FOLLOW_UP_ATTEMPT_TIMEOUT, timeoutJob } 
  * Every event that sets a follow-up's next attempt makes one delayed job for (follow-up, schedule) at that
  * time; an attempt of a call follow-up sent to a dialler makes its timeout job. Ids are deterministic, so the
  * outbox may enqueue twice and reconcile may run any time.
+ *
+ * Whether a call attempt was sent to a dialler is what its start recorded (FollowUpAttemptStarted.dialled), not
+ * whether the org has one when this runs: an admin may add or remove the dialler while attempts wait, and an attempt
+ * nobody dialled must not time out (its agent calls), nor one that was dialled wait forever. Attempts recorded before
+ * the fact was (no `dialled`) go by the org's dialler setting of the moment, as they always did.
  */
 @Injectable()
 @AsJobSource()
@@ -52,7 +58,7 @@ export class FollowUpJobSource implements JobSource {
           break;
         case FollowUpAttemptStarted: {
           const f = info.get(base.followUpId);
-          if (f?.type === 'call' && f.diallerUrl) {
+          if (f?.type === 'call' && (d.dialled ?? !!f.diallerUrl)) {
             jobs.push(timeoutJob({ ...base, attempt: d.attempt, schedule: d.schedule ?? f.schedule }, Date.parse(d.at) + f.timeoutSeconds * 1000));
           }
           break;
@@ -65,17 +71,24 @@ export class FollowUpJobSource implements JobSource {
   /**
    * From Postgres alone: the next attempt of every open follow-up, the attempt in flight of every webhook and SMS
    * follow-up (resumed), and the timeout of every dialled call attempt, with its dial request again when Redis lost
-   * that timeout too.
+   * that timeout too. Whether a queued attempt was dialled is read from its start in the contact's stream (the read
+   * model does not keep it): the latest FollowUpAttemptStarted of the follow-up, for queued rows only.
    */
   async *pending(sql: Sql): AsyncIterable<JobRequest> {
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
       const { rows } = await sql.query(
         `SELECT f.id, f.org_id, f.contact_id, f.status, f.type, f.schedule, f.priority, f.attempts, f.next_attempt_at, f.updated_at,
-                s.settings->'dialler'->>'url' AS dialler_url, coalesce((s.settings->>'attemptTimeoutSeconds')::int, 3600) AS timeout_seconds
+                s.settings->'dialler'->>'url' AS dialler_url, coalesce((s.settings->>'attemptTimeoutSeconds')::int, 3600) AS timeout_seconds,
+                (a.data->>'dialled')::boolean AS dialled
            FROM follow_ups f LEFT JOIN org_settings s ON s.org_id = f.org_id
+           LEFT JOIN LATERAL (
+                 SELECT e.data FROM events e
+                  WHERE f.status = 'queued' AND e.stream_id = ($2::text || f.contact_id::text) COLLATE "C" AND e.type = 'FollowUpAttemptStarted'
+                    AND e.data->>'followUpId' = f.id::text
+                  ORDER BY e.stream_version DESC LIMIT 1) a ON true
           WHERE f.kind = 'follow_up' AND NOT f.resolved AND f.id > $1 ORDER BY f.id LIMIT 1000`,
-        [after],
+        [after, contactStream('')],
       );
       if (rows.length === 0) return;
       for (const r of rows) {
@@ -84,9 +97,12 @@ export class FollowUpJobSource implements JobSource {
           yield executeJob({ ...base, schedule: r.schedule }, new Date(r.next_attempt_at).toISOString(), r.priority);
         } else if (r.status === 'in_progress') {
           // A webhook or SMS attempt counted and never ended: the job was lost with the worker performing it. Due at once,
-          // it resumes the attempt under the same message id, which receivers de-duplicate on.
+          // it resumes the attempt under the same message id, which receivers de-duplicate on; an SMS outside the calling
+          // window is deferred to the window's opening instead (the executor), and sent then under that id.
           yield executeJob({ ...base, schedule: r.schedule }, new Date(r.updated_at).toISOString(), r.priority);
-        } else if (r.status === 'queued' && r.dialler_url) {
+        } else if (r.status === 'queued' && (r.dialled ?? !!r.dialler_url)) {
+          // Dialled as its start recorded (an attempt recorded before it was: the org has a dialler now). One not
+          // dialled waits for its agent's call, with no timeout and no dial request, whatever the settings say now.
           const timeout = timeoutJob({ ...base, attempt: r.attempts, schedule: r.schedule }, new Date(r.updated_at).getTime() + r.timeout_seconds * 1000);
           // A call attempt counted whose job Redis lost may have died before its dial request left: nothing else would
           // ring the lead, and the attempt would wait out its timeout. Asked again under the same webhook-id (the

@@ -329,6 +329,13 @@ export interface FollowUpAttemptStartedData extends FollowUpRef {
    * pool); null when none. Absent on attempts recorded before routing was.
    */
   readonly agentId?: string | null;
+  /**
+   * A call attempt only: true when it was sent to the org's dialler (the settings the executor started it with had
+   * one), which makes its timeout job; false when there was none (the agent calls: no timeout), or when a pushed call
+   * started it. Fixed at the start, so a dialler added or removed later changes nothing for this attempt. Absent on
+   * sms and webhook attempts, and on call attempts recorded before it was: whether the org has a dialler now stands in.
+   */
+  readonly dialled?: boolean;
 }
 
 /** Ended: `completed`. */

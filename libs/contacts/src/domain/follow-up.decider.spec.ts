@@ -385,6 +385,40 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       expect(() => decideContact(start({ agentId: '' }), [created, scheduled()].reduce(evolveContact, initialContactState))).toThrow(ValidationError);
     });
 
+    describe('whether a call attempt is sent to a dialler (recorded at the start)', () => {
+      it.each([true, false])('should record dialled %s on the attempt and keep it on the follow-up when the executor says so', (dialled) => {
+        const history = [created, scheduled()];
+        given(...history).when(start({ dialled })).then([started(1, { dialled })]);
+        expect(followUpAfter(after(history, start({ dialled })))).toMatchObject({ status: 'queued', attemptOpen: true, attemptDialled: dialled });
+      });
+
+      it('should record nothing, and leave it unknown, when the command does not say (the settings of the moment then stand in)', () => {
+        const history = [created, scheduled()];
+        given(...history).when(start()).then([started(1)]);
+        expect(followUpAfter(after(history, start())).attemptDialled).toBeUndefined();
+      });
+
+      it('should not record it on an sms or webhook attempt: only calls are dialled', () => {
+        given(created, sms).when(start({ dialled: true })).then([started(1)]);
+        given(created, webhook).when(start({ dialled: false })).then([started(1)]);
+      });
+
+      it('should take each attempt\'s own: a retry started after the dialler was removed is not dialled', () => {
+        const history = after([created, scheduled()], start({ dialled: true }), result(1, false, { schedule: 1 }));
+        expect(followUpAfter(after(history, start({ schedule: 2, dialled: false })))).toMatchObject({ attempts: 2, attemptDialled: false });
+      });
+
+      it('should record an attempt a pushed call started as not dialled: the engine sent no dial request', () => {
+        expect(followUpAfter(after([created, scheduled()], logCall({ followUpId, status: 'Busy', durationSec: 0 })))).toMatchObject({ attempts: 1, attemptDialled: false });
+      });
+
+      it('should refuse dialled when it is not a boolean', () => {
+        given(created, scheduled())
+          .when(start({ dialled: 'yes' as unknown as boolean }))
+          .thenThrows(ValidationError, { field: 'dialled' });
+      });
+    });
+
     describe('an archived contact', () => {
       const archived: ContactEvent = { type: ContactStatusChanged, data: { contactId, from: 'ACTIVE', to: 'ARCHIVED' } };
       const reactivated: ContactEvent = { type: ContactStatusChanged, data: { contactId, from: 'ARCHIVED', to: 'ACTIVE' } };
@@ -486,6 +520,79 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         given(created, scheduled())
           .when(start({ window: { inWindow: false, nextOpening: now } }))
           .thenThrows(ValidationError, { field: 'window.nextOpening' });
+      });
+
+      describe('an sms attempt left in flight by a crash, resumed (SPEC §5 step 2: texts keep the window too)', () => {
+        const opening = '2025-03-12T12:00:00.000Z';
+        const deferral = (schedule = 2): ContactEvent => ({ type: FollowUpDeferred, data: { followUpId, contactId, reason: 'out_of_window', nextAttemptAt: opening, schedule } });
+        const inFlight = [created, sms, started(1)];
+
+        it('should defer its delivery to the next opening when it is resumed out of window, keeping the attempt open and counted once', () => {
+          given(...inFlight).when(start({ window: outOfWindow })).then([deferral()]);
+          expect(followUpAfter(after(inFlight, start({ window: outOfWindow })))).toMatchObject({
+            status: 'scheduled',
+            scheduledAt: due,
+            nextAttemptAt: opening,
+            attempts: 1,
+            attemptOpen: true,
+            schedule: 2,
+          });
+        });
+
+        it('should keep the occurrence (the webhook-id the provider de-duplicates on) through that deferral', () => {
+          expect(followUpAfter(after(inFlight, start({ window: outOfWindow }))).occurrence).toBe(followUpAfter(inFlight).occurrence);
+        });
+
+        it('should resume it, starting no second attempt, when the window has opened, and take the resumed delivery\'s result, not the old one\'s', () => {
+          const deferred = after(inFlight, start({ window: outOfWindow }));
+          given(...deferred).when(start({ schedule: 2, now: opening })).then([]);
+          // the job of the old schedule is stale
+          given(...deferred).when(start({ schedule: 1, now: opening })).then([]);
+          // a late answer to the delivery before the crash names the old schedule: stale
+          given(...deferred).when(result(1, true, { schedule: 1 })).then([]);
+          given(...deferred)
+            .when(result(1, true, { schedule: 2 }))
+            .then([{ type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: null, detail: null } }]);
+          expect(followUpAfter(after(deferred, result(1, false, { schedule: 2 })))).toMatchObject({ status: 'scheduled', attempts: 1, attemptOpen: false, schedule: 3 });
+        });
+
+        it('should defer it again when its job finds the window still shut', () => {
+          const deferred = after(inFlight, start({ window: outOfWindow }));
+          given(...deferred)
+            .when(start({ schedule: 2, window: { inWindow: false, nextOpening: '2025-03-13T12:00:00.000Z' } }))
+            .then([{ type: FollowUpDeferred, data: { followUpId, contactId, reason: 'out_of_window', nextAttemptAt: '2025-03-13T12:00:00.000Z', schedule: 3 } }]);
+        });
+
+        it('should resume it out of window when the follow-up allows it', () => {
+          given(created, scheduled({ type: 'sms', message: 'Hi', allowOutOfWindow: true }), started(1)).when(start({ window: outOfWindow })).then([]);
+        });
+
+        it('should neither defer nor resume anything when the window never opens (the worker then does not send)', () => {
+          given(...inFlight).when(start({ window: neverOpen })).then([]);
+        });
+
+        it('should resume it as before in the window', () => {
+          given(...inFlight).when(start()).then([]);
+        });
+
+        it('should leave an open webhook or call attempt to the worker whatever the window', () => {
+          given(created, webhook, started(1)).when(start({ window: outOfWindow })).then([]);
+          given(created, scheduled(), started(1)).when(start({ window: outOfWindow })).then([]);
+        });
+
+        it('should cancel it rather than defer it when the contact was archived', () => {
+          const archived: ContactEvent = { type: ContactStatusChanged, data: { contactId, from: 'ACTIVE', to: 'ARCHIVED' } };
+          given(...inFlight, archived)
+            .when(start({ window: outOfWindow }))
+            .then([{ type: FollowUpCancelled, data: { followUpId, contactId, reason: ARCHIVED_CONTACT_REASON } }]);
+        });
+
+        it('should withdraw the deferred attempt when the follow-up is snoozed meanwhile', () => {
+          const deferred = after(inFlight, start({ window: outOfWindow }));
+          given(...deferred)
+            .when(snooze())
+            .then([{ type: FollowUpSnoozed, data: { followUpId, contactId, until: '2025-03-14T14:00:00.000Z', previousScheduledAt: due, schedule: 3, withdrawnAttempt: 1 } }]);
+        });
       });
     });
 
@@ -627,6 +734,14 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         .then(expired('2025-03-19T15:00:05.000Z'));
     });
 
+    it('should expire an sms whose resumed delivery waits for the window, but wait for it from the opening on', () => {
+      // resumed out of window on the 19th (past the expiry age), its delivery deferred to 08:00 UTC on the 20th
+      const deferred = after([created, sms, started(1, { at: '2025-03-19T01:00:00.000Z' })], start({ now: '2025-03-19T02:00:00Z', window: { inWindow: false, nextOpening: '2025-03-20T08:00:00Z' } }));
+      given(...deferred).when(expire('2025-03-19T03:00:00Z')).then(expired('2025-03-19T03:00:00.000Z'));
+      given(...deferred).when(expire('2025-03-20T08:00:05Z')).then([]);
+      given(...deferred).when(expire('2025-03-20T08:10:00Z')).then(expired('2025-03-20T08:10:00.000Z'));
+    });
+
     it('should do nothing while it is overdue by expireAfterDays days or fewer', () => {
       given(created, scheduled()).when(expire('2025-03-18T14:00:01Z')).then([]);
       given(created, scheduled()).when(expire('2025-03-12T14:00:00Z')).then([]);
@@ -740,7 +855,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         .when(logCall({ followUpId }))
         .then([
           callLogged({ followUpId }),
-          started(1, { at: '2025-03-11T15:00:00.000Z' }),
+          started(1, { at: '2025-03-11T15:00:00.000Z', dialled: false }),
           { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: 'call1', detail: null } },
         ]);
       expect(followUpAfter(after(history, logCall({ followUpId })))).toMatchObject({ status: 'completed', attempts: 1 });
@@ -752,7 +867,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         .when(logCall({ followUpId, status: 'Missed', direction: 'inbound', durationSec: 0 }))
         .then([
           callLogged({ followUpId, status: 'Missed', direction: 'inbound', durationSec: 0, connected: false }),
-          started(2, { at: '2025-03-11T15:00:00.000Z', schedule: 3 }),
+          started(2, { at: '2025-03-11T15:00:00.000Z', schedule: 3, dialled: false }),
           failed(2, retryAfterCall, 4, { reason: 'Missed', callId: 'call1', at: callNow }),
         ]);
     });
@@ -865,7 +980,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
           .when(logCall())
           .then([
             callLogged(),
-            started(2, { at: '2025-03-11T15:00:00.000Z', schedule: 2 }),
+            started(2, { at: '2025-03-11T15:00:00.000Z', schedule: 2, dialled: false }),
             { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 2, callId: 'call1', detail: null } },
           ]);
         expect(followUpAfter(after(retrying, logCall()))).toMatchObject({ status: 'completed', attempts: 2 });
@@ -876,7 +991,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
           .when(logCall({ status: 'No Answer', durationSec: 0 }))
           .then([
             callLogged({ status: 'No Answer', durationSec: 0, connected: false }),
-            started(2, { at: '2025-03-11T15:00:00.000Z', schedule: 2 }),
+            started(2, { at: '2025-03-11T15:00:00.000Z', schedule: 2, dialled: false }),
             failed(2, retryAfterCall, 3, { reason: 'No Answer', callId: 'call1', at: callNow }),
           ]);
       });

@@ -47,7 +47,11 @@ export interface FollowUpState {
   readonly maxAttempts: number;
   /** Attempts started (and not withdrawn by a snooze or reschedule). */
   readonly attempts: number;
-  /** Attempt number `attempts` is running: started, no result yet. */
+  /**
+   * Attempt number `attempts` is running: started, no result yet. An sms attempt a crash left undelivered, found out of
+   * the calling window when resumed, stays open (counted once) while its delivery waits for the window: status
+   * `scheduled`, nextAttemptAt the opening (FollowUpDeferred).
+   */
   readonly attemptOpen: boolean;
   /** Some attempt ran outside the calling window (by the override). */
   readonly outOfWindow: boolean;
@@ -57,6 +61,12 @@ export interface FollowUpState {
   readonly lastAttemptEndedAt?: string | null;
   /** When the last attempt started (FollowUpAttemptStarted.at); undefined for a state folded before it was kept. */
   readonly attemptStartedAt?: string;
+  /**
+   * Whether the last call attempt was sent to a dialler (FollowUpAttemptStarted.dialled): only then does a timeout end
+   * it, and only then is its dial request sent again when it is resumed. undefined when the attempt did not record it
+   * (recorded before it was, or an sms or webhook): the org's dialler setting of the moment stands in.
+   */
+  readonly attemptDialled?: boolean;
   readonly allowOutOfWindow: boolean;
   /**
    * Starts at 1; grows by one with every event that sets a new next attempt time (snoozed, rescheduled,
@@ -131,7 +141,8 @@ export function evolveFollowUp(f: FollowUpState, event: FollowUpLifecycleEvent):
       return { ...f, status: 'completed', attemptOpen: false };
     case FollowUpDeferred:
       // Only the next attempt moves; the due time stays. A snoozed follow-up is deferred only once its snooze has
-      // ended (its job runs at the snooze's end), so it is scheduled again: SPEC §5, "snoozed until then".
+      // ended (its job runs at the snooze's end), so it is scheduled again: SPEC §5, "snoozed until then". An open sms
+      // attempt (resumed out of the window) stays open and counted: its delivery, not a new attempt, waits.
       return { ...f, status: 'scheduled', nextAttemptAt: event.data.nextAttemptAt, schedule: event.data.schedule };
     case FollowUpAttemptStarted: {
       const d = event.data;
@@ -143,6 +154,7 @@ export function evolveFollowUp(f: FollowUpState, event: FollowUpLifecycleEvent):
         outOfWindow: f.outOfWindow || d.outOfWindow,
         attemptAgentId: d.agentId,
         attemptStartedAt: d.at,
+        attemptDialled: d.dialled,
       };
     }
     case FollowUpAttemptSucceeded:
@@ -206,6 +218,8 @@ export interface StartFollowUpAttempt extends FollowUpCommandBase {
   readonly window: FollowUpWindowCheck;
   /** The agent the attempt is for, as routeAttempt decided it; recorded on the attempt. Absent: not recorded. */
   readonly agentId?: string | null;
+  /** A call attempt: the executor sends it to the org's dialler (its settings have one); recorded on the attempt. */
+  readonly dialled?: boolean;
 }
 
 /** The outcome of the open attempt (sms provider, webhook, dialler timeout). Calls end theirs through LogCall. */
@@ -320,11 +334,16 @@ function complete(c: CompleteFollowUp, f: FollowUpState): ContactEvent[] {
  * outside it is deferred to the next opening without counting an attempt, or runs marked outOfWindow when the
  * follow-up allows it. A window that never opens (nextOpening null) leaves nothing to defer to: [] — the
  * follow-up stays due in the hub until an agent acts on it or it expires.
+ *
+ * An sms attempt found open by this job is one a crash left in flight (the worker resumes it, under the same
+ * webhook-id): out of the window it is deferred like a new one, so the lead is not texted at night, but it stays the
+ * same attempt, counted once and still open, delivered at the opening (see resumeSms).
  */
 function startAttempt(c: StartFollowUpAttempt, f: FollowUpState): ContactEvent[] {
   const now = isoUtc(c.now, 'now');
   if (!Number.isInteger(c.schedule)) throw new ValidationError('schedule', 'must be an integer');
   if (!c.window || typeof c.window.inWindow !== 'boolean') throw new ValidationError('window.inWindow', 'must be a boolean');
+  if (f.attemptOpen && f.type === 'sms' && c.schedule === f.schedule && isOpenFollowUpStatus(f.status)) return resumeSms(c, f, now);
   if ((f.status !== 'scheduled' && f.status !== 'snoozed') || c.schedule !== f.schedule || f.attemptOpen || f.attempts >= f.maxAttempts) return [];
 
   let outOfWindow = false;
@@ -332,15 +351,35 @@ function startAttempt(c: StartFollowUpAttempt, f: FollowUpState): ContactEvent[]
     if (f.allowOutOfWindow) {
       outOfWindow = true;
     } else {
-      if (c.window.nextOpening === null || c.window.nextOpening === undefined) return [];
-      const nextAttemptAt = isoUtc(c.window.nextOpening, 'window.nextOpening');
-      if (Date.parse(nextAttemptAt) <= Date.parse(now)) throw new ValidationError('window.nextOpening', 'must be after now when out of window');
-      return [{ type: FollowUpDeferred, data: { ...ref(c), reason: 'out_of_window', nextAttemptAt, schedule: f.schedule + 1 } }];
+      const deferred = deferral(c, f, now);
+      return deferred ? [deferred] : [];
     }
   }
   if (c.agentId !== undefined && c.agentId !== null && (typeof c.agentId !== 'string' || c.agentId === '')) throw new ValidationError('agentId', 'must be a user id or null');
+  if (c.dialled !== undefined && typeof c.dialled !== 'boolean') throw new ValidationError('dialled', 'must be a boolean');
   const routed = c.agentId === undefined ? {} : { agentId: c.agentId };
-  return [{ type: FollowUpAttemptStarted, data: { ...ref(c), attempt: f.attempts + 1, maxAttempts: f.maxAttempts, outOfWindow, at: now, schedule: f.schedule, ...routed } }];
+  // only a call is dialled; the fact is kept for its timeout job and a resumed run, whatever the settings say later
+  const dialled = f.type === 'call' && c.dialled !== undefined ? { dialled: c.dialled } : {};
+  return [{ type: FollowUpAttemptStarted, data: { ...ref(c), attempt: f.attempts + 1, maxAttempts: f.maxAttempts, outOfWindow, at: now, schedule: f.schedule, ...routed, ...dialled } }];
+}
+
+/**
+ * The job of an sms attempt that is open: [] to resume its delivery now (in the window, or allowed out of it; the
+ * worker also leaves alone one it is delivering itself), FollowUpDeferred to the window's opening outside it. A window
+ * that never opens leaves nothing to defer to: [] here too, and the worker does not send (it checks the window too).
+ */
+function resumeSms(c: StartFollowUpAttempt, f: FollowUpState, now: string): ContactEvent[] {
+  if (c.window.inWindow || f.allowOutOfWindow) return [];
+  const deferred = deferral(c, f, now);
+  return deferred ? [deferred] : [];
+}
+
+/** To the window's next opening (only the next attempt moves, SPEC §5); null when the window never opens. */
+function deferral(c: StartFollowUpAttempt, f: FollowUpState, now: string): ContactEvent | null {
+  if (c.window.nextOpening === null || c.window.nextOpening === undefined) return null;
+  const nextAttemptAt = isoUtc(c.window.nextOpening, 'window.nextOpening');
+  if (Date.parse(nextAttemptAt) <= Date.parse(now)) throw new ValidationError('window.nextOpening', 'must be after now when out of window');
+  return { type: FollowUpDeferred, data: { ...ref(c), reason: 'out_of_window', nextAttemptAt, schedule: f.schedule + 1 } };
 }
 
 /**
@@ -406,7 +445,13 @@ function expire(c: ExpireFollowUp, f: FollowUpState): ContactEvent[] {
 export const DELIVERY_GRACE_MS = 10 * 60_000;
 
 function deliveringNow(f: FollowUpState, now: string): boolean {
-  return f.type !== 'call' && f.attemptOpen && f.attemptStartedAt !== undefined && Date.parse(now) - Date.parse(f.attemptStartedAt) < DELIVERY_GRACE_MS;
+  if (f.type === 'call' || !f.attemptOpen || f.attemptStartedAt === undefined) return false;
+  if (f.status === 'scheduled') {
+    // an sms whose resumed delivery was deferred to the window's opening: delivered from then on, not while it waits
+    const sinceOpening = Date.parse(now) - Date.parse(f.nextAttemptAt);
+    return sinceOpening >= 0 && sinceOpening < DELIVERY_GRACE_MS;
+  }
+  return Date.parse(now) - Date.parse(f.attemptStartedAt) < DELIVERY_GRACE_MS;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -536,7 +581,8 @@ export function callAttemptEvents(
     attempt = f.attempts + 1;
     events.push({
       type: FollowUpAttemptStarted,
-      data: { followUpId: f.id, contactId: call.contactId, attempt, maxAttempts: f.maxAttempts, outOfWindow: false, at: call.startedAt, schedule: f.schedule },
+      // not dialled: the call was placed without the engine, and ends the attempt in the same append (no timeout job)
+      data: { followUpId: f.id, contactId: call.contactId, attempt, maxAttempts: f.maxAttempts, outOfWindow: false, at: call.startedAt, schedule: f.schedule, dialled: false },
     });
   }
   if (call.connected) {

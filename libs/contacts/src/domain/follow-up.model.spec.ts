@@ -41,6 +41,10 @@ import { prng } from '@app/testing/seeded-random';
  * - a window that never opens leaves the follow-up waiting for its agent, neither run nor deferred (calling-window.ts
  *   effectiveWindow);
  * - a deferral keeps the status (scheduled or snoozed) (follow-up.decider.ts evolveFollowUp);
+ * - a job run again that finds an sms attempt open (a crash left it in flight) resumes its delivery in the window; out
+ *   of it the delivery is deferred to the opening, the attempt staying open and counted once (scheduled meanwhile);
+ * - a call attempt records whether it was dialled (the settings it started with had a dialler); its timeout job
+ *   follows that record, and an attempt a pushed call started is not dialled;
  * - a call naming a follow-up ends it only when it is an open call follow-up, whatever the direction, starting the
  *   attempt first when none is open; a call naming none ends the open call attempt due earliest (scheduledAt, then
  *   id), outbound only, or with none open is the next attempt of the call follow-up due earliest (by the call's
@@ -158,7 +162,7 @@ const modelView = (m: ModelFollowUp): View => ({
   attempts: m.attempts,
   maxAttempts: m.maxAttempts,
   scheduledAt: iso(m.scheduledAt),
-  nextAttemptAt: m.attemptOpen || isEnded(m.status) ? null : iso(m.nextAttemptAt),
+  nextAttemptAt: (m.attemptOpen && m.status !== 'scheduled') || isEnded(m.status) ? null : iso(m.nextAttemptAt),
   outOfWindow: m.outOfWindow,
   attemptOpen: m.attemptOpen,
   schedule: m.schedule,
@@ -169,7 +173,7 @@ const deciderView = (f: FollowUpState): View => ({
   attempts: f.attempts,
   maxAttempts: f.maxAttempts,
   scheduledAt: f.scheduledAt,
-  nextAttemptAt: f.attemptOpen || isEnded(f.status) ? null : f.nextAttemptAt,
+  nextAttemptAt: (f.attemptOpen && f.status !== 'scheduled') || isEnded(f.status) ? null : f.nextAttemptAt,
   outOfWindow: f.outOfWindow,
   attemptOpen: f.attemptOpen,
   schedule: f.schedule,
@@ -358,6 +362,13 @@ class Sequence {
         return { kind: 'job', followUpId: job.followUpId, schedule: job.schedule };
       }
       if (roll <= 42) {
+        // the job of an sms whose delivery a crash interrupted, run again (BullMQ, or jobs:reconcile hours later)
+        const inFlight = [...this.models.values()].filter((f) => f.type === 'sms' && f.attemptOpen && !isEnded(f.status));
+        if (inFlight.length && r.chance(0.5)) {
+          const f = r.pick(inFlight);
+          this.advanceBy(r.int(0, 12 * 60) * MINUTE);
+          return { kind: 'job', followUpId: f.id, schedule: f.schedule };
+        }
         // a stale or duplicate job: one already run, or a made-up older schedule
         if (this.ran.length && r.chance(0.6)) {
           const job = r.pick(this.ran);
@@ -474,7 +485,8 @@ class Sequence {
           f.type === 'webhook' && this.rng.chance(0.5)
             ? { inWindow: true, nextOpening: null }
             : toFollowUpWindowCheck(checkWindow(new Date(this.now), this.state.timezone ?? this.s.timezone, effectiveWindow(this.s.orgWindow, (f.campaignId && this.s.campaigns[f.campaignId]) || null)));
-        return { type: 'StartFollowUpAttempt', ...base, schedule: intent.schedule, now, window };
+        // FollowUpExecutor.decideStart: a call attempt is dialled when the settings it starts with have a dialler
+        return { type: 'StartFollowUpAttempt', ...base, schedule: intent.schedule, now, window, ...(f.type === 'call' ? { dialled: this.s.dialler } : {}) };
       }
       case 'result':
         return {
@@ -564,6 +576,7 @@ class Sequence {
       }
       case 'job': {
         const f = m!;
+        if (f.type === 'sms' && f.attemptOpen && !isEnded(f.status) && intent.schedule === f.schedule) return this.resumeSms(f, command, changed);
         if ((f.status !== 'scheduled' && f.status !== 'snoozed') || intent.schedule !== f.schedule || f.attemptOpen || f.attempts >= f.maxAttempts) {
           this.coverage.add('stale job ignored');
           return { refused: false, changed };
@@ -718,7 +731,9 @@ class Sequence {
         const day = (ms: number) => DateTime.fromMillis(ms, { zone: this.s.timezone }).startOf('day');
         const overdueDays = Math.round(day(now).diff(day(f.scheduledAt), 'days').days);
         if (isEnded(f.status) || overdueDays <= this.s.expireAfterDays) return { refused: false, changed };
-        if (f.type !== 'call' && f.attemptOpen && f.attemptStartedAt !== undefined && now - f.attemptStartedAt < DELIVERY_GRACE_MS) {
+        // an sms whose resumed delivery waits for the window's opening is delivered from the opening on
+        const deliveredSince = f.status === 'scheduled' ? f.nextAttemptAt : f.attemptStartedAt;
+        if (f.type !== 'call' && f.attemptOpen && deliveredSince !== undefined && now >= deliveredSince && now - deliveredSince < DELIVERY_GRACE_MS) {
           this.coverage.add('expiry waits for a delivery');
           return { refused: false, changed };
         }
@@ -729,6 +744,35 @@ class Sequence {
         return { refused: false, changed };
       }
     }
+  }
+
+  /**
+   * The job of an sms whose attempt is open (run again after a crash, or at the opening it was deferred to): delivered
+   * again under its open attempt in the window (or with the override), its delivery deferred to the opening outside it.
+   */
+  private resumeSms(f: ModelFollowUp, command: ContactCommand, changed: Set<string>): Expectation {
+    const w = modelWindow(this.s.orgWindow, (f.campaignId && this.s.campaigns[f.campaignId]) || null);
+    const inWindow = modelInWindow(this.now, this.s.timezone, w);
+    const window = (command as Extract<ContactCommand, { type: 'StartFollowUpAttempt' }>).window;
+    this.check(window.inWindow === inWindow, `the window check says inWindow ${window.inWindow}, the model ${inWindow}`);
+    if (inWindow || f.allowOutOfWindow) {
+      // the worker sends it again under the same attempt and schedule: its answer may come
+      this.deliveries.push({ followUpId: f.id, attempt: f.attempts, schedule: f.schedule });
+      this.coverage.add('sms resumed');
+      return { refused: false, changed };
+    }
+    if (w === null) {
+      this.coverage.add('sms resumed: never-open window, not sent');
+      return { refused: false, changed };
+    }
+    const opening = Date.parse(window.nextOpening ?? 'none');
+    this.check(modelInWindow(opening, this.s.timezone, w) && !modelInWindow(opening - 1, this.s.timezone, w), `next opening ${window.nextOpening} is not where the window opens`);
+    f.status = 'scheduled';
+    f.nextAttemptAt = opening;
+    f.schedule++;
+    changed.add(f.id);
+    this.coverage.add('sms resumed out of window: deferred');
+    return { refused: false, changed };
   }
 
   private newModel(id: string, type: FollowUpType, at: number, maxAttempts: number, allowOutOfWindow: boolean, campaignId: string | null): ModelFollowUp {
@@ -808,6 +852,8 @@ class Sequence {
       case FollowUpAttemptStarted:
         this.check(e.data.maxAttempts === prev.maxAttempts && e.data.attempt >= 1 && e.data.attempt <= prev.maxAttempts, 'FollowUpAttemptStarted says n of maxAttempts');
         this.check(typeof e.data.schedule === 'number' && typeof e.data.at === 'string', 'FollowUpAttemptStarted carries its schedule and time (the timeout job needs them)');
+        // whether it was dialled, for a call attempt only (the timeout job follows it, not the settings of later)
+        this.check(prev.type === 'call' ? typeof e.data.dialled === 'boolean' : e.data.dialled === undefined, 'FollowUpAttemptStarted of a call says whether it was dialled, of another type nothing');
         break;
       case FollowUpAttemptFailed:
         this.check((e.data.retryAt === null) === (e.data.schedule === null), 'FollowUpAttemptFailed has retryAt and schedule together');
@@ -848,7 +894,11 @@ class Sequence {
       if (f.scheduledAt !== prev.scheduledAt) {
         this.check(own.some((e) => e.type === FollowUpSnoozed || e.type === FollowUpRescheduled), `${id}: scheduledAt moved without a snooze or reschedule`);
       }
-      if (own.some((e) => e.type === FollowUpDeferred)) this.check(f.attempts === prev.attempts && !f.attemptOpen, `${id}: a deferral counted an attempt`);
+      // a deferral counts no attempt; it leaves an sms attempt a crash left open (its delivery waits for the window)
+      if (own.some((e) => e.type === FollowUpDeferred)) {
+        this.check(f.attempts === prev.attempts && f.attemptOpen === prev.attemptOpen, `${id}: a deferral counted or ended an attempt`);
+        this.check(!f.attemptOpen || f.type === 'sms', `${id}: a deferral of an open ${f.type} attempt`);
+      }
     }
   }
 
@@ -879,7 +929,8 @@ class Sequence {
           const f = this.state.followUps.get(e.data.followUpId)!;
           const schedule = e.data.schedule!;
           if (f.type !== 'call') this.deliveries.push({ followUpId: f.id, attempt: e.data.attempt, schedule });
-          else if (this.s.dialler) {
+          // as the start recorded it (follow-up.job-source.ts), the settings of the moment only for an attempt that did not
+          else if (e.data.dialled ?? this.s.dialler) {
             this.deliveries.push({ followUpId: f.id, attempt: e.data.attempt, schedule }); // the dial request, refused sometimes
             const id = `fu-timeout.${f.id}.${schedule}.${e.data.attempt}`;
             this.timeouts.set(id, { id, followUpId: f.id, schedule, attempt: e.data.attempt, runAt: Date.parse(e.data.at) + this.s.attemptTimeoutSeconds * 1000 });
@@ -952,6 +1003,8 @@ describe('follow-up lifecycle against its reference model', () => {
     'result recorded',
     'timeout recorded',
     'snooze withdrew an attempt',
+    'sms resumed',
+    'sms resumed out of window: deferred',
     'call started and ended an attempt',
     'call between attempts taken as the next',
     'deferred after a snooze: scheduled',

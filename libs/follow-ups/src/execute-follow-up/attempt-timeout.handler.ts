@@ -21,6 +21,9 @@ export class AttemptTimeoutHandler implements JobHandler<AttemptTimeoutPayload> 
     const f = state.followUps.get(job.followUpId);
     // A timeout for an attempt that was withdrawn (snooze, reschedule) and started again is not this attempt's.
     if (!f || f.schedule !== job.schedule || !f.attemptOpen || f.attempts !== job.attempt) return;
+    // Nor one for an attempt that was never dialled (its agent calls, no timeout: SPEC §5), which a job made from the
+    // settings of its moment, before attempts recorded it, may still be for.
+    if (f.attemptDialled === false) return;
     const settings = await this.settings.get(job.orgId);
     const now = this.writer.clock.now();
     // The decider ignores a result for an attempt that is no longer the open one (a call ended it first).

@@ -70,7 +70,8 @@ interface Outcome {
 type Write =
   | { kind: 'start'; job: ExecuteFollowUpPayload; redelivered: boolean }
   | { kind: 'result'; job: ExecuteFollowUpPayload; attempt: FollowUpState; outcome: Outcome; retryDelaySeconds: number };
-type Started = { attempt: FollowUpState; state: ContactState } | null;
+/** `settings`: those the attempt was decided with, so that its delivery goes where the start said (a dialler or not). */
+type Started = { attempt: FollowUpState; state: ContactState; settings: OrgSettings } | null;
 
 /**
  * How much of a call attempt's timeout must be left for its dial request to be sent again when the attempt is resumed:
@@ -150,7 +151,7 @@ export class FollowUpExecutor {
     try {
       const settings = await this.settings.getCached(job.orgId);
       const sentAt = performance.now();
-      const outcome = await this.perform({ job, followUp: started.attempt, phone: started.state.phone, assignedAgentId: started.state.assignedAgentId, settings });
+      const outcome = await this.perform({ job, followUp: started.attempt, phone: started.state.phone, assignedAgentId: started.state.assignedAgentId, settings: started.settings });
       // The receiver's time alone (not the grouped writes', which a busy database stretches for every organization).
       if (performance.now() - sentAt >= SLOW_DELIVERY_MS) slowOutside?.();
       if (outcome) await this.writes.push({ kind: 'result', job, attempt: started.attempt, outcome, retryDelaySeconds: settings.retryDelaySeconds });
@@ -176,7 +177,7 @@ export class FollowUpExecutor {
     const byItem = new Map(performed.map((a) => [a.item, a]));
     for (const g of group) {
       const a = byItem.get(g.item);
-      g.done(a ? { attempt: a.attempt, state: a.state } : null);
+      g.done(a ? { attempt: a.attempt, state: a.state, settings: settings.get(g.item.job.orgId)! } : null);
     }
   }
 
@@ -192,18 +193,31 @@ export class FollowUpExecutor {
     // which the dialler de-duplicates on, as webhook receivers do. Not outside the contact's calling window (unless
     // allowOutOfWindow): a dial request now would ring the lead at night. Nor with less than the redial margin of the
     // attempt's timeout left: its timeout job would fail it as the call comes, and the retry ring the lead again. Then
-    // nothing is sent: the timeout fails the attempt, and its retry meets the window like any attempt.
+    // nothing is sent: the timeout fails the attempt, and its retry meets the window like any attempt. Nor for an
+    // attempt that was not dialled (no dialler when it started: its agent calls), though a dialler was added since.
+    // An SMS is bound by the window too (SPEC §5 step 2): resumed outside it, the decider defers its delivery to the
+    // opening (the attempt stays open and counted), whose job sends it under the same webhook-id.
     const windowNow = () => checkWindow(now, state.timezone ?? s.timezone, effectiveWindow(s.callingWindow as CallingWindow, (f.campaignId && windows.get(f.campaignId)) || null));
     if (f.attemptOpen) {
       // this process is delivering it right now: its own result will land
       if (this.performing.has(attemptKey(f))) return { events: [] };
-      // The decider starts no second attempt, but may end the follow-up instead of a resumption (an archived contact).
-      const start: ContactCommand = { type: 'StartFollowUpAttempt', contactId: job.contactId, followUpId: f.id, schedule: job.schedule, now: now.toISOString(), window: NOT_APPLICABLE };
+      // The decider starts no second attempt, but may end the follow-up instead of a resumption (an archived contact),
+      // or defer an SMS's out of the window.
+      const window = f.type === 'sms' ? toFollowUpWindowCheck(windowNow()) : NOT_APPLICABLE;
+      const start: ContactCommand = { type: 'StartFollowUpAttempt', contactId: job.contactId, followUpId: f.id, schedule: job.schedule, now: now.toISOString(), window };
       const events = contactDecider.decide(start, state);
       if (events.length > 0) return { events };
       const resumable =
-        f.status === 'in_progress' ||
-        (f.status === 'queued' && (redelivered || job.resume === true) && timeLeftToRedial(f, now, s) && (f.allowOutOfWindow || windowNow().inWindow));
+        f.type === 'webhook'
+          ? f.status === 'in_progress'
+          : f.type === 'sms'
+            ? // in_progress, or scheduled: deferred to the window's opening, which has come; never out of the window
+              (f.status === 'in_progress' || f.status === 'scheduled') && (f.allowOutOfWindow || window.inWindow)
+            : f.status === 'queued' &&
+              (redelivered || job.resume === true) &&
+              (f.attemptDialled ?? !!s.dialler.url) &&
+              timeLeftToRedial(f, now, s) &&
+              (f.allowOutOfWindow || windowNow().inWindow);
       return { events: [], attempt: resumable ? f : undefined };
     }
     if (f.status !== 'scheduled' && f.status !== 'snoozed') return { events: [] };
@@ -222,8 +236,11 @@ export class FollowUpExecutor {
           ? NOT_APPLICABLE
           : toFollowUpWindowCheck(windowNow()),
       // Whom a call attempt is for (the dialler connects the call to that agent); texts and webhooks go to nobody.
+      // Whether it is sent to a dialler, decided here from these settings and recorded on the attempt: its timeout job
+      // and a resumed run follow that, not a dialler the admin adds or removes while it waits.
       ...(f.type === 'call'
         ? {
+            dialled: !!s.dialler.url,
             // only agents still active: a departed one is passed over, as if the follow-up named nobody
             agentId: routeAttempt({
               ownAgentId: isActive(active, job.orgId, f.agentId),
@@ -362,8 +379,11 @@ export class FollowUpExecutor {
         return this.outbound.post(job.orgId, { url: settings.sms.url, messageId, body: { type: 'sms.send', ...common, to: a.phone, message: f.message ?? '' } });
       }
       case 'call': {
-        // Queued: the contact shows in its agent's hub anyway. With a dialler, ask it to dial; the attempt then
-        // ends with the next call for it or with the timeout job. Without one, the agent's call ends it.
+        // Queued: the contact shows in its agent's hub anyway. Dialled (the start said so), ask the dialler to dial;
+        // the attempt then ends with the next call for it or with the timeout job. Not dialled, the agent's call ends it.
+        // An attempt that did not record it (started before it was) goes by the settings, as it always did.
+        if (!(f.attemptDialled ?? !!settings.dialler.url)) return null;
+        // Dialled, but resumed after the dialler was removed: nothing to ask; its timeout job fails it.
         if (!settings.dialler.url) return null;
         // The agent the attempt was routed to (routeAttempt); an attempt recorded before routing was: the follow-up's
         // own agent, else the contact's. null leaves the choice to the dialler.
