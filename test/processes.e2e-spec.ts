@@ -18,15 +18,17 @@ describe('processes a user runs', () => {
   });
   afterAll(async () => database?.drop());
 
-  it('should create an organization from the CLI and print only its admin key as JSON', async () => {
+  it('should create an organization from the CLI and print only its admin key, and the id to revoke it by, as JSON', async () => {
     const { code, stdout, stderr } = await runTs(CLI, ['org:create', '--name', 'Acme', '--timezone', 'Europe/Madrid'], env);
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
     const out = JSON.parse(stdout);
-    expect(out).toEqual({ orgId: expect.any(String), adminUserId: expect.any(String), adminKey: expect.stringMatching(/^fk_/) });
+    expect(out).toEqual({ orgId: expect.any(String), adminUserId: expect.any(String), adminKey: expect.stringMatching(/^fk_/), adminKeyId: expect.any(String) });
     const db = new Database(database.url, 2);
     try {
       const { rows } = await db.query('SELECT name, timezone FROM organizations WHERE id = $1', [out.orgId]);
       expect(rows).toEqual([{ name: 'Acme', timezone: 'Europe/Madrid' }]);
+      const keys = await db.query('SELECT id, user_id AS "userId", prefix FROM api_keys WHERE org_id = $1', [out.orgId]);
+      expect(keys.rows).toEqual([{ id: out.adminKeyId, userId: out.adminUserId, prefix: out.adminKey.slice(0, 10) }]);
     } finally {
       await db.close();
     }
@@ -63,10 +65,11 @@ describe('processes a user runs', () => {
     // A Redis of its own: the warning must not depend on how the machine's shared Redis is configured.
     const lru = await startPrivateRedis(['--maxmemory-policy', 'allkeys-lru']);
     try {
-      const { code, stdout, stderr } = await runTs(CLI, ['org:create', '--name', 'Lru'], { ...env, REDIS_URL: lru.url, LOG_LEVEL: 'warn' });
+      // LOG_DESTINATION empty, as a compose file passing an unset variable sends it: the CLI's default, stderr
+      const { code, stdout, stderr } = await runTs(CLI, ['org:create', '--name', 'Lru'], { ...env, REDIS_URL: lru.url, LOG_LEVEL: 'warn', LOG_DESTINATION: '' });
       expect(code).toBe(0);
       expect(stdout.split('\n')).toEqual([expect.any(String), '']);
-      expect(JSON.parse(stdout)).toEqual({ orgId: expect.any(String), adminUserId: expect.any(String), adminKey: expect.stringMatching(/^fk_/) });
+      expect(JSON.parse(stdout)).toEqual({ orgId: expect.any(String), adminUserId: expect.any(String), adminKey: expect.stringMatching(/^fk_/), adminKeyId: expect.any(String) });
       const logged = stderr.split('\n').flatMap((line) => {
         try {
           return [JSON.parse(line) as { level: number; msg: string; maxmemoryPolicy?: string }];

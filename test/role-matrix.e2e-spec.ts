@@ -44,6 +44,9 @@ const MATRIX: Record<string, Record<Role, number>> = {
   'GET /api/users/{id}': supervisors(200),
   'PATCH /api/users/{id}': admins(200),
   'DELETE /api/api-keys/{id}': admins(204),
+  // Issuing and listing a user's keys is an admin's, as creating users and revoking keys are (code).
+  'POST /api/users/{id}/api-keys': admins(201),
+  'GET /api/users/{id}/api-keys': admins(200),
   // Everyone picks agents (the seed's schedule dialog loads them; a dialler names agentId).
   'GET /api/agents': all(200),
 
@@ -231,7 +234,7 @@ describe('roles and visibility over every operation of the OpenAPI document (SPE
    */
   const snapshot = async () => {
     const contacts = await adminGet('/api/contacts?limit=200');
-    const [timelines, rest, users, keys] = await Promise.all([
+    const [timelines, rest, users, keys, keyLists] = await Promise.all([
       Promise.all(contacts.contacts.map((c: { id: string }) => adminGet(`/api/contacts/${c.id}/timeline?limit=200`))),
       Promise.all([
         adminGet('/api/follow-ups?limit=200'),
@@ -245,8 +248,9 @@ describe('roles and visibility over every operation of the OpenAPI document (SPE
       ]),
       Promise.all(knownUsers.map((u) => adminGet(`/api/users/${u.id}`))),
       Promise.all(knownUsers.map(async (u) => (await t.http().get('/api/agents').set('authorization', `Bearer ${u.apiKey}`)).status)),
+      Promise.all(knownUsers.map((u) => adminGet(`/api/users/${u.id}/api-keys`))),
     ]);
-    return { contacts, timelines, rest, users, keys };
+    return { contacts, timelines, rest, users, keys, keyLists };
   };
 
   /** What the admin sees of Ben's and the unassigned contact's records. */
@@ -336,6 +340,10 @@ describe('roles and visibility over every operation of the OpenAPI document (SPE
         return { url: `/api/users/${sam.id}` };
       case 'PATCH /api/users/{id}':
         return { url: `/api/users/${sam.id}`, body: { branch: `set by ${role}` } };
+      case 'POST /api/users/{id}/api-keys':
+        return { url: `/api/users/${sam.id}/api-keys`, body: { name: `issued by ${role}` } };
+      case 'GET /api/users/{id}/api-keys':
+        return { url: `/api/users/${sam.id}/api-keys` };
       case 'DELETE /api/api-keys/{id}': {
         const victim = await createUser(`Victim of ${role}`, 'agent');
         knownUsers.push(victim);

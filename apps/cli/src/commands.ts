@@ -11,7 +11,7 @@ const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}
 /** The names of the migrations main.ts applied before the module booted. */
 export const BOOT_MIGRATIONS = Symbol('BOOT_MIGRATIONS');
 
-@Command({ name: 'org:create', description: 'Create an organization and print its first admin key as JSON' })
+@Command({ name: 'org:create', description: 'Create an organization and print its first admin key (and the key\'s id, to revoke it) as JSON' })
 export class OrgCreateCommand extends CommandRunner {
   constructor(private readonly commands: CommandBus) {
     super();
@@ -22,7 +22,7 @@ export class OrgCreateCommand extends CommandRunner {
     const timezone = options.timezone ?? 'UTC';
     if (!IANAZone.isValidZone(timezone)) throw new Error(`--timezone ${timezone} is not an IANA time zone`);
     const r = await this.commands.execute<CreateOrganizationCommand, CreateOrganizationResult>(new CreateOrganizationCommand(options.name.trim(), timezone));
-    print({ orgId: r.orgId, adminUserId: r.adminUserId, adminKey: r.adminKey });
+    print({ orgId: r.orgId, adminUserId: r.adminUserId, adminKey: r.adminKey, adminKeyId: r.adminKeyId });
   }
 
   @Option({ flags: '-n, --name <name>', description: 'organization name', required: true })

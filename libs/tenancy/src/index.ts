@@ -5,5 +5,6 @@ export * from './user.repository';
 export * from './tenancy.module';
 export * from './create-organization/create-organization.command';
 export * from './create-user/create-user.command';
+export * from './issue-api-key/issue-api-key.command';
 export * from './revoke-api-key/revoke-api-key.command';
 export * from './update-user/update-user.command';

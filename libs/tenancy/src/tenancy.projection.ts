@@ -70,9 +70,9 @@ export class TenancyProjection implements Projection {
         case ApiKeyIssued: {
           const d = e.data as ApiKeyIssuedData;
           await tx.query(
-            `INSERT INTO api_keys (id, org_id, user_id, key_hash, prefix, created_at) VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6)
+            `INSERT INTO api_keys (id, org_id, user_id, key_hash, prefix, name, created_at) VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6, $7)
              ON CONFLICT DO NOTHING`,
-            [d.keyId, e.orgId, d.userId, d.keyHash, d.prefix, at],
+            [d.keyId, e.orgId, d.userId, d.keyHash, d.prefix, d.name ?? null, at],
           );
           break;
         }

@@ -17,6 +17,18 @@ export interface UserView {
   createdAt: string;
 }
 
+/** One of a user's API keys as an admin sees it: never the key or its hash. */
+export interface ApiKeyView {
+  id: string;
+  userId: string;
+  name: string | null;
+  /** The key's first characters (`fk_` and 7 more), to tell which key a client is configured with. */
+  prefix: string;
+  createdAt: string;
+  /** null: the key works (while its user is active). */
+  revokedAt: string | null;
+}
+
 /** The organization's timezone: the settings' once an admin has set it (SPEC §7), before that the one it was created with. */
 export const ORG_TIMEZONE = (orgId: string) =>
   `(SELECT coalesce(s.settings->>'timezone', o.timezone) FROM organizations o LEFT JOIN org_settings s ON s.org_id = o.id WHERE o.id = ${orgId})`;
@@ -106,6 +118,28 @@ export class UserRepository {
   async orgTimezone(orgId: string): Promise<string | null> {
     const { rows } = await this.db.query<{ timezone: string | null }>(`SELECT ${ORG_TIMEZONE('$1')} AS timezone`, [orgId]);
     return rows[0]?.timezone ?? null;
+  }
+
+  /** The user's keys, oldest first, revoked ones included (null: no such user in the organization). */
+  async listApiKeys(orgId: string, userId: string): Promise<ApiKeyView[] | null> {
+    const { rows } = await this.db.query<ApiKeyView>(
+      // the user's row answers "no keys" apart from "no such user" in one query
+      `SELECT k.id, u.id AS "userId", k.name, k.prefix, k.created_at AS "createdAt", k.revoked_at AS "revokedAt"
+         FROM users u LEFT JOIN api_keys k ON k.user_id = u.id
+        WHERE u.org_id = $1 AND u.id = $2
+        ORDER BY k.created_at, k.id`,
+      [orgId, userId],
+    );
+    if (rows.length === 0) return null;
+    return rows.filter((r) => r.id !== null);
+  }
+
+  async findApiKey(orgId: string, keyId: string): Promise<ApiKeyView | null> {
+    const { rows } = await this.db.query<ApiKeyView>(
+      `SELECT id, user_id AS "userId", name, prefix, created_at AS "createdAt", revoked_at AS "revokedAt" FROM api_keys WHERE org_id = $1 AND id = $2`,
+      [orgId, keyId],
+    );
+    return rows[0] ?? null;
   }
 
   async keyOwner(orgId: string, keyId: string): Promise<string | null> {

@@ -2,9 +2,9 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, P
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Actor, NotFoundError } from '@app/shared';
-import { CreateUserCommand, CreateUserResult, RevokeApiKeyCommand, UpdateUserCommand, UserRepository } from '@app/tenancy';
+import { CreateUserCommand, CreateUserResult, IssueApiKeyCommand, IssueApiKeyResult, RevokeApiKeyCommand, UpdateUserCommand, UserRepository } from '@app/tenancy';
 import { CurrentActor, Roles } from '../auth/auth.decorators';
-import { CreateUserDto, ListAgentsQuery, UpdateUserDto } from './users.dto';
+import { CreateUserDto, IssueApiKeyDto, ListAgentsQuery, UpdateUserDto } from './users.dto';
 
 const uuid = (field: string) => new ParseUUIDPipe({ exceptionFactory: () => new NotFoundError(field) });
 
@@ -41,6 +41,27 @@ export class UsersController {
     const changes = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
     await this.commands.execute(new UpdateUserCommand(actor, id, changes));
     return this.users.find(actor.orgId, id);
+  }
+
+  /**
+   * Another key for an existing, active user (rotation: issue, deploy, revoke the old one); their other keys keep
+   * working. The key is shown this once, stored only as a hash. A deactivated user gets 409.
+   */
+  @Post('users/:id/api-keys')
+  @Roles('admin')
+  async issueApiKey(@CurrentActor() actor: Actor, @Param('id', uuid('user')) id: string, @Body() body: IssueApiKeyDto) {
+    const result = await this.commands.execute<IssueApiKeyCommand, IssueApiKeyResult>(new IssueApiKeyCommand(actor, id, body?.name ?? null));
+    const key = await this.users.findApiKey(actor.orgId, result.id);
+    return { ...key, apiKey: result.apiKey };
+  }
+
+  /** The user's keys, revoked ones included, oldest first: never the key or its hash. */
+  @Get('users/:id/api-keys')
+  @Roles('admin')
+  async listApiKeys(@CurrentActor() actor: Actor, @Param('id', uuid('user')) id: string) {
+    const apiKeys = await this.users.listApiKeys(actor.orgId, id);
+    if (!apiKeys) throw new NotFoundError('user', id);
+    return { apiKeys };
   }
 
   @Get('agents')

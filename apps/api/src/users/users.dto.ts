@@ -69,6 +69,16 @@ export class UpdateUserDto {
   active?: boolean;
 }
 
+/** POST /api/users/:id/api-keys: the body may be empty. */
+export class IssueApiKeyDto {
+  @ApiPropertyOptional({ type: String, description: 'Free text to tell the user\'s keys apart; not secret, listed with the key', example: 'dialler, rotated 2026-03', nullable: true, maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  name?: string | null;
+}
+
 export class ListAgentsQuery {
   @ApiPropertyOptional({ enum: ['true', 'false'] })
   @IsOptional()

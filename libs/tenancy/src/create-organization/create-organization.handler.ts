@@ -21,6 +21,7 @@ export class CreateOrganizationHandler implements ICommandHandler<CreateOrganiza
   async execute(cmd: CreateOrganizationCommand): Promise<CreateOrganizationResult> {
     const orgId = randomUUID();
     const adminUserId = randomUUID();
+    const adminKeyId = randomUUID();
     const key = generateApiKey();
     const metadata = { orgId, actorId: null, occurredAt: this.clock.now().toISOString() };
     await this.store.append(orgStream(orgId), [{ type: OrganizationCreated, data: { orgId, name: cmd.name, timezone: cmd.timezone } }], {
@@ -35,8 +36,8 @@ export class CreateOrganizationHandler implements ICommandHandler<CreateOrganiza
       initialUserState,
     );
     const state = created.reduce(evolveUser, initialUserState);
-    const issued = decideUser({ type: 'IssueApiKey', userId: adminUserId, keyId: randomUUID(), keyHash: key.hash, prefix: key.prefix }, state);
+    const issued = decideUser({ type: 'IssueApiKey', userId: adminUserId, keyId: adminKeyId, keyHash: key.hash, prefix: key.prefix, name: null }, state);
     await this.store.append(userStream(adminUserId), [...created, ...issued], { expectedVersion: NO_STREAM, metadata: { ...metadata, actorId: adminUserId } });
-    return { orgId, adminUserId, adminKey: key.key };
+    return { orgId, adminUserId, adminKey: key.key, adminKeyId };
   }
 }

@@ -39,7 +39,7 @@ export class CreateUserHandler implements ICommandHandler<CreateUserCommand, Cre
       },
       initialUserState,
     );
-    const issued = decideUser({ type: 'IssueApiKey', userId, keyId, keyHash: key.hash, prefix: key.prefix }, created.reduce(evolveUser, initialUserState));
+    const issued = decideUser({ type: 'IssueApiKey', userId, keyId, keyHash: key.hash, prefix: key.prefix, name: null }, created.reduce(evolveUser, initialUserState));
     await this.store.append(userStream(userId), [...created, ...issued], {
       expectedVersion: NO_STREAM,
       metadata: { orgId: actor.orgId, actorId: actor.userId, occurredAt: this.clock.now().toISOString() },

@@ -30,6 +30,8 @@ export interface ApiKeyIssuedData {
   /** sha256 of the key, hex. The key itself is shown once and never stored. */
   readonly keyHash: string;
   readonly prefix: string;
+  /** The operator's label, to tell a user's keys apart ("dialler, 2026 rotation"); absent in keys issued before it existed. */
+  readonly name?: string | null;
 }
 
 export interface ApiKeyRevokedData {

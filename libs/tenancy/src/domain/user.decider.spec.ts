@@ -26,7 +26,32 @@ describe('decideUser', () => {
   });
 
   it('should refuse a key for a user that does not exist', () => {
-    expect(() => decideUser({ type: 'IssueApiKey', userId: 'u1', keyId: 'k1', keyHash: 'h', prefix: 'p' }, given([]))).toThrow(NotFoundError);
+    expect(() => decideUser({ type: 'IssueApiKey', userId: 'u1', keyId: 'k1', keyHash: 'h', prefix: 'p', name: null }, given([]))).toThrow(NotFoundError);
+  });
+
+  it('should issue another key, with its name, to a user who has one', () => {
+    const second = { type: 'IssueApiKey' as const, userId: 'u1', keyId: 'k2', keyHash: 'h2', prefix: 'fk_def', name: 'dialler 2026' };
+    expect(decideUser(second, given([created, issued]))).toEqual([
+      { type: ApiKeyIssued, data: { keyId: 'k2', userId: 'u1', keyHash: 'h2', prefix: 'fk_def', name: 'dialler 2026' } },
+    ]);
+  });
+
+  it('should refuse a key for a deactivated user, and issue one again once they are reactivated', () => {
+    const deactivated: UserEvent = { type: UserUpdated, data: { userId: 'u1', changes: { active: false } } };
+    const issue = { type: 'IssueApiKey' as const, userId: 'u1', keyId: 'k2', keyHash: 'h2', prefix: 'p', name: null };
+    expect(() => decideUser(issue, given([created, deactivated]))).toThrow(ConflictError);
+    const reactivated: UserEvent = { type: UserUpdated, data: { userId: 'u1', changes: { active: true } } };
+    expect(decideUser(issue, given([created, deactivated, reactivated]))).toHaveLength(1);
+  });
+
+  it('should revoke one key and leave the user\'s other keys live', () => {
+    const second: UserEvent = { type: ApiKeyIssued, data: { keyId: 'k2', userId: 'u1', keyHash: 'h2', prefix: 'fk_def', name: null } };
+    const state = given([created, issued, second, { type: ApiKeyRevoked, data: { keyId: 'k1', userId: 'u1' } }]);
+    expect([...state.keys]).toEqual([
+      ['k1', { revoked: true }],
+      ['k2', { revoked: false }],
+    ]);
+    expect(decideUser({ type: 'RevokeApiKey', userId: 'u1', keyId: 'k2' }, state)).toEqual([{ type: ApiKeyRevoked, data: { keyId: 'k2', userId: 'u1' } }]);
   });
 
   it('should revoke an issued key once and then record nothing more', () => {

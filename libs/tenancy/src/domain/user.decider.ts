@@ -27,7 +27,7 @@ export type UserChanges = { -readonly [K in keyof UserUpdatedData['changes']]?: 
 
 export type UserCommand =
   | { type: 'CreateUser'; user: UserCreatedData }
-  | { type: 'IssueApiKey'; userId: string; keyId: string; keyHash: string; prefix: string }
+  | { type: 'IssueApiKey'; userId: string; keyId: string; keyHash: string; prefix: string; name: string | null }
   | { type: 'RevokeApiKey'; userId: string; keyId: string }
   | { type: 'UpdateUser'; userId: string; changes: UserChanges };
 
@@ -51,9 +51,13 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
     case 'CreateUser':
       if (state.exists) throw new ConflictError(`user ${command.user.userId} exists already`);
       return [{ type: UserCreated, data: command.user }];
-    case 'IssueApiKey':
+    case 'IssueApiKey': {
       if (!state.exists) throw new NotFoundError('user', command.userId);
-      return [{ type: ApiKeyIssued, data: { keyId: command.keyId, userId: command.userId, keyHash: command.keyHash, prefix: command.prefix } }];
+      // a deactivated user's keys do not authenticate: a new one would be a secret that looks valid and is not
+      if (!state.profile.active) throw new ConflictError(`user ${command.userId} is deactivated: reactivate them (PATCH active true) before issuing a key`);
+      const { keyId, userId, keyHash, prefix, name } = command;
+      return [{ type: ApiKeyIssued, data: { keyId, userId, keyHash, prefix, name } }];
+    }
     case 'RevokeApiKey': {
       const key = state.keys.get(command.keyId);
       if (!state.exists || !key) throw new NotFoundError('api key', command.keyId);

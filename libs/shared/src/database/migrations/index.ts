@@ -28,6 +28,7 @@ import { FollowUpsAgentIndexByCreation1700000000027 } from './1700000000027-foll
 import { ListFilterIndexes1700000000028 } from './1700000000028-list-filter-indexes';
 import { FollowUpsContactAgent1700000000029 } from './1700000000029-follow-ups-contact-agent';
 import { ContactTimezoneFollowsOrg1700000000030 } from './1700000000030-contact-timezone-follows-org';
+import { ApiKeyName1700000000031 } from './1700000000031-api-key-name';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -54,4 +55,5 @@ export const MIGRATIONS = [
   ListFilterIndexes1700000000028,
   FollowUpsContactAgent1700000000029,
   ContactTimezoneFollowsOrg1700000000030,
+  ApiKeyName1700000000031,
 ];
