@@ -10,7 +10,7 @@ export class ConcurrencyError extends DomainError {
  * Runs fn again when it loses an optimistic-concurrency race, a bounded number of times, after a random wait that
  * doubles each time (up to 5, 10, 20, ... 250 ms): a contact whose due follow-ups the worker is running appends several
  * times within a few tens of milliseconds, and five tries spread over ~50 ms let a client's write to it lose them all
- * and answer 409 (seen in test/report-oracle). Eight tries wait at most about 0.9 s in all.
+ * and answer 409 (seen in test/report-oracle). Eight tries wait at most 565 ms in all (5 + 10 + … + 160 + 250).
  */
 export async function retryOnConcurrency<T>(fn: () => Promise<T>, attempts = 8): Promise<T> {
   for (let i = 1; ; i++) {

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query, Res } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiBody, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
 import { Actor, DomainError } from '@app/shared';
 import { CallPush, CallPushResult, CallsRepository, LogCallCommand, LogCallsBatchCommand } from '@app/contacts';
@@ -67,8 +67,13 @@ export class CallsController {
     return this.calls.list(actor, { ...query, limit: query.limit ?? 50 });
   }
 
+  /**
+   * Calls In-progress now, newest first: at most the 1,000 most recently started (a wallboard's view; past that, page
+   * through GET /api/calls?status=In-progress), and none older than LIVE_CALL_MAX_AGE_MS.
+   */
   @Get('live')
   @Roles('admin', 'supervisor')
+  @ApiOperation({ summary: 'Calls in progress now: the 1,000 most recently started at most, none older than LIVE_CALL_MAX_AGE_MS' })
   async live(@CurrentActor() actor: Actor) {
     return { calls: await this.calls.live(actor) };
   }
