@@ -695,6 +695,24 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(deferred).toMatchObject({ status: 'scheduled', attempts: 0, scheduledAt: f.scheduledAt });
     });
 
+    it("should leave a text unsent, counted and logged, when the org's window was changed to have no time in common with its campaign's", async () => {
+      const sms = await sink();
+      const noonZone = etcZoneAtLocalHour(12);
+      const o = await setup({ callingWindow: { days: ALL_DAYS, start: '08:00', end: '21:00' }, sms: { url: sms.url }, timezone: noonZone });
+      const campaign = await send('post', '/api/campaigns', o.admin, { name: 'Evenings', callingWindow: { days: ALL_DAYS, start: '18:00', end: '20:00' } });
+      expect(campaign.status).toBe(201);
+      // later the org's window shrinks to mornings: the campaign's evenings no longer meet it
+      expect((await send('patch', '/api/settings', o.admin, { callingWindow: { days: ALL_DAYS, start: '08:00', end: '12:00' } })).status).toBe(200);
+      const c = await createContact(o, { timezone: noonZone, campaignId: campaign.body.id });
+      const counted = async () => Number(/^follow_ups_window_never_opens_total (\S+)$/m.exec((await t.http().get('/metrics')).text)?.[1] ?? 0);
+      const before = await counted();
+
+      const f = await schedule(o, c.id, { type: 'sms', message: 'Hi', scheduledAt: iso(0) });
+      await eventually(async () => expect(await counted()).toBeGreaterThan(before), 20_000);
+      expect((await send('get', `/api/follow-ups/${f.id}`, o.admin)).body).toMatchObject({ status: 'scheduled', attempts: 0 });
+      expect(requestsFor(sms, f.id)).toEqual([]);
+    });
+
     it.concurrent("should apply the window in the org's current timezone to a contact created without one, after the admin changed it", async () => {
       // Every day 08:00-21:00: the window is open now where it is noon, and closed where it is about 03:00.
       const window: CallingWindow = { days: ALL_DAYS, start: '08:00', end: '21:00' };

@@ -19,7 +19,7 @@ import {
   routeAttempt,
   toFollowUpWindowCheck,
 } from '@app/contacts';
-import { Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { ExecuteFollowUpPayload } from '../follow-up.jobs';
 
 const MAX_ROUNDS = 8;
@@ -32,6 +32,11 @@ const NOT_APPLICABLE = { inWindow: true, nextOpening: null };
 const IN_FLIGHT = 2;
 /** Attempts to start and results to record written together; both stages' items of a burst fit in one group. */
 const MAX_GROUP = 400;
+
+const windowNeverOpens = new Counter({
+  name: 'follow_ups_window_never_opens_total',
+  help: "Due call or SMS follow-ups left unsent because their campaign's calling window has no time in common with the org's",
+});
 
 const groupSize = new Histogram({
   name: 'follow_up_execution_group_size',
@@ -130,6 +135,8 @@ export class FollowUpExecutor {
    * job handed out again) finds it claimed and does nothing; only an attempt nobody here performs is resumed.
    */
   private readonly performing = new Set<string>();
+  /** Orgs warned about a calling window that never opens, and when (neverOpens). */
+  private readonly neverOpensWarnedAt = new Map<string, number>();
 
   constructor(
     private readonly store: EventStore,
@@ -253,8 +260,28 @@ export class FollowUpExecutor {
         : {}),
     };
     const events = contactDecider.decide(command, state);
+    if (events.length === 0 && !f.allowOutOfWindow && command.window.nextOpening === null && !command.window.inWindow) {
+      this.neverOpens(job, f);
+    }
     const started = events.some((e) => e.type === FollowUpAttemptStarted);
     return { events, attempt: started ? events.reduce(contactDecider.evolve, state).followUps.get(job.followUpId) : undefined };
+  }
+
+  /**
+   * A due call or text whose window never opens: its campaign's calling window has no time in common with the org's
+   * (campaign creation refuses that, but the org's window may be changed after). It stays due in the hub, unsent, until
+   * an agent acts on it or it expires: counted and logged (at most once a minute an org), so an operator finds out.
+   */
+  private neverOpens(job: ExecuteFollowUpPayload, f: FollowUpState): void {
+    windowNeverOpens.inc();
+    const now = Date.now();
+    if ((this.neverOpensWarnedAt.get(job.orgId) ?? 0) > now - 60_000) return;
+    if (this.neverOpensWarnedAt.size >= 10_000) this.neverOpensWarnedAt.clear();
+    this.neverOpensWarnedAt.set(job.orgId, now);
+    this.logger.warn(
+      { orgId: job.orgId, followUpId: f.id, campaignId: f.campaignId },
+      "follow-up not sent: its campaign's calling window has no time in common with the organization's",
+    );
   }
 
   private decideResult(state: ContactState, w: Extract<Write, { kind: 'result' }>, now: Date): { events: ContactEvent[] } {
