@@ -499,7 +499,7 @@ describe(decideContact.name, () => {
         given(...live).when(logCall({ status: 'Called', durationSec: 95 })).then([callLogged({ durationSec: 95 })]);
 
         const ended = after(live, logCall({ status: 'Called', durationSec: 95 }));
-        expect(fold(ended).calls).toEqual(ImmutableMap([['call1', { status: 'Called', final: true, endedAt: '2025-03-10T14:01:35.000Z' }]]));
+        expect(fold(ended).calls).toEqual(ImmutableMap([['call1', { status: 'Called', final: true, endedAt: '2025-03-10T14:01:35.000Z', agentId: 'a1' }]]));
         given(...ended).when(logCall({ status: 'Called', durationSec: 95 })).then([]);
       });
 
@@ -698,7 +698,7 @@ describe(evolveContact.name, () => {
       recycle: { status: 'Not Picked', since: 7 },
       calls: ImmutableMap([
         ['call2', { status: 'In-progress', final: false }],
-        ['call1', { status: 'Busy', final: true, endedAt: '2025-03-10T14:00:00.000Z' }],
+        ['call1', { status: 'Busy', final: true, endedAt: '2025-03-10T14:00:00.000Z', agentId: 'a1' }],
       ]),
       lastCallEndedAt: '2025-03-10T14:00:00.000Z',
       assignedAt: null, // an event recorded before the time was kept
@@ -733,7 +733,7 @@ describe(evolveContact.name, () => {
 
   it('should not downgrade a final call when a late CallStarted is folded', () => {
     const state = fold([created, callLogged(), { type: CallStarted, data: { callId: 'call1', contactId, agentId: 'a1', direction: 'outbound', startedAt: '2025-03-10T14:00:00.000Z', campaignId: null, tags: [] } }]);
-    expect(state.calls.get('call1')).toEqual({ status: 'Called', final: true, endedAt: '2025-03-10T14:00:42.000Z' });
+    expect(state.calls.get('call1')).toEqual({ status: 'Called', final: true, endedAt: '2025-03-10T14:00:42.000Z', agentId: 'a1' });
   });
 
   it('should leave an earlier state as it was when later calls and notes are folded onto it (ingest answers from it)', () => {
@@ -743,7 +743,7 @@ describe(evolveContact.name, () => {
       before,
     );
     expect([before.calls.size, before.calls.has('late'), before.calls.has('live'), before.noteIds.has('n9')]).toEqual([300, false, false, false]);
-    expect([after.calls.size, after.calls.get('late'), after.calls.get('live'), after.noteIds.has('n9')]).toEqual([302, { status: 'Called', final: true, endedAt: '2025-03-10T14:00:42.000Z' }, { status: 'In-progress', final: false }, true]);
+    expect([after.calls.size, after.calls.get('late'), after.calls.get('live'), after.noteIds.has('n9')]).toEqual([302, { status: 'Called', final: true, endedAt: '2025-03-10T14:00:42.000Z', agentId: 'a1' }, { status: 'In-progress', final: false }, true]);
   });
 
   describe('recycling streak (auto lead assignment) and the time a call ended', () => {
@@ -784,6 +784,29 @@ describe(evolveContact.name, () => {
       expect(fold([...reassigned, ...before]).recycle).toBeNull();
       const afterwards = decideContact(logCall({ callId: 'own', status: 'No Answer', durationSec: 0, startedAt: '2025-03-10T15:01:00.000Z' }), fold(reassigned));
       expect(fold([...reassigned, ...afterwards]).recycle).toEqual({ status: 'Not Picked', since: reassigned.length + 1 });
+    });
+
+    it("should leave the new owner's streak open when the previous owner's connected call from before arrives", () => {
+      const own = decideContact(logCall({ callId: 'a2-own', agentId: 'a2', status: 'No Answer', durationSec: 0, startedAt: '2025-03-10T15:10:00.000Z' }), fold(handedOver));
+      const opened = [...handedOver, ...own];
+      const streak = fold(opened).recycle;
+      expect(streak).toEqual({ status: 'Not Picked', since: handedOver.length + 1 });
+      const connected = decideContact(logCall({ callId: 'a1-spoke', agentId: 'a1', status: 'Called', durationSec: 60, startedAt: '2025-03-10T14:30:00.000Z' }), fold(opened));
+      expect(fold([...opened, ...connected]).recycle).toEqual(streak);
+    });
+
+    it("should count the new owner's own call though the dialler's clock puts its end before the handover", () => {
+      const skewed = decideContact(logCall({ callId: 'a2-skewed', agentId: 'a2', status: 'No Answer', durationSec: 0, startedAt: '2025-03-10T14:59:58.000Z' }), fold(handedOver));
+      expect(fold([...handedOver, ...skewed]).recycle).toEqual({ status: 'Not Picked', since: handedOver.length + 1 });
+    });
+
+    it("should move the new owner's open streak to the status a previous owner's late call sets", () => {
+      // a2 marked the lead Not Picked by hand (a streak), then a1's Missed call, the last to end, arrives
+      const manual = [...handedOver.slice(0, 1), handedOver[3], leadStatusChanged('New', 'Not Picked')];
+      expect(fold(manual).recycle).toEqual({ status: 'Not Picked', since: 3 });
+      const late = decideContact(logCall({ callId: 'a1-missed', agentId: 'a1', status: 'Missed', durationSec: 0, startedAt: '2025-03-10T14:30:00.000Z' }), fold(manual));
+      const state = fold([...manual, ...late]);
+      expect([state.leadStatus, state.recycle]).toEqual(['Missed', { status: 'Missed', since: manual.length + 2 }]);
     });
 
     it('should count a late call as today when the handover was recorded without its time (before it was kept)', () => {

@@ -63,8 +63,9 @@ export interface ContactCallState {
   readonly status: CallStatus;
   /** false while only `In-progress` is known */
   readonly final: boolean;
-  /** When a final call ended (callEnd); absent while only `In-progress` is known. */
+  /** When a final call ended (callEnd), and whose it was; absent while only `In-progress` is known. */
   readonly endedAt?: string;
+  readonly agentId?: string;
 }
 
 export interface ContactState {
@@ -318,7 +319,7 @@ function evolveFacts(state: ContactState, event: ContactEvent): Partial<ContactS
       const last = state.lastCallEndedAt ?? null;
       const ended = callEnd(event.data);
       return {
-        calls: state.calls.set(event.data.callId, { status: event.data.status, final: true, endedAt: ended }),
+        calls: state.calls.set(event.data.callId, { status: event.data.status, final: true, endedAt: ended, agentId: event.data.agentId }),
         lastCallEndedAt: last !== null && last > ended ? last : ended,
       };
     }

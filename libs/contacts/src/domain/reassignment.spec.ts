@@ -40,7 +40,7 @@ const agent = (id: string, over: Partial<CandidateAgent> = {}): CandidateAgent =
   ...over,
 });
 
-const at = (leadStatus: string, recycle: RecycleStreak | null, assignedAt: string | null = null): RecycleFacts => ({ leadStatus: leadStatus as LeadStatus, recycle, assignedAt });
+const at = (leadStatus: string, recycle: RecycleStreak | null, assignedAt: string | null = null): RecycleFacts => ({ leadStatus: leadStatus as LeadStatus, recycle, assignedAt, assignedAgentId: 'b' });
 const noCalls = { get: () => undefined };
 
 describe('recycleAfter (when a lead counts as recycled)', () => {

@@ -37,9 +37,13 @@ export interface RecycleStreak {
 export interface RecycleFacts {
   readonly leadStatus: LeadStatus;
   readonly recycle: RecycleStreak | null;
-  /** When the lead was last handed to an agent (ContactState.assignedAt). */
+  /** When the lead was last handed to an agent (ContactState.assignedAt), and to whom. */
   readonly assignedAt?: string | null;
+  readonly assignedAgentId: string | null;
 }
+
+/** A call the contact knows: when it ended (final calls) and whose it was. */
+type KnownCalls = { get(callId: string): { readonly endedAt?: string; readonly agentId?: string } | undefined };
 
 /**
  * The streak after `event`, given the contact before it (`prev`), the contact's calls once the event is folded (when
@@ -47,21 +51,25 @@ export interface RecycleFacts {
  */
 export function recycleAfter(
   prev: RecycleFacts,
-  calls: { get(callId: string): { readonly endedAt?: string } | undefined },
+  calls: KnownCalls,
   event: ContactEvent,
   version: number,
 ): RecycleStreak | null {
   const streak = prev.recycle;
   switch (event.type) {
     case CallLogged:
+      // a call of the previous owner's time neither opens nor closes the current owner's streak
+      if (endedBeforeOwner(prev, calls, event.data.callId)) return streak;
       if (event.data.connected) return null;
       if (streak) return streak;
-      if (endedBeforeOwner(prev, calls, event.data.callId)) return null;
       return isRecyclable(prev.leadStatus) ? { status: prev.leadStatus, since: version } : null;
     case LeadStatusChanged:
       if (event.data.to === prev.leadStatus) return streak;
-      // the previous owner's call moved the lead: the streak about the status it left ends, and none opens
-      if (event.data.cause.kind === 'call' && endedBeforeOwner(prev, calls, event.data.cause.callId)) return null;
+      // The previous owner's call moved the lead (it is the last call): an open streak moves to the new status, as a
+      // change of status starts its own; none opens.
+      if (event.data.cause.kind === 'call' && endedBeforeOwner(prev, calls, event.data.cause.callId)) {
+        return streak && isRecyclable(event.data.to) ? { status: event.data.to, since: version } : null;
+      }
       return isRecyclable(event.data.to) ? { status: event.data.to, since: version } : null;
     case LeadReassigned:
     case ContactAssigned:
@@ -71,11 +79,15 @@ export function recycleAfter(
   }
 }
 
-/** Whether the call ended before the lead was handed to its current agent (never, when the handover has no time). */
-function endedBeforeOwner(prev: RecycleFacts, calls: { get(callId: string): { readonly endedAt?: string } | undefined }, callId: string): boolean {
+/**
+ * Whether the call is another agent's that ended before the lead was handed to its current agent (never when the
+ * handover has no time). The current owner's own calls always count: their end is on the dialler's clock and the
+ * handover's on ours, and a call placed just after an auto reassignment must not be lost to a lagging dialler clock.
+ */
+function endedBeforeOwner(prev: RecycleFacts, calls: KnownCalls, callId: string): boolean {
   if (!prev.assignedAt) return false;
-  const endedAt = calls.get(callId)?.endedAt;
-  return endedAt !== undefined && endedAt < prev.assignedAt;
+  const call = calls.get(callId);
+  return call?.endedAt !== undefined && call.endedAt < prev.assignedAt && call.agentId !== prev.assignedAgentId;
 }
 
 /** Statuses a streak can be about: not spoken to, and not `New` (a lead nobody has called yet is not recycled). */
