@@ -6,6 +6,12 @@ import { RedisClient } from '@app/queue';
 import { Public } from '../auth/auth.decorators';
 
 const PROBE_TIMEOUT_MS = 2000;
+/**
+ * An API-only process's look at Redis, which does not decide its readiness: short, so that a Redis outage does not
+ * make the probe itself slow (a client retrying its connection holds a PING for a second or two), and a load balancer
+ * with a 1 s check timeout would take the process out after all.
+ */
+const INFO_PROBE_TIMEOUT_MS = 250;
 class ProbeTimeout extends Error {}
 
 /** Whether readiness fails when Redis does not answer: for processes that run workers (true), not API-only ones. */
@@ -44,7 +50,7 @@ export class HealthController {
     const postgres = () => this.probe('postgres', () => this.db.query('SELECT 1'));
     if (this.needsRedis) return this.health.check([postgres, () => this.probe('redis', () => this.pingRedis())]);
     // Redis in `details` whatever its state (and in `info` when up), never in `error`: the process is ready without it.
-    const [result, redis] = await Promise.all([this.health.check([postgres]), this.probe('redis', () => this.pingRedis())]);
+    const [result, redis] = await Promise.all([this.health.check([postgres]), this.probe('redis', () => this.pingRedis(), INFO_PROBE_TIMEOUT_MS)]);
     const up = redis.redis.status === 'up';
     return { ...result, info: { ...result.info, ...(up ? redis : {}) }, details: { ...result.details, ...redis } };
   }
@@ -58,11 +64,11 @@ export class HealthController {
    * hosts, addresses and database roles (ECONNREFUSED 10.0.0.5:5432, role "app" does not exist). That goes to the
    * warn log instead, for the operator.
    */
-  private async probe(key: string, check: () => Promise<unknown>) {
+  private async probe(key: string, check: () => Promise<unknown>, timeoutMs = PROBE_TIMEOUT_MS) {
     const indicator = this.indicator.check(key);
     let timer: NodeJS.Timeout | undefined;
     try {
-      await Promise.race([check(), new Promise((_, reject) => (timer = setTimeout(() => reject(new ProbeTimeout()), PROBE_TIMEOUT_MS)))]);
+      await Promise.race([check(), new Promise((_, reject) => (timer = setTimeout(() => reject(new ProbeTimeout()), timeoutMs)))]);
       return indicator.up();
     } catch (err) {
       this.logger.warn({ err, check: key }, 'readiness check failed');
