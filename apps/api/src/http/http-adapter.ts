@@ -23,8 +23,8 @@ const MAX_MESSAGE = 200;
  */
 export function createHttpAdapter(logger: Logger, trustProxy = ''): FastifyAdapter {
   const adapter = new FastifyAdapter({
-    // req.ip from X-Forwarded-For only through the proxies TRUST_PROXY names (a hop count, or their addresses)
-    trustProxy: trustProxy === '' ? false : /^\d+$/.test(trustProxy) ? hops(Number(trustProxy)) : trustProxy.split(',').map((a) => a.trim()),
+    // req.ip from X-Forwarded-For only through the proxies TRUST_PROXY names (their addresses or networks)
+    trustProxy: trustProxy === '' ? false : trustProxy.split(',').map((a) => a.trim()),
     // Each request logs through a child of the process's logger that carries its id (libs/shared/src/platform/logger.ts);
     // one "request completed" line per request is written below, not Fastify's two.
     loggerInstance: logger,
@@ -53,12 +53,6 @@ export function createHttpAdapter(logger: Logger, trustProxy = ''): FastifyAdapt
   acceptBodies(adapter);
   return adapter;
 }
-
-/** Trust the nearest `n` proxies (proxy-addr's meaning of a number; the adapter's type takes it as a function). */
-const hops =
-  (n: number) =>
-  (_address: string, hop: number): boolean =>
-    hop < n;
 
 /**
  * One "request completed" line per request (method, URL, status, time), not Fastify's two; probes and scrapes are not

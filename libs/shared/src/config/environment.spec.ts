@@ -16,6 +16,14 @@ describe(validateEnvironment.name, () => {
     expect(() => validateEnvironment({ OUTBOUND_PRIVATE_NETWORKS: networks })).toThrow(/OUTBOUND_PRIVATE_NETWORKS=/);
   });
 
+  it.each(['1', '2', '1.2.3.4/99', '::::', '10.0.0', 'none', 'proxy.internal'])('should refuse TRUST_PROXY=%s naming it: addresses and networks only', (value) => {
+    expect(() => validateEnvironment({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY=/);
+  });
+
+  it('should take TRUST_PROXY of addresses and networks, or nothing', () => {
+    for (const value of ['', '127.0.0.1', '10.0.0.0/8, 192.168.1.5', 'fd00::/8,::1']) expect(validateEnvironment({ TRUST_PROXY: value }).TRUST_PROXY).toBe(value);
+  });
+
   it('should take OUTBOUND_PRIVATE_NETWORKS of IPv4 and IPv6 networks, or none', () => {
     for (const networks of ['10.0.0.0/8, fc00::/7,::1/128', '192.168.1.10/32', 'none', ' none ']) {
       expect(validateEnvironment({ OUTBOUND_PRIVATE_NETWORKS: networks }).OUTBOUND_PRIVATE_NETWORKS).toBe(networks);

@@ -2,14 +2,19 @@ import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsString, Matches, Max, Min, ValidateBy, validateSync } from 'class-validator';
 import { isIP } from 'node:net';
 
-/** `none`, or comma-separated CIDRs whose address is an IP address and whose prefix fits it (/0-32, /0-128). */
-function isNetworkList(value: unknown): boolean {
+/**
+ * `none`, or comma-separated CIDRs whose address is an IP address and whose prefix fits it (/0-32, /0-128); with
+ * `bareAddresses`, plain IP addresses too (and no `none`).
+ */
+function isNetworkList(value: unknown, bareAddresses = false): boolean {
   if (typeof value !== 'string') return false;
-  if (value.trim() === 'none') return true;
+  if (!bareAddresses && value.trim() === 'none') return true;
   return value.split(',').every((part) => {
-    const m = /^\s*([0-9A-Fa-f:.]+)\/(\d{1,3})\s*$/.exec(part);
+    const m = /^\s*([0-9A-Fa-f:.]+)(?:\/(\d{1,3}))?\s*$/.exec(part);
     const family = m ? isIP(m[1]) : 0;
-    return family !== 0 && Number(m![2]) <= (family === 4 ? 32 : 128);
+    if (family === 0) return false;
+    if (m![2] === undefined) return bareAddresses;
+    return Number(m![2]) <= (family === 4 ? 32 : 128);
   });
 }
 
@@ -123,11 +128,14 @@ export class Environment {
 
   /**
    * Which proxies in front of the API to believe about the client's address (X-Forwarded-For): empty, none (the
-   * connection's peer is the client); a number, that many hops; or comma-separated addresses and CIDRs of the proxies
-   * (`10.0.0.0/8,127.0.0.1`). The failed-authentication limit counts per client address: behind a proxy that is not
-   * trusted here, every client shares the proxy's.
+   * connection's peer is the client); or comma-separated addresses and CIDRs of the proxies (`10.0.0.0/8,127.0.0.1`).
+   * Not a hop count: with one, any client reaching the API directly could name itself any address, and step around
+   * the failed-authentication limit or spend another address's. That limit counts per client address: behind a proxy
+   * that is not listed here, every client shares the proxy's.
    */
-  @Matches(/^(|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, { message: 'TRUST_PROXY must be empty, a hop count, or comma-separated addresses or CIDRs' })
+  @ValidateBy({ name: 'isAddressList', validator: { validate: (v: unknown) => v === '' || isNetworkList(v, true) } }, {
+    message: 'TRUST_PROXY must be empty, or comma-separated IP addresses or networks (10.0.0.0/8,192.168.1.5)',
+  })
   TRUST_PROXY = '';
 
   /** The failed-authentication limit's window (ms). */
@@ -142,7 +150,7 @@ export class Environment {
    * CIDRs, or `none`); any other non-public address is refused whatever the org lists. The default is SPEC §7's private
    * and loopback ranges; a multi-tenant deployment narrows it to its diallers' networks, or `none`.
    */
-  @ValidateBy({ name: 'isNetworkList', validator: { validate: isNetworkList } }, {
+  @ValidateBy({ name: 'isNetworkList', validator: { validate: (v: unknown) => isNetworkList(v) } }, {
     message: 'OUTBOUND_PRIVATE_NETWORKS must be comma-separated networks like 10.0.0.0/8,fc00::/7 (an IP address and a prefix length it can have), or none',
   })
   OUTBOUND_PRIVATE_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,127.0.0.0/8,fc00::/7,::1/128';
