@@ -7,6 +7,7 @@ import { QueueModule } from '@app/queue';
 import { DOMAIN_MODULES } from '../../worker/src/domain-modules';
 import { ProcessorsModule } from '../../worker/src/processors.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
+import { AuthFailureLimitModule } from './auth/auth-failure-limit';
 import { ErrorFilter } from './http/error.filter';
 import { RateLimitGuard, RateLimitModule } from './http/rate-limit';
 import { OpsModule } from './ops/ops.module';
@@ -52,6 +53,7 @@ export class AppModule {
         ...DOMAIN_MODULES,
         OpsModule.forRoot({ worker: roles.worker }),
         RateLimitModule,
+        AuthFailureLimitModule,
         ...(roles.api ? [HttpApiModule] : []),
         ...(roles.worker ? [ProcessorsModule] : []),
       ],

@@ -1,10 +1,8 @@
-import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { ThrottlerException, ThrottlerStorage } from '@nestjs/throttler';
+import { ThrottlerException } from '@nestjs/throttler';
 import { ForbiddenError, Role, UnauthorizedError } from '@app/shared';
 import { hashApiKey, UserRepository } from '@app/tenancy';
-import { FailOpenRedisStorage } from '../http/rate-limit';
 import { AuthFailureLimit } from './auth-failure-limit';
 import { PUBLIC, ROLES_KEY } from './auth.decorators';
 
@@ -15,17 +13,11 @@ import { PUBLIC, ROLES_KEY } from './auth.decorators';
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  private readonly failures: AuthFailureLimit;
-
   constructor(
     private readonly reflector: Reflector,
     private readonly users: UserRepository,
-    config: ConfigService,
-    @Inject(ThrottlerStorage) storage: ThrottlerStorage,
-  ) {
-    if (!(storage instanceof FailOpenRedisStorage)) throw new Error('ApiKeyGuard counts failed authentications in RateLimitModule\'s FailOpenRedisStorage');
-    this.failures = new AuthFailureLimit(storage, config.getOrThrow<number>('AUTH_FAILURE_LIMIT'), config.getOrThrow<number>('AUTH_FAILURE_WINDOW_MS'));
-  }
+    private readonly failures: AuthFailureLimit,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
@@ -51,7 +43,7 @@ export class ApiKeyGuard implements CanActivate {
       await this.failures.failed(address, keyHash);
       throw new UnauthorizedError('invalid or revoked API key');
     }
-    this.failures.succeeded(keyHash);
+    void this.failures.succeeded(keyHash);
     req.actor = actor;
     const roles = this.reflector.getAllAndOverride<Role[] | undefined>(ROLES_KEY, targets);
     if (roles && !roles.includes(actor.role)) throw new ForbiddenError(`this action needs the role ${roles.join(' or ')}; you are ${actor.role}`);

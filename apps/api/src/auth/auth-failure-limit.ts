@@ -1,5 +1,6 @@
-import { Logger } from '@nestjs/common';
-import { normalizeIp } from '@nestjs/throttler';
+import { Global, Inject, Injectable, Logger, Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { normalizeIp, ThrottlerStorage } from '@nestjs/throttler';
 import { FailOpenRedisStorage } from '../http/rate-limit';
 
 /** How long a key that authenticated is let through a refused address (renewed while it is used). */
@@ -25,17 +26,22 @@ const WARN_EVERY_MS = 60_000;
  * key is still refused, and its failure forgets it. What waits with the bad requests is a key not used in that time;
  * telling it from a guess would take the lookup the limit saves.
  */
+@Injectable()
 export class AuthFailureLimit {
   private readonly logger = new Logger('AuthFailureLimit');
   private lastWarning = 0;
   /** Key hash → when this process last marked it known valid in Redis. */
   private readonly known = new Map<string, number>();
+  private readonly storage: FailOpenRedisStorage;
+  readonly limit: number;
+  readonly windowMs: number;
 
-  constructor(
-    private readonly storage: FailOpenRedisStorage,
-    readonly limit: number,
-    readonly windowMs: number,
-  ) {}
+  constructor(config: ConfigService, @Inject(ThrottlerStorage) storage: ThrottlerStorage) {
+    if (!(storage instanceof FailOpenRedisStorage)) throw new Error("AuthFailureLimit counts failed authentications in RateLimitModule's FailOpenRedisStorage");
+    this.storage = storage;
+    this.limit = config.getOrThrow<number>('AUTH_FAILURE_LIMIT');
+    this.windowMs = config.getOrThrow<number>('AUTH_FAILURE_WINDOW_MS');
+  }
 
   /** The client address counted: an IPv6 client's /64, as the throttler tracks it (a host has a whole /64 to pick from). */
   static addressOf(ip: string | undefined): string {
@@ -66,7 +72,17 @@ export class AuthFailureLimit {
     if (totalHits === this.limit) this.warnRefusing(address);
   }
 
-  succeeded(keyHash: string): void {
+  /**
+   * A key just issued (a new user's, another for a user): known valid before its first use, so that a client given a
+   * new key while its address is refused (the old key's stragglers failing as it is rotated out) is served at once.
+   */
+  async issued(keyHash: string): Promise<void> {
+    // awaited: the client's first request may go to another process, which must find the flag
+    await this.succeeded(keyHash);
+  }
+
+  /** Marks the key known (in Redis at most every KNOWN_KEY_MS / 2); the promise is for issued, a request does not wait. */
+  succeeded(keyHash: string): Promise<void> | undefined {
     if (this.limit === 0) return;
     const now = Date.now();
     const markedAt = this.known.get(keyHash);
@@ -74,7 +90,7 @@ export class AuthFailureLimit {
     this.known.delete(keyHash);
     if (this.known.size >= MAX_KNOWN_KEYS) this.known.delete(this.known.keys().next().value!);
     this.known.set(keyHash, now);
-    void this.storage.mark(knownKey(keyHash), KNOWN_KEY_MS);
+    return this.storage.mark(knownKey(keyHash), KNOWN_KEY_MS);
   }
 
   /** Names the address that reached the limit (a misconfigured client to find, or a guesser), at most once a minute. */
@@ -91,3 +107,8 @@ export class AuthFailureLimit {
 
 const failuresKey = (address: string) => `auth-failures:${address}`;
 const knownKey = (keyHash: string) => `known-key:${keyHash}`;
+
+/** The limit as one instance per process, for the key guard and for what issues keys (UsersController). */
+@Global()
+@Module({ providers: [AuthFailureLimit], exports: [AuthFailureLimit] })
+export class AuthFailureLimitModule {}

@@ -2,7 +2,8 @@ import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, P
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Actor, NotFoundError } from '@app/shared';
-import { CreateUserCommand, CreateUserResult, IssueApiKeyCommand, IssueApiKeyResult, RevokeApiKeyCommand, UpdateUserCommand, UserRepository } from '@app/tenancy';
+import { CreateUserCommand, CreateUserResult, hashApiKey, IssueApiKeyCommand, IssueApiKeyResult, RevokeApiKeyCommand, UpdateUserCommand, UserRepository } from '@app/tenancy';
+import { AuthFailureLimit } from '../auth/auth-failure-limit';
 import { CurrentActor, Roles } from '../auth/auth.decorators';
 import { CreateUserDto, IssueApiKeyDto, ListAgentsQuery, UpdateUserDto } from './users.dto';
 
@@ -15,6 +16,8 @@ export class UsersController {
   constructor(
     private readonly commands: CommandBus,
     private readonly users: UserRepository,
+    // a key issued here is known valid from the start: see AuthFailureLimit.issued
+    private readonly failures: AuthFailureLimit,
   ) {}
 
   /** Creates a user and returns their API key: shown this once, stored only as a hash. */
@@ -22,6 +25,7 @@ export class UsersController {
   @Roles('admin')
   async create(@CurrentActor() actor: Actor, @Body() body: CreateUserDto) {
     const result = await this.commands.execute<CreateUserCommand, CreateUserResult>(new CreateUserCommand(actor, body));
+    await this.failures.issued(hashApiKey(result.apiKey));
     const user = await this.users.find(actor.orgId, result.id);
     return { ...user, apiKey: result.apiKey, apiKeyId: result.apiKeyId };
   }
@@ -51,6 +55,7 @@ export class UsersController {
   @Roles('admin')
   async issueApiKey(@CurrentActor() actor: Actor, @Param('id', uuid('user')) id: string, @Body() body: IssueApiKeyDto) {
     const result = await this.commands.execute<IssueApiKeyCommand, IssueApiKeyResult>(new IssueApiKeyCommand(actor, id, body?.name ?? null));
+    await this.failures.issued(hashApiKey(result.apiKey));
     const key = await this.users.findApiKey(actor.orgId, result.id);
     return { ...key, apiKey: result.apiKey };
   }
