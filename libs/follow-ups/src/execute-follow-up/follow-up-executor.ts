@@ -214,6 +214,7 @@ export class FollowUpExecutor {
       const start: ContactCommand = { type: 'StartFollowUpAttempt', contactId: job.contactId, followUpId: f.id, schedule: job.schedule, now: now.toISOString(), window };
       const events = contactDecider.decide(start, state);
       if (events.length > 0) return { events };
+      if (f.type === 'sms' && !f.allowOutOfWindow && !window.inWindow && window.nextOpening === null) this.neverOpens(job, f);
       const resumable =
         f.type === 'webhook'
           ? f.status === 'in_progress'
