@@ -142,7 +142,7 @@ async function getFrom(
   path: string,
   key?: string,
   extra: Record<string, string> = {},
-): Promise<{ status: number; headers: IncomingHttpHeaders; body: any }> {
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: unknown }> {
   const server: Server = app.getHttpServer();
   if (!server.listening) await new Promise<void>((resolve) => server.listen(0, resolve));
   const { port } = server.address() as AddressInfo;
