@@ -1,6 +1,6 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Actor } from '@app/shared';
 import {
   AddNoteCommand,
@@ -14,7 +14,7 @@ import {
 } from '@app/contacts';
 import { AnyRole, CurrentActor, Roles, Staff } from '../auth/auth.decorators';
 import { PageQuery, uuidParam } from '../http/common.dto';
-import { idempotencyKeyOf } from '../http/idempotency-key';
+import { ApiIdempotencyKey, IdempotencyKey } from '../http/idempotency-key';
 import { CreateCampaignDto, CreateContactDto, CreateNoteDto, ListCampaignsQuery, ListContactsQuery, UpdateContactDto } from './contacts.dto';
 
 @ApiTags('contacts')
@@ -30,13 +30,12 @@ export class ContactsController {
   ) {}
 
   @Post('contacts')
-  @ApiHeader({
-    name: 'Idempotency-Key',
-    required: false,
-    description: 'Any string of 1 to 255 printable ASCII characters, unique per contact you mean to create (a UUID, or the record id in your CRM). A retry with the same key and the same fields creates nothing new and answers the contact the first request created, as it is now; the same key with other fields is answered 422.',
-  })
-  async create(@CurrentActor() actor: Actor, @Body() body: CreateContactDto, @Headers('idempotency-key') idempotencyKey?: string) {
-    const command = new CreateContactCommand(actor, body, idempotencyKeyOf(idempotencyKey));
+  @ApiIdempotencyKey(
+    'contact you mean to create (a UUID, or the record id in your CRM)',
+    'A retry with the same key and the same fields creates nothing new and answers the contact the first request created, as it is now',
+  )
+  async create(@CurrentActor() actor: Actor, @Body() body: CreateContactDto, @IdempotencyKey() idempotencyKey: string | null) {
+    const command = new CreateContactCommand(actor, body, idempotencyKey);
     const { id } = await this.commands.execute<CreateContactCommand, { id: string }>(command);
     return this.contacts.written(actor, id);
   }
@@ -58,18 +57,12 @@ export class ContactsController {
   }
 
   @Post('contacts/:id/notes')
-  @ApiHeader({
-    name: 'Idempotency-Key',
-    required: false,
-    description: 'Any string of 1 to 255 printable ASCII characters, unique per note you mean to add (a UUID, say). A retry with the same key and text for the same contact adds nothing new and answers the note the first request added; the same key with another text is answered 422.',
-  })
-  async addNote(
-    @CurrentActor() actor: Actor,
-    @Param('id', uuidParam('contact')) id: string,
-    @Body() body: CreateNoteDto,
-    @Headers('idempotency-key') idempotencyKey?: string,
-  ) {
-    const command = new AddNoteCommand(actor, id, body.text, idempotencyKeyOf(idempotencyKey));
+  @ApiIdempotencyKey(
+    'note you mean to add (a UUID, say)',
+    'A retry with the same key and text for the same contact adds nothing new and answers the note the first request added',
+  )
+  async addNote(@CurrentActor() actor: Actor, @Param('id', uuidParam('contact')) id: string, @Body() body: CreateNoteDto, @IdempotencyKey() idempotencyKey: string | null) {
+    const command = new AddNoteCommand(actor, id, body.text, idempotencyKey);
     const note = await this.commands.execute<AddNoteCommand, NoteAddedData>(command);
     return { id: note.noteId, contactId: note.contactId, kind: 'note', text: note.text, authorId: note.authorId, createdAt: note.at, resolved: true };
   }

@@ -1,12 +1,12 @@
-import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Actor } from '@app/shared';
 import { ContactsRepository, FollowUpFields } from '@app/contacts';
 import { ChangeFollowUpCommand, FollowUpAction, FollowUpsRepository, ScheduleFollowUpCommand } from '@app/follow-ups';
 import { CurrentActor, Staff } from '../auth/auth.decorators';
 import { PageQuery, uuidParam } from '../http/common.dto';
-import { idempotencyKeyOf } from '../http/idempotency-key';
+import { ApiIdempotencyKey, IdempotencyKey } from '../http/idempotency-key';
 import { CancelDto, ListFollowUpsQuery, RescheduleDto, ScheduleFollowUpDto } from './follow-ups.dto';
 
 @ApiTags('follow-ups')
@@ -21,18 +21,12 @@ export class FollowUpsController {
   ) {}
 
   @Post('contacts/:id/follow-ups')
-  @ApiHeader({
-    name: 'Idempotency-Key',
-    required: false,
-    description: 'Any string of 1 to 255 printable ASCII characters, unique per follow-up you mean to schedule (a UUID, say). A retry with the same key and fields for the same contact schedules nothing new and answers the follow-up the first request scheduled; the same key with other fields is answered 422.',
-  })
-  async schedule(
-    @CurrentActor() actor: Actor,
-    @Param('id', uuidParam('contact')) contactId: string,
-    @Body() body: ScheduleFollowUpDto,
-    @Headers('idempotency-key') idempotencyKey?: string,
-  ) {
-    const command = new ScheduleFollowUpCommand(actor, contactId, body as FollowUpFields, idempotencyKeyOf(idempotencyKey));
+  @ApiIdempotencyKey(
+    'follow-up you mean to schedule (a UUID, say)',
+    'A retry with the same key and fields for the same contact schedules nothing new and answers the follow-up the first request scheduled',
+  )
+  async schedule(@CurrentActor() actor: Actor, @Param('id', uuidParam('contact')) contactId: string, @Body() body: ScheduleFollowUpDto, @IdempotencyKey() idempotencyKey: string | null) {
+    const command = new ScheduleFollowUpCommand(actor, contactId, body as FollowUpFields, idempotencyKey);
     const { id } = await this.commands.execute<ScheduleFollowUpCommand, { id: string }>(command);
     return this.followUps.get(actor, id, true);
   }

@@ -1,3 +1,5 @@
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { ApiHeader } from '@nestjs/swagger';
 import { ValidationError } from '@app/shared';
 
 /** The Idempotency-Key header (IETF draft-ietf-httpapi-idempotency-key-header): absent, or 1-255 printable ASCII characters. */
@@ -8,3 +10,19 @@ export function idempotencyKeyOf(header: string | undefined): string | null {
   }
   return header;
 }
+
+/** A handler's Idempotency-Key, checked (400 naming it otherwise); null when the request sent none. */
+export const IdempotencyKey = createParamDecorator((_: unknown, ctx: ExecutionContext): string | null =>
+  idempotencyKeyOf(ctx.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>().headers['idempotency-key']),
+);
+
+/**
+ * The header in the OpenAPI document of a creation that takes it: `per`, what one key stands for; `retry`, what a retry
+ * with the same key and body does.
+ */
+export const ApiIdempotencyKey = (per: string, retry: string) =>
+  ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: `Any string of 1 to 255 printable ASCII characters, unique per ${per}. ${retry}; the same key with another body is answered 422.`,
+  });
