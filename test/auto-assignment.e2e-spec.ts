@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { Job, JobType } from 'bullmq';
 import { REASSIGN_BACKLOG, REASSIGN_LEAD, ReassignBacklogHandler, ReassignJobSource } from '@app/assignment';
 import { JobQueues, JobReconciler, QueueName } from '@app/queue';
-import { eventually, expectError, fieldsNamed, installNo5xxGuard, recordingClient, startHttpSink, startTestApp, TestApp } from '@app/testing';
+import { eventually, expectError, fieldsNamed, installNo5xxGuard, recordingClient, scrapedMetric, startHttpSink, startTestApp, TestApp } from '@app/testing';
 
 /**
  * SPEC §7 auto lead assignment, over HTTP with the workers running: a lead left in a recycled status is given to
@@ -189,19 +189,7 @@ describe('auto lead assignment (SPEC §7)', () => {
 
   // --- metrics
 
-  /** A Prometheus counter from GET /metrics, summed over the series whose labels include `labels`. */
-  const metric = async (name: string, labels: Record<string, string> = {}): Promise<number> => {
-    const res = await t.http().get('/metrics');
-    expect(res.status).toBe(200);
-    let sum = 0;
-    for (const line of res.text.split('\n')) {
-      const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)$/.exec(line);
-      if (!m || m[1] !== name) continue;
-      const seen = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1], l[2]]));
-      if (Object.entries(labels).every(([k, v]) => seen[k] === v)) sum += Number(m[3]);
-    }
-    return sum;
-  };
+  const metric = (name: string, labels: Record<string, string> = {}) => scrapedMetric(t, name, labels);
   const skippedNoAgent = () => metric('lead_reassignments_skipped_total', { reason: 'no_eligible_agent' });
 
   // ---------------------------------------------------------------------------------------------------------------

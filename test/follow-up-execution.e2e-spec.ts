@@ -5,7 +5,7 @@ import { CallingWindow, checkWindow, effectiveWindow } from '@app/contacts';
 import { executeJob, FollowUpWriter } from '@app/follow-ups';
 import { Clock, systemActor } from '@app/shared';
 import { JobQueues, JobReconciler, QueueName } from '@app/queue';
-import { ALL_DAYS, ALWAYS_OPEN, consumersCaughtUp, eventually, executionOrg, flushPrefix, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, sinkPool, SinkRequest, startHttpSink, startTestApp, TestApp } from '@app/testing';
+import { ALL_DAYS, ALWAYS_OPEN, consumersCaughtUp, eventually, executionOrg, flushPrefix, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, scrapedMetric, sinkPool, SinkRequest, startHttpSink, startTestApp, TestApp } from '@app/testing';
 
 type FollowUp = FollowUpView;
 
@@ -704,7 +704,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       // later the org's window shrinks to mornings: the campaign's evenings no longer meet it
       expect((await send('patch', '/api/settings', o.admin, { callingWindow: { days: ALL_DAYS, start: '08:00', end: '12:00' } })).status).toBe(200);
       const c = await createContact(o, { timezone: noonZone, campaignId: campaign.body.id });
-      const counted = async () => Number(/^follow_ups_window_never_opens_total (\S+)$/m.exec((await t.http().get('/metrics')).text)?.[1] ?? 0);
+      const counted = () => scrapedMetric(t, 'follow_ups_window_never_opens_total');
       const before = await counted();
 
       const f = await schedule(o, c.id, { type: 'sms', message: 'Hi', scheduledAt: iso(0) });

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import Redis from 'ioredis';
 import { rootLogger } from '@app/shared';
-import { bearer, startPrivateRedis, startTestApp, TestApp } from '@app/testing';
+import { bearer, scrapedMetric, startPrivateRedis, startTestApp, TestApp } from '@app/testing';
 
 describe('foundation over HTTP', () => {
   let t: TestApp;
@@ -28,14 +28,10 @@ describe('foundation over HTTP', () => {
 
   it('should count every answer in http_request_duration_seconds by route pattern, refusals included', async () => {
     const org = await t.createOrg();
-    const count = async (labels: string) => {
-      const text = (await t.http().get('/metrics')).text;
-      const line = text.split('\n').find((l) => l.startsWith(`http_request_duration_seconds_count{${labels}}`));
-      return line ? Number(line.split(' ').pop()) : 0;
-    };
-    const missing = 'method="GET",route="/api/contacts/:id",status="404"';
-    const unauthorized = 'method="GET",route="/api/contacts/:id",status="401"';
-    const unmatched = 'method="GET",route="unmatched",status="404"';
+    const count = (labels: Record<string, string>) => scrapedMetric(t, 'http_request_duration_seconds_count', labels);
+    const missing = { method: 'GET', route: '/api/contacts/:id', status: '404' };
+    const unauthorized = { method: 'GET', route: '/api/contacts/:id', status: '401' };
+    const unmatched = { method: 'GET', route: 'unmatched', status: '404' };
     const before = [await count(missing), await count(unauthorized), await count(unmatched)];
     const id = '00000000-0000-4000-8000-000000000000';
     expect((await t.http().get(`/api/contacts/${id}`).set(bearer(org.adminKey))).status).toBe(404);
@@ -46,11 +42,7 @@ describe('foundation over HTTP', () => {
   });
 
   it('should count each event an async consumer handles in projection_event_lag_seconds, per consumer', async () => {
-    const count = async (consumer: string) => {
-      const text = (await t.http().get('/metrics')).text;
-      const line = text.split('\n').find((l) => l.startsWith(`projection_event_lag_seconds_count{consumer="${consumer}"}`));
-      return line ? Number(line.split(' ').pop()) : 0;
-    };
+    const count = (consumer: string) => scrapedMetric(t, 'projection_event_lag_seconds_count', { consumer });
     const before = await count('call-report');
     const org = await t.createOrg();
     // Three users: three UserCreated events the call report keeps (branch and department per user).

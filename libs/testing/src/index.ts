@@ -9,3 +9,4 @@ export * from './http-sink';
 export * from './consumers';
 export * from './follow-up-fixtures';
 export * from './plans';
+export * from './metrics';
