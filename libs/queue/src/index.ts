@@ -9,3 +9,4 @@ export * from './redis-policy.check';
 export * from './queue.module';
 export * from './dispatching.processor';
 export * from './redis.provider';
+export * from './settled';

@@ -1,5 +1,6 @@
 /**
- * Waits for a BullMQ object's connections to finish opening, at most `ms`, whatever the outcome.
+ * Waits for a connection (a BullMQ object's, the rate limit's Redis client) to finish opening, at most `ms`, whatever
+ * the outcome.
  *
  * Closing a Queue or Worker while its connection is still opening (a boot refused right after the workers were
  * made) races inside BullMQ 5.81: close() removes every listener of the connection, then the opening fails with

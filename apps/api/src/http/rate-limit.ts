@@ -2,7 +2,7 @@ import { ExecutionContext, Injectable, Logger, OnModuleDestroy } from '@nestjs/c
 import { ConfigService } from '@nestjs/config';
 import { ThrottlerGuard, ThrottlerModule, ThrottlerStorage } from '@nestjs/throttler';
 import Redis from 'ioredis';
-import { redisOptions } from '@app/queue';
+import { redisOptions, settled } from '@app/queue';
 
 /**
  * Requests per API key's user: `RATE_LIMIT_REQUESTS` in every `RATE_LIMIT_WINDOW_MS`, over all routes together, shared
@@ -54,18 +54,6 @@ export class RateLimitGuard extends ThrottlerGuard {
  *
  * The failed-authentication limit (AuthFailureLimit) counts here too, and keeps its flags of keys known valid here.
  */
-/** Resolves when `p` settles or after `ms`, whichever comes first (never rejects). */
-function withTimeout(p: Promise<unknown> | undefined, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    Promise.resolve(p).then(
-      () => undefined,
-      () => undefined,
-    ),
-    new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))),
-  ]).finally(() => clearTimeout(timer));
-}
-
 const WINDOW_SCRIPT = `
   local hits = redis.call('INCRBY', KEYS[1], ARGV[2])
   if hits == tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
@@ -219,7 +207,7 @@ export class FailOpenRedisStorage implements ThrottlerStorage, OnModuleDestroy {
   private async ready(): Promise<void> {
     if (this.redis.status === 'wait') this.connecting = this.redis.connect().catch(() => undefined);
     // at most a command's time: a Redis still loading its data (or not answering) must not hold every request
-    if (this.redis.status === 'connecting' || this.redis.status === 'connect') await withTimeout(this.connecting, COMMAND_TIMEOUT_MS);
+    if (this.redis.status === 'connecting' || this.redis.status === 'connect') await settled(this.connecting, COMMAND_TIMEOUT_MS);
   }
 
   private warn(err: unknown): void {
