@@ -4,6 +4,7 @@ import { StoredEvent } from '@app/event-store';
 import { AsJobSource, JobRequest, JobSource } from '@app/queue';
 import {
   contactStream,
+  wasDialled,
   FollowUpAttemptFailed,
   FollowUpAttemptStarted,
   FollowUpDeferred,
@@ -58,7 +59,7 @@ export class FollowUpJobSource implements JobSource {
           break;
         case FollowUpAttemptStarted: {
           const f = info.get(base.followUpId);
-          if (f?.type === 'call' && (d.dialled ?? !!f.diallerUrl)) {
+          if (f?.type === 'call' && wasDialled(d.dialled, !!f.diallerUrl)) {
             jobs.push(timeoutJob({ ...base, attempt: d.attempt, schedule: d.schedule ?? f.schedule }, Date.parse(d.at) + f.timeoutSeconds * 1000));
           }
           break;
@@ -100,7 +101,7 @@ export class FollowUpJobSource implements JobSource {
           // it resumes the attempt under the same message id, which receivers de-duplicate on; an SMS outside the calling
           // window is deferred to the window's opening instead (the executor), and sent then under that id.
           yield executeJob({ ...base, schedule: r.schedule }, new Date(r.updated_at).toISOString(), r.priority);
-        } else if (r.status === 'queued' && (r.dialled ?? !!r.dialler_url)) {
+        } else if (r.status === 'queued' && wasDialled(r.dialled, !!r.dialler_url)) {
           // Dialled as its start recorded (an attempt recorded before it was: the org has a dialler now). One not
           // dialled waits for its agent's call, with no timeout and no dial request, whatever the settings say now.
           const timeout = timeoutJob({ ...base, attempt: r.attempts, schedule: r.schedule }, new Date(r.updated_at).getTime() + r.timeout_seconds * 1000);

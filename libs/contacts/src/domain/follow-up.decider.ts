@@ -506,6 +506,13 @@ export function callEnd(call: Pick<CallLoggedData, 'startedAt' | 'durationSec'>)
   return new Date(Date.parse(call.startedAt) + call.durationSec * 1000).toISOString();
 }
 
+/**
+ * Whether a call attempt was sent to a dialler: what its start recorded (FollowUpAttemptStarted.dialled), else, for an
+ * attempt started before that was recorded, whether the org has a dialler now (`hasDialler`), as it was decided then.
+ * The timeout job, the reconcile and a resumed run all go by it, not by a dialler added or removed since.
+ */
+export const wasDialled = (recorded: boolean | undefined, hasDialler: boolean): boolean => recorded ?? hasDialler;
+
 /** A call follow-up an outbound call naming no follow-up may be an attempt of (ContactState.callAttemptCandidates). */
 export function isCallAttemptCandidate(f: FollowUpState): boolean {
   return hasOpenCallAttempt(f) || awaitsRetry(f);

@@ -18,6 +18,7 @@ import {
   FollowUpState,
   routeAttempt,
   toFollowUpWindowCheck,
+  wasDialled,
 } from '@app/contacts';
 import { Counter, Histogram } from 'prom-client';
 import { ExecuteFollowUpPayload } from '../follow-up.jobs';
@@ -156,9 +157,9 @@ export class FollowUpExecutor {
     const started = await this.writes.push({ kind: 'start', job, redelivered });
     if (!started) return;
     try {
-      const settings = await this.settings.getCached(job.orgId);
+      const { settings } = started; // those the attempt started with, read once for the group
       const sentAt = performance.now();
-      const outcome = await this.perform({ job, followUp: started.attempt, phone: started.state.phone, assignedAgentId: started.state.assignedAgentId, settings: started.settings });
+      const outcome = await this.perform({ job, followUp: started.attempt, phone: started.state.phone, assignedAgentId: started.state.assignedAgentId, settings });
       // The receiver's time alone (not the grouped writes', which a busy database stretches for every organization).
       if (performance.now() - sentAt >= SLOW_DELIVERY_MS) slowOutside?.();
       if (outcome) await this.writes.push({ kind: 'result', job, attempt: started.attempt, outcome, retryDelaySeconds: settings.retryDelaySeconds });
@@ -223,7 +224,7 @@ export class FollowUpExecutor {
               (f.status === 'in_progress' || f.status === 'scheduled') && (f.allowOutOfWindow || window.inWindow)
             : f.status === 'queued' &&
               (redelivered || job.resume === true) &&
-              (f.attemptDialled ?? !!s.dialler.url) &&
+              wasDialled(f.attemptDialled, !!s.dialler.url) &&
               timeLeftToRedial(f, now, s) &&
               (f.allowOutOfWindow || windowNow().inWindow);
       return { events: [], attempt: resumable ? f : undefined };
@@ -410,9 +411,8 @@ export class FollowUpExecutor {
         // Queued: the contact shows in its agent's hub anyway. Dialled (the start said so), ask the dialler to dial;
         // the attempt then ends with the next call for it or with the timeout job. Not dialled, the agent's call ends it.
         // An attempt that did not record it (started before it was) goes by the settings, as it always did.
-        if (!(f.attemptDialled ?? !!settings.dialler.url)) return null;
-        // Dialled, but resumed after the dialler was removed: nothing to ask; its timeout job fails it.
-        if (!settings.dialler.url) return null;
+        // (dialled, but resumed after the dialler was removed: nothing to ask; its timeout job fails it)
+        if (!wasDialled(f.attemptDialled, !!settings.dialler.url) || !settings.dialler.url) return null;
         // The agent the attempt was routed to (routeAttempt); an attempt recorded before routing was: the follow-up's
         // own agent, else the contact's. null leaves the choice to the dialler.
         const agentId = f.attemptAgentId !== undefined ? f.attemptAgentId : (f.agentId ?? a.assignedAgentId);
