@@ -251,13 +251,11 @@ export class CallIngest {
     // A call the contact has: its agent may have left since (a retry, or the final status of a live call), and so may the
     // agent its follow-up names. Refused, the final push of a live call would leave it live for ever (diallers do not
     // retry a 400); taken, the follow-up's routing passes over a departed agent as if it named nobody.
-    const known = states.get(push.contactId)!.state.calls.get(push.callId);
-    const former = (agentId: string, allowed: boolean) => allowed && refs.former.has(agentId);
-    if (!refs.staff.has(push.agentId) && !former(push.agentId, known !== undefined)) {
-      throw new ValidationError('agentId', `${push.agentId} is not an active agent of this organization`);
-    }
+    const known = states.get(push.contactId)!.state.calls.has(push.callId);
+    const mayName = (agentId: string) => refs.staff.has(agentId) || (known && refs.former.has(agentId));
+    if (!mayName(push.agentId)) throw new ValidationError('agentId', `${push.agentId} is not an active agent of this organization`);
     const fuAgent = push.followUp?.agentId;
-    if (fuAgent && !refs.staff.has(fuAgent) && !former(fuAgent, known !== undefined)) throw new ValidationError('followUp.agentId', `${fuAgent} is not an active agent of this organization`);
+    if (fuAgent && !mayName(fuAgent)) throw new ValidationError('followUp.agentId', `${fuAgent} is not an active agent of this organization`);
     if (push.campaignId && !refs.campaigns.has(push.campaignId)) throw new ValidationError('campaignId', `${push.campaignId} is not a campaign of this organization`);
     const fuCampaign = push.followUp?.campaignId;
     if (fuCampaign && !refs.campaigns.has(fuCampaign)) throw new ValidationError('followUp.campaignId', `${fuCampaign} is not a campaign of this organization`);
