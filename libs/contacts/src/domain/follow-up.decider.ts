@@ -486,6 +486,14 @@ function startedAfterLastAttempt(f: FollowUpState, startedAt: string): boolean {
 }
 
 /**
+ * An unanswered call that began before the follow-up's last attempt ended: that attempt's late result (it timed out
+ * while the dialler's No Answer was on its way), counted failed already, so neither the open attempt's nor the next's.
+ */
+function lateResultOfLastAttempt(f: FollowUpState, call: Pick<CallLoggedData, 'startedAt' | 'durationSec'>): boolean {
+  return call.durationSec === 0 && typeof f.lastAttemptEndedAt === 'string' && call.startedAt < f.lastAttemptEndedAt;
+}
+
+/**
  * How much earlier than the attempt's start a call may say it started and still be that attempt's call: the dialler's
  * clock is not ours. A call from longer before (a late push of an earlier call) is not the attempt's.
  */
@@ -536,10 +544,9 @@ export function followUpOfCall(
   if (call.followUpId !== null) {
     const named = followUps.get(call.followUpId);
     if (!named || named.type !== 'call' || !isOpenFollowUpStatus(named.status)) return null;
-    // Named: the dialler says which follow-up the call was for, whatever its clock says of when it began; but an
-    // unanswered one that began before the follow-up's last attempt ended is that attempt's late result (counted
-    // failed already), not the open attempt's.
-    if (named.attemptOpen && call.durationSec === 0 && typeof named.lastAttemptEndedAt === 'string' && call.startedAt < named.lastAttemptEndedAt) return null;
+    // Named: the dialler says which follow-up the call was for, whatever its clock says of when it began; but not the
+    // late result of the last attempt.
+    if (named.attemptOpen && lateResultOfLastAttempt(named, call)) return null;
     return named;
   }
   if (call.direction !== 'outbound') return null;
@@ -582,9 +589,8 @@ export function callAttemptEvents(
     // the next one forward to now + retryDelaySeconds: the lead is not rung again before the time someone chose.
     // Connected, it is the callback. (A missed inbound call from the lead still asks for a call back soon.)
     if (!call.connected && call.direction === 'outbound' && (f.status === 'snoozed' || f.scheduledAt > call.startedAt)) return [];
-    // An unanswered call naming a follow-up whose last attempt ended after the call started (timed out while the
-    // dialler's No Answer was on its way) was that attempt's, already counted failed: it is not the next one too.
-    if (!call.connected && typeof f.lastAttemptEndedAt === 'string' && call.startedAt < f.lastAttemptEndedAt) return [];
+    // the late result of the last attempt is not the next one too
+    if (lateResultOfLastAttempt(f, call)) return [];
     attempt = f.attempts + 1;
     events.push({
       type: FollowUpAttemptStarted,
