@@ -4,7 +4,7 @@ import { ForbiddenError, ValidationError } from '@app/shared';
 import { ContactsRepository } from '../contacts.repository';
 import { ContactWriter, KeyedRequest } from '../contact-writer';
 import { uuidFromKey } from '../ids';
-import { CreateContactCommand } from './create-contact.command';
+import { ContactFields, CreateContactCommand } from './create-contact.command';
 
 /** Agents may create contacts for themselves only; others may assign any active agent of the org. */
 @CommandHandler(CreateContactCommand)
@@ -32,15 +32,7 @@ export class CreateContactHandler implements ICommandHandler<CreateContactComman
         : {
             key: `contact:${id}`,
             // the fields as sent (assignedAgentId too, not as an agent's is filled in): the draft compares payloads
-            fields: {
-              name: contact.name,
-              phone: contact.phone,
-              timezone: contact.timezone,
-              leadQuality: contact.leadQuality,
-              assignedAgentId: contact.assignedAgentId,
-              tags: contact.tags,
-              campaignId: contact.campaignId,
-            },
+            fields: fingerprinted(contact),
             made: (state) => state.exists,
           };
     if (request && (await this.writer.replay(actor, id, request))) return { id };
@@ -80,4 +72,17 @@ export async function checkReferences(
   if (refs.campaignId && !(await contacts.campaignExists(orgId, refs.campaignId))) {
     throw new ValidationError('campaignId', `${refs.campaignId} is not a campaign of this organization`);
   }
+}
+
+/** Each field the request sent, named: the type makes a field added to ContactFields be added here (and to the fingerprint). */
+function fingerprinted(c: ContactFields): Record<keyof ContactFields, unknown> {
+  return {
+    name: c.name,
+    phone: c.phone,
+    timezone: c.timezone,
+    leadQuality: c.leadQuality,
+    assignedAgentId: c.assignedAgentId,
+    tags: c.tags,
+    campaignId: c.campaignId,
+  };
 }
