@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Database } from '@app/shared';
 import { MIGRATIONS } from '@app/shared/database/migrations';
-import { createTestDatabase, eventually, runTs, spawnTs, startPrivateRedis, testEnvironment, urlFor, withAdmin } from '@app/testing';
+import Redis from 'ioredis';
+import { hashApiKey } from '@app/tenancy';
+import { createTestDatabase, eventually, flushPrefix, runTs, spawnTs, startPrivateRedis, testEnvironment, urlFor, withAdmin } from '@app/testing';
 
 const CLI = 'apps/cli/src/main.ts';
 const dump = async (db: Database) =>
@@ -16,7 +18,10 @@ describe('processes a user runs', () => {
     database = await createTestDatabase();
     env = testEnvironment(database);
   });
-  afterAll(async () => database?.drop());
+  afterAll(async () => {
+    await flushPrefix(database.name);
+    await database?.drop();
+  });
 
   it('should create an organization from the CLI and print only its admin key, and the id to revoke it by, as JSON', async () => {
     const { code, stdout, stderr } = await runTs(CLI, ['org:create', '--name', 'Acme', '--timezone', 'Europe/Madrid'], env);
@@ -29,6 +34,13 @@ describe('processes a user runs', () => {
       expect(rows).toEqual([{ name: 'Acme', timezone: 'Europe/Madrid' }]);
       const keys = await db.query('SELECT id, user_id AS "userId", prefix FROM api_keys WHERE org_id = $1', [out.orgId]);
       expect(keys.rows).toEqual([{ id: out.adminKeyId, userId: out.adminUserId, prefix: out.adminKey.slice(0, 10) }]);
+      // known valid to the failed-authentication limit from the start, as a key the API issues (docs/operations.md)
+      const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+      try {
+        expect(await redis.pttl(`${database.name}:ratelimit:known-key:${hashApiKey(out.adminKey)}`)).toBeGreaterThan(0);
+      } finally {
+        redis.disconnect();
+      }
     } finally {
       await db.close();
     }

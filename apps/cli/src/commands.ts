@@ -4,7 +4,8 @@ import { Command, CommandRunner, Option } from 'nest-commander';
 import { IANAZone } from 'luxon';
 import { ProjectionRebuilder, ProjectionRegistry } from '@app/event-store';
 import { JobReconciler } from '@app/queue';
-import { CreateOrganizationCommand, CreateOrganizationResult } from '@app/tenancy';
+import { CreateOrganizationCommand, CreateOrganizationResult, hashApiKey } from '@app/tenancy';
+import { AuthFailureLimit } from '../../api/src/auth/auth-failure-limit';
 
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
 
@@ -13,7 +14,10 @@ export const BOOT_MIGRATIONS = Symbol('BOOT_MIGRATIONS');
 
 @Command({ name: 'org:create', description: 'Create an organization and print its first admin key (and the key\'s id, to revoke it) as JSON' })
 export class OrgCreateCommand extends CommandRunner {
-  constructor(private readonly commands: CommandBus) {
+  constructor(
+    private readonly commands: CommandBus,
+    private readonly failures: AuthFailureLimit,
+  ) {
     super();
   }
 
@@ -22,6 +26,8 @@ export class OrgCreateCommand extends CommandRunner {
     const timezone = options.timezone ?? 'UTC';
     if (!IANAZone.isValidZone(timezone)) throw new Error(`--timezone ${timezone} is not an IANA time zone`);
     const r = await this.commands.execute<CreateOrganizationCommand, CreateOrganizationResult>(new CreateOrganizationCommand(options.name.trim(), timezone));
+    // known valid from the start, as a key the API issues (AuthFailureLimit.issued); lost if Redis does not answer
+    await this.failures.issued(hashApiKey(r.adminKey));
     print({ orgId: r.orgId, adminUserId: r.adminUserId, adminKey: r.adminKey, adminKeyId: r.adminKeyId });
   }
 
