@@ -41,7 +41,7 @@ describe('foundation over HTTP', () => {
     expect([await count(missing), await count(unauthorized), await count(unmatched)]).toEqual([before[0] + 2, before[1] + 1, before[2] + 1]);
   });
 
-  it('should count each event an async consumer handles in projection_event_lag_seconds, per consumer', async () => {
+  it('should count each event an async consumer handles in projection_event_lag_seconds, per consumer, and show its last round', async () => {
     const count = (consumer: string) => scrapedMetric(t, 'projection_event_lag_seconds_count', { consumer });
     const before = await count('call-report');
     const org = await t.createOrg();
@@ -50,6 +50,10 @@ describe('foundation over HTTP', () => {
     const deadline = Date.now() + 10_000;
     while ((await count('call-report')) < before + 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(await count('call-report')).toBeGreaterThanOrEqual(before + 3);
+    // and when each consumer last committed a round (for an alert on a stuck one), none of them failing here
+    const lastRound = await scrapedMetric(t, 'consumer_last_round_timestamp_seconds', { consumer: 'call-report' });
+    expect(Math.abs(lastRound - Date.now() / 1000)).toBeLessThan(60);
+    expect(await scrapedMetric(t, 'consumer_failures_total')).toBe(0);
   });
 
   it('should answer with the caller\'s x-request-id, or a new one', async () => {
