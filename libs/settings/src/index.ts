@@ -2,7 +2,7 @@ export * from './domain/settings';
 export * from './domain/settings.events';
 export * from './domain/settings.decider';
 export * from './domain/settings.validation';
-export * from './domain/ip-address';
+
 export * from './domain/signing-secret';
 export * from './settings.repository';
 export * from './settings.module';

@@ -14,3 +14,4 @@ export * from './platform/logger';
 export * from './trust-cache';
 export * from './group-by';
 export * from './database/pg-array';
+export * from './net/ip-address';

@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { IANAZone } from 'luxon';
 import { ValidationError } from '@app/shared';
-import { isIpLiteral, isPublicAddress } from './ip-address';
+import { isIpLiteral, isPublicAddress } from '@app/shared';
 import {
   ASSIGNMENT_SCOPES,
   ASSIGNMENT_STRATEGIES,

@@ -6,7 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { buildConnector, Pool } from 'undici';
 import { ConfigService } from '@nestjs/config';
 import { Clock } from '@app/shared';
-import { DEFAULT_PRIVATE_NETWORKS, inNetworks, isPublicAddress, Network, parseNetworks } from '../domain/ip-address';
+import { DEFAULT_PRIVATE_NETWORKS, inNetworks, isPublicAddress, Network, parseNetworks } from '@app/shared';
 import { PreviousSigningSecret } from '../domain/settings';
 import { isHostAllowed, normalizeHost, outboundUrlProblem } from '../domain/settings.validation';
 import { SettingsRepository } from '../settings.repository';

@@ -1,4 +1,4 @@
-import { isPublicAddress } from '../domain/ip-address';
+import { isPublicAddress } from '@app/shared';
 import { DEFAULT_SETTINGS, mergeSettings, SettingsPatch } from '../domain/settings';
 import { isHostAllowed, isValidHost, outboundUrlProblem, settingsProblems } from '../domain/settings.validation';
 

@@ -1,21 +1,20 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { IsIn, IsInt, IsString, Matches, Max, Min, ValidateBy, validateSync } from 'class-validator';
-import { isIP } from 'node:net';
+import { DEFAULT_PRIVATE_NETWORKS, parseNetworks } from '../net/ip-address';
 
-/**
- * `none`, or comma-separated CIDRs whose address is an IP address and whose prefix fits it (/0-32, /0-128); with
- * `bareAddresses`, plain IP addresses too (and no `none`).
- */
-function isNetworkList(value: unknown, bareAddresses = false): boolean {
-  if (typeof value !== 'string') return false;
-  if (!bareAddresses && value.trim() === 'none') return true;
-  return value.split(',').every((part) => {
-    const m = /^\s*([0-9A-Fa-f:.]+)(?:\/(\d{1,3}))?\s*$/.exec(part);
-    const family = m ? isIP(m[1]) : 0;
-    if (family === 0) return false;
-    if (m![2] === undefined) return bareAddresses;
-    return Number(m![2]) <= (family === 4 ? 32 : 128);
-  });
+/** Whether `parseNetworks`, which the outbound guard reads the variable with, takes it. */
+function isNetworkList(value: unknown): boolean {
+  try {
+    return typeof value === 'string' && (parseNetworks(value), true);
+  } catch {
+    return false;
+  }
+}
+
+/** Comma-separated IP addresses or networks (an address alone is its /32 or /128), for TRUST_PROXY. */
+function isAddressList(value: unknown): boolean {
+  if (typeof value !== 'string' || value.trim() === 'none') return false;
+  return value.split(',').every((part) => isNetworkList(part.includes('/') ? part : `${part.trim()}/${part.includes(':') ? 128 : 32}`));
 }
 
 /** Process configuration (SPEC §9). Everything else is per-organization settings stored as events. */
@@ -133,7 +132,7 @@ export class Environment {
    * the failed-authentication limit or spend another address's. That limit counts per client address: behind a proxy
    * that is not listed here, every client shares the proxy's.
    */
-  @ValidateBy({ name: 'isAddressList', validator: { validate: (v: unknown) => v === '' || isNetworkList(v, true) } }, {
+  @ValidateBy({ name: 'isAddressList', validator: { validate: (v: unknown) => v === '' || isAddressList(v) } }, {
     message: 'TRUST_PROXY must be empty, or comma-separated IP addresses or networks (10.0.0.0/8,192.168.1.5)',
   })
   TRUST_PROXY = '';
@@ -153,7 +152,7 @@ export class Environment {
   @ValidateBy({ name: 'isNetworkList', validator: { validate: (v: unknown) => isNetworkList(v) } }, {
     message: 'OUTBOUND_PRIVATE_NETWORKS must be comma-separated networks like 10.0.0.0/8,fc00::/7 (an IP address and a prefix length it can have), or none',
   })
-  OUTBOUND_PRIVATE_NETWORKS = '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,127.0.0.0/8,fc00::/7,::1/128';
+  OUTBOUND_PRIVATE_NETWORKS = DEFAULT_PRIVATE_NETWORKS;
 
   /**
    * When set, `/metrics` answers only a scrape that sends `Authorization: Bearer <METRICS_TOKEN>` (401 otherwise).

@@ -1,5 +1,4 @@
 import { DEFAULT_PRIVATE_NETWORKS, inNetworks, isPublicAddress, parseIPv6, parseNetworks } from './ip-address';
-import { Environment } from '@app/shared';
 
 describe(isPublicAddress.name, () => {
   it.each([
@@ -116,8 +115,3 @@ describe(inNetworks.name, () => {
   });
 });
 
-describe('OUTBOUND_PRIVATE_NETWORKS default', () => {
-  it("should be the networks OutboundHttp falls back to (the environment's default and the library's agree)", () => {
-    expect(new Environment().OUTBOUND_PRIVATE_NETWORKS).toBe(DEFAULT_PRIVATE_NETWORKS);
-  });
-});
