@@ -484,6 +484,37 @@ describe('follow-up execution races (SPEC §5)', () => {
       expect(kinds(await eventsOf(o, c, f.id))).toEqual(['follow_up_scheduled', 'follow_up_attempt_started', 'follow_up_deferred']);
     });
 
+    it.concurrent('should record the text a stalled worker delivered after another worker deferred its attempt, and send nothing at the opening', async () => {
+      // Worker A's job stalls while the provider holds its request; worker B, handed the job as the window closes, finds
+      // the attempt open and defers its delivery to the opening. A's text then goes out. Regression: its success was
+      // ignored as stale (the deferral had moved the schedule), and the opening texted the lead again.
+      const sms = await sink();
+      sms.hold();
+      const o = await setup({ sms: { url: sms.url } });
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'sms', message: 'Your quote is ready', scheduledAt: iso(0) });
+      await eventually(() => expect(forFollowUp(sms, f.id)).toHaveLength(1));
+      await t.app.get(FollowUpWriter).write(systemActor(o.orgId), c, () => ({
+        type: 'StartFollowUpAttempt',
+        contactId: c,
+        followUpId: f.id,
+        schedule: 1,
+        now: new Date().toISOString(),
+        window: { inWindow: false, nextOpening: new Date(Date.now() + 12 * 3600_000).toISOString() },
+      }));
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'scheduled', attempts: 1 });
+      forFollowUp(sms, f.id)[0].release(200);
+      await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      const events = await eventsOf(o, c, f.id);
+      expect(kinds(events)).toEqual(['follow_up_scheduled', 'follow_up_attempt_started', 'follow_up_deferred', 'follow_up_attempt_succeeded']);
+      checkLifecycle(events);
+      // the deferral's job, at the opening: nothing left to send
+      await t.app.get(ExecuteFollowUpHandler).run({ ...payload(o, c, f), schedule: 2 }, { jobId: `by-hand.${f.id}.2`, attemptsMade: 0, redelivered: false });
+      await sleep(300);
+      expect(forFollowUp(sms, f.id)).toHaveLength(1);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'completed', attempts: 1 });
+    });
+
     it.concurrent("should not ask the dialler again when the job runs again with less than the redial margin of the attempt's timeout left", async () => {
       // A call placed as the timeout fails the attempt rings the lead, and the retry rings them again. The margin of a
       // 10 s timeout is half of it (5 minutes or a tenth of the timeout, at most half); the job runs again 7 s in.

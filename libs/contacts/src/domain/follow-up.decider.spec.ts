@@ -543,17 +543,38 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
           expect(followUpAfter(after(inFlight, start({ window: outOfWindow }))).occurrence).toBe(followUpAfter(inFlight).occurrence);
         });
 
-        it('should resume it, starting no second attempt, when the window has opened, and take the resumed delivery\'s result, not the old one\'s', () => {
+        it('should resume it, starting no second attempt, when the window has opened, and take the resumed delivery\'s result', () => {
           const deferred = after(inFlight, start({ window: outOfWindow }));
           given(...deferred).when(start({ schedule: 2, now: opening })).then([]);
           // the job of the old schedule is stale
           given(...deferred).when(start({ schedule: 1, now: opening })).then([]);
-          // a late answer to the delivery before the crash names the old schedule: stale
-          given(...deferred).when(result(1, true, { schedule: 1 })).then([]);
-          given(...deferred)
-            .when(result(1, true, { schedule: 2 }))
-            .then([{ type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: null, detail: null } }]);
-          expect(followUpAfter(after(deferred, result(1, false, { schedule: 2 })))).toMatchObject({ status: 'scheduled', attempts: 1, attemptOpen: false, schedule: 3 });
+          // the resumed delivery names the schedule the attempt started under (a worker from before that was recorded,
+          // the deferral's: both are the open attempt's)
+          for (const schedule of [1, 2]) {
+            given(...deferred)
+              .when(result(1, true, { schedule }))
+              .then([{ type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: null, detail: null } }]);
+          }
+          expect(followUpAfter(after(deferred, result(1, false, { schedule: 1 })))).toMatchObject({ status: 'scheduled', attempts: 1, attemptOpen: false, schedule: 3 });
+        });
+
+        it('should take the result of a stalled delivery that went on while another worker deferred the attempt, so the opening sends nothing again', () => {
+          const deferred = after(inFlight, start({ window: outOfWindow }));
+          expect(followUpAfter(deferred)).toMatchObject({ attemptSchedule: 1, schedule: 2 });
+          const delivered = after(deferred, result(1, true, { schedule: 1 }));
+          expect(followUpAfter(delivered)).toMatchObject({ status: 'completed', attemptOpen: false });
+          // the deferral's job, at the opening, finds nothing to send; a second answer is stale
+          given(...delivered).when(start({ schedule: 2, now: opening })).then([]);
+          given(...delivered).when(result(1, true, { schedule: 2 })).then([]);
+        });
+
+        it('should not let the result of an attempt withdrawn by a snooze end the attempt started again under the new schedule, deferred or not', () => {
+          const restarted = after(inFlight, snooze(), start({ schedule: 2, now: '2025-03-14T14:00:00.000Z' }));
+          expect(followUpAfter(restarted)).toMatchObject({ attempts: 1, attemptOpen: true, attemptSchedule: 2 });
+          given(...restarted).when(result(1, true, { schedule: 1 })).then([]);
+          const deferredAgain = after(restarted, start({ schedule: 2, window: { inWindow: false, nextOpening: '2025-03-15T08:00:00.000Z' }, now: '2025-03-14T22:00:00.000Z' }));
+          expect(followUpAfter(deferredAgain)).toMatchObject({ attemptOpen: true, attemptSchedule: 2, schedule: 3 });
+          given(...deferredAgain).when(result(1, true, { schedule: 1 })).then([]);
         });
 
         it('should defer it again when its job finds the window still shut', () => {
@@ -740,6 +761,13 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       given(...deferred).when(expire('2025-03-19T03:00:00Z')).then(expired('2025-03-19T03:00:00.000Z'));
       given(...deferred).when(expire('2025-03-20T08:00:05Z')).then([]);
       given(...deferred).when(expire('2025-03-20T08:10:00Z')).then(expired('2025-03-20T08:10:00.000Z'));
+    });
+
+    it('should wait for an sms whose delivery another worker deferred while a stalled one may still be delivering it', () => {
+      // started at 01:00 on the 19th (past the expiry age) and deferred a minute later by another worker's run of the job
+      const deferred = after([created, sms, started(1, { at: '2025-03-19T01:00:00.000Z' })], start({ now: '2025-03-19T01:01:00Z', window: { inWindow: false, nextOpening: '2025-03-20T08:00:00Z' } }));
+      given(...deferred).when(expire('2025-03-19T01:05:00Z')).then([]);
+      given(...deferred).when(expire('2025-03-19T01:10:00Z')).then(expired('2025-03-19T01:10:00.000Z'));
     });
 
     it('should do nothing while it is overdue by expireAfterDays days or fewer', () => {

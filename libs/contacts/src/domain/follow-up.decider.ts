@@ -62,6 +62,12 @@ export interface FollowUpState {
   /** When the last attempt started (FollowUpAttemptStarted.at); undefined for a state folded before it was kept. */
   readonly attemptStartedAt?: string;
   /**
+   * The schedule the last attempt started under (FollowUpAttemptStarted.schedule): with its number, it names the
+   * attempt. It differs from `schedule` only while an open sms attempt's delivery waits for the window (a deferral
+   * moves `schedule`, not the attempt). undefined for an attempt that did not record it: `schedule` stands in.
+   */
+  readonly attemptSchedule?: number;
+  /**
    * Whether the last call attempt was sent to a dialler (FollowUpAttemptStarted.dialled): only then does a timeout end
    * it, and only then is its dial request sent again when it is resumed. undefined when the attempt did not record it
    * (recorded before it was, or an sms or webhook): the org's dialler setting of the moment stands in.
@@ -154,6 +160,7 @@ export function evolveFollowUp(f: FollowUpState, event: FollowUpLifecycleEvent):
         outOfWindow: f.outOfWindow || d.outOfWindow,
         attemptAgentId: d.agentId,
         attemptStartedAt: d.at,
+        attemptSchedule: d.schedule,
         attemptDialled: d.dialled,
       };
     }
@@ -405,11 +412,23 @@ function fnv1a(text: string): number {
   return h >>> 0;
 }
 
+/**
+ * The schedule the open attempt started under (see FollowUpState.attemptSchedule). An sms attempt's result names it
+ * whichever delivery reports it: a stalled worker's delivery that went on after another worker deferred the attempt to
+ * the window's opening, or the delivery resumed there. The first result ends the attempt and the other is stale, so
+ * the text a provider accepted is recorded and not sent again at the opening.
+ */
+export function openAttemptSchedule(f: FollowUpState): number {
+  return f.attemptOpen && f.attemptSchedule !== undefined ? f.attemptSchedule : f.schedule;
+}
+
 /** Stale ([]) unless `attempt` (under `schedule`, when given) is the open one. A failure retries at retryAt while attempts are left, else fails the follow-up. */
 function recordResult(c: RecordFollowUpAttemptResult, f: FollowUpState): ContactEvent[] {
   if (!Number.isInteger(c.attempt)) throw new ValidationError('attempt', 'must be an integer');
   if (typeof c.success !== 'boolean') throw new ValidationError('success', 'must be a boolean');
-  if (!f.attemptOpen || f.attempts !== c.attempt || (c.schedule !== undefined && c.schedule !== f.schedule)) return [];
+  // A result naming the schedule of the deferral is also the open attempt's: a worker from before attemptSchedule was
+  // recorded names it so for a resumed delivery.
+  if (!f.attemptOpen || f.attempts !== c.attempt || (c.schedule !== undefined && c.schedule !== openAttemptSchedule(f) && c.schedule !== f.schedule)) return [];
   const callId = optionalText(c.callId);
   if (c.success) {
     return [{ type: FollowUpAttemptSucceeded, data: { ...ref(c), attempt: c.attempt, callId, detail: optionalText(c.detail) } }];
@@ -446,12 +465,14 @@ export const DELIVERY_GRACE_MS = 10 * 60_000;
 
 function deliveringNow(f: FollowUpState, now: string): boolean {
   if (f.type === 'call' || !f.attemptOpen || f.attemptStartedAt === undefined) return false;
+  const sinceStart = Date.parse(now) - Date.parse(f.attemptStartedAt);
   if (f.status === 'scheduled') {
-    // an sms whose resumed delivery was deferred to the window's opening: delivered from then on, not while it waits
+    // An sms whose resumed delivery was deferred to the window's opening: delivered from then on, not while it waits;
+    // and just after its start, when the deferral came from another worker while a stalled one was still delivering.
     const sinceOpening = Date.parse(now) - Date.parse(f.nextAttemptAt);
-    return sinceOpening >= 0 && sinceOpening < DELIVERY_GRACE_MS;
+    return (sinceOpening >= 0 && sinceOpening < DELIVERY_GRACE_MS) || sinceStart < DELIVERY_GRACE_MS;
   }
-  return Date.parse(now) - Date.parse(f.attemptStartedAt) < DELIVERY_GRACE_MS;
+  return sinceStart < DELIVERY_GRACE_MS;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

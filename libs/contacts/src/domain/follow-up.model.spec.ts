@@ -43,6 +43,8 @@ import { prng } from '@app/testing/seeded-random';
  * - a deferral keeps the status (scheduled or snoozed) (follow-up.decider.ts evolveFollowUp);
  * - a job run again that finds an sms attempt open (a crash left it in flight) resumes its delivery in the window; out
  *   of it the delivery is deferred to the opening, the attempt staying open and counted once (scheduled meanwhile);
+ *   the result of either delivery (one a stalled worker went on with, or the one resumed at the opening) ends it,
+ *   named by the schedule the attempt started under or the deferral's;
  * - a call attempt records whether it was dialled (the settings it started with had a dialler); its timeout job
  *   follows that record, and an attempt a pushed call started is not dialled;
  * - a call naming a follow-up ends it only when it is an open call follow-up, whatever the direction, starting the
@@ -143,6 +145,8 @@ interface ModelFollowUp {
   lastFailedAt?: number;
   /** When its last attempt started. */
   attemptStartedAt?: number;
+  /** The schedule its last attempt started under (a deferral of an open sms attempt moves `schedule`, not this). */
+  attemptSchedule?: number;
 }
 
 /** What the API shows of a follow-up (the read model): nextAttemptAt only while it waits for an attempt. */
@@ -609,6 +613,7 @@ class Sequence {
         f.attempts++;
         f.attemptOpen = true;
         f.attemptStartedAt = now;
+        f.attemptSchedule = f.schedule;
         f.status = f.type === 'call' ? 'queued' : 'in_progress';
         if (!inWindow) {
           f.outOfWindow = true;
@@ -619,7 +624,7 @@ class Sequence {
       case 'result':
       case 'timeout': {
         const f = m!;
-        if (!f.attemptOpen || f.attempts !== intent.attempt || f.schedule !== intent.schedule) {
+        if (!f.attemptOpen || f.attempts !== intent.attempt || (f.schedule !== intent.schedule && f.attemptSchedule !== intent.schedule)) {
           this.coverage.add(`stale ${intent.kind} ignored`);
           return { refused: false, changed };
         }
@@ -731,9 +736,11 @@ class Sequence {
         const day = (ms: number) => DateTime.fromMillis(ms, { zone: this.s.timezone }).startOf('day');
         const overdueDays = Math.round(day(now).diff(day(f.scheduledAt), 'days').days);
         if (isEnded(f.status) || overdueDays <= this.s.expireAfterDays) return { refused: false, changed };
-        // an sms whose resumed delivery waits for the window's opening is delivered from the opening on
-        const deliveredSince = f.status === 'scheduled' ? f.nextAttemptAt : f.attemptStartedAt;
-        if (f.type !== 'call' && f.attemptOpen && deliveredSince !== undefined && now >= deliveredSince && now - deliveredSince < DELIVERY_GRACE_MS) {
+        // an sms whose resumed delivery waits for the window's opening is delivered from the opening on, and may still be
+        // delivered by the run its deferral interrupted just after its start
+        const within = (since: number | undefined) => since !== undefined && now >= since && now - since < DELIVERY_GRACE_MS;
+        const delivering = within(f.attemptStartedAt) || (f.status === 'scheduled' && within(f.nextAttemptAt));
+        if (f.type !== 'call' && f.attemptOpen && delivering) {
           this.coverage.add('expiry waits for a delivery');
           return { refused: false, changed };
         }

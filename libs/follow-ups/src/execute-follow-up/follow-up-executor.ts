@@ -16,6 +16,7 @@ import {
   FIRST_FOLLOW_UP_SCHEDULE,
   FollowUpAttemptStarted,
   FollowUpState,
+  openAttemptSchedule,
   routeAttempt,
   toFollowUpWindowCheck,
   wasDialled,
@@ -100,8 +101,11 @@ const timeLeftToRedial = (f: FollowUpState, now: Date, s: OrgSettings): boolean 
 const isActive = (active: Map<string, Set<string>>, orgId: string, agentId: string | null): string | null =>
   agentId && active.get(orgId)?.has(agentId) ? agentId : null;
 
-/** One attempt of one follow-up: a withdrawn attempt's number can come again, never under the same schedule. */
-const attemptKey = (f: FollowUpState) => `${f.id}.${f.schedule}.${f.attempts}`;
+/**
+ * One attempt of one follow-up: a withdrawn attempt's number can come again, never under the same schedule. An open
+ * attempt is named by the schedule it started under, which an sms deferred while open keeps (openAttemptSchedule).
+ */
+const attemptKey = (f: FollowUpState) => `${f.id}.${openAttemptSchedule(f)}.${f.attempts}`;
 
 /**
  * The webhook-id of an attempt's request, which receivers de-duplicate on (Standard Webhooks: "the same when the same
@@ -294,7 +298,7 @@ export class FollowUpExecutor {
       contactId: job.contactId,
       followUpId: job.followUpId,
       attempt: attempt.attempts,
-      schedule: attempt.schedule,
+      schedule: openAttemptSchedule(attempt),
       success: o.ok,
       reason: o.ok ? null : (o.error ?? `status ${o.status}`),
       detail: o.ok ? `status ${o.status ?? ''}`.trim() : null,
