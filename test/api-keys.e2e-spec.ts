@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { bearer, expectError, fieldsNamed, startTestApp, TestApp } from '@app/testing';
+import { ProjectionRebuilder } from '@app/event-store';
+import { MAX_LIVE_API_KEYS } from '@app/tenancy';
+import { bearer, eventually, expectError, fieldsNamed, startTestApp, TestApp } from '@app/testing';
 
 /**
  * Rotating a user's API key (SPEC §9: keys belong to a user, are stored hashed, shown once, revocable): an admin issues
@@ -40,6 +42,7 @@ describe('API keys of a user', () => {
       prefix: res.body.apiKey.slice(0, 10),
       createdAt: expect.any(String),
       revokedAt: null,
+      lastUsedAt: null,
       apiKey: expect.stringMatching(/^fk_[A-Za-z0-9_-]{43}$/),
     });
     expect(res.body.apiKey).not.toBe(dialler.apiKey);
@@ -48,12 +51,11 @@ describe('API keys of a user', () => {
 
     const listed = await list(org.adminKey, dialler.id);
     expect(listed.status).toBe(200);
-    expect(listed.body).toEqual({
-      apiKeys: [
-        { id: dialler.apiKeyId, userId: dialler.id, name: null, prefix: dialler.apiKey.slice(0, 10), createdAt: expect.any(String), revokedAt: null },
-        { id: res.body.id, userId: dialler.id, name: 'dialler 2026 rotation', prefix: res.body.prefix, createdAt: res.body.createdAt, revokedAt: null },
-      ],
-    });
+    // (lastUsedAt: the test below)
+    expect(listed.body.apiKeys.map(({ lastUsedAt, ...key }: { lastUsedAt: unknown }) => key)).toEqual([
+      { id: dialler.apiKeyId, userId: dialler.id, name: null, prefix: dialler.apiKey.slice(0, 10), createdAt: expect.any(String), revokedAt: null },
+      { id: res.body.id, userId: dialler.id, name: 'dialler 2026 rotation', prefix: res.body.prefix, createdAt: res.body.createdAt, revokedAt: null },
+    ]);
     // neither key nor anything derived from more than its prefix
     for (const key of [dialler.apiKey, res.body.apiKey as string]) {
       expect(listed.text).not.toContain(key);
@@ -62,6 +64,49 @@ describe('API keys of a user', () => {
     const { rows } = await t.db.query<{ hash: string }>(`SELECT encode(key_hash, 'hex') AS hash FROM api_keys WHERE user_id = $1`, [dialler.id]);
     expect(rows).toHaveLength(2);
     for (const { hash } of rows) expect(listed.text).not.toContain(hash);
+  });
+
+  it('should show when each key last authenticated a request, null for one never used, through a revocation and a rebuild', async () => {
+    // Rotation: before revoking the old key, an admin checks that no client still uses it.
+    const org = await t.createOrg();
+    const dialler = await createUser(org.adminKey, { name: 'Dialler', role: 'integration' });
+    const unused = (await issue(org.adminKey, dialler.id, { name: 'spare' })).body as { id: string };
+    const before = Date.now();
+    expect(await status(dialler.apiKey)).toBe(200);
+    const after = Date.now();
+    type Key = { id: string; lastUsedAt: string | null; revokedAt: string | null };
+    const keys = async () => new Map(((await list(org.adminKey, dialler.id)).body.apiKeys as Key[]).map((k) => [k.id, k]));
+    // the use is written without holding up the request
+    const usedAt = await eventually(async () => {
+      const at = (await keys()).get(dialler.apiKeyId)!.lastUsedAt;
+      expect(at).not.toBeNull();
+      return Date.parse(at!);
+    });
+    expect(usedAt).toBeGreaterThanOrEqual(before - 1000);
+    expect(usedAt).toBeLessThanOrEqual(after + 1000);
+    expect((await keys()).get(unused.id)!.lastUsedAt).toBeNull();
+
+    expect((await t.http().delete(`/api/api-keys/${dialler.apiKeyId}`).set(bearer(org.adminKey))).status).toBe(204);
+    await t.app.get(ProjectionRebuilder).rebuild('tenancy');
+    const rebuilt = await keys();
+    expect(rebuilt.get(dialler.apiKeyId)).toMatchObject({ lastUsedAt: new Date(usedAt).toISOString(), revokedAt: expect.any(String) });
+    expect(rebuilt.get(unused.id)!.lastUsedAt).toBeNull();
+  });
+
+  it('should answer 409 past MAX_LIVE_API_KEYS unrevoked keys of a user, and issue again once one is revoked', async () => {
+    const org = await t.createOrg();
+    const dialler = await createUser(org.adminKey, { name: 'Dialler', role: 'integration' });
+    for (let i = 1; i < MAX_LIVE_API_KEYS; i++) expect((await issue(org.adminKey, dialler.id, { name: `k${i}` })).status).toBe(201);
+    const refused = await issue(org.adminKey, dialler.id, { name: 'one too many' });
+    expectError(refused, 409, 'Conflict');
+    expect(refused.body.message).toContain(`holds ${MAX_LIVE_API_KEYS} unrevoked API keys`);
+    expect((await list(org.adminKey, dialler.id)).body.apiKeys).toHaveLength(MAX_LIVE_API_KEYS);
+    expect(await status(dialler.apiKey)).toBe(200);
+
+    expect((await t.http().delete(`/api/api-keys/${dialler.apiKeyId}`).set(bearer(org.adminKey))).status).toBe(204);
+    const issued = await issue(org.adminKey, dialler.id, { name: 'after a revocation' });
+    expect(issued.status).toBe(201);
+    expect(await status(issued.body.apiKey)).toBe(200);
   });
 
   it('should leave the other key working when one is revoked, and show when it was revoked', async () => {

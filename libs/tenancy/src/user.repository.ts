@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Actor, Database, Role, TrustCache } from '@app/shared';
 
@@ -27,6 +27,11 @@ export interface ApiKeyView {
   createdAt: string;
   /** null: the key works (while its user is active). */
   revokedAt: string | null;
+  /**
+   * When it last authenticated a request, up to a minute behind (each process records a key's use at most once per
+   * KEY_USE_RESOLUTION_MS); null: not used since migration 0032 recorded uses.
+   */
+  lastUsedAt: string | null;
 }
 
 /** The organization's timezone: the settings' once an admin has set it (SPEC §7), before that the one it was created with. */
@@ -39,6 +44,12 @@ const COLUMNS = `id, name, email, role, branch, department, coalesce(timezone, $
 /** Keys remembered per process at most; the oldest is dropped first. Only valid keys are remembered. */
 const MAX_CACHED_KEYS = 10_000;
 
+/** A process records a key's use at most this often: a dialler pushing calls one by one costs one write a minute. */
+export const KEY_USE_RESOLUTION_MS = 60_000;
+
+const KEY_COLUMNS = `k.id, k.user_id AS "userId", k.name, k.prefix, k.created_at AS "createdAt", k.revoked_at AS "revokedAt",
+  u.last_used_at AS "lastUsedAt"`;
+
 /** Reads of the tenancy read model. Every query is scoped by organization. */
 @Injectable()
 export class UserRepository {
@@ -49,8 +60,11 @@ export class UserRepository {
    * within AUTH_CACHE_MS. Unknown keys are never remembered, so guessing fills nothing; a lookup that was running
    * when they were forgotten is not remembered either (TrustCache).
    */
-  private readonly actors = new TrustCache<Actor>(MAX_CACHED_KEYS);
+  private readonly actors = new TrustCache<{ actor: Actor; keyId: string }>(MAX_CACHED_KEYS);
   private readonly authCacheMs: number;
+  /** When this process last recorded each key's use (api_key_usage). */
+  private readonly usesRecorded = new Map<string, number>();
+  private readonly logger = new Logger(UserRepository.name);
 
   constructor(
     private readonly db: Database,
@@ -62,12 +76,35 @@ export class UserRepository {
   /** The actor of a valid, unrevoked key of an active user, or null. */
   async actorForKey(hashHex: string): Promise<Actor | null> {
     const now = Date.now();
-    const hit = this.actors.get(hashHex, now);
-    if (hit) return hit;
-    const mark = this.actors.mark();
-    const actor = await this.actorForKeyHash(hashHex);
-    if (actor && this.authCacheMs > 0) this.actors.set(hashHex, actor, mark, now + this.authCacheMs);
-    return actor;
+    let found = this.actors.get(hashHex, now);
+    if (!found) {
+      const mark = this.actors.mark();
+      found = (await this.keyHolder(hashHex)) ?? undefined;
+      if (found && this.authCacheMs > 0) this.actors.set(hashHex, found, mark, now + this.authCacheMs);
+    }
+    if (!found) return null;
+    this.recordUse(found.keyId, now);
+    return found.actor;
+  }
+
+  /**
+   * api_key_usage.last_used_at, at most once per KEY_USE_RESOLUTION_MS a key in this process, without holding up the
+   * request: a write that fails (the database away for a moment) is logged, and the next minute's use writes again.
+   */
+  private recordUse(keyId: string, now: number): void {
+    if (now - (this.usesRecorded.get(keyId) ?? Number.NEGATIVE_INFINITY) < KEY_USE_RESOLUTION_MS) return;
+    if (this.usesRecorded.size >= MAX_CACHED_KEYS) this.usesRecorded.clear();
+    this.usesRecorded.set(keyId, now);
+    this.db
+      .query(
+        {
+          name: 'record-key-use',
+          text: `INSERT INTO api_key_usage (key_id, last_used_at) VALUES ($1, $2) ON CONFLICT (key_id)
+                 DO UPDATE SET last_used_at = greatest(api_key_usage.last_used_at, excluded.last_used_at)`,
+        },
+        [keyId, new Date(now)],
+      )
+      .catch((err: Error) => this.logger.warn({ keyId, err: err.message }, "an API key's use was not recorded"));
   }
 
   private readonly forgetters: (() => void)[] = [];
@@ -88,18 +125,23 @@ export class UserRepository {
     return this.authCacheMs;
   }
 
+  /** The actor of a valid key, read from the database every time (no cache, no use recorded). */
   async actorForKeyHash(hashHex: string): Promise<Actor | null> {
-    const { rows } = await this.db.query<{ org_id: string; user_id: string; role: Role; timezone: string }>(
+    return (await this.keyHolder(hashHex))?.actor ?? null;
+  }
+
+  private async keyHolder(hashHex: string): Promise<{ actor: Actor; keyId: string } | null> {
+    const { rows } = await this.db.query<{ org_id: string; user_id: string; role: Role; timezone: string; key_id: string }>(
       {
         name: 'actor-for-key',
-        text: `SELECT u.org_id, u.id AS user_id, u.role, coalesce(u.timezone, ${ORG_TIMEZONE('u.org_id')}) AS timezone
+        text: `SELECT u.org_id, u.id AS user_id, u.role, coalesce(u.timezone, ${ORG_TIMEZONE('u.org_id')}) AS timezone, k.id AS key_id
                  FROM api_keys k JOIN users u ON u.id = k.user_id
                 WHERE k.key_hash = decode($1, 'hex') AND k.revoked_at IS NULL AND u.active`,
       },
       [hashHex],
     );
     const r = rows[0];
-    return r ? { orgId: r.org_id, userId: r.user_id, role: r.role, timezone: r.timezone } : null;
+    return r ? { actor: { orgId: r.org_id, userId: r.user_id, role: r.role, timezone: r.timezone }, keyId: r.key_id } : null;
   }
 
   async find(orgId: string, userId: string): Promise<UserView | null> {
@@ -124,9 +166,9 @@ export class UserRepository {
   async listApiKeys(orgId: string, userId: string): Promise<ApiKeyView[] | null> {
     const { rows } = await this.db.query<ApiKeyView>(
       // the user's row answers "no keys" apart from "no such user" in one query
-      `SELECT k.id, u.id AS "userId", k.name, k.prefix, k.created_at AS "createdAt", k.revoked_at AS "revokedAt"
-         FROM users u LEFT JOIN api_keys k ON k.user_id = u.id
-        WHERE u.org_id = $1 AND u.id = $2
+      `SELECT ${KEY_COLUMNS}
+         FROM users o LEFT JOIN api_keys k ON k.user_id = o.id LEFT JOIN api_key_usage u ON u.key_id = k.id
+        WHERE o.org_id = $1 AND o.id = $2
         ORDER BY k.created_at, k.id`,
       [orgId, userId],
     );
@@ -136,7 +178,7 @@ export class UserRepository {
 
   async findApiKey(orgId: string, keyId: string): Promise<ApiKeyView | null> {
     const { rows } = await this.db.query<ApiKeyView>(
-      `SELECT id, user_id AS "userId", name, prefix, created_at AS "createdAt", revoked_at AS "revokedAt" FROM api_keys WHERE org_id = $1 AND id = $2`,
+      `SELECT ${KEY_COLUMNS} FROM api_keys k LEFT JOIN api_key_usage u ON u.key_id = k.id WHERE k.org_id = $1 AND k.id = $2`,
       [orgId, keyId],
     );
     return rows[0] ?? null;

@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from '@app/shared';
 import { ApiKeyIssued, ApiKeyRevoked, UserCreated, UserCreatedData, UserEvent, UserUpdated } from './tenancy.events';
-import { decideUser, evolveUser, initialUserState, UserState } from './user.decider';
+import { decideUser, evolveUser, initialUserState, MAX_LIVE_API_KEYS, UserState } from './user.decider';
 
 const user: UserCreatedData = {
   userId: 'u1',
@@ -42,6 +42,15 @@ describe('decideUser', () => {
     expect(() => decideUser(issue, given([created, deactivated]))).toThrow(ConflictError);
     const reactivated: UserEvent = { type: UserUpdated, data: { userId: 'u1', changes: { active: true } } };
     expect(decideUser(issue, given([created, deactivated, reactivated]))).toHaveLength(1);
+  });
+
+  it('should refuse a key past MAX_LIVE_API_KEYS unrevoked ones, and issue it once one of them is revoked', () => {
+    const keys = Array.from({ length: MAX_LIVE_API_KEYS }, (_, i): UserEvent => ({ type: ApiKeyIssued, data: { keyId: `k${i}`, userId: 'u1', keyHash: `h${i}`, prefix: 'p' } }));
+    const issue = { type: 'IssueApiKey' as const, userId: 'u1', keyId: 'next', keyHash: 'hn', prefix: 'p', name: null };
+    expect(() => decideUser(issue, given([created, ...keys]))).toThrow(ConflictError);
+    expect(() => decideUser(issue, given([created, ...keys]))).toThrow(`holds ${MAX_LIVE_API_KEYS} unrevoked API keys`);
+    expect(decideUser(issue, given([created, ...keys, { type: ApiKeyRevoked, data: { keyId: 'k3', userId: 'u1' } }]))).toHaveLength(1);
+    expect(decideUser(issue, given([created, ...keys.slice(1)]))).toHaveLength(1);
   });
 
   it('should revoke one key and leave the user\'s other keys live', () => {

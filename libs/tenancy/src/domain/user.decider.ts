@@ -46,6 +46,12 @@ export function evolveUser(state: UserState, event: UserEvent): UserState {
   }
 }
 
+/**
+ * Unrevoked keys a user may hold at once. Rotation needs two (the old one until every client has the new one); a
+ * script that issues a key per run and never revokes would otherwise pile up secrets that all work.
+ */
+export const MAX_LIVE_API_KEYS = 20;
+
 export function decideUser(command: UserCommand, state: UserState): UserEvent[] {
   switch (command.type) {
     case 'CreateUser':
@@ -55,6 +61,10 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       if (!state.exists) throw new NotFoundError('user', command.userId);
       // a deactivated user's keys do not authenticate: a new one would be a secret that looks valid and is not
       if (!state.profile.active) throw new ConflictError(`user ${command.userId} is deactivated: reactivate them (PATCH active true) before issuing a key`);
+      const live = [...state.keys.values()].filter((k) => !k.revoked).length;
+      if (live >= MAX_LIVE_API_KEYS) {
+        throw new ConflictError(`user ${command.userId} holds ${live} unrevoked API keys, the most a user may: revoke one (DELETE /api/api-keys/:id) before issuing another`);
+      }
       const { keyId, userId, keyHash, prefix, name } = command;
       return [{ type: ApiKeyIssued, data: { keyId, userId, keyHash, prefix, name } }];
     }

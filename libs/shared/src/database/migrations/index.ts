@@ -29,6 +29,7 @@ import { ListFilterIndexes1700000000028 } from './1700000000028-list-filter-inde
 import { FollowUpsContactAgent1700000000029 } from './1700000000029-follow-ups-contact-agent';
 import { ContactTimezoneFollowsOrg1700000000030 } from './1700000000030-contact-timezone-follows-org';
 import { ApiKeyName1700000000031 } from './1700000000031-api-key-name';
+import { ApiKeyUsage1700000000032 } from './1700000000032-api-key-usage';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -56,4 +57,5 @@ export const MIGRATIONS = [
   FollowUpsContactAgent1700000000029,
   ContactTimezoneFollowsOrg1700000000030,
   ApiKeyName1700000000031,
+  ApiKeyUsage1700000000032,
 ];
