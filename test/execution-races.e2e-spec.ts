@@ -404,6 +404,17 @@ describe('follow-up execution races (SPEC §5)', () => {
       expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
     });
 
+    /** The StartFollowUpAttempt of schedule 1 a worker decides, with the window it saw: appended by hand. */
+    const startByHand = (o: Org, contactId: string, f: FollowUp, window: { inWindow: boolean; nextOpening: string | null }) =>
+      t.app.get(FollowUpWriter).write(systemActor(o.orgId), contactId, () => ({
+        type: 'StartFollowUpAttempt',
+        contactId,
+        followUpId: f.id,
+        schedule: 1,
+        now: new Date().toISOString(),
+        window,
+      }));
+
     /** A calling window, every day, shut now where the contacts are (Etc/UTC): open one hour, twelve hours from now. */
     const shutNow = () => {
       const hour = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
@@ -455,14 +466,7 @@ describe('follow-up execution races (SPEC §5)', () => {
       const c = await createContact(o);
       const f = await schedule(o, c, { type: 'sms', message: 'Your quote is ready', scheduledAt: iso(3600_000), allowOutOfWindow });
       // the worker counted the attempt and died before the provider had the text
-      await t.app.get(FollowUpWriter).write(systemActor(o.orgId), c, () => ({
-        type: 'StartFollowUpAttempt',
-        contactId: c,
-        followUpId: f.id,
-        schedule: 1,
-        now: new Date().toISOString(),
-        window: { inWindow: true, nextOpening: null },
-      }));
+      await startByHand(o, c, f, { inWindow: true, nextOpening: null });
       const window = shutNow();
       expect((await send('patch', '/api/settings', o.admin, { callingWindow: window })).status).toBe(200);
       await run(o, c, f, true);
@@ -494,14 +498,7 @@ describe('follow-up execution races (SPEC §5)', () => {
       const c = await createContact(o);
       const f = await schedule(o, c, { type: 'sms', message: 'Your quote is ready', scheduledAt: iso(0) });
       await eventually(() => expect(forFollowUp(sms, f.id)).toHaveLength(1));
-      await t.app.get(FollowUpWriter).write(systemActor(o.orgId), c, () => ({
-        type: 'StartFollowUpAttempt',
-        contactId: c,
-        followUpId: f.id,
-        schedule: 1,
-        now: new Date().toISOString(),
-        window: { inWindow: false, nextOpening: new Date(Date.now() + 12 * 3600_000).toISOString() },
-      }));
+      await startByHand(o, c, f, { inWindow: false, nextOpening: new Date(Date.now() + 12 * 3600_000).toISOString() });
       expect(await followUp(o, f.id)).toMatchObject({ status: 'scheduled', attempts: 1 });
       forFollowUp(sms, f.id)[0].release(200);
       await waitFor(o, f.id, { status: 'completed', attempts: 1 });
