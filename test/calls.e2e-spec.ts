@@ -1257,9 +1257,40 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expect(seenIds[4]).toBe(pushed[0]);
     });
 
+    it("should read a calendar day in from and to as the start of that day in the caller's timezone", async () => {
+      // 22:00 on the 19th in New York is the 20th in UTC: "calls from the 20th" is a different list for each of them
+      const id = await newContact();
+      const callId = randomUUID();
+      expect((await push(id, { callId, startedAt: '2024-01-20T03:00:00Z' })).status).toBe(201);
+      const newYork = await t.createUser(admin.apiKey, { name: 'Nia', role: 'supervisor', timezone: 'America/New_York' });
+      const listed = async (query: string, key: string) => {
+        const res = await get(`/api/calls?contactId=${id}&${query}`, key);
+        expect(res.status).toBe(200);
+        return res.body.calls.map((c: Call) => c.callId);
+      };
+      expect(await listed('from=2024-01-20', admin.apiKey)).toEqual([callId]);
+      expect(await listed('from=2024-01-20', newYork.apiKey)).toEqual([]);
+      expect(await listed('to=2024-01-20', newYork.apiKey)).toEqual([callId]);
+      expect(await listed('to=2024-01-20', admin.apiKey)).toEqual([]);
+      // a timestamp with an offset means the same instant to everyone
+      expect(await listed('from=2024-01-19T22:00:00-05:00', newYork.apiKey)).toEqual([callId]);
+      expect(await listed('from=2024-01-19T22:00:00-05:00', admin.apiKey)).toEqual([callId]);
+    });
+
     it.each([
       ['status', 'status=Voicemail'],
       ['from', 'from=yesterday'],
+      // ISO-8601 forms Postgres refuses (these were 500s), no offset, an offset nobody has, a year out of range
+      ['from', 'from=2026-03'],
+      ['from', 'from=2026'],
+      ['to', 'to=2026-W10-1'],
+      ['to', 'to=2026-03-08T10Z'],
+      ['from', 'from=2026-03-08T10:00:00,5Z'],
+      ['from', 'from=2026-03-08T10:00:00'],
+      ['to', 'to=2026-03-08T10:00:00%2B23:59'],
+      ['to', 'to=10000-01-01'],
+      ['from', 'from=2026-02-30'],
+      ['from', 'from=2026-03-01&from=2026-03-02'],
       ['agentId', 'agentId=nobody'],
       ['cursor', 'cursor=nope'],
       ['limit', 'limit=500'],

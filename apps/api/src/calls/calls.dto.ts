@@ -35,6 +35,7 @@ import {
   PRIORITIES,
   SOURCES,
 } from '@app/contacts';
+import { TimeBoundField } from '../http/time-bound';
 import { PageQuery, TagsField } from '../http/common.dto';
 import { registerFastCheck } from '../http/validation.pipe';
 import { isPlainValidCall } from './call.fast-check';
@@ -126,6 +127,6 @@ export class ListCallsQuery extends PageQuery {
   @ApiPropertyOptional() @IsOptional() @IsUUID() agentId?: string;
   @ApiPropertyOptional({ enum: CALL_STATUSES }) @IsOptional() @IsIn(CALL_STATUSES) status?: string;
   @ApiPropertyOptional() @IsOptional() @IsUUID() campaignId?: string;
-  @ApiPropertyOptional({ description: 'started at or after (ISO-8601)' }) @IsOptional() @IsISO8601(ISO) from?: string;
-  @ApiPropertyOptional({ description: 'started before (ISO-8601)' }) @IsOptional() @IsISO8601(ISO) to?: string;
+  @TimeBoundField('started at or after') from?: string;
+  @TimeBoundField('started before') to?: string;
 }

@@ -3,6 +3,7 @@ import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-
 import { FOLLOW_UP_STATUSES, FOLLOW_UP_TYPES } from '@app/contacts';
 import { FollowUpFieldsDto } from '../calls/calls.dto';
 import { PageQuery } from '../http/common.dto';
+import { TimeBoundField } from '../http/time-bound';
 
 const ISO = { strict: true, strictSeparator: true };
 
@@ -27,6 +28,6 @@ export class ListFollowUpsQuery extends PageQuery {
   agentId?: string;
   @ApiPropertyOptional({ enum: FOLLOW_UP_STATUSES }) @IsOptional() @IsIn(FOLLOW_UP_STATUSES) status?: string;
   @ApiPropertyOptional({ enum: FOLLOW_UP_TYPES }) @IsOptional() @IsIn(FOLLOW_UP_TYPES) type?: string;
-  @ApiPropertyOptional({ description: 'scheduled at or after (ISO-8601)' }) @IsOptional() @IsISO8601(ISO) from?: string;
-  @ApiPropertyOptional({ description: 'scheduled before (ISO-8601)' }) @IsOptional() @IsISO8601(ISO) to?: string;
+  @TimeBoundField('due at or after') from?: string;
+  @TimeBoundField('due before') to?: string;
 }

@@ -55,13 +55,21 @@ export function validTimeZone(zone: string): string {
 }
 
 // A timestamp must say its offset: the domain cannot guess whose local time a bare one is.
-const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):?(\d{2}))$/i;
+const ISO_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|([+-])(\d{2}):?(\d{2}))$/i;
 
 /** The last few timestamps isoUtc accepted, with what it made of them: a batch repeats the handler's `now` for every
  * call and a dialler's `startedAt` often, and checking one took a regex, a calendar check, a parse and a format
  * (about 4% of the service's CPU in a 500-call batch). Strings are immutable, so a hit is the same answer. */
 const recentTimestamps = new Map<string, string>();
 const RECENT_TIMESTAMPS = 64;
+
+/**
+ * The instants a timestamp may name, UTC: years 1900 to 9999, as the reports' calendar days. Outside, `toISOString`
+ * writes a six-digit year that Postgres refuses (a 500 from the projection), and local-day arithmetic (`Date.UTC`)
+ * reads years below 100 as 19xx.
+ */
+const EARLIEST = Date.UTC(1900, 0, 1);
+const LATEST = Date.UTC(10000, 0, 1) - 1;
 
 /** Timestamps are stored normalised to UTC (`toISOString`), so projections compare them as strings. */
 export function isoUtc(value: unknown, field: string): string {
@@ -70,17 +78,28 @@ export function isoUtc(value: unknown, field: string): string {
   const m = typeof value === 'string' ? ISO_TIMESTAMP.exec(value) : null;
   const ms = m && isRealDateTime(m) ? Date.parse(value as string) : NaN;
   if (Number.isNaN(ms)) throw new ValidationError(field, 'must be an ISO-8601 timestamp with an offset, like 2025-01-31T09:30:00Z');
+  if (ms < EARLIEST || ms > LATEST) throw new ValidationError(field, 'must be between 1900-01-01T00:00:00Z and 9999-12-31T23:59:59Z');
   const utc = new Date(ms).toISOString();
   if (recentTimestamps.size >= RECENT_TIMESTAMPS) recentTimestamps.delete(recentTimestamps.keys().next().value as string);
   recentTimestamps.set(value as string, utc);
   return utc;
 }
 
+/** UTC offsets in use on Earth run from -12:00 to +14:00: a wider one (+23:59) is a typo that moves the time by a day. */
+const MAX_OFFSET_EAST_MIN = 14 * 60;
+const MAX_OFFSET_WEST_MIN = 12 * 60;
+
 // Date.parse rolls 2025-02-30 over to March: check the calendar ourselves.
 function isRealDateTime(m: RegExpExecArray): boolean {
-  const [y, mo, d, h, mi, sec, oh, om] = m.slice(1).map((p) => (p === undefined ? 0 : Number(p)));
-  const day = new Date(Date.UTC(y, mo - 1, d));
-  return day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d && h < 24 && mi < 60 && sec < 60 && oh < 24 && om < 60;
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map((p) => (p === undefined ? 0 : Number(p)));
+  const day = new Date(0);
+  day.setUTCFullYear(y, mo - 1, d); // not Date.UTC, which reads years below 100 as 19xx
+  const offset = Number(m[8] ?? 0) * 60 + Number(m[9] ?? 0);
+  return (
+    day.getUTCFullYear() === y && day.getUTCMonth() === mo - 1 && day.getUTCDate() === d &&
+    h < 24 && mi < 60 && sec < 60 && Number(m[9] ?? 0) < 60 &&
+    offset <= (m[7] === '-' ? MAX_OFFSET_WEST_MIN : MAX_OFFSET_EAST_MIN)
+  );
 }
 
 export function isHttpUrl(value: string): boolean {

@@ -1,0 +1,49 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, ValidateBy } from 'class-validator';
+import { isoUtc } from '@app/contacts';
+import { localDayStart } from '@app/shared';
+
+const CALENDAR_DAY = /^\d{4}-\d{2}-\d{2}$/;
+const DAY_MS = 86_400_000;
+
+/** The instant a list's `from` or `to` names, ISO-8601 UTC; null when it names none (see TimeBoundField). */
+function instantOf(value: unknown, timezone: string): string | null {
+  try {
+    if (typeof value === 'string' && CALENDAR_DAY.test(value)) {
+      // the calendar check of timestamps, on the day's UTC midnight; then the day's start where the caller is
+      const day = Date.parse(isoUtc(`${value}T00:00:00Z`, 'day')) / DAY_MS;
+      return localDayStart(day, timezone).toISOString();
+    }
+    return isoUtc(value, 'time');
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `from` or `to` of a list: a timestamp with an offset, or a calendar day (`2026-03-01`), which means the start of
+ * that day in the caller's timezone (as the hub counts days). Checked by the same rule as the timestamps a client
+ * writes: class-validator's ISO-8601 check alone let through forms Postgres refuses (`2026-03`, `2026-W10-1`: a
+ * 500), and a bare date was read in the database session's timezone.
+ */
+export const TimeBoundField = (description: string) =>
+  applyDecorators(
+    ApiPropertyOptional({
+      description: `${description}: an ISO-8601 timestamp with an offset (2026-03-01T09:00:00Z), or a calendar day (2026-03-01), meaning its start in your timezone`,
+    }),
+    IsOptional(),
+    ValidateBy({
+      name: 'isTimeBound',
+      validator: {
+        validate: (v: unknown) => instantOf(v, 'UTC') !== null,
+        defaultMessage: (args) =>
+          `${args?.property} must be an ISO-8601 timestamp with an offset, like 2026-03-01T09:00:00Z, or a calendar day, like 2026-03-01, from 1900 to 9999`,
+      },
+    }),
+  );
+
+/** The instant of a `from` or `to` that TimeBoundField checked, in the caller's timezone; undefined stays undefined. */
+export function timeBound(value: string | undefined, timezone: string): string | undefined {
+  return value === undefined ? undefined : (instantOf(value, timezone) ?? undefined);
+}
