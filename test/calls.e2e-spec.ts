@@ -635,6 +635,11 @@ describe('calls (SPEC §3, §4, §9)', () => {
       ['followUp.source', { status: 'Follow up', durationSec: 30, followUp: { source: 'dialler' } }],
       ['callbackAt', { status: 'Rescheduled', durationSec: 30 }],
       ['callbackAt', { status: 'Rescheduled', durationSec: 30, callbackAt: 'tomorrow' }],
+      // year 10000 in UTC (a 500 from the projection), an offset nobody has (a callback moved by a day)
+      ['callbackAt', { status: 'Rescheduled', durationSec: 30, callbackAt: '9999-12-31T23:30:00-05:00' }],
+      ['callbackAt', { status: 'Rescheduled', durationSec: 30, callbackAt: '2031-01-01T10:00:00+23:59' }],
+      ['followUp.scheduledAt', { status: 'Follow up', durationSec: 30, followUp: { scheduledAt: '9999-12-31T23:30:00-05:00' } }],
+      ['startedAt', { startedAt: '1899-12-31T23:00:00Z' }],
       ['recordingUrl', { recordingUrl: 'https://example.com/r.mp3' }],
       // follow-up fields that would be dropped are refused, not ignored
       ['followUp', { status: 'Called', durationSec: 30, followUp: { scheduledAt: '2031-01-01T00:00:00Z' } }],

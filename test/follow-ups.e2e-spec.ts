@@ -254,6 +254,8 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       ['an unknown priority', { priority: 'critical' }, ['priority']],
       ['an unknown source', { source: 'crm' }, ['source']],
       ['a scheduledAt that is not ISO-8601', { scheduledAt: 'tomorrow' }, ['scheduledAt']],
+      ['a scheduledAt in the year 10000 UTC (a 500 before)', { scheduledAt: '9999-12-31T23:30:00-05:00' }, ['scheduledAt']],
+      ['a scheduledAt with an offset nobody has', { scheduledAt: '2031-01-01T10:00:00+23:59' }, ['scheduledAt']],
       ['allowOutOfWindow not a boolean', { allowOutOfWindow: 'yes' }, ['allowOutOfWindow']],
       ['an agentId that is not a uuid', { agentId: 'ana' }, ['agentId']],
       ['a campaignId that is not a uuid', { campaignId: 'spring' }, ['campaignId']],
@@ -713,6 +715,7 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
     it.each([
       ['no scheduledAt', {}],
       ['a scheduledAt that is not ISO-8601', { scheduledAt: 'next week' }],
+      ['a scheduledAt in the year 10000 UTC (a 500 before)', { scheduledAt: '9999-12-31T23:30:00-05:00' }],
     ])('should refuse a reschedule with %s with a 400 naming scheduledAt', async (_what, body) => {
       const contactId = await createContact(a.admin.apiKey);
       const f = await schedule(a.admin.apiKey, contactId, {});
