@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventStore } from '@app/event-store';
+import { Clock } from '@app/shared';
 import { FollowUpDeferred } from '@app/contacts';
 import { eventually, expectError, fieldsNamed, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
 
@@ -710,6 +711,35 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       expect(res.status).toBe(200);
       expect(Date.parse(res.body.scheduledAt)).toBeGreaterThanOrEqual(before + 5 * DAY - 1000);
       expect(Date.parse(res.body.scheduledAt)).toBeLessThanOrEqual(Date.now() + 5 * DAY + 1000);
+    });
+
+    it("should snooze to the same wall-clock time where the contact is, across a DST change, not 72 hours on", async () => {
+      const o = await setup();
+      const contactId = await createContact(o.admin.apiKey, { timezone: 'America/New_York' });
+      const f = await schedule(o.admin.apiKey, contactId, { scheduledAt: '2026-03-06T20:00:00Z' });
+      const clock = t.app.get(Clock);
+      clock.now = () => new Date('2026-03-07T01:30:00Z'); // Friday 20:30 EST; the clocks go forward on Sunday
+      try {
+        const res = await act(f.id, 'snooze', o.admin.apiKey);
+        expect(res.status).toBe(200);
+        // Monday 20:30 EDT: 72 hours would be 21:30, past the default window's end, and the call would wait for Tuesday
+        expect(res.body).toMatchObject({ status: 'snoozed', scheduledAt: '2026-03-10T00:30:00.000Z' });
+      } finally {
+        delete (clock as Partial<Clock>).now; // the prototype's again
+      }
+    });
+
+    it('should refuse with 409 a snooze that would bring a follow-up forward, and leave it as it was', async () => {
+      // a callback the lead asked for in a month: snoozing it must not make it due in three days
+      const o = await setup();
+      const contactId = await createContact(o.admin.apiKey);
+      const f = await schedule(o.admin.apiKey, contactId, { scheduledAt: iso(30 * DAY) });
+      const res = await act(f.id, 'snooze', o.admin.apiKey);
+      expectError(res, 409, 'Conflict');
+      expect(res.body.message).toContain(`is due at ${f.scheduledAt}, after a snooze would end`);
+      expect(await followUp(f.id, o.admin.apiKey)).toEqual(f);
+      // a reschedule moves it
+      expect((await act(f.id, 'reschedule', o.admin.apiKey, { scheduledAt: iso(3 * DAY) })).status).toBe(200);
     });
 
     it.each([

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
+import { Clock } from '@app/shared';
 import { expectError, fieldsNamed, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
 
 /**
@@ -498,6 +499,24 @@ describe('follow-ups hub (SPEC §6)', () => {
       expect(f.status).toBe('snoozed');
       expect(Date.parse(f.scheduledAt)).toBeGreaterThanOrEqual(before + 5 * DAY_MS - 1000);
       expect(Date.parse(f.scheduledAt)).toBeLessThanOrEqual(after + 5 * DAY_MS + 1000);
+    });
+
+    it('should snooze to the same wall-clock time where each contact is, across a DST change, not 72 hours on', async () => {
+      const { admin, ana } = await setup('America/New_York');
+      const res = await post('/api/contacts', admin.apiKey, { name: 'Nora', phone: nextPhone(), assignedAgentId: ana.id, timezone: 'America/New_York' });
+      expect(res.status).toBe(201);
+      const newYork = { id: res.body.id as string, followUpId: await schedule(admin.apiKey, res.body.id, new Date('2026-03-06T20:00:00Z')) };
+      const utc = await dueContact(admin.apiKey, ana.id, 'Uma', 'WARM', new Date('2026-03-06T20:00:00Z')); // the org's zone, UTC
+      const clock = t.app.get(Clock);
+      clock.now = () => new Date('2026-03-07T01:30:00Z'); // Friday 20:30 in New York; its clocks go forward on Sunday
+      try {
+        expect((await act(ana.apiKey, { personIds: [newYork.id, utc.id], action: 'snooze' })).body).toEqual({ ok: true, count: 2, action: 'snooze' });
+      } finally {
+        delete (clock as Partial<Clock>).now; // the prototype's again
+      }
+      // Monday 20:30 EDT (72 hours would be 21:30, past the default window's end); in UTC, no clock change: 72 hours
+      expect(await followUp(admin.apiKey, newYork.followUpId)).toMatchObject({ status: 'snoozed', scheduledAt: '2026-03-10T00:30:00.000Z' });
+      expect(await followUp(admin.apiKey, utc.followUpId)).toMatchObject({ status: 'snoozed', scheduledAt: '2026-03-10T01:30:00.000Z' });
     });
 
     it('should accept 200 ids and count only the contacts it updated', async () => {

@@ -1,7 +1,8 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Clock, Database, NotFoundError } from '@app/shared';
 import { AppendRequest, ConcurrencyError, EventStore } from '@app/event-store';
-import { ContactCommand, contactDecider, ContactEvent, ContactState, ContactStateCache, contactStream, isOpenFollowUpStatus } from '@app/contacts';
+import { ContactCommand, contactDecider, ContactEvent, ContactState, ContactStateCache, contactStream, isOpenFollowUpStatus, snoozeUntil } from '@app/contacts';
+import { ORG_TIMEZONE } from '@app/tenancy';
 import { todayIn } from './due-timing';
 import { HubActionCommand, HubActionResult } from './hub-action.command';
 
@@ -25,8 +26,8 @@ export class HubActionHandler implements ICommandHandler<HubActionCommand, HubAc
 
   async execute({ actor, contactIds, action }: HubActionCommand): Promise<HubActionResult> {
     const ids = [...new Set(contactIds)].filter((id) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id));
-    const { rows } = await this.db.query<{ id: string; snooze_days: number | null }>(
-      `SELECT c.id, (s.settings->>'snoozeDays')::int AS snooze_days
+    const { rows } = await this.db.query<{ id: string; snooze_days: number | null; org_timezone: string }>(
+      `SELECT c.id, (s.settings->>'snoozeDays')::int AS snooze_days, ${ORG_TIMEZONE('c.org_id')} AS org_timezone
          FROM contacts c LEFT JOIN org_settings s ON s.org_id = c.org_id
         WHERE c.org_id = $1 AND c.assigned_agent_id = $2 AND c.id = ANY ($3::uuid[])`,
       [actor.orgId, actor.userId, ids],
@@ -35,7 +36,8 @@ export class HubActionHandler implements ICommandHandler<HubActionCommand, HubAc
     const snoozeDays = rows[0].snooze_days ?? 3;
     const now = this.clock.now();
     const { end } = todayIn(actor.timezone, now);
-    const until = new Date(now.getTime() + snoozeDays * 86_400_000).toISOString();
+    // calendar days where each contact is (snoozeUntil), as the single follow-up's snooze counts them
+    const until = (state: ContactState) => snoozeUntil(now, snoozeDays, state.timezone ?? rows[0].org_timezone);
 
     const updated = new Set<string>();
     const reassigned = new Set<string>();
@@ -69,16 +71,23 @@ export class HubActionHandler implements ICommandHandler<HubActionCommand, HubAc
   }
 }
 
-/** Every open call follow-up of the contact due before `end`, completed ("done") or snoozed to `until`. */
-function decideAll(state: ContactState, contactId: string, action: 'done' | 'snooze', end: Date, until: string, by: string): ContactEvent[] {
+/**
+ * Every open call follow-up of the contact due before `end`, completed ("done") or snoozed to `until`; one due after
+ * `until` (today's end comes after it, a rare mix of timezones and clock changes) is not snoozed, which would bring it
+ * forward.
+ */
+function decideAll(state: ContactState, contactId: string, action: 'done' | 'snooze', end: Date, until: (state: ContactState) => string, by: string): ContactEvent[] {
   const events: ContactEvent[] = [];
   let s = state;
-  const due = [...state.followUps.values()].filter((f) => f.type === 'call' && isOpenFollowUpStatus(f.status) && Date.parse(f.scheduledAt) < end.getTime());
+  const snoozeTo = until(state);
+  const due = [...state.followUps.values()].filter(
+    (f) => f.type === 'call' && isOpenFollowUpStatus(f.status) && Date.parse(f.scheduledAt) < end.getTime() && (action === 'done' || f.scheduledAt <= snoozeTo),
+  );
   for (const f of due) {
     const command: ContactCommand =
       action === 'done'
         ? { type: 'CompleteFollowUp', contactId, followUpId: f.id, how: 'hub', by }
-        : { type: 'SnoozeFollowUp', contactId, followUpId: f.id, until };
+        : { type: 'SnoozeFollowUp', contactId, followUpId: f.id, until: snoozeTo };
     const decided = contactDecider.decide(command, s);
     events.push(...decided);
     s = decided.reduce(contactDecider.evolve, s);

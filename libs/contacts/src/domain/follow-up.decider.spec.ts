@@ -25,7 +25,7 @@ import {
   isOpenFollowUpStatus,
 } from './contact.events';
 import { ARCHIVED_CONTACT_REASON, CallInput, ContactCommand, LogCall, decideContact, evolveContact, initialContactState } from './contact.decider';
-import { FollowUpState, FollowUpWindowCheck, RecordFollowUpAttemptResult, StartFollowUpAttempt, routeAttempt } from './follow-up.decider';
+import { FollowUpState, FollowUpWindowCheck, RecordFollowUpAttemptResult, StartFollowUpAttempt, routeAttempt, snoozeUntil } from './follow-up.decider';
 
 // ---- fixtures -------------------------------------------------------------------------------------------------
 
@@ -229,6 +229,23 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
     });
   });
 
+  describe(snoozeUntil.name, () => {
+    it('should keep the wall-clock time across a DST change: calendar days, not 24-hour periods', () => {
+      // Friday 20:30 EST before the clocks go forward: Monday 20:30 EDT (72 h would be 21:30, past a 21:00 window)
+      expect(snoozeUntil(new Date('2026-03-07T01:30:00Z'), 3, 'America/New_York')).toBe('2026-03-10T00:30:00.000Z');
+      // Friday 10:00 EDT before they go back: Monday 10:00 EST
+      expect(snoozeUntil(new Date('2026-10-30T14:00:00Z'), 3, 'America/New_York')).toBe('2026-11-02T15:00:00.000Z');
+      expect(snoozeUntil(new Date('2026-03-27T12:00:00Z'), 3, 'Europe/London')).toBe('2026-03-30T11:00:00.000Z');
+      // no change in between: exactly N days
+      expect(snoozeUntil(new Date('2026-06-01T12:00:00Z'), 7, 'Asia/Kolkata')).toBe('2026-06-08T12:00:00.000Z');
+    });
+
+    it('should move a wall-clock time the clocks skip forward past the gap', () => {
+      // 02:30 on 2026-03-08 does not exist in New York: 03:30 EDT
+      expect(snoozeUntil(new Date('2026-03-05T07:30:00Z'), 3, 'America/New_York')).toBe('2026-03-08T07:30:00.000Z');
+    });
+  });
+
   describe('SnoozeFollowUp', () => {
     it('should snooze it to the given time with the next schedule when it is scheduled', () => {
       given(created, scheduled())
@@ -262,6 +279,15 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
 
     it('should record nothing when the same snooze comes again', () => {
       given(...after([created, scheduled()], snooze())).when(snooze()).then([]);
+    });
+
+    it('should refuse with a conflict a snooze that would bring the follow-up forward, and take one to its due time', () => {
+      // a callback the lead asked for in a month is not called in three days because an agent snoozed it
+      given(created, scheduled({ scheduledAt: '2025-04-30T15:00:00.000Z' }))
+        .when(snooze('2025-03-14T14:00:00Z'))
+        .thenThrows(ConflictError, { message: /is due at 2025-04-30T15:00:00.000Z, after a snooze would end \(2025-03-14T14:00:00.000Z\): reschedule it/ });
+      given(...after([created, scheduled()], snooze('2025-03-20T14:00:00Z'))).when(snooze()).thenThrows(ConflictError);
+      given(created, scheduled()).when(snooze(due)).then([{ type: FollowUpSnoozed, data: { followUpId, contactId, until: due, previousScheduledAt: due, schedule: 2, withdrawnAttempt: null } }]);
     });
 
     it.each(endedHistories)('should refuse with a conflict naming the status when the follow-up is %s', (status, history) => {

@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { ConflictError, localDayNumber, ValidationError } from '@app/shared';
 import {
   CallLoggedData,
@@ -305,10 +306,25 @@ export function decideFollowUp(c: FollowUpCommand, f: FollowUpState): ContactEve
   }
 }
 
+/**
+ * When a follow-up snoozed at `now` is due again: `snoozeDays` calendar days later at the same wall-clock time in
+ * `timezone` (the contact's, where its calling window applies), not snoozeDays × 24 h, which slides by an hour across
+ * a DST change (a call snoozed at 20:30 on the Friday before the clocks go forward came due at 21:30 on Monday, past
+ * a 21:00 window's end, and was deferred to Tuesday). A wall-clock time the change skips moves forward (luxon).
+ */
+export function snoozeUntil(now: Date, snoozeDays: number, timezone: string): string {
+  return DateTime.fromJSDate(now, { zone: timezone }).plus({ days: snoozeDays }).toUTC().toISO()!;
+}
+
 function snooze(c: SnoozeFollowUp, f: FollowUpState): ContactEvent[] {
   const until = isoUtc(c.until, 'until');
   ensureOpen(f);
   if (f.status === 'snoozed' && f.scheduledAt === until) return []; // the same snooze again
+  // A snooze puts off (SPEC §6: "pushes out"): a follow-up due after it would end, a callback the lead asked for in a
+  // month, say, would be brought forward; moving it there is a reschedule.
+  if (Date.parse(until) < Date.parse(f.scheduledAt)) {
+    throw new ConflictError(`follow-up ${c.followUpId} is due at ${f.scheduledAt}, after a snooze would end (${until}): reschedule it to move it`);
+  }
   return [
     {
       type: FollowUpSnoozed,

@@ -55,6 +55,7 @@ import { prng } from '@app/testing/seeded-random';
  *   followUpOfCall, callAttemptEvents);
  * - "overdue for longer than N days" is N × 24 h after scheduledAt (ExpireFollowUpsHandler);
  * - attempts go down only by that withdrawal, by one; otherwise they never decrease;
+ * - a snooze never brings a follow-up forward: one due after the snooze would end is refused (ConflictError);
  * - snooze, reschedule, cancel and complete refuse an ended follow-up (ConflictError); the worker's commands answer
  *   nothing (decideFollowUp); the same snooze, or a reschedule that moves nothing, records nothing.
  */
@@ -714,6 +715,10 @@ class Sequence {
         if (intent.kind === 'snooze') {
           const until = Date.parse((command as Extract<ContactCommand, { type: 'SnoozeFollowUp' }>).until);
           if (f.status === 'snoozed' && f.scheduledAt === until) return { refused: false, changed };
+          if (until < f.scheduledAt) {
+            this.coverage.add('snooze that would bring it forward refused');
+            return { refused: true };
+          }
           if (f.attemptOpen) this.coverage.add('snooze withdrew an attempt');
           withdraw(f);
           Object.assign(f, { status: 'snoozed', scheduledAt: until, nextAttemptAt: until, waitingForAgent: false });
@@ -1021,6 +1026,7 @@ describe('follow-up lifecycle against its reference model', () => {
     'duplicate call',
     'conflicting call refused',
     'snooze of an ended follow-up refused',
+    'snooze that would bring it forward refused',
     'complete of an ended follow-up refused',
     'ended failed',
     'ended expired',
