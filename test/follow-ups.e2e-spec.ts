@@ -763,6 +763,20 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       expect(fieldsNamed(res)).toEqual(['reason']);
       expect((await followUp(f.id, a.admin.apiKey)).status).toBe('scheduled');
     });
+
+    it.each(['snooze', 'complete'] as const)('should refuse a field sent to %s with a 400 naming it, and take no body or an empty one', async (action) => {
+      // {"days": 2} was taken and ignored: the client believed it had snoozed for two days
+      const contactId = await createContact(a.admin.apiKey);
+      const f = await schedule(a.admin.apiKey, contactId, {});
+      const res = await post(`/api/follow-ups/${f.id}/${action}`, a.admin.apiKey, { days: 2 });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['days']);
+      expect(await followUp(f.id, a.admin.apiKey)).toEqual(f);
+      const bare = await t.http().post(`/api/follow-ups/${f.id}/${action}`).set('Authorization', `Bearer ${a.admin.apiKey}`);
+      expect(bare.status).toBe(200);
+      const g = await schedule(a.admin.apiKey, contactId, {});
+      expect((await post(`/api/follow-ups/${g.id}/${action}`, a.admin.apiKey, {})).status).toBe(200);
+    });
   });
 
   describe('illegal transitions (409 naming the current status)', () => {

@@ -8,7 +8,7 @@ import { CurrentActor, Staff } from '../auth/auth.decorators';
 import { PageQuery, uuidParam } from '../http/common.dto';
 import { ApiIdempotencyKey, IdempotencyKey } from '../http/idempotency-key';
 import { timeBound } from '../http/time-bound';
-import { CancelDto, ListFollowUpsQuery, RescheduleDto, ScheduleFollowUpDto } from './follow-ups.dto';
+import { CancelDto, ListFollowUpsQuery, NoFieldsDto, RescheduleDto, ScheduleFollowUpDto } from './follow-ups.dto';
 
 @ApiTags('follow-ups')
 @ApiBearerAuth()
@@ -51,7 +51,7 @@ export class FollowUpsController {
 
   @Post('follow-ups/:id/snooze')
   @HttpCode(200)
-  snooze(@CurrentActor() actor: Actor, @Param('id', uuidParam('follow-up')) id: string) {
+  snooze(@CurrentActor() actor: Actor, @Param('id', uuidParam('follow-up')) id: string, @Body() _body: NoFieldsDto) {
     return this.change(actor, id, { action: 'snooze' });
   }
 
@@ -69,7 +69,7 @@ export class FollowUpsController {
 
   @Post('follow-ups/:id/complete')
   @HttpCode(200)
-  complete(@CurrentActor() actor: Actor, @Param('id', uuidParam('follow-up')) id: string) {
+  complete(@CurrentActor() actor: Actor, @Param('id', uuidParam('follow-up')) id: string, @Body() _body: NoFieldsDto) {
     return this.change(actor, id, { action: 'complete', how: 'manual' });
   }
 

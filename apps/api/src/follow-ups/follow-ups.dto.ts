@@ -16,6 +16,9 @@ export class RescheduleDto {
   scheduledAt: string;
 }
 
+/** The body of a snooze or a completion: nothing to say (a snooze lasts the org's snoozeDays); a field sent is refused, not ignored. */
+export class NoFieldsDto {}
+
 export class CancelDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2000) reason?: string;
 }
