@@ -913,6 +913,66 @@ describe('calls (SPEC §3, §4, §9)', () => {
     });
   });
 
+  describe('ids and text as clients really send them', () => {
+    it('should take upper-case ids (RFC 4122: the same ids) in pushes, batches, notes, follow-ups, changes and the timeline', async () => {
+      // .NET diallers send GUIDs upper-case. Regression: reads found the contact, but every write was a 404 (streams are
+      // keyed by the id's text), an upper-case agent "not an active agent", and the timeline empty.
+      const id = await newContact();
+      const upper = id.toUpperCase();
+      const single = await push(upper, { agentId: agent.id.toUpperCase(), status: 'Busy' });
+      expect({ status: single.status, contactId: single.body.contactId }).toEqual({ status: 201, contactId: id });
+      const batched = await batch([callBody(upper, { status: 'No Answer' })]);
+      expect(batched.body.results.map((r: { status: string }) => r.status)).toEqual(['accepted']);
+      expect(await callsOf(id)).toHaveLength(2);
+      expect((await send('post', `/api/contacts/${upper}/notes`, admin.apiKey, { text: 'asked for an email' })).status).toBe(201);
+      const scheduled = await send('post', `/api/contacts/${upper}/follow-ups`, admin.apiKey, { agentId: agent.id.toUpperCase(), scheduledAt: '2031-01-01T10:00:00Z' });
+      expect({ status: scheduled.status, contactId: scheduled.body.contactId, agentId: scheduled.body.agentId }).toEqual({ status: 201, contactId: id, agentId: agent.id });
+      expect((await send('post', `/api/follow-ups/${(scheduled.body.id as string).toUpperCase()}/cancel`, admin.apiKey, {})).status).toBe(200);
+      const patched = await send('patch', `/api/contacts/${upper}`, admin.apiKey, { assignedAgentId: otherAgent.id.toUpperCase() });
+      expect({ status: patched.status, assignedAgentId: patched.body.assignedAgentId }).toEqual({ status: 200, assignedAgentId: otherAgent.id });
+      const entries = (await get(`/api/contacts/${upper}/timeline`)).body.entries as Entry[];
+      expect(entries.filter((e) => e.kind === 'call')).toHaveLength(2);
+      expect(entries.map((e) => e.kind)).toEqual(expect.arrayContaining(['note', 'follow_up_scheduled', 'follow_up_cancelled']));
+      expect(await timeline(id)).toEqual(entries);
+    });
+
+    it('should reject only the batch items holding a lone surrogate or nested too deep, naming the field, and store the others', async () => {
+      // Regression: Postgres refused the append (invalid jsonb), and the whole batch answered 500 with nothing stored.
+      const id = await newContact();
+      let deep: unknown = [];
+      for (let i = 0; i < 3000; i++) deep = [deep];
+      const good = [randomUUID(), randomUUID()];
+      const res = await batch([
+        callBody(id, { callId: good[0] }),
+        callBody(id, { tags: ['vip', '\ud800'] }),
+        callBody(id, { note: 'x\udc00y' }),
+        callBody(id, { callId: 'sur\ud800' }),
+        callBody(id, { tags: deep }),
+        callBody(id, { callId: good[1], note: 'Zoë 🧨' }),
+      ]);
+      expect(res.status).toBe(200);
+      const results = res.body.results as { status: string; statusCode?: number; error?: string }[];
+      expect(results.map((r) => r.status)).toEqual(['accepted', 'rejected', 'rejected', 'rejected', 'rejected', 'accepted']);
+      expect(results.slice(1, 5).map((r) => [r.statusCode, r.error!.split(/[.: ]/)[0]])).toEqual([
+        [400, 'tags'],
+        [400, 'note'],
+        [400, 'callId'],
+        [400, 'tags'],
+      ]);
+      expect((await callsOf(id)).map((c) => c.callId).sort()).toEqual([...good].sort());
+      // alone, the same texts are a 400 naming the field, never a 500
+      for (const [field, body] of [['note', { note: 'x\udc00y' }], ['tags', { tags: deep }]] as const) {
+        const one = await push(id, body);
+        expectError(one, 400);
+        expect(fieldsNamed(one).map((f) => f.split('.')[0])).toEqual([field]);
+      }
+      for (const [path, body] of [[`/api/contacts/${id}/notes`, { text: '\ud800' }], ['/api/campaigns', { name: '\udfff' }]] as const) {
+        const res2 = await send('post', path, admin.apiKey, body);
+        expectError(res2, 400);
+      }
+    });
+  });
+
   describe('batch (SPEC §9)', () => {
     // Regression: the second item carried the first one's idempotency keys, was answered as a replay and re-run
     // until every item of its contact, the unrelated third one too, failed with 409 "being written by someone else".

@@ -1,5 +1,6 @@
 import { isISO8601, isUUID } from 'class-validator';
 import { CALL_DIRECTIONS, CALL_STATUSES, LEAD_STATUSES, PRIORITIES, SOURCES } from '@app/contacts';
+import { isWellFormed } from '../http/validation.pipe';
 
 /**
  * A fast "certainly valid" test for a pushed call (CallDto), run before class-validator on the ingest path.
@@ -26,13 +27,13 @@ export function isPlainValidCall(value: unknown): boolean {
   if (keys === 0) return false;
   const v = value;
   if (!(text(200)(v.callId) && v.callId !== '')) return false;
-  if (!isUUID(v.contactId) || !isUUID(v.agentId)) return false;
+  if (!uuid(v.contactId) || !uuid(v.agentId)) return false;
   if (!CALL_DIRECTION_SET.has(v.direction) || !CALL_STATUS_SET.has(v.status)) return false;
   if (!int(0, 7 * 24 * 3600)(v.durationSec)) return false;
   if (!isISO8601(v.startedAt, ISO)) return false;
   if (!absentOr(v.note, text(10_000))) return false;
   if (!absentOr(v.leadStatus, (s) => LEAD_STATUS_SET.has(s))) return false;
-  if (!absentOr(v.campaignId, isUUID) || !absentOr(v.followUpId, isUUID)) return false;
+  if (!absentOr(v.campaignId, uuid) || !absentOr(v.followUpId, uuid)) return false;
   if (!absentOr(v.tags, (t) => Array.isArray(t) && t.length <= 50 && t.every(text(50)))) return false;
   if (!absentOr(v.reason, text(5000))) return false;
   if (v.followUp === undefined ? v.status === 'Follow up' : !isPlainCallFollowUp(v.followUp)) return false;
@@ -47,12 +48,12 @@ function isPlainCallFollowUp(f: unknown): boolean {
   return (
     absentOr(f.type, (t) => t === 'call') &&
     absentOr(f.scheduledAt, (s) => isISO8601(s, ISO)) &&
-    absentOr(f.agentId, isUUID) &&
+    absentOr(f.agentId, uuid) &&
     absentOr(f.priority, (p) => PRIORITY_SET.has(p)) &&
     absentOr(f.maxAttempts, int(1, 10)) &&
     absentOr(f.allowOutOfWindow, (b) => typeof b === 'boolean') &&
     absentOr(f.notes, text(5000)) &&
-    absentOr(f.campaignId, isUUID) &&
+    absentOr(f.campaignId, uuid) &&
     absentOr(f.source, (s) => SOURCE_SET.has(s))
   );
 }
@@ -92,11 +93,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Absent (the field left out), or present and passing `ok`; null goes to the DTO. */
 const absentOr = (value: unknown, ok: (v: unknown) => boolean): boolean => value === undefined || ok(value);
 
-/** A string of at most `max` UTF-16 units (never longer than the DTO's MaxLength counts it), without NUL (the pipe names it). */
+/** A string of at most `max` UTF-16 units (never longer than the DTO's MaxLength counts it), without NUL or a lone surrogate (the pipe names them). */
 const text =
   (max: number) =>
   (v: unknown): v is string =>
-    typeof v === 'string' && v.length <= max && !v.includes('\0');
+    typeof v === 'string' && v.length <= max && !v.includes('\0') && isWellFormed(v);
+
+/** A UUID as the DTO takes it, in lower case: an upper-case one goes to the DTO's path, which lowers it. */
+const uuid = (v: unknown): boolean => isUUID(v) && (v as string) === (v as string).toLowerCase();
 
 /** An integer from `min` to `max`, as the DTO's IsInt, Min and Max. */
 const int = (min: number, max: number) => (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;

@@ -1,11 +1,18 @@
-import { applyDecorators, ParseUUIDPipe } from '@nestjs/common';
+import { applyDecorators, ArgumentMetadata, ParseUUIDPipe } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { NotFoundError } from '@app/shared';
 
-/** A path id that is not a UUID cannot name a visible record: 404, like an unknown one. */
-export const uuidParam = (what: string) => new ParseUUIDPipe({ exceptionFactory: () => new NotFoundError(what) });
+/** ParseUUIDPipe, answering the id in lower case (see lowercaseUuids in validation.pipe.ts). */
+class LowerCaseUuidPipe extends ParseUUIDPipe {
+  override async transform(value: string, metadata: ArgumentMetadata): Promise<string> {
+    return (await super.transform(value, metadata)).toLowerCase();
+  }
+}
+
+/** A path id that is not a UUID cannot name a visible record: 404, like an unknown one. Upper case is the same id. */
+export const uuidParam = (what: string) => new LowerCaseUuidPipe({ exceptionFactory: () => new NotFoundError(what) });
 
 export class PageQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })

@@ -1,6 +1,6 @@
 import { ArgumentMetadata, BadRequestException, createParamDecorator, ExecutionContext, ValidationError, ValidationPipe } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
+import { getMetadataStorage, validateSync } from 'class-validator';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 
 function flatten(errors: ValidationError[], parent = ''): string[] {
@@ -15,10 +15,21 @@ function flatten(errors: ValidationError[], parent = ''): string[] {
 const DROPPED_KEYS = new Set(['__proto__', 'constructor']);
 
 /**
- * What the DTO rules cannot see, at any depth, as messages naming the field: `__proto__`/`constructor` keys, and
- * strings holding NUL (Postgres refuses the character in text and jsonb). Allocates nothing on the common path.
+ * Deepest nesting a body may have. No DTO nests beyond four levels; class-transformer recurses with a deep stack per
+ * level and overflowed at 2,000–3,000 levels that this walk passed (a 500, and a whole batch lost for one item).
  */
-function unseenByRules(value: unknown, parent = '', found: string[] = []): string[] {
+const MAX_DEPTH = 32;
+const TOO_DEEP = 'body is nested too deeply';
+
+/** Not a lone UTF-16 surrogate (JSON's "\ud800" parses to one): Postgres refuses it in text and jsonb. */
+export const isWellFormed = (s: string): boolean => (s as string & { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * What the DTO rules cannot see, at any depth, as messages naming the field: `__proto__`/`constructor` keys, strings
+ * holding NUL or a lone surrogate (Postgres refuses both in text and jsonb: a 500 from the append), and nesting deeper
+ * than MAX_DEPTH. Allocates nothing on the common path.
+ */
+function unseenByRules(value: unknown, parent = '', found: string[] = [], depth = 0): string[] {
   if (value === null || typeof value !== 'object') return found;
   for (const key in value) {
     if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
@@ -27,7 +38,11 @@ function unseenByRules(value: unknown, parent = '', found: string[] = []): strin
     const child = (value as Record<string, unknown>)[key];
     if (typeof child === 'string') {
       if (child.includes('\0')) found.push(`${path}: must not contain the NUL character`);
-    } else if (child !== null && typeof child === 'object') unseenByRules(child, path, found);
+      if (!isWellFormed(child)) found.push(`${path}: must be well-formed Unicode text (it holds a lone UTF-16 surrogate)`);
+    } else if (child !== null && typeof child === 'object') {
+      if (depth + 1 >= MAX_DEPTH) found.push(`${path}: must not be nested more than ${MAX_DEPTH} levels deep`);
+      else unseenByRules(child, path, found, depth + 1);
+    }
   }
   return found;
 }
@@ -37,8 +52,46 @@ function refusedInput(value: unknown): string[] {
   try {
     return unseenByRules(value);
   } catch (err) {
-    if (err instanceof RangeError) return ['body is nested too deeply'];
+    if (err instanceof RangeError) return [TOO_DEEP];
     throw err;
+  }
+}
+
+/** The properties of each DTO class that class-validator checks as a UUID (@IsUUID), found once per class. */
+const uuidProperties = new Map<Function, string[]>();
+
+function uuidPropertiesOf(cls: Function): string[] {
+  let names = uuidProperties.get(cls);
+  if (!names) {
+    const metadata = getMetadataStorage().getTargetValidationMetadatas(cls, '', true, false);
+    names = [...new Set(metadata.filter((m) => m.name === 'isUuid').map((m) => m.propertyName))];
+    uuidProperties.set(cls, names);
+  }
+  return names;
+}
+
+/**
+ * UUIDs in lower case, at any depth of a validated DTO: RFC 4122 makes them case-insensitive and .NET diallers send
+ * them upper-case, but streams (`contact-<id>`) and the agents' maps are keyed by the text, so an upper-case contact id
+ * read fine (Postgres' uuid type) and was 404 to every write, its timeline empty.
+ */
+function lowercaseUuids(instance: unknown, depth = 0): void {
+  if (instance === null || typeof instance !== 'object' || depth > MAX_DEPTH) return;
+  if (Array.isArray(instance)) {
+    for (const item of instance) lowercaseUuids(item, depth + 1);
+    return;
+  }
+  const record = instance as Record<string, unknown>;
+  if (record.constructor !== Object) {
+    for (const name of uuidPropertiesOf(record.constructor)) {
+      const v = record[name];
+      if (typeof v === 'string') record[name] = v.toLowerCase();
+      else if (Array.isArray(v)) record[name] = v.map((x) => (typeof x === 'string' ? x.toLowerCase() : x));
+    }
+  }
+  for (const key in record) {
+    const v = record[key];
+    if (v !== null && typeof v === 'object') lowercaseUuids(v, depth + 1);
   }
 }
 
@@ -57,10 +110,16 @@ class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && metadata.metatype && fastChecks.get(metadata.metatype)?.(value)) return value;
     if (metadata.type === 'body' || metadata.type === 'query') {
+      // a DTO is an object: an array (which class-transformer maps item by item) or a scalar is no body of it
+      if (metadata.type === 'body' && value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+        throw new BadRequestException(['body must be a JSON object']);
+      }
       const refused = refusedInput(value);
       if (refused.length) throw new BadRequestException(refused);
     }
-    return super.transform(value, metadata);
+    const transformed = await super.transform(value, metadata);
+    lowercaseUuids(transformed);
+    return transformed;
   }
 }
 
@@ -127,5 +186,7 @@ export function validateByRules<T extends object>(cls: new () => T, value: unkno
   if (refused.length) return { errors: refused };
   const instance = plainToInstance(cls, value);
   const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
-  return errors.length ? { errors: flatten(errors) } : { value: instance };
+  if (errors.length) return { errors: flatten(errors) };
+  lowercaseUuids(instance);
+  return { value: instance };
 }
