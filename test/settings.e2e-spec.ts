@@ -222,6 +222,15 @@ describe('settings (SPEC §7)', () => {
   });
 
   describe("users' timezone (SPEC §2: default, the org's)", () => {
+    it("should count today in the org's new timezone on the very next request of a user who follows it", async () => {
+      // Regression: the user's authenticated identity, cached for AUTH_CACHE_MS, kept the old zone for about a second.
+      const { admin } = await setup('Asia/Tokyo');
+      const report = async () => (await client.get('/api/reports/follow-ups', admin.apiKey)).body as { timezone: string };
+      expect((await report()).timezone).toBe('Asia/Tokyo'); // the admin's identity is now cached
+      expect((await patch(admin.apiKey, { timezone: 'Europe/London' })).status).toBe(200);
+      expect((await report()).timezone).toBe('Europe/London');
+    });
+
     /** Whole local calendar days from `due` to `now` in `zone` (the hub's overdueDays), the oracle for what the hub answers. */
     const daysLate = (due: Date, now: Date, zone: string) => {
       const day = (d: Date) => Date.parse(new Date(d).toLocaleDateString('en-CA', { timeZone: zone }) + 'T00:00:00Z') / 86_400_000;

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { TenancyModule } from '@app/tenancy';
 import { ChangeSettingsHandler } from './change-settings/change-settings.handler';
 import { OutboundHttp } from './outbound/outbound-http';
 import { HostResolver } from './outbound/host-resolver';
@@ -9,7 +10,7 @@ import { SettingsRepository } from './settings.repository';
 import { SettingsWriter } from './settings-writer';
 
 @Module({
-  imports: [CqrsModule],
+  imports: [CqrsModule, TenancyModule],
   providers: [SettingsProjection, SettingsWriter, SettingsRepository, ChangeSettingsHandler, RotateSigningSecretHandler, HostResolver, OutboundHttp],
   exports: [SettingsRepository, OutboundHttp, HostResolver],
 })
