@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { Webhook } from 'standardwebhooks';
 import { CallingWindow, checkWindow, effectiveWindow } from '@app/contacts';
-import { executeJob, FollowUpWriter } from '@app/follow-ups';
+import { executeJob, FollowUpWriter, NEVER_OPENS_RECHECK_MS } from '@app/follow-ups';
 import { Clock, systemActor } from '@app/shared';
 import { JobQueues, JobReconciler, QueueName } from '@app/queue';
 import { ALL_DAYS, ALWAYS_OPEN, consumersCaughtUp, eventually, executionOrg, flushPrefix, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, scrapedMetric, sinkPool, SinkRequest, startHttpSink, startTestApp, TestApp } from '@app/testing';
@@ -711,6 +711,20 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       await eventually(async () => expect(await counted()).toBeGreaterThan(before), 20_000);
       expect((await send('get', `/api/follow-ups/${f.id}`, o.admin)).body).toMatchObject({ status: 'scheduled', attempts: 0 });
       expect(requestsFor(sms, f.id)).toEqual([]);
+
+      // Its job waits to look again, not gone: regression, it completed, and once the admin widened the window again
+      // nothing ever ran the follow-up (until expiry, or a jobs:reconcile).
+      const job = await eventually(async () => {
+        const j = (await t.app.get(JobQueues).queue(QueueName.FollowUps).getJob(`fu-exec.${f.id}.1`))!;
+        expect(await j.getState()).toBe('delayed');
+        return j;
+      });
+      expect(job.timestamp + job.delay).toBeGreaterThan(Date.now() + NEVER_OPENS_RECHECK_MS - 60_000);
+      expect((await send('patch', '/api/settings', o.admin, { callingWindow: { days: ALL_DAYS, start: '08:00', end: '21:00' } })).status).toBe(200);
+      await job.promote(); // as if the recheck's time had come
+      const opening = checkWindow(new Date(), noonZone, { days: ALL_DAYS, start: '18:00', end: '20:00' }).nextOpening!.toISOString();
+      await eventually(async () => expect((await send('get', `/api/follow-ups/${f.id}`, o.admin)).body).toMatchObject({ status: 'scheduled', attempts: 0, nextAttemptAt: opening }), 20_000);
+      expect((await eventsOf(o, c.id, f.id)).map((e) => e.kind)).toEqual(['follow_up_scheduled', 'follow_up_deferred']);
     });
 
     it.concurrent("should apply the window in the org's current timezone to a contact created without one, after the admin changed it", async () => {

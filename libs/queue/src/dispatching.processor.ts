@@ -99,12 +99,14 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
       }
       this.running.set(org, running + 1);
     }
+    let againAt: number | undefined;
     try {
       await handler.run(job.data, {
         jobId: job.id ?? '',
         attemptsMade: job.attemptsMade,
         redelivered: job.attemptsMade > 0 || job.stalledCounter > 0,
         slowOutside: org === null ? undefined : () => this.slowUntil.set(org, Date.now() + SLOW_MEMORY_MS),
+        runAgainAt: token ? (at) => (againAt = at) : undefined,
       });
     } catch (err) {
       this.logger.error({ err, job: job.name, jobId: job.id }, 'job failed');
@@ -115,6 +117,11 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
         if (left > 0) this.running.set(org, left);
         else this.running.delete(org);
       }
+    }
+    if (againAt !== undefined) {
+      // the same job (same id, same payload) back in the delayed set: deterministic ids keep it the only one
+      await job.moveToDelayed(againAt, token);
+      throw new DelayedError();
     }
   }
 

@@ -23,6 +23,12 @@ export interface JobContext {
    * that run handlers outside a worker.
    */
   slowOutside?: () => void;
+  /**
+   * Asks the worker to run this same job again at `at` (ms since the epoch) once the handler returns, instead of
+   * completing it: for a job with nothing to do yet and no event to wait for (a follow-up whose calling window never
+   * opens, which an admin may fix). Absent outside a worker: the handler's run then simply ends.
+   */
+  runAgainAt?: (at: number) => void;
 }
 
 export interface JobHandler<P = any> {

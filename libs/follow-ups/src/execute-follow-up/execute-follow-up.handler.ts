@@ -10,6 +10,6 @@ export class ExecuteFollowUpHandler implements JobHandler<ExecuteFollowUpPayload
   constructor(private readonly executor: FollowUpExecutor) {}
 
   run(job: ExecuteFollowUpPayload, context: JobContext): Promise<void> {
-    return this.executor.execute(job, { redelivered: context.redelivered, slowOutside: context.slowOutside });
+    return this.executor.execute(job, { redelivered: context.redelivered, slowOutside: context.slowOutside, runAgainAt: context.runAgainAt });
   }
 }

@@ -77,8 +77,18 @@ interface Outcome {
 type Write =
   | { kind: 'start'; job: ExecuteFollowUpPayload; redelivered: boolean }
   | { kind: 'result'; job: ExecuteFollowUpPayload; attempt: FollowUpState; outcome: Outcome; retryDelaySeconds: number };
-/** `settings`: those the attempt was decided with, so that its delivery goes where the start said (a dialler or not). */
-type Started = { attempt: FollowUpState; state: ContactState; settings: OrgSettings } | null;
+/**
+ * `settings`: those the attempt was decided with, so that its delivery goes where the start said (a dialler or not).
+ * NEVER_OPENS: nothing to start, its calling window never opens (see neverOpens); null: nothing to do.
+ */
+type Started = { attempt: FollowUpState; state: ContactState; settings: OrgSettings } | typeof NEVER_OPENS | null;
+const NEVER_OPENS = 'never-opens';
+
+/**
+ * How long after finding its calling window never opens a follow-up's job looks again: an admin may widen the org's
+ * window meanwhile (nothing else records the wait, so nothing else would run it again before jobs:reconcile).
+ */
+export const NEVER_OPENS_RECHECK_MS = 15 * 60_000;
 
 /**
  * How much of a call attempt's timeout must be left for its dial request to be sent again when the attempt is resumed:
@@ -157,8 +167,12 @@ export class FollowUpExecutor {
    * Runs one due job. The delivery runs on its own (a slow receiver delays only its own job), between two grouped
    * writes.
    */
-  async execute(job: ExecuteFollowUpPayload, { redelivered, slowOutside }: { redelivered: boolean; slowOutside?: () => void } = { redelivered: false }): Promise<void> {
+  async execute(
+    job: ExecuteFollowUpPayload,
+    { redelivered, slowOutside, runAgainAt }: { redelivered: boolean; slowOutside?: () => void; runAgainAt?: (at: number) => void } = { redelivered: false },
+  ): Promise<void> {
     const started = await this.writes.push({ kind: 'start', job, redelivered });
+    if (started === NEVER_OPENS) return runAgainAt?.(Date.now() + NEVER_OPENS_RECHECK_MS);
     if (!started) return;
     try {
       const { settings } = started; // those the attempt started with, read once for the group
@@ -180,20 +194,32 @@ export class FollowUpExecutor {
     const settings = new Map<string, OrgSettings>();
     for (const orgId of new Set(starts.map((w) => w.job.orgId))) settings.set(orgId, await this.settings.getCached(orgId));
     const now = this.clock.now();
+    // the starts last decided to wait for a window that never opens (a round decided again starts afresh)
+    const neverOpen = new Set<Write>();
     const performed = await this.writeRounds(
       items,
       now,
       (state) => this.startFacts(starts.map((w) => ({ orgId: w.job.orgId, state: state(w.job.orgId, w.job.contactId), followUpId: w.job.followUpId }))),
-      (state, w, windows) => (w.kind === 'start' ? this.decideStart(state, w, now, settings.get(w.job.orgId)!, windows) : this.decideResult(state, w, now)),
+      (state, w, windows) => {
+        neverOpen.delete(w);
+        return w.kind === 'start' ? this.decideStart(state, w, now, settings.get(w.job.orgId)!, windows, () => neverOpen.add(w)) : this.decideResult(state, w, now);
+      },
     );
     const byItem = new Map(performed.map((a) => [a.item, a]));
     for (const g of group) {
       const a = byItem.get(g.item);
-      g.done(a ? { attempt: a.attempt, state: a.state, settings: settings.get(g.item.job.orgId)! } : null);
+      g.done(a ? { attempt: a.attempt, state: a.state, settings: settings.get(g.item.job.orgId)! } : neverOpen.has(g.item) ? NEVER_OPENS : null);
     }
   }
 
-  private decideStart(state: ContactState, { job, redelivered }: Extract<Write, { kind: 'start' }>, now: Date, s: OrgSettings, { windows, pools, active }: StartFacts): { events: ContactEvent[]; attempt?: FollowUpState } {
+  private decideStart(
+    state: ContactState,
+    { job, redelivered }: Extract<Write, { kind: 'start' }>,
+    now: Date,
+    s: OrgSettings,
+    { windows, pools, active }: StartFacts,
+    waitsForWindow: () => void,
+  ): { events: ContactEvent[]; attempt?: FollowUpState } {
     const f = state.followUps.get(job.followUpId);
     if (!f || f.schedule !== job.schedule) return { events: [] };
     // Resume a crashed run, unless this process is performing the attempt right now. A webhook or SMS attempt is
@@ -219,7 +245,10 @@ export class FollowUpExecutor {
       const start: ContactCommand = { type: 'StartFollowUpAttempt', contactId: job.contactId, followUpId: f.id, schedule: job.schedule, now: now.toISOString(), window };
       const events = contactDecider.decide(start, state);
       if (events.length > 0) return { events };
-      if (f.type === 'sms' && !f.allowOutOfWindow && !window.inWindow && window.nextOpening === null) this.neverOpens(job, f);
+      if (f.type === 'sms' && !f.allowOutOfWindow && !window.inWindow && window.nextOpening === null) {
+        this.neverOpens(job, f);
+        waitsForWindow();
+      }
       const resumable =
         f.type === 'webhook'
           ? f.status === 'in_progress'
@@ -268,6 +297,7 @@ export class FollowUpExecutor {
     const events = contactDecider.decide(command, state);
     if (events.length === 0 && !f.allowOutOfWindow && command.window.nextOpening === null && !command.window.inWindow) {
       this.neverOpens(job, f);
+      waitsForWindow();
     }
     const started = events.some((e) => e.type === FollowUpAttemptStarted);
     return { events, attempt: started ? events.reduce(contactDecider.evolve, state).followUps.get(job.followUpId) : undefined };
@@ -276,7 +306,8 @@ export class FollowUpExecutor {
   /**
    * A due call or text whose window never opens: its campaign's calling window has no time in common with the org's
    * (campaign creation refuses that, but the org's window may be changed after). It stays due in the hub, unsent, until
-   * an agent acts on it or it expires: counted and logged (at most once a minute an org), so an operator finds out.
+   * an agent acts on it or it expires: counted and logged (at most once a minute an org), so an operator finds out; its
+   * job looks again every NEVER_OPENS_RECHECK_MS, so a window widened meanwhile sends it (or defers it to the opening).
    */
   private neverOpens(job: ExecuteFollowUpPayload, f: FollowUpState): void {
     windowNeverOpens.inc();
