@@ -132,8 +132,9 @@ export class ContactsRepository {
       values.push(value);
       where.push(sql.replaceAll('?', `$${values.length}`));
     };
+    // an agent sees their own contacts: asking for another agent's finds none (it answered the caller's own)
     if (actor.role === 'agent') add('assigned_agent_id = ?', actor.userId);
-    else if (f.assignedAgentId) add('assigned_agent_id = ?', f.assignedAgentId);
+    if (f.assignedAgentId) add('assigned_agent_id = ?', f.assignedAgentId);
     if (f.status) add('status = ?', f.status);
     if (f.leadStatus) add('lead_status = ?', f.leadStatus);
     if (f.leadQuality) add('lead_quality = ?', f.leadQuality);
