@@ -1356,6 +1356,7 @@ describe('calls (SPEC §3, §4, §9)', () => {
       ['to', 'to=10000-01-01'],
       ['from', 'from=2026-02-30'],
       ['from', 'from=2026-03-01&from=2026-03-02'],
+      ['to', 'from=2026-03-02&to=2026-03-01T23:59:59Z'],
       ['agentId', 'agentId=nobody'],
       ['cursor', 'cursor=nope'],
       ['limit', 'limit=500'],

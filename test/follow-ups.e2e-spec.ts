@@ -513,6 +513,7 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       ['to', 'to=2026-03-08T10:00:00,5Z'],
       ['from', 'from=2026-03-08T10:00:00'],
       ['to', 'to=2026-03-08T10:00:00%2B23:59'],
+      ['to', 'from=2026-12-09T00:00:00Z&to=2026-12-08T00:00:00Z'],
       ['contactId', 'contactId=abc'],
       ['limit', 'limit=0'],
       ['limit', 'limit=201'],

@@ -7,7 +7,7 @@ import { CallPush, CallPushResult, CallsRepository, LogCallCommand, LogCallsBatc
 import { CurrentActor, Roles, Staff } from '../auth/auth.decorators';
 import { DOMAIN_STATUS } from '../http/error.filter';
 import { RawBody, validateEnvelope, validateItems } from '../http/validation.pipe';
-import { timeBound } from '../http/time-bound';
+import { timeRange } from '../http/time-bound';
 import { CallBatchDto, CallDto, ListCallsQuery } from './calls.dto';
 
 type BatchResult = { index: number; status: 'accepted' | 'duplicate' | 'rejected'; error?: string; statusCode?: number; callId?: string };
@@ -65,7 +65,7 @@ export class CallsController {
   @Get()
   @Staff()
   list(@CurrentActor() actor: Actor, @Query() query: ListCallsQuery) {
-    return this.calls.list(actor, { ...query, from: timeBound(query.from, actor.timezone), to: timeBound(query.to, actor.timezone), limit: query.limit ?? 50 });
+    return this.calls.list(actor, { ...query, ...timeRange(query, actor.timezone), limit: query.limit ?? 50 });
   }
 
   /**

@@ -7,7 +7,7 @@ import { ChangeFollowUpCommand, FollowUpAction, FollowUpsRepository, ScheduleFol
 import { CurrentActor, Staff } from '../auth/auth.decorators';
 import { PageQuery, uuidParam } from '../http/common.dto';
 import { ApiIdempotencyKey, IdempotencyKey } from '../http/idempotency-key';
-import { timeBound } from '../http/time-bound';
+import { timeRange } from '../http/time-bound';
 import { CancelDto, ListFollowUpsQuery, NoFieldsDto, RescheduleDto, ScheduleFollowUpDto } from './follow-ups.dto';
 
 @ApiTags('follow-ups')
@@ -41,7 +41,7 @@ export class FollowUpsController {
 
   @Get('follow-ups')
   list(@CurrentActor() actor: Actor, @Query() query: ListFollowUpsQuery) {
-    return this.followUps.list(actor, { ...query, from: timeBound(query.from, actor.timezone), to: timeBound(query.to, actor.timezone), limit: query.limit ?? 50 });
+    return this.followUps.list(actor, { ...query, ...timeRange(query, actor.timezone), limit: query.limit ?? 50 });
   }
 
   @Get('follow-ups/:id')

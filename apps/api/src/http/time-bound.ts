@@ -2,7 +2,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, ValidateBy } from 'class-validator';
 import { isoUtc } from '@app/contacts';
-import { localDayStart } from '@app/shared';
+import { localDayStart, ValidationError } from '@app/shared';
 
 const CALENDAR_DAY = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
@@ -44,6 +44,14 @@ export const TimeBoundField = (description: string) =>
   );
 
 /** The instant of a `from` or `to` that TimeBoundField checked, in the caller's timezone; undefined stays undefined. */
-export function timeBound(value: string | undefined, timezone: string): string | undefined {
+function timeBound(value: string | undefined, timezone: string): string | undefined {
   return value === undefined ? undefined : (instantOf(value, timezone) ?? undefined);
+}
+
+/** A list's `from` and `to` (TimeBoundField) as instants; `to` before `from` is a 400 naming `to`, as in the reports. */
+export function timeRange(query: { from?: string; to?: string }, timezone: string): { from?: string; to?: string } {
+  const from = timeBound(query.from, timezone);
+  const to = timeBound(query.to, timezone);
+  if (from !== undefined && to !== undefined && Date.parse(to) < Date.parse(from)) throw new ValidationError('to', 'must not be before from');
+  return { from, to };
 }
