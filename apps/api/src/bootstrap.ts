@@ -29,7 +29,15 @@ function setupOpenApi(app: INestApplication): void {
     .setTitle('Follow-up engine')
     .setDescription('Calls, notes and follow-ups for call centres: ingest, scheduling, the follow-ups hub and reports.')
     .setVersion('0.1.0')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'API key' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      // Not a JWT (the library's default): an opaque key, looked up by its hash.
+      bearerFormat: 'API key',
+      description:
+        'An API key: an opaque string, "fk_" and 43 more characters, shown once when issued (POST /api/users, POST /api/users/{id}/api-keys) and ' +
+        'stored only as a hash. Send it as Authorization: Bearer fk_…',
+    })
     .build();
   SwaggerModule.setup('api/docs', app, () => SwaggerModule.createDocument(app, config), { jsonDocumentUrl: 'api/docs-json' });
 }

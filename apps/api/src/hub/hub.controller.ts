@@ -1,15 +1,17 @@
 import { Body, Controller, Get, Patch, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Actor, Clock, ForbiddenError, isSupervisorOrAdmin, NotFoundError, ValidationError } from '@app/shared';
 import { HubActionCommand, HubActionResult, HubRepository } from '@app/hub';
 import { UserRepository } from '@app/tenancy';
 import { CurrentActor, Staff } from '../auth/auth.decorators';
-import { DueActionDto, DueQuery } from './hub.dto';
+import { ApiErrors, ApiKeyErrors } from '../http/error-response.dto';
+import { DueActionDto, DueQuery, HubActionResultDto, HubPageDto } from './hub.dto';
 
 /** The follow-ups hub (SPEC §6): the contract of an existing front end. */
 @ApiTags('hub')
 @ApiBearerAuth()
+@ApiKeyErrors()
 @Staff()
 @Controller('api/follow-ups/due')
 export class HubController {
@@ -21,6 +23,12 @@ export class HubController {
   ) {}
 
   @Get()
+  @ApiOkResponse({ type: HubPageDto })
+  @ApiErrors({
+    400: 'limit not a positive integer up to 200, or filter or agentId invalid',
+    403: 'Integrations; agentId sent by an agent',
+    404: 'agentId is no user of the organization',
+  })
   async due(@CurrentActor() actor: Actor, @Query() query: DueQuery) {
     let agentId = actor.userId;
     if (query.agentId !== undefined) {
@@ -33,6 +41,13 @@ export class HubController {
   }
 
   @Patch()
+  @ApiOkResponse({ type: HubActionResultDto })
+  @ApiErrors({
+    400: 'Not exactly one of personId or personIds, more than 200 ids, or action not done or snooze',
+    403: 'Integrations',
+    404: 'None of the ids is a contact assigned to the caller',
+    409: "The contacts' follow-ups kept changing under concurrent writes: retry",
+  })
   async act(@CurrentActor() actor: Actor, @Body() body: DueActionDto): Promise<HubActionResult> {
     if ((body.personId === undefined) === (body.personIds === undefined)) {
       throw new ValidationError('personIds', 'send exactly one of personId or personIds');

@@ -1,12 +1,14 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Actor } from '@app/shared';
 import { CallReport, CallReportRepository } from '@app/reports';
 import { CurrentActor, Roles } from '../auth/auth.decorators';
+import { ApiErrors, ApiKeyErrors } from '../http/error-response.dto';
 import { CallReportDto, CallReportQueryDto } from './call-report.dto';
 
 @ApiTags('reports')
 @ApiBearerAuth()
+@ApiKeyErrors()
 @Controller('api/reports')
 export class CallReportController {
   constructor(private readonly reports: CallReportRepository) {}
@@ -26,8 +28,7 @@ export class CallReportController {
     ].join(' '),
   })
   @ApiOkResponse({ type: CallReportDto })
-  @ApiBadRequestResponse({ description: 'A bad date, to before from, a range too long for the granularity, or an unknown granularity or groupBy' })
-  @ApiForbiddenResponse({ description: 'Agents and integrations' })
+  @ApiErrors({ 400: 'A bad date, to before from, a range too long for the granularity, or an unknown granularity or groupBy', 403: 'Agents and integrations' })
   calls(@CurrentActor() actor: Actor, @Query() query: CallReportQueryDto): Promise<CallReport> {
     return this.reports.report(actor.orgId, { from: query.from, to: query.to, granularity: query.granularity ?? 'day', groupBy: query.groupBy ?? 'status' });
   }

@@ -1,12 +1,14 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBadRequestResponse, ApiBearerAuth, ApiForbiddenResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Actor, Clock, ValidationError } from '@app/shared';
 import { FollowUpReport, FollowUpReportRepository } from '@app/reports';
 import { CurrentActor, Roles } from '../auth/auth.decorators';
+import { ApiErrors, ApiKeyErrors } from '../http/error-response.dto';
 import { FollowUpReportDto, FollowUpReportQueryDto } from './follow-up-report.dto';
 
 @ApiTags('reports')
 @ApiBearerAuth()
+@ApiKeyErrors()
 @Controller('api/reports')
 export class FollowUpReportController {
   constructor(
@@ -32,8 +34,7 @@ export class FollowUpReportController {
     ].join(' '),
   })
   @ApiOkResponse({ type: FollowUpReportDto })
-  @ApiBadRequestResponse({ description: 'A bad date, to before from, or a groupBy other than agent' })
-  @ApiForbiddenResponse({ description: 'Agents and integrations' })
+  @ApiErrors({ 400: 'A bad date, to before from, or a groupBy other than agent', 403: 'Agents and integrations' })
   followUps(@CurrentActor() actor: Actor, @Query() query: FollowUpReportQueryDto): Promise<FollowUpReport> {
     const from = query.from ?? null;
     const to = query.to ?? null;

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Patch, Post } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Actor } from '@app/shared';
 import {
   ChangeSettingsCommand,
@@ -13,13 +13,16 @@ import {
   withoutSecret,
 } from '@app/settings';
 import { CurrentActor, Roles } from '../auth/auth.decorators';
+import { ApiErrors, ApiKeyErrors } from '../http/error-response.dto';
 import { RotateSigningSecretDto, UpdateSettingsDto } from './settings.dto';
+import { RotatedSettingsDto, SettingsDto } from './settings.response.dto';
 
 /** The signing secret is for admins' eyes only (SPEC §7); the one a rotation replaced, for nobody's. */
 const present = (actor: Actor, settings: OrgSettings) => (actor.role === 'admin' ? withoutPreviousSecret(settings) : withoutSecret(settings));
 
 @ApiTags('settings')
 @ApiBearerAuth()
+@ApiKeyErrors()
 @Controller('api/settings')
 export class SettingsController {
   constructor(
@@ -29,12 +32,15 @@ export class SettingsController {
 
   /** Every role may read them; the first read of an organization creates them with the defaults. */
   @Get()
+  @ApiOkResponse({ type: SettingsDto })
   async get(@CurrentActor() actor: Actor) {
     return present(actor, await this.settings.ensure(actor));
   }
 
   @Patch()
   @Roles('admin')
+  @ApiOkResponse({ type: SettingsDto, description: 'The settings after the change' })
+  @ApiErrors({ 400: 'A field invalid or unknown (each named), or a URL refused', 403: 'Not an admin' })
   async update(@CurrentActor() actor: Actor, @Body() body: UpdateSettingsDto) {
     const settings = await this.commands.execute<ChangeSettingsCommand, OrgSettingsWithSecret>(new ChangeSettingsCommand(actor, body as SettingsPatch));
     return present(actor, settings);
@@ -43,6 +49,8 @@ export class SettingsController {
   @Post('signing-secret/rotate')
   @Roles('admin')
   @HttpCode(200)
+  @ApiOkResponse({ type: RotatedSettingsDto })
+  @ApiErrors({ 400: 'graceSeconds invalid', 403: 'Not an admin' })
   async rotate(@CurrentActor() actor: Actor, @Body() body: RotateSigningSecretDto) {
     const settings = await this.commands.execute<RotateSigningSecretCommand, OrgSettingsWithSecret>(new RotateSigningSecretCommand(actor, body.graceSeconds));
     // When receivers must have the new secret by: the replaced one signs beside it until then (null: it already stopped).

@@ -1,16 +1,18 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Actor, NotFoundError } from '@app/shared';
+import { uuidParam } from '../http/common.dto';
 import { CreateUserCommand, CreateUserResult, hashApiKey, IssueApiKeyCommand, IssueApiKeyResult, RevokeApiKeyCommand, UpdateUserCommand, UserRepository } from '@app/tenancy';
 import { AuthFailureLimit } from '../auth/auth-failure-limit';
 import { CurrentActor, Roles } from '../auth/auth.decorators';
+import { ApiErrors, ApiKeyErrors } from '../http/error-response.dto';
 import { CreateUserDto, IssueApiKeyDto, ListAgentsQuery, UpdateUserDto } from './users.dto';
-
-const uuid = (field: string) => new ParseUUIDPipe({ exceptionFactory: () => new NotFoundError(field) });
+import { AgentListDto, ApiKeyListDto, CreatedUserDto, IssuedApiKeyDto, UserDto } from './users.response.dto';
 
 @ApiTags('users')
 @ApiBearerAuth()
+@ApiKeyErrors()
 @Controller('api')
 export class UsersController {
   constructor(
@@ -23,6 +25,8 @@ export class UsersController {
   /** Creates a user and returns their API key: shown this once, stored only as a hash. */
   @Post('users')
   @Roles('admin')
+  @ApiCreatedResponse({ type: CreatedUserDto })
+  @ApiErrors({ 400: 'A field missing or invalid (each named)', 403: 'Not an admin' })
   async create(@CurrentActor() actor: Actor, @Body() body: CreateUserDto) {
     const result = await this.commands.execute<CreateUserCommand, CreateUserResult>(new CreateUserCommand(actor, body));
     await this.failures.issued(hashApiKey(result.apiKey));
@@ -32,7 +36,9 @@ export class UsersController {
 
   @Get('users/:id')
   @Roles('admin', 'supervisor')
-  async get(@CurrentActor() actor: Actor, @Param('id', uuid('user')) id: string) {
+  @ApiOkResponse({ type: UserDto })
+  @ApiErrors({ 403: 'Agents and integrations', 404: 'No such user in the organization' })
+  async get(@CurrentActor() actor: Actor, @Param('id', uuidParam('user')) id: string) {
     const user = await this.users.find(actor.orgId, id);
     if (!user) throw new NotFoundError('user', id);
     return user;
@@ -41,7 +47,9 @@ export class UsersController {
   /** Name, branch, department, timezone, active. Deactivating a user stops their keys at once. */
   @Patch('users/:id')
   @Roles('admin')
-  async update(@CurrentActor() actor: Actor, @Param('id', uuid('user')) id: string, @Body() body: UpdateUserDto) {
+  @ApiOkResponse({ type: UserDto })
+  @ApiErrors({ 400: 'A field invalid (each named), or an admin deactivating themselves', 403: 'Not an admin', 404: 'No such user in the organization' })
+  async update(@CurrentActor() actor: Actor, @Param('id', uuidParam('user')) id: string, @Body() body: UpdateUserDto) {
     const changes = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
     await this.commands.execute(new UpdateUserCommand(actor, id, changes));
     return this.users.find(actor.orgId, id);
@@ -53,7 +61,14 @@ export class UsersController {
    */
   @Post('users/:id/api-keys')
   @Roles('admin')
-  async issueApiKey(@CurrentActor() actor: Actor, @Param('id', uuid('user')) id: string, @Body() body: IssueApiKeyDto) {
+  @ApiCreatedResponse({ type: IssuedApiKeyDto })
+  @ApiErrors({
+    400: 'name invalid',
+    403: 'Not an admin',
+    404: 'No such user in the organization',
+    409: 'The user is deactivated, or holds the most unrevoked keys a user may',
+  })
+  async issueApiKey(@CurrentActor() actor: Actor, @Param('id', uuidParam('user')) id: string, @Body() body: IssueApiKeyDto) {
     const result = await this.commands.execute<IssueApiKeyCommand, IssueApiKeyResult>(new IssueApiKeyCommand(actor, id, body?.name ?? null));
     await this.failures.issued(hashApiKey(result.apiKey));
     const key = await this.users.findApiKey(actor.orgId, result.id);
@@ -63,13 +78,17 @@ export class UsersController {
   /** The user's keys, revoked ones included, oldest first: never the key or its hash. */
   @Get('users/:id/api-keys')
   @Roles('admin')
-  async listApiKeys(@CurrentActor() actor: Actor, @Param('id', uuid('user')) id: string) {
+  @ApiOkResponse({ type: ApiKeyListDto })
+  @ApiErrors({ 403: 'Not an admin', 404: 'No such user in the organization' })
+  async listApiKeys(@CurrentActor() actor: Actor, @Param('id', uuidParam('user')) id: string) {
     const apiKeys = await this.users.listApiKeys(actor.orgId, id);
     if (!apiKeys) throw new NotFoundError('user', id);
     return { apiKeys };
   }
 
   @Get('agents')
+  @ApiOkResponse({ type: AgentListDto })
+  @ApiErrors({ 400: 'active is not true or false' })
   async agents(@CurrentActor() actor: Actor, @Query() query: ListAgentsQuery) {
     const agents = await this.users.listAgents(actor.orgId, { active: query.active === undefined ? undefined : query.active === 'true' });
     return { agents };
@@ -78,7 +97,9 @@ export class UsersController {
   @Delete('api-keys/:id')
   @Roles('admin')
   @HttpCode(204)
-  async revoke(@CurrentActor() actor: Actor, @Param('id', uuid('api key')) id: string): Promise<void> {
+  @ApiNoContentResponse({ description: 'Revoked (or already revoked): the key stops working at once' })
+  @ApiErrors({ 403: 'Not an admin', 404: 'No such key in the organization' })
+  async revoke(@CurrentActor() actor: Actor, @Param('id', uuidParam('api key')) id: string): Promise<void> {
     await this.commands.execute(new RevokeApiKeyCommand(actor, id));
   }
 }
