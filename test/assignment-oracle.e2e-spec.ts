@@ -187,8 +187,10 @@ function allowedChoices(org: Org, lead: Lead, loads: Map<string, number>[]): Set
 function loadOf(org: Org): Map<string, number> {
   const load = new Map<string, number>();
   const agentOf = new Map(org.leads.map((l) => [l.id, l.agent]));
+  // an archived lead's follow-ups are no work (they are not in its agent's hub), as the follow-up report counts them
+  const archived = new Set(org.leads.filter((l) => l.archived).map((l) => l.id));
   for (const f of org.followUps) {
-    if (!OPEN.has(f.status)) continue;
+    if (!OPEN.has(f.status) || archived.has(f.contactId)) continue;
     const agent = f.own ?? agentOf.get(f.contactId) ?? null;
     if (agent) load.set(agent, (load.get(agent) ?? 0) + 1);
   }

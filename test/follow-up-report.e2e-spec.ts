@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { ProjectionRebuilder } from '@app/event-store';
 import { FOLLOW_UP_REPORT_PROJECTION } from '@app/reports';
-import { eventually, expectError, fieldsNamed, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
+import { consumersCaughtUp, eventually, expectError, fieldsNamed, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
 
 /**
  * SPEC §8 follow-up report per agent, `GET /api/reports/follow-ups`, over HTTP with the workers running (the report
@@ -132,6 +132,19 @@ describe('follow-up report (SPEC §8, GET /api/reports/follow-ups)', () => {
     const res = await get(`${REPORT}${query ? `?${query}` : ''}`, key);
     expect({ status: res.status, body: res.body }).toMatchObject({ status: 200 });
     return res.body as { groupBy: string; timezone: string; today: string; orgTimezone: string; from: string | null; to: string | null; rows: Row[]; totals: Counts };
+  };
+  const REPORT_TABLES: Record<string, string> = {
+    fu_report_org_timezones: 'org_id',
+    fu_report_contacts: 'contact_id',
+    fu_report_follow_ups: 'follow_up_id',
+    fu_report_open: 'org_id, agent_id, slot',
+    fu_report_activity: 'org_id, day, agent_id',
+  };
+  /** The projection's tables, whole. */
+  const dumpReportTables = async () => {
+    const out: Record<string, unknown[]> = {};
+    for (const [table, order] of Object.entries(REPORT_TABLES)) out[table] = (await t.db.query(`SELECT * FROM ${table} ORDER BY ${order}`)).rows;
+    return out;
   };
   /** Polls until the projection has caught up with what the test expects. */
   const expectReport = (key: string, query: string, expected: { rows: Row[]; [k: string]: unknown }) =>
@@ -294,18 +307,7 @@ describe('follow-up report (SPEC §8, GET /api/reports/follow-ups)', () => {
   });
 
   it('should rebuild the projection to exactly the live tables', async () => {
-    const tables: Record<string, string> = {
-      fu_report_org_timezones: 'org_id',
-      fu_report_contacts: 'contact_id',
-      fu_report_follow_ups: 'follow_up_id',
-      fu_report_open: 'org_id, agent_id, slot',
-      fu_report_activity: 'org_id, day, agent_id',
-    };
-    const dump = async () => {
-      const out: Record<string, unknown[]> = {};
-      for (const [table, order] of Object.entries(tables)) out[table] = (await t.db.query(`SELECT * FROM ${table} ORDER BY ${order}`)).rows;
-      return out;
-    };
+    const dump = dumpReportTables;
     const live = await dump();
     expect(live.fu_report_open.length).toBeGreaterThan(5);
     expect(live.fu_report_activity.length).toBeGreaterThan(5);
@@ -314,6 +316,122 @@ describe('follow-up report (SPEC §8, GET /api/reports/follow-ups)', () => {
     await t.app.get(ProjectionRebuilder).rebuild(FOLLOW_UP_REPORT_PROJECTION);
     // the rebuild stops at the horizon; the runner applies whatever came after
     await eventually(async () => expect(await dump()).toEqual(live), 20_000);
+  });
+
+  describe('archived contacts (the hub lists ACTIVE contacts only, SPEC §6)', () => {
+    let arc: { admin: User; sam: User; carl: User; dora: User };
+    type Hub = { followUps: { contactId: string }[]; counts: { all: number; overdue: number; today: number; hot: number } };
+    const hub = async (key: string): Promise<Hub> => {
+      const res = await get('/api/follow-ups/due?limit=200', key);
+      expect({ status: res.status, body: res.body }).toMatchObject({ status: 200 });
+      return res.body as Hub;
+    };
+    const setStatus = async (contactId: string, status: 'ACTIVE' | 'ARCHIVED') => {
+      const res = await patch(`/api/contacts/${contactId}`, arc.admin.apiKey, { status });
+      expect({ status: res.status, body: res.body }).toMatchObject({ status: 200, body: { status } });
+    };
+    /** The report as Sam (the org's zone, V1) sees it: every active agent's row, Carl then Dora, then Sam's none. */
+    const expectArcReport = (carl: Partial<Counts>, dora: Partial<Counts>) =>
+      expectReport(arc.sam.apiKey, '', {
+        groupBy: 'agent',
+        timezone: v1,
+        today: today1,
+        orgTimezone: v1,
+        from: null,
+        to: null,
+        rows: [row(arc.carl.id, 'Carl', carl), row(arc.dora.id, 'Dora', dora)],
+      });
+
+    beforeAll(async () => {
+      const created = await t.createOrg('Archive', v1);
+      const admin: User = { id: created.adminUserId, apiKey: created.adminKey };
+      // calls can run at any hour, so a follow-up due already starts its attempt at once (queued: no dialler)
+      const window = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '23:59' };
+      expect((await patch('/api/settings', admin.apiKey, { callingWindow: window })).status).toBe(200);
+      arc = {
+        admin,
+        sam: await t.createUser(admin.apiKey, { name: 'Sam', role: 'supervisor' }),
+        carl: await t.createUser(admin.apiKey, { name: 'Carl', role: 'agent' }),
+        dora: await t.createUser(admin.apiKey, { name: 'Dora', role: 'agent' }),
+      };
+    });
+
+    it('should leave an archived contact’s open follow-ups out of due today as the hub does, and count them again once it is ACTIVE', async () => {
+      const c = await createContact(arc.admin.apiKey, arc.carl.id);
+      await schedule(arc.admin.apiKey, c, at.today);
+      await expectArcReport({ dueToday: 1, scheduled: 1 }, {});
+      expect((await hub(arc.carl.apiKey)).counts).toEqual({ all: 1, overdue: 0, today: 1, hot: 0 });
+
+      await setStatus(c, 'ARCHIVED');
+      await expectArcReport({ scheduled: 1 }, {});
+      expect((await hub(arc.carl.apiKey)).counts).toEqual({ all: 0, overdue: 0, today: 0, hot: 0 });
+
+      await setStatus(c, 'ACTIVE');
+      await expectArcReport({ dueToday: 1, scheduled: 1 }, {});
+      expect((await hub(arc.carl.apiKey)).counts).toEqual({ all: 1, overdue: 0, today: 1, hot: 0 });
+
+      // out of this org's figures for the next test
+      await setStatus(c, 'ARCHIVED');
+      await expectArcReport({ scheduled: 1 }, {});
+    });
+
+    it('should count what is open on ACTIVE contacts through archiving, making ACTIVE, scheduling, snoozing, ending and reassigning, and rebuild to the live tables', async () => {
+      const k = arc.admin.apiKey;
+      const c = await createContact(k, arc.carl.id);
+      const overdue = await schedule(k, c, at.overdue);
+      await eventually(async () => expect(await statusOf(k, overdue)).toBe('queued'), 20_000); // its attempt ran while ACTIVE
+      const today = await schedule(k, c, at.today);
+      const dorasOwn = await schedule(k, c, at.upcoming, { agentId: arc.dora.id });
+      const toComplete = await schedule(k, c, at.upcoming);
+      expect((await post(`/api/follow-ups/${toComplete}/snooze`, k)).body.status).toBe('snoozed');
+      // Carl's activity so far: the previous test's follow-up (its contact archived) and these three
+      await expectArcReport({ overdue: 1, dueToday: 1, upcoming: 1, snoozed: 1, scheduled: 4 }, { upcoming: 1, scheduled: 1 });
+
+      await setStatus(c, 'ARCHIVED');
+      await expectArcReport({ scheduled: 4 }, { scheduled: 1 });
+      expect((await hub(arc.carl.apiKey)).counts.all).toBe(0);
+
+      // while archived: scheduled, snoozed, rescheduled, ended by hand and by coming due (cancelled), then reassigned
+      await schedule(k, c, at.today);
+      expect((await post(`/api/follow-ups/${today}/snooze`, k)).body.status).toBe('snoozed');
+      expect((await post(`/api/follow-ups/${dorasOwn}/reschedule`, k, { scheduledAt: at.today.toISOString() })).body.status).toBe('scheduled');
+      expect((await post(`/api/follow-ups/${toComplete}/complete`, k)).body.status).toBe('completed');
+      const comesDue = await schedule(k, c, new Date(Date.now() - MINUTE));
+      await eventually(async () => expect(await statusOf(k, comesDue)).toBe('cancelled'), 20_000); // "contact archived"
+      expect((await patch(`/api/contacts/${c}`, k, { assignedAgentId: arc.dora.id })).status).toBe(200);
+      const carlsHistory = { scheduled: 6, completed: 1, cancelled: 1 };
+      await expectArcReport(carlsHistory, { scheduled: 1 });
+
+      // ACTIVE again: what is still open, due where it is now, for the contact's agent now (Dora's own stays hers)
+      await setStatus(c, 'ACTIVE');
+      const open = { overdue: 1, dueToday: 2, upcoming: 1, snoozed: 1 };
+      await expectArcReport(carlsHistory, { ...open, scheduled: 1 });
+      const dorasHub = await hub(arc.dora.apiKey);
+      expect(dorasHub.followUps.map((f) => f.contactId)).toEqual([c]);
+      expect(dorasHub.counts).toMatchObject({ all: 1, overdue: 1 });
+
+      // and again, twice
+      for (let i = 0; i < 2; i++) {
+        await setStatus(c, 'ARCHIVED');
+        await expectArcReport(carlsHistory, { scheduled: 1 });
+        expect((await hub(arc.dora.apiKey)).counts.all).toBe(0);
+        await setStatus(c, 'ACTIVE');
+        await expectArcReport(carlsHistory, { ...open, scheduled: 1 });
+      }
+      // given back to Carl while ACTIVE, then archived and made ACTIVE in a row: Dora keeps her own
+      expect((await patch(`/api/contacts/${c}`, k, { assignedAgentId: arc.carl.id })).status).toBe(200);
+      await setStatus(c, 'ARCHIVED');
+      await setStatus(c, 'ACTIVE');
+      const final = () => expectArcReport({ ...carlsHistory, overdue: 1, dueToday: 1, upcoming: 1, snoozed: 1 }, { dueToday: 1, scheduled: 1 });
+      await final();
+
+      await consumersCaughtUp(t.db);
+      const live = await dumpReportTables();
+      expect((live.fu_report_contacts as { archived: boolean }[]).filter((r) => r.archived).length).toBeGreaterThan(0);
+      await t.app.get(ProjectionRebuilder).rebuild(FOLLOW_UP_REPORT_PROJECTION);
+      await eventually(async () => expect(await dumpReportTables()).toEqual(live), 20_000);
+      await final();
+    });
   });
 
   it('should answer agents with 403', async () => {

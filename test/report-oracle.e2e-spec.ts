@@ -6,7 +6,7 @@ import { prng } from '@app/testing/seeded-random';
 /**
  * SPEC §8 reports against a brute-force oracle. A seeded random workload (orgs in zones with DST, calls of every
  * status around DST changes and local midnights, an org timezone change, branch changes, follow-ups that end every
- * way, notes, reassignments) goes in over HTTP; the expected reports are then worked out from what the API lists
+ * way, notes, reassignments, contacts archived and made ACTIVE again) goes in over HTTP; the expected reports are then worked out from what the API lists
  * (GET /api/calls, GET /api/follow-ups, GET /api/contacts/:id/timeline) with luxon, and compared with
  * GET /api/reports/calls (every granularity × groupBy, several ranges) and GET /api/reports/follow-ups (several
  * viewers and ranges). The hand-computed figures stay in call-report.e2e-spec.ts and follow-up-report.e2e-spec.ts.
@@ -18,7 +18,7 @@ type ByStatus = Record<(typeof FINAL)[number], number>;
 type Figures = { attempts: number; connected: number; connectRate: number; missed: number; talkTimeSec: number; byStatus: ByStatus };
 type Row = Figures & { bucket: string; key: string | null; name?: string | null };
 type CallView = { callId: string; contactId: string; agentId: string; status: string; live: boolean; durationSec: number; startedAt: string; campaignId: string | null; tags: string[] };
-type FollowUpView = { id: string; contactId: string; type: string; status: string; scheduledAt: string; agentId: string | null };
+type FollowUpView = { id: string; contactId: string; type: string; status: string; scheduledAt: string; agentId: string | null; nextAttemptAt: string | null };
 type Counts = {
   dueToday: number;
   overdue: number;
@@ -445,6 +445,34 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
       await ok(post(`/api/contacts/${rng.pick(org.contacts)}/follow-ups`, adminKey, { scheduledAt: new Date(Date.now() + rng.int(1, 10) * DAY).toISOString() }), 201);
     }
     await ok(post(`/api/contacts/${rng.pick(org.contacts)}/notes`, rng.pick(org.supervisors).apiKey, { text: 'after' }), 201);
+
+    // Contacts archived (their open follow-ups stay open, off the hub and out of the report's open counts), some made
+    // ACTIVE again; follow-ups scheduled and snoozed, and contacts reassigned, while archived. Only contacts none of
+    // whose open follow-ups has an attempt due within the hour: one that comes due while archived is cancelled
+    // ("contact archived"), which the comparison would see after it read the lists.
+    const listed = await pages<FollowUpView>('/api/follow-ups', adminKey, 'followUps');
+    const quiet = (c: string) =>
+      listed.every((f) => f.contactId !== c || !OPEN.has(f.status) || f.status === 'queued' || Date.parse(f.nextAttemptAt ?? f.scheduledAt) > Date.now() + HOUR);
+    const candidates = org.contacts.filter(quiet);
+    const archived = rng.subset(candidates, 0.4);
+    if (archived.length === 0 && candidates.length) archived.push(candidates[0]);
+    const setStatus = (c: string, status: string) => ok(patch(`/api/contacts/${c}`, adminKey, { status }), 200);
+    const active = org.agents.filter((a) => a.active);
+    for (const [i, c] of archived.entries()) {
+      await setStatus(c, 'ARCHIVED');
+      if (i === 0 || rng.chance(0.7)) {
+        const body = { scheduledAt: new Date(Date.now() + rng.int(1, 10) * DAY).toISOString(), ...(rng.chance(0.3) ? { agentId: rng.pick(active).id } : {}) };
+        await ok(post(`/api/contacts/${c}/follow-ups`, adminKey, body), 201);
+      }
+      const open = listed.filter((f) => f.contactId === c && OPEN.has(f.status));
+      if (open.length && rng.chance(0.5)) expect([200, 201, 409]).toContain((await post(`/api/follow-ups/${rng.pick(open).id}/snooze`, adminKey)).status);
+      if (rng.chance(0.5)) await ok(patch(`/api/contacts/${c}`, adminKey, { assignedAgentId: rng.pick(active).id }), 200);
+      // the first ends archived after a round trip; the others may end either way
+      if (i === 0 || rng.chance(0.5)) {
+        await setStatus(c, 'ACTIVE');
+        if (i === 0 || rng.chance(0.4)) await setStatus(c, 'ARCHIVED');
+      }
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------------------
@@ -510,14 +538,15 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
   const zeroCounts = (): Counts => ({ dueToday: 0, overdue: 0, upcoming: 0, snoozed: 0, scheduled: 0, completed: 0, failed: 0, expired: 0, cancelled: 0, notesWritten: 0 });
 
   /**
-   * The follow-up report from the lists: open counts from GET /api/follow-ups (effective agent: its own, else the
-   * contact's now); activity replayed from the contacts' timelines (effective agent when it happened, dated in the
+   * The follow-up report from the lists: open counts from GET /api/follow-ups, only of ACTIVE contacts as the hub (SPEC
+   * §6) (effective agent: its own, else the contact's now); activity replayed from the contacts' timelines (effective agent when it happened, dated in the
    * org's timezone at the time: follow-up-report.controller's description).
    */
   function expectedFollowUpReport(
     org: Org,
     followUps: FollowUpView[],
     assigned: Map<string, string | null>,
+    archived: Set<string>,
     timelines: Map<string, TimelineEntry[]>,
     viewerZone: string,
     now: number,
@@ -527,7 +556,7 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
     const of = (agentId: string | null) => byAgent.get(agentId) ?? byAgent.set(agentId, zeroCounts()).get(agentId)!;
     const today = DateTime.fromMillis(now, { zone: viewerZone }).toISODate()!;
     for (const f of followUps) {
-      if (!OPEN.has(f.status)) continue;
+      if (!OPEN.has(f.status) || archived.has(f.contactId)) continue;
       const c = of(f.agentId ?? assigned.get(f.contactId) ?? null);
       const due = dayIn(f.scheduledAt, viewerZone);
       if (due < today) c.overdue += 1;
@@ -617,7 +646,7 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
 
       const mismatches: { what: string; expected: unknown; actual: unknown }[] = [];
       let compared = 0;
-      const seen = { finalCalls: 0, liveCalls: 0, dstDayCalls: 0, statuses: new Set<string>(), followUps: new Set<string>(), activity: new Set<string>() };
+      const seen = { finalCalls: 0, liveCalls: 0, dstDayCalls: 0, archivedOpen: 0, statuses: new Set<string>(), followUps: new Set<string>(), activity: new Set<string>() };
 
       for (const org of orgs) {
         const key = org.supervisors[0].apiKey;
@@ -653,9 +682,12 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
         // ---- follow-up report ----
         const followUps = await pages<FollowUpView>('/api/follow-ups', org.admin.apiKey, 'followUps');
         const assigned = new Map<string, string | null>();
+        const archived = new Set<string>();
         const timelines = new Map<string, TimelineEntry[]>();
         for (const c of org.contacts) {
-          assigned.set(c, (await ok<{ assignedAgentId: string | null }>(get(`/api/contacts/${c}`, org.admin.apiKey), 200)).assignedAgentId ?? null);
+          const contact = await ok<{ assignedAgentId: string | null; status: string }>(get(`/api/contacts/${c}`, org.admin.apiKey), 200);
+          assigned.set(c, contact.assignedAgentId ?? null);
+          if (contact.status === 'ARCHIVED') archived.add(c);
           const entries: TimelineEntry[] = [];
           let cursor: string | null = null;
           do {
@@ -666,6 +698,7 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
           timelines.set(c, entries.sort((a, b) => a.version - b.version));
         }
         for (const f of followUps) seen.followUps.add(f.status);
+        seen.archivedOpen += followUps.filter((f) => OPEN.has(f.status) && archived.has(f.contactId)).length;
         for (const entries of timelines.values()) for (const e of entries) seen.activity.add(e.kind);
         const today = DateTime.now().setZone(org.zone).toISODate()!;
         const activityRanges = [
@@ -687,7 +720,7 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
               const actual = await ok(get(`/api/reports/follow-ups${q ? `?${q}` : ''}`, viewer.apiKey), 200);
               const after = Date.now();
               if (dayIn(new Date(before).toISOString(), viewer.timezone!) !== dayIn(new Date(after).toISOString(), viewer.timezone!) && tries < 3) continue;
-              const expected = expectedFollowUpReport(org, followUps, assigned, timelines, viewer.timezone!, after, range);
+              const expected = expectedFollowUpReport(org, followUps, assigned, archived, timelines, viewer.timezone!, after, range);
               compared++;
               if (!sameAs(actual, expected)) mismatches.push({ what: `follow-ups ${org.zone} viewer ${viewer.timezone} ${q || 'all time'}`, expected, actual });
               break;
@@ -700,7 +733,8 @@ describe('reports against a brute-force oracle (SPEC §8)', () => {
       // the workload reached what it is meant to: every call status, calls on DST days, live calls, every way a follow-up ends
       expect({ statuses: [...seen.statuses].sort(), dst: seen.dstDayCalls > 0, live: seen.liveCalls > 0 }).toEqual({ statuses: [...STATUSES].sort(), dst: true, live: true });
       expect([...seen.followUps]).toEqual(expect.arrayContaining(['scheduled', 'snoozed', 'completed', 'failed', 'cancelled', 'expired']));
-      expect([...seen.activity]).toEqual(expect.arrayContaining(['note', 'reassigned', 'follow_up_attempt_failed', 'follow_up_expired', 'follow_up_completed']));
+      expect([...seen.activity]).toEqual(expect.arrayContaining(['note', 'reassigned', 'follow_up_attempt_failed', 'follow_up_expired', 'follow_up_completed', 'contact_status_changed']));
+      expect(seen.archivedOpen).toBeGreaterThan(0);
       // eslint-disable-next-line no-console
       if (mismatches.length) console.log(`report-oracle seed ${seed} differs in:\n${mismatches.map((m) => m.what).join('\n')}`);
       // the first difference in full, as jest diffs it

@@ -24,7 +24,7 @@ export class FollowUpReportController {
       "Effective agent of a follow-up: its own agentId, else the contact's assigned agent at that moment (a reassignment, manual or automatic,",
       'moves the open follow-ups that inherit their agent; those with an agent of their own stay), else none: the agentId null row.',
       'Notes count for their author. Notes are never follow-ups: an agent who only writes notes has notesWritten and nothing due.',
-      'Snapshot, now, over open follow-ups (scheduled, queued, in_progress, snoozed): dueToday, overdue (due date before today) and upcoming',
+      "Snapshot, now, over open follow-ups (scheduled, queued, in_progress, snoozed) of ACTIVE contacts (the hub's; an archived contact's count again once it is made ACTIVE): dueToday, overdue (due date before today) and upcoming",
       "by the due time (scheduledAt, moved only by snooze and reschedule), today being the viewer's in the viewer's timezone;",
       'snoozed = open and snoozed right now (also counted in one of the three).',
       'Activity in the range from..to (days of the organization\'s timezone, both included; both absent: all time), each counted for the',

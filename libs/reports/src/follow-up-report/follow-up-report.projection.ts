@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { Sql } from '@app/shared';
 import { AsProjection, Projection, StoredEvent } from '@app/event-store';
-import { ACTIVITY_KINDS, foldTally, FOLLOW_UP_REPORT_EVENT_TYPES, TallyResult, tallyLoad, TrackedFollowUp } from './follow-up-tally';
+import { ACTIVITY_KINDS, foldTally, FOLLOW_UP_REPORT_EVENT_TYPES, TallyLoad, TallyResult, tallyLoad, TrackedFollowUp } from './follow-up-tally';
 
 export const FOLLOW_UP_REPORT_PROJECTION = 'follow-up-report';
 
 /** Activity columns, in ACTIVITY_KINDS order. */
 const ACTIVITY_COLUMNS = ['scheduled', 'completed', 'failed', 'expired', 'cancelled', 'notes_written'] as const;
+
+const FOLLOW_UP_COLUMNS = 'follow_up_id, org_id, contact_id, agent_id, slot, snoozed';
 
 interface FollowUpRow {
   follow_up_id: string;
@@ -20,8 +22,8 @@ interface FollowUpRow {
 /**
  * The follow-up report's pre-aggregated counts (see follow-up-tally.ts for what is counted and how). Async: it runs in
  * the worker's consumer runner, each batch in the transaction that moves its checkpoint, so every event is applied
- * exactly once. Its state (contacts' agents, open follow-ups, org time zones) is its own: it never reads another
- * read model, so a rebuild equals the live tables.
+ * exactly once. Its state (contacts' agents and statuses, open follow-ups, org time zones) is its own: it never reads
+ * another read model, so a rebuild equals the live tables.
  *
  * Set-based: per batch, three reads of the state it touches, a fold in memory, then one statement per table.
  * Keys are also named with `= ANY($ids)` so the planner uses the primary keys (autovacuum is off: no statistics).
@@ -38,22 +40,17 @@ export class FollowUpReportProjection implements Projection {
     const load = tallyLoad(events);
     // One client, one query at a time (the runner's transaction).
     const contacts = load.contactIds.length
-      ? await tx.query<{ contact_id: string; agent_id: string | null }>('SELECT contact_id, agent_id FROM fu_report_contacts WHERE contact_id = ANY ($1::uuid[])', [load.contactIds])
+      ? await tx.query<{ contact_id: string; agent_id: string | null; archived: boolean }>(
+          'SELECT contact_id, agent_id, archived FROM fu_report_contacts WHERE contact_id = ANY ($1::uuid[])',
+          [load.contactIds],
+        )
       : { rows: [] };
-    const followUps =
-      load.followUpIds.length || load.reassignedContactIds.length
-        ? await tx.query<FollowUpRow>(
-            `SELECT follow_up_id, org_id, contact_id, agent_id, slot, snoozed FROM fu_report_follow_ups WHERE follow_up_id = ANY ($1::uuid[])
-             UNION
-             SELECT follow_up_id, org_id, contact_id, agent_id, slot, snoozed FROM fu_report_follow_ups WHERE contact_id = ANY ($2::uuid[]) AND agent_id IS NULL`,
-            [load.followUpIds, load.reassignedContactIds],
-          )
-        : { rows: [] };
+    const followUps = await FollowUpReportProjection.loadFollowUps(tx, load);
     const timezones = await tx.query<{ org_id: string; timezone: string }>('SELECT org_id, timezone FROM fu_report_org_timezones WHERE org_id = ANY ($1::uuid[])', [
       load.orgIds,
     ]);
     const result = foldTally(events, {
-      contacts: new Map(contacts.rows.map((r) => [r.contact_id, r.agent_id])),
+      contacts: new Map(contacts.rows.map((r) => [r.contact_id, { agentId: r.agent_id, archived: r.archived }])),
       followUps: new Map(
         followUps.rows.map((r): [string, TrackedFollowUp] => [
           r.follow_up_id,
@@ -65,6 +62,27 @@ export class FollowUpReportProjection implements Projection {
     await FollowUpReportProjection.write(tx, result);
   }
 
+  /**
+   * The open follow-ups the batch names, a reassigned contact's inheriting ones, and every one of a contact archived or
+   * made ACTIVE (rare: that branch only when the batch has one). Each branch repeats its partial index's predicate.
+   */
+  private static async loadFollowUps(tx: Sql, load: TallyLoad): Promise<{ rows: FollowUpRow[] }> {
+    if (!load.followUpIds.length && !load.reassignedContactIds.length && !load.statusChangedContactIds.length) return { rows: [] };
+    const branches = [
+      `SELECT ${FOLLOW_UP_COLUMNS} FROM fu_report_follow_ups WHERE follow_up_id = ANY ($1::uuid[])`,
+      `SELECT ${FOLLOW_UP_COLUMNS} FROM fu_report_follow_ups WHERE contact_id = ANY ($2::uuid[]) AND agent_id IS NULL`,
+    ];
+    const params: string[][] = [load.followUpIds, load.reassignedContactIds];
+    if (load.statusChangedContactIds.length) {
+      branches.push(
+        `SELECT ${FOLLOW_UP_COLUMNS} FROM fu_report_follow_ups WHERE contact_id = ANY ($3::uuid[]) AND agent_id IS NULL`,
+        `SELECT ${FOLLOW_UP_COLUMNS} FROM fu_report_follow_ups WHERE contact_id = ANY ($3::uuid[]) AND agent_id IS NOT NULL`,
+      );
+      params.push(load.statusChangedContactIds);
+    }
+    return tx.query<FollowUpRow>(branches.join('\n UNION\n '), params);
+  }
+
   private static async write(tx: Sql, r: TallyResult): Promise<void> {
     if (r.orgTimezones.size) {
       await tx.query(
@@ -74,10 +92,11 @@ export class FollowUpReportProjection implements Projection {
       );
     }
     if (r.contacts.size) {
+      const c = [...r.contacts.values()];
       await tx.query(
-        `INSERT INTO fu_report_contacts (contact_id, agent_id) SELECT * FROM unnest($1::uuid[], $2::uuid[])
-         ON CONFLICT (contact_id) DO UPDATE SET agent_id = excluded.agent_id`,
-        [[...r.contacts.keys()], [...r.contacts.values()]],
+        `INSERT INTO fu_report_contacts (contact_id, agent_id, archived) SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::boolean[])
+         ON CONFLICT (contact_id) DO UPDATE SET agent_id = excluded.agent_id, archived = excluded.archived`,
+        [[...r.contacts.keys()], c.map((x) => x.agentId), c.map((x) => x.archived)],
       );
     }
     if (r.ended.length) {

@@ -11,6 +11,7 @@ export interface DayRange {
   readonly to: string | null;
 }
 
+/** Open figures count only ACTIVE contacts' follow-ups, as the hub lists only ACTIVE contacts (SPEC §6). */
 export interface FollowUpCounts {
   /** Open follow-ups due today, in the viewer's time zone. */
   dueToday: number;
@@ -122,7 +123,7 @@ export class FollowUpReportRepository {
   }
 
   /**
-   * Open follow-ups (scheduled, queued, in_progress, snoozed) per effective agent, for the `least_loaded` strategy:
+   * Open follow-ups (scheduled, queued, in_progress, snoozed) of ACTIVE contacts per effective agent, for the `least_loaded` strategy:
    * one query on the primary key of the pre-aggregated cells. Every asked id is in the answer (0 when it has none).
    */
   async openFollowUpsByAgent(orgId: string, agentIds: string[]): Promise<Map<string, number>> {

@@ -4,6 +4,8 @@ import {
   ContactAssignedData,
   ContactCreated,
   ContactCreatedData,
+  ContactStatusChanged,
+  ContactStatusChangedData,
   FollowUpAttemptFailed,
   FollowUpAttemptFailedData,
   FollowUpAttemptStarted,
@@ -36,6 +38,9 @@ import { activityDay, NO_AGENT, slotOf } from './due-slots';
  *   the open follow-ups that inherit their agent; explicit ones stay. Notes count for their author.
  * - Open = scheduled, queued, in_progress or snoozed: counted per (org, effective agent, due slot), with how many of
  *   them are snoozed right now. The due time is scheduledAt, moved only by a snooze or a reschedule (SPEC §5.5).
+ * - Only an ACTIVE contact's open follow-ups are counted, as the hub lists only ACTIVE contacts (SPEC §6). An archived
+ *   contact's stay open until they come due (then cancelled) or it is made ACTIVE again, so they are still tracked:
+ *   ContactStatusChanged takes them out of the counts, or puts back those still open.
  * - Activity (scheduled, completed, failed, expired, cancelled, notes written) is counted per (org, effective agent
  *   at the event, local day of the event in the org's time zone at the event): NoteAdded is dated by its `at`, the
  *   others by metadata.occurredAt. Completed = FollowUpCompleted + FollowUpAttemptSucceeded; failed =
@@ -47,6 +52,7 @@ export const FOLLOW_UP_REPORT_EVENT_TYPES = [
   ContactCreated,
   ContactAssigned,
   LeadReassigned,
+  ContactStatusChanged,
   NoteAdded,
   FollowUpScheduled,
   FollowUpSnoozed,
@@ -59,6 +65,16 @@ export const FOLLOW_UP_REPORT_EVENT_TYPES = [
   FollowUpCancelled,
   FollowUpExpired,
 ] as const;
+
+/** A contact as the report tracks it (absent: unknown, taken as unassigned and ACTIVE). */
+export interface TrackedContact {
+  /** Its assigned agent; null: unassigned. */
+  readonly agentId: string | null;
+  /** ARCHIVED: its open follow-ups are tracked but not counted. */
+  readonly archived: boolean;
+}
+
+const UNKNOWN_CONTACT: TrackedContact = { agentId: null, archived: false };
 
 /** An open follow-up as the report tracks it (ended ones are forgotten: no event follows an end). */
 export interface TrackedFollowUp {
@@ -92,20 +108,22 @@ export interface TallyLoad {
   readonly followUpIds: string[];
   /** Contacts reassigned in the batch: all their open inheriting follow-ups are needed. */
   readonly reassignedContactIds: string[];
+  /** Contacts archived or made ACTIVE in the batch: all their open follow-ups are needed. */
+  readonly statusChangedContactIds: string[];
   readonly orgIds: string[];
 }
 
 export interface TallyState {
-  /** Assigned agent per known contact (absent: unknown, taken as unassigned). */
-  readonly contacts: Map<string, string | null>;
+  /** Per known contact. */
+  readonly contacts: Map<string, TrackedContact>;
   /** Open follow-ups by id. */
   readonly followUps: Map<string, TrackedFollowUp>;
   readonly orgTimezones: Map<string, string>;
 }
 
 export interface TallyResult {
-  /** Contacts whose assigned agent was set in this batch. */
-  readonly contacts: Map<string, string | null>;
+  /** Contacts whose assigned agent or status was set in this batch. */
+  readonly contacts: Map<string, TrackedContact>;
   /** Follow-ups open at the end of the batch that changed: upserted. */
   readonly upsert: TrackedFollowUp[];
   /** Follow-ups that ended in this batch: deleted. */
@@ -123,6 +141,7 @@ export function tallyLoad(events: readonly StoredEvent[]): TallyLoad {
   const contactIds = new Set<string>();
   const followUpIds = new Set<string>();
   const reassigned = new Set<string>();
+  const statusChanged = new Set<string>();
   const orgIds = new Set<string>();
   for (const e of events) {
     orgIds.add(e.orgId);
@@ -131,32 +150,45 @@ export function tallyLoad(events: readonly StoredEvent[]): TallyLoad {
     const d = e.data as { contactId: string; followUpId?: string };
     contactIds.add(d.contactId);
     if (e.type === ContactAssigned || e.type === LeadReassigned) reassigned.add(d.contactId);
+    else if (e.type === ContactStatusChanged) statusChanged.add(d.contactId);
     else if (d.followUpId && e.type !== FollowUpScheduled) followUpIds.add(d.followUpId);
   }
-  return { contactIds: [...contactIds], followUpIds: [...followUpIds], reassignedContactIds: [...reassigned], orgIds: [...orgIds] };
+  return {
+    contactIds: [...contactIds],
+    followUpIds: [...followUpIds],
+    reassignedContactIds: [...reassigned],
+    statusChangedContactIds: [...statusChanged],
+    orgIds: [...orgIds],
+  };
 }
 
 /** Folds a batch over the loaded state. `state` is taken over and changed. */
 export function foldTally(events: readonly StoredEvent[], state: TallyState): TallyResult {
   const { contacts, followUps, orgTimezones } = state;
-  const changedContacts = new Map<string, string | null>();
+  const changedContacts = new Map<string, TrackedContact>();
   const changedTimezones = new Map<string, string>();
   const touched = new Set<string>();
   const ended = new Set<string>();
   const open = new Map<string, OpenDelta>();
   const activity = new Map<string, ActivityDelta>();
-  // open inheriting follow-ups per contact: the ones a reassignment moves
-  const inheriting = new Map<string, Set<string>>();
-  const inherit = (f: TrackedFollowUp) => {
-    if (f.agentId !== null) return;
-    const set = inheriting.get(f.contactId) ?? new Set<string>();
+  // open follow-ups per contact, of those loaded: a reassignment moves the inheriting ones, a status change all
+  const openOf = new Map<string, Set<string>>();
+  const track = (f: TrackedFollowUp) => {
+    const set = openOf.get(f.contactId) ?? new Set<string>();
     set.add(f.followUpId);
-    inheriting.set(f.contactId, set);
+    openOf.set(f.contactId, set);
   };
-  for (const f of followUps.values()) inherit(f);
+  for (const f of followUps.values()) track(f);
 
-  const agentOf = (f: { agentId: string | null; contactId: string }): string => f.agentId ?? contacts.get(f.contactId) ?? NO_AGENT;
+  const contactOf = (contactId: string): TrackedContact => contacts.get(contactId) ?? UNKNOWN_CONTACT;
+  const setContact = (contactId: string, c: TrackedContact) => {
+    contacts.set(contactId, c);
+    changedContacts.set(contactId, c);
+  };
+  const agentOf = (f: { agentId: string | null; contactId: string }): string => f.agentId ?? contactOf(f.contactId).agentId ?? NO_AGENT;
+  /** Adds to or takes from a follow-up's open cell; nothing while its contact is archived (setStatus flips around it). */
   const countOpen = (f: TrackedFollowUp, agentId: string, sign: 1 | -1) => {
+    if (contactOf(f.contactId).archived) return;
     const key = `${f.orgId}|${agentId}|${f.slot}`;
     const d = open.get(key) ?? { orgId: f.orgId, agentId, slot: f.slot, open: 0, snoozed: 0 };
     d.open += sign;
@@ -188,20 +220,29 @@ export function foldTally(events: readonly StoredEvent[], state: TallyState): Ta
     if (!f) return;
     countOpen(f, agentOf(f), -1);
     followUps.delete(f.followUpId);
-    inheriting.get(f.contactId)?.delete(f.followUpId);
+    openOf.get(f.contactId)?.delete(f.followUpId);
     touched.delete(f.followUpId);
     ended.add(f.followUpId);
   };
   const assign = (contactId: string, to: string | null) => {
-    const from = contacts.get(contactId) ?? null;
-    contacts.set(contactId, to);
-    changedContacts.set(contactId, to);
+    const was = contactOf(contactId);
+    const from = was.agentId;
+    setContact(contactId, { agentId: to, archived: was.archived });
     if (from === to) return;
-    for (const id of inheriting.get(contactId) ?? []) {
+    for (const id of openOf.get(contactId) ?? []) {
       const f = followUps.get(id)!;
+      if (f.agentId !== null) continue; // its own agent: stays
       countOpen(f, from ?? NO_AGENT, -1);
       countOpen(f, to ?? NO_AGENT, 1);
     }
+  };
+  /** Archiving takes the contact's open follow-ups out of the counts; making it ACTIVE again puts them back. */
+  const setStatus = (contactId: string, archived: boolean) => {
+    const was = contactOf(contactId);
+    const open = was.archived === archived ? [] : [...(openOf.get(contactId) ?? [])].map((id) => followUps.get(id)!);
+    if (archived) for (const f of open) countOpen(f, agentOf(f), -1);
+    setContact(contactId, { agentId: was.agentId, archived });
+    if (!archived) for (const f of open) countOpen(f, agentOf(f), 1);
   };
 
   for (const e of events) {
@@ -217,6 +258,7 @@ export function foldTally(events: readonly StoredEvent[], state: TallyState): Ta
       case ContactCreated: {
         const d = e.data as ContactCreatedData;
         assign(d.contactId, d.assignedAgentId);
+        if (d.status === 'ARCHIVED') setStatus(d.contactId, true);
         break;
       }
       case ContactAssigned: {
@@ -229,6 +271,11 @@ export function foldTally(events: readonly StoredEvent[], state: TallyState): Ta
         assign(d.contactId, d.toAgentId);
         break;
       }
+      case ContactStatusChanged: {
+        const d = e.data as ContactStatusChangedData;
+        setStatus(d.contactId, d.to === 'ARCHIVED');
+        break;
+      }
       case NoteAdded: {
         const d = e.data as NoteAddedData;
         count(e, d.authorId, 'notesWritten', d.at);
@@ -239,7 +286,7 @@ export function foldTally(events: readonly StoredEvent[], state: TallyState): Ta
         if (followUps.has(d.followUpId) || ended.has(d.followUpId)) break; // the same id twice: the first stands
         const f: TrackedFollowUp = { followUpId: d.followUpId, orgId: e.orgId, contactId: d.contactId, agentId: d.agentId, slot: slotOf(d.scheduledAt), snoozed: false };
         followUps.set(f.followUpId, f);
-        inherit(f);
+        track(f);
         touched.add(f.followUpId);
         countOpen(f, agentOf(f), 1);
         count(e, agentOf(f), 'scheduled', e.metadata.occurredAt);

@@ -30,6 +30,7 @@ import { FollowUpsContactAgent1700000000029 } from './1700000000029-follow-ups-c
 import { ContactTimezoneFollowsOrg1700000000030 } from './1700000000030-contact-timezone-follows-org';
 import { ApiKeyName1700000000031 } from './1700000000031-api-key-name';
 import { ApiKeyUsage1700000000032 } from './1700000000032-api-key-usage';
+import { FollowUpReportArchived1700000000033 } from './1700000000033-follow-up-report-archived';
 
 /** Every migration, in order. A new one is appended here. */
 export const MIGRATIONS = [
@@ -58,4 +59,5 @@ export const MIGRATIONS = [
   ContactTimezoneFollowsOrg1700000000030,
   ApiKeyName1700000000031,
   ApiKeyUsage1700000000032,
+  FollowUpReportArchived1700000000033,
 ];
