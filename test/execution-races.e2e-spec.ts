@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { checkWindow } from '@app/contacts';
-import { executeJob, FollowUpWriter } from '@app/follow-ups';
+import { executeJob } from '@app/follow-ups';
 import { JobQueues } from '@app/queue';
-import { systemActor } from '@app/shared';
-import { ALL_DAYS, ALWAYS_OPEN, consumersCaughtUp, eventually, executionOrg, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, sinkPool, startHttpSink, startTestApp, TestApp, TimelineEntry } from '@app/testing';
+import { ALL_DAYS, ALWAYS_OPEN, consumersCaughtUp, eventually, executionOrg, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, sinkPool, startAttemptByHand, startHttpSink, startTestApp, TestApp, TimelineEntry } from '@app/testing';
 import { ExecuteFollowUpHandler } from '../libs/follow-ups/src/execute-follow-up/execute-follow-up.handler';
 import { ExpireFollowUpsHandler } from '../libs/follow-ups/src/expire-follow-ups/expire-follow-ups.handler';
 
@@ -404,17 +403,6 @@ describe('follow-up execution races (SPEC §5)', () => {
       expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
     });
 
-    /** The StartFollowUpAttempt of schedule 1 a worker decides, with the window it saw: appended by hand. */
-    const startByHand = (o: Org, contactId: string, f: FollowUp, window: { inWindow: boolean; nextOpening: string | null }) =>
-      t.app.get(FollowUpWriter).write(systemActor(o.orgId), contactId, () => ({
-        type: 'StartFollowUpAttempt',
-        contactId,
-        followUpId: f.id,
-        schedule: 1,
-        now: new Date().toISOString(),
-        window,
-      }));
-
     /** A calling window, every day, shut now where the contacts are (Etc/UTC): open one hour, twelve hours from now. */
     const shutNow = () => {
       const hour = String((new Date().getUTCHours() + 12) % 24).padStart(2, '0');
@@ -466,7 +454,7 @@ describe('follow-up execution races (SPEC §5)', () => {
       const c = await createContact(o);
       const f = await schedule(o, c, { type: 'sms', message: 'Your quote is ready', scheduledAt: iso(3600_000), allowOutOfWindow });
       // the worker counted the attempt and died before the provider had the text
-      await startByHand(o, c, f, { inWindow: true, nextOpening: null });
+      await startAttemptByHand(t, o.orgId, c, f.id);
       const window = shutNow();
       expect((await send('patch', '/api/settings', o.admin, { callingWindow: window })).status).toBe(200);
       await run(o, c, f, true);
@@ -498,7 +486,7 @@ describe('follow-up execution races (SPEC §5)', () => {
       const c = await createContact(o);
       const f = await schedule(o, c, { type: 'sms', message: 'Your quote is ready', scheduledAt: iso(0) });
       await eventually(() => expect(forFollowUp(sms, f.id)).toHaveLength(1));
-      await startByHand(o, c, f, { inWindow: false, nextOpening: new Date(Date.now() + 12 * 3600_000).toISOString() });
+      await startAttemptByHand(t, o.orgId, c, f.id, { window: { inWindow: false, nextOpening: new Date(Date.now() + 12 * 3600_000).toISOString() } });
       expect(await followUp(o, f.id)).toMatchObject({ status: 'scheduled', attempts: 1 });
       forFollowUp(sms, f.id)[0].release(200);
       await waitFor(o, f.id, { status: 'completed', attempts: 1 });

@@ -5,7 +5,7 @@ import { CallingWindow, checkWindow, effectiveWindow } from '@app/contacts';
 import { executeJob, FollowUpWriter, NEVER_OPENS_RECHECK_MS } from '@app/follow-ups';
 import { Clock, systemActor } from '@app/shared';
 import { JobQueues, JobReconciler, QueueName } from '@app/queue';
-import { ALL_DAYS, ALWAYS_OPEN, consumersCaughtUp, eventually, executionOrg, flushPrefix, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, scrapedMetric, sinkPool, SinkRequest, startHttpSink, startTestApp, TestApp } from '@app/testing';
+import { ALL_DAYS, ALWAYS_OPEN, consumersCaughtUp, eventually, executionOrg, flushPrefix, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, scrapedMetric, sinkPool, SinkRequest, startAttemptByHand, startHttpSink, startTestApp, TestApp } from '@app/testing';
 
 type FollowUp = FollowUpView;
 
@@ -108,16 +108,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
    * trusts them for a second): `dialled` when those had a dialler. Nothing is delivered: only the start is recorded.
    */
   const startAttempt = (o: Org, contactId: string, f: FollowUp, fields: { dialled?: boolean } = {}) =>
-    t.app.get(FollowUpWriter).write(systemActor(o.orgId), contactId, () => ({
-      type: 'StartFollowUpAttempt',
-      contactId,
-      followUpId: f.id,
-      schedule: 1,
-      now: new Date().toISOString(),
-      window: { inWindow: true, nextOpening: null },
-      ...(f.type === 'call' ? { agentId: o.agent.id } : {}),
-      ...fields,
-    }));
+    startAttemptByHand(t, o.orgId, contactId, f.id, { ...(f.type === 'call' ? { agentId: o.agent.id } : {}), ...fields });
   /** Standard Webhooks verification with the org's secret; also proves a changed body would not verify. */
   const expectSigned = (r: SinkRequest, secret: string, messageId: string) => {
     expect(r.method).toBe('POST');

@@ -1,3 +1,5 @@
+import { FollowUpWriter } from '@app/follow-ups';
+import { systemActor } from '@app/shared';
 import { TimelineEntry } from './http-client';
 import { HttpSink, SinkRequest } from './http-sink';
 import { TestApp } from './test-app';
@@ -67,3 +69,26 @@ export async function followUpEvents(send: Send, adminKey: string, contactId: st
 
 /** What a receiver got about one follow-up (webhooks, SMS and dial requests all carry followUpId). */
 export const requestsFor = (sink: HttpSink, followUpId: string): SinkRequest[] => sink.requests.filter((r) => (r.body as { followUpId?: string } | null)?.followUpId === followUpId);
+
+/**
+ * The start of attempt 1 (schedule 1) of a follow-up due now as a worker decides it, appended by hand with nothing
+ * delivered, as a crash or a stalled worker leaves it: the window it saw (open by default), and for a call the agent it
+ * routes to and whether the settings it read had a dialler.
+ */
+export function startAttemptByHand(
+  t: TestApp,
+  orgId: string,
+  contactId: string,
+  followUpId: string,
+  fields: { window?: { inWindow: boolean; nextOpening: string | null }; agentId?: string; dialled?: boolean } = {},
+) {
+  return t.app.get(FollowUpWriter).write(systemActor(orgId), contactId, () => ({
+    type: 'StartFollowUpAttempt',
+    contactId,
+    followUpId,
+    schedule: 1,
+    now: new Date().toISOString(),
+    window: { inWindow: true, nextOpening: null },
+    ...fields,
+  }));
+}
