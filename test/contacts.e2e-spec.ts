@@ -547,6 +547,9 @@ describe('contacts (SPEC §2, §9)', () => {
     it.each([
       ['limit', '?limit=0'],
       ['limit', '?limit=201'],
+      // not digits, as the hub has it (Number() took these: 100, 16)
+      ['limit', '?limit=1e2'],
+      ['limit', '?limit=0x10'],
       ['leadStatus', '?leadStatus=Maybe'],
       ['assignedAgentId', '?assignedAgentId=nobody'],
       ['cursor', '?cursor=garbage'],
@@ -845,6 +848,7 @@ describe('contacts (SPEC §2, §9)', () => {
         expect(fieldsNamed(res)).toEqual(['cursor']);
       }
       expectError(await get('/api/campaigns?limit=1001', admin.apiKey), 400);
+      expectError(await get('/api/campaigns?limit=1e2', admin.apiKey), 400);
     });
 
     it("should never list another organization's campaigns", async () => {

@@ -20,7 +20,7 @@ import {
   Max,
 } from 'class-validator';
 import { CONTACT_STATUSES, ContactStatus, LEAD_QUALITIES, LEAD_STATUSES, LeadQuality, LeadStatus } from '@app/contacts';
-import { E164, PageQuery, TagsField } from '../http/common.dto';
+import { DigitsParam, E164, PageQuery, TagsField } from '../http/common.dto';
 
 export class CreateContactDto {
   @ApiProperty({ example: 'Sarah Lee' })
@@ -169,7 +169,7 @@ export class CreateCampaignDto {
 export class ListCampaignsQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 500 })
   @IsOptional()
-  @Type(() => Number)
+  @DigitsParam()
   @IsInt()
   @Min(1)
   @Max(1000)

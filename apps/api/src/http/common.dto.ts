@@ -1,6 +1,6 @@
 import { applyDecorators, ArgumentMetadata, ParseUUIDPipe } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { NotFoundError } from '@app/shared';
 
@@ -14,10 +14,16 @@ class LowerCaseUuidPipe extends ParseUUIDPipe {
 /** A path id that is not a UUID cannot name a visible record: 404, like an unknown one. Upper case is the same id. */
 export const uuidParam = (what: string) => new LowerCaseUuidPipe({ exceptionFactory: () => new NotFoundError(what) });
 
+/**
+ * A whole-number query parameter, strictly digits: "1e2", "0x10", " 1" or "2.0" are not what a client means by one
+ * (Number() took them, so `limit=1e2` was 100 here and a 400 on the hub); anything else is NaN, which IsInt refuses.
+ */
+export const DigitsParam = () => Transform(({ value }) => (typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : Number.NaN));
+
 export class PageQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })
   @IsOptional()
-  @Type(() => Number)
+  @DigitsParam()
   @IsInt()
   @Min(1)
   @Max(200)

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
+import { DigitsParam } from '../http/common.dto';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { CONTACT_STATUSES, ContactStatus, LEAD_QUALITIES, LEAD_STATUSES, LeadQuality, LeadStatus } from '@app/contacts';
 import { HubAction, HubFilter } from '@app/hub';
@@ -10,8 +10,7 @@ const ACTIONS: HubAction[] = ['done', 'snooze'];
 export class DueQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 10 })
   @IsOptional()
-  // Strictly digits: "1e2", "0x10", " 1" or "2.0" are not what a client means by a positive integer.
-  @Transform(({ value }) => (typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : Number.NaN))
+  @DigitsParam()
   @IsInt({ message: 'limit must be a positive integer' })
   @Min(1, { message: 'limit must be a positive integer' })
   @Max(200, { message: 'limit must not be greater than 200' })
