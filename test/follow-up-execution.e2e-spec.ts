@@ -718,6 +718,37 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect((await eventsOf(o, c.id, f.id)).map((e) => e.kind)).toEqual(['follow_up_scheduled', 'follow_up_deferred']);
     });
 
+    it("should hold a text a crash left in flight while its window never opens, and send it once, under its webhook-id, when the window is widened", async () => {
+      const sms = await sink();
+      const noonZone = etcZoneAtLocalHour(12);
+      const o = await setup({ callingWindow: { days: ALL_DAYS, start: '08:00', end: '21:00' }, sms: { url: sms.url }, timezone: noonZone });
+      const campaign = await send('post', '/api/campaigns', o.admin, { name: 'Lunch', callingWindow: { days: ALL_DAYS, start: '11:00', end: '14:00' } });
+      expect(campaign.status).toBe(201);
+      const c = await createContact(o, { timezone: noonZone, campaignId: campaign.body.id });
+      // due in an hour: its job waits; a worker counted the attempt (by hand here) and died before the provider had it
+      const f = await schedule(o, c.id, { type: 'sms', message: 'Your quote is ready', scheduledAt: iso(3600_000) });
+      await startAttemptByHand(t, o.orgId, c.id, f.id);
+      // the org's window then shrinks to evenings, which the campaign's lunchtime never meets
+      expect((await send('patch', '/api/settings', o.admin, { callingWindow: { days: ALL_DAYS, start: '18:00', end: '21:00' } })).status).toBe(200);
+      const counted = () => scrapedMetric(t, 'follow_ups_window_never_opens_total');
+      const before = await counted();
+      const job = (await t.app.get(JobQueues).queue(QueueName.FollowUps).getJob(`fu-exec.${f.id}.1`))!;
+      await job.promote(); // the job runs now, as BullMQ or jobs:reconcile would resume it
+      await eventually(async () => expect(await counted()).toBeGreaterThan(before), 20_000);
+      await eventually(async () => expect(await job.getState()).toBe('delayed'));
+      await sleep(300);
+      expect(requestsFor(sms, f.id)).toEqual([]);
+      expect((await send('get', `/api/follow-ups/${f.id}`, o.admin)).body).toMatchObject({ status: 'in_progress', attempts: 1 });
+
+      expect((await send('patch', '/api/settings', o.admin, { callingWindow: { days: ALL_DAYS, start: '08:00', end: '21:00' } })).status).toBe(200);
+      await job.promote(); // as if the recheck's time had come
+      await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      const sent = requestsFor(sms, f.id);
+      expect(sent).toHaveLength(1);
+      expectSigned(sent[0], o.secret, `${f.id}.1`);
+      expect((await eventsOf(o, c.id, f.id)).map((e) => e.kind)).toEqual(['follow_up_scheduled', 'follow_up_attempt_started', 'follow_up_attempt_succeeded']);
+    });
+
     it.concurrent("should apply the window in the org's current timezone to a contact created without one, after the admin changed it", async () => {
       // Every day 08:00-21:00: the window is open now where it is noon, and closed where it is about 03:00.
       const window: CallingWindow = { days: ALL_DAYS, start: '08:00', end: '21:00' };
