@@ -605,6 +605,23 @@ describe('follow-up execution races (SPEC §5)', () => {
   });
 
   describe('expiry races an ending (SPEC §5 expiry)', () => {
+    it.concurrent('should not expire a text while the provider holds its delivery, and record what the provider answered', async () => {
+      // Overdue by 10 days with 7 to expire (an import's backlog, say): the text goes out at once, and the provider is
+      // slow. Expired meanwhile, its success would be stale: the lead texted, the follow-up "expired".
+      const sms = await sink();
+      sms.hold();
+      const o = await setup({ sms: { url: sms.url }, expireAfterDays: 7 });
+      const c = await createContact(o);
+      const f = await schedule(o, c, { type: 'sms', message: 'Your quote is ready', scheduledAt: iso(-10 * DAY) });
+      await eventually(() => expect(forFollowUp(sms, f.id)).toHaveLength(1));
+      await t.app.get(ExpireFollowUpsHandler).run();
+      await sleep(500); // and the periodic runs (every 200 ms)
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'in_progress', attempts: 1 });
+      forFollowUp(sms, f.id)[0].release(200);
+      await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      expect(kinds(await eventsOf(o, c, f.id))).toEqual(['follow_up_scheduled', 'follow_up_attempt_started', 'follow_up_attempt_succeeded']);
+    });
+
     it.concurrent('should end each follow-up once, by whichever won, when expiry races complete, a call or the hub', async () => {
       // Overdue by 2 days, not expirable while the org keeps them 5; the admin shortens that to 1 as the race starts, so
       // some actions run before expiry could take them and some after (expiry counts calendar days, so a due time
