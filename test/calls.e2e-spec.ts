@@ -1322,7 +1322,7 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expect(seenIds[4]).toBe(pushed[0]);
     });
 
-    it("should read a calendar day in from and to as the start of that day in the caller's timezone", async () => {
+    it("should read a calendar day in from and to as that day in the caller's timezone, to's day included", async () => {
       // 22:00 on the 19th in New York is the 20th in UTC: "calls from the 20th" is a different list for each of them
       const id = await newContact();
       const callId = randomUUID();
@@ -1335,8 +1335,10 @@ describe('calls (SPEC §3, §4, §9)', () => {
       };
       expect(await listed('from=2024-01-20', admin.apiKey)).toEqual([callId]);
       expect(await listed('from=2024-01-20', newYork.apiKey)).toEqual([]);
-      expect(await listed('to=2024-01-20', newYork.apiKey)).toEqual([callId]);
-      expect(await listed('to=2024-01-20', admin.apiKey)).toEqual([]);
+      expect(await listed('to=2024-01-19', newYork.apiKey)).toEqual([callId]);
+      expect(await listed('to=2024-01-19', admin.apiKey)).toEqual([]);
+      expect(await listed('from=2024-01-19&to=2024-01-19', newYork.apiKey)).toEqual([callId]);
+      expect(await listed('from=2024-01-20&to=2024-01-20', admin.apiKey)).toEqual([callId]);
       // a timestamp with an offset means the same instant to everyone
       expect(await listed('from=2024-01-19T22:00:00-05:00', newYork.apiKey)).toEqual([callId]);
       expect(await listed('from=2024-01-19T22:00:00-05:00', admin.apiKey)).toEqual([callId]);

@@ -478,7 +478,8 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       ['from (inclusive)', () => ({ from: at(2) }), ['call2', 'hook2', 'call2b']],
       ['to (exclusive)', () => ({ to: at(2) }), ['call1', 'sms1']],
       ['from and to', () => ({ from: at(1), to: at(3) }), ['sms1', 'call2']],
-      ["from and to as calendar days (their start in the caller's timezone, UTC here)", () => ({ from: '2031-06-02', to: '2031-06-04' }), ['sms1', 'call2']],
+      ["from and to as calendar days in the caller's timezone (UTC here), to's day included", () => ({ from: '2031-06-02', to: '2031-06-03' }), ['sms1', 'call2']],
+      ['from and to the same calendar day: that day', () => ({ from: '2031-06-03', to: '2031-06-03' }), ['call2']],
       ['several filters at once', () => ({ contactId: c2, type: 'call', status: 'scheduled' }), ['call2']],
     ])('should filter by %s', async (_what, query, expected) => {
       expect(ids(await list(o.admin.apiKey, query()))).toEqual(of(...expected));

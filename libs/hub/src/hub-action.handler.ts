@@ -1,7 +1,7 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { Clock, Database, NotFoundError } from '@app/shared';
 import { AppendRequest, ConcurrencyError, EventStore } from '@app/event-store';
-import { ContactCommand, contactDecider, ContactEvent, ContactState, ContactStateCache, contactStream, isOpenFollowUpStatus, snoozeUntil } from '@app/contacts';
+import { ContactCommand, contactDecider, ContactEvent, ContactState, ContactStateCache, contactStream, isOpenFollowUpStatus, snoozeBringsForward, snoozeUntil } from '@app/contacts';
 import { ORG_TIMEZONE } from '@app/tenancy';
 import { todayIn } from './due-timing';
 import { HubActionCommand, HubActionResult } from './hub-action.command';
@@ -81,7 +81,7 @@ function decideAll(state: ContactState, contactId: string, action: 'done' | 'sno
   let s = state;
   const snoozeTo = until(state);
   const due = [...state.followUps.values()].filter(
-    (f) => f.type === 'call' && isOpenFollowUpStatus(f.status) && Date.parse(f.scheduledAt) < end.getTime() && (action === 'done' || f.scheduledAt <= snoozeTo),
+    (f) => f.type === 'call' && isOpenFollowUpStatus(f.status) && Date.parse(f.scheduledAt) < end.getTime() && (action === 'done' || !snoozeBringsForward(f, snoozeTo)),
   );
   for (const f of due) {
     const command: ContactCommand =

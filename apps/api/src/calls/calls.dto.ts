@@ -128,5 +128,5 @@ export class ListCallsQuery extends PageQuery {
   @ApiPropertyOptional({ enum: CALL_STATUSES }) @IsOptional() @IsIn(CALL_STATUSES) status?: string;
   @ApiPropertyOptional() @IsOptional() @IsUUID() campaignId?: string;
   @TimeBoundField('started at or after') from?: string;
-  @TimeBoundField('started before') to?: string;
+  @TimeBoundField('started before (a timestamp), or on or before (a calendar day)') to?: string;
 }

@@ -32,5 +32,5 @@ export class ListFollowUpsQuery extends PageQuery {
   @ApiPropertyOptional({ enum: FOLLOW_UP_STATUSES }) @IsOptional() @IsIn(FOLLOW_UP_STATUSES) status?: string;
   @ApiPropertyOptional({ enum: FOLLOW_UP_TYPES }) @IsOptional() @IsIn(FOLLOW_UP_TYPES) type?: string;
   @TimeBoundField('due at or after') from?: string;
-  @TimeBoundField('due before') to?: string;
+  @TimeBoundField('due before (a timestamp), or on or before (a calendar day)') to?: string;
 }

@@ -7,13 +7,16 @@ import { localDayStart, ValidationError } from '@app/shared';
 const CALENDAR_DAY = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
 
-/** The instant a list's `from` or `to` names, ISO-8601 UTC; null when it names none (see TimeBoundField). */
-function instantOf(value: unknown, timezone: string): string | null {
+/**
+ * The instant a list's `from` or `to` names, ISO-8601 UTC; null when it names none (see TimeBoundField). A calendar
+ * day is its start where the caller is, or for `to` the start of the day after (`end`): the day is in the range.
+ */
+function instantOf(value: unknown, timezone: string, end = false): string | null {
   try {
     if (typeof value === 'string' && CALENDAR_DAY.test(value)) {
       // the calendar check of timestamps, on the day's UTC midnight; then the day's start where the caller is
       const day = Date.parse(isoUtc(`${value}T00:00:00Z`, 'day')) / DAY_MS;
-      return localDayStart(day, timezone).toISOString();
+      return localDayStart(end ? day + 1 : day, timezone).toISOString();
     }
     return isoUtc(value, 'time');
   } catch {
@@ -22,15 +25,16 @@ function instantOf(value: unknown, timezone: string): string | null {
 }
 
 /**
- * `from` or `to` of a list: a timestamp with an offset, or a calendar day (`2026-03-01`), which means the start of
- * that day in the caller's timezone (as the hub counts days). Checked by the same rule as the timestamps a client
- * writes: class-validator's ISO-8601 check alone let through forms Postgres refuses (`2026-03`, `2026-W10-1`: a
- * 500), and a bare date was read in the database session's timezone.
+ * `from` or `to` of a list: a timestamp with an offset, or a calendar day (`2026-03-01`) in the caller's timezone (as
+ * the hub counts days), from its start for `from` and through its end for `to`, as the reports take days
+ * (`from=2026-03-01&to=2026-03-31` is the whole of March). Checked by the same rule as the timestamps a client writes:
+ * class-validator's ISO-8601 check alone let through forms Postgres refuses (`2026-03`, `2026-W10-1`: a 500), and a
+ * bare date was read in the database session's timezone.
  */
 export const TimeBoundField = (description: string) =>
   applyDecorators(
     ApiPropertyOptional({
-      description: `${description}: an ISO-8601 timestamp with an offset (2026-03-01T09:00:00Z), or a calendar day (2026-03-01), meaning its start in your timezone`,
+      description: `${description}: an ISO-8601 timestamp with an offset (2026-03-01T09:00:00Z), or a calendar day (2026-03-01) in your timezone, from its start for from and through its end for to`,
     }),
     IsOptional(),
     ValidateBy({
@@ -43,15 +47,21 @@ export const TimeBoundField = (description: string) =>
     }),
   );
 
-/** The instant of a `from` or `to` that TimeBoundField checked, in the caller's timezone; undefined stays undefined. */
-function timeBound(value: string | undefined, timezone: string): string | undefined {
-  return value === undefined ? undefined : (instantOf(value, timezone) ?? undefined);
+/**
+ * The instant of a `from` or `to` that TimeBoundField checked, in the caller's timezone (UTC should Node not read that
+ * zone, rather than drop the filter); undefined stays undefined.
+ */
+function timeBound(value: string | undefined, timezone: string, end: boolean): string | undefined {
+  return value === undefined ? undefined : (instantOf(value, timezone, end) ?? instantOf(value, 'UTC', end) ?? undefined);
 }
 
-/** A list's `from` and `to` (TimeBoundField) as instants; `to` before `from` is a 400 naming `to`, as in the reports. */
+/**
+ * A list's `from` (included) and `to` (excluded: a calendar day's end) as instants; `to` before `from` is a 400 naming
+ * `to`, as in the reports.
+ */
 export function timeRange(query: { from?: string; to?: string }, timezone: string): { from?: string; to?: string } {
-  const from = timeBound(query.from, timezone);
-  const to = timeBound(query.to, timezone);
+  const from = timeBound(query.from, timezone, false);
+  const to = timeBound(query.to, timezone, true);
   if (from !== undefined && to !== undefined && Date.parse(to) < Date.parse(from)) throw new ValidationError('to', 'must not be before from');
   return { from, to };
 }

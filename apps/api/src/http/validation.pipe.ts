@@ -118,7 +118,8 @@ class StrictValidationPipe extends ValidationPipe {
       if (refused.length) throw new BadRequestException(refused);
     }
     const transformed = await super.transform(value, metadata);
-    lowercaseUuids(transformed);
+    // DTOs only: not a custom decorator's value (a raw batch body, validated item by item; the actor)
+    if (metadata.type === 'body' || metadata.type === 'query') lowercaseUuids(transformed);
     return transformed;
   }
 }

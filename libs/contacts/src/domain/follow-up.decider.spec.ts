@@ -240,6 +240,10 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       expect(snoozeUntil(new Date('2026-06-01T12:00:00Z'), 7, 'Asia/Kolkata')).toBe('2026-06-08T12:00:00.000Z');
     });
 
+    it('should count whole days of 24 hours in a zone it cannot read, rather than fail the snooze', () => {
+      expect(snoozeUntil(new Date('2026-03-07T01:30:00Z'), 3, 'Not/AZone')).toBe('2026-03-10T01:30:00.000Z');
+    });
+
     it('should move a wall-clock time the clocks skip forward past the gap', () => {
       // 02:30 on 2026-03-08 does not exist in New York: 03:30 EDT
       expect(snoozeUntil(new Date('2026-03-05T07:30:00Z'), 3, 'America/New_York')).toBe('2026-03-08T07:30:00.000Z');

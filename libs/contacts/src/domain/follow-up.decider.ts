@@ -313,16 +313,26 @@ export function decideFollowUp(c: FollowUpCommand, f: FollowUpState): ContactEve
  * a 21:00 window's end, and was deferred to Tuesday). A wall-clock time the change skips moves forward (luxon).
  */
 export function snoozeUntil(now: Date, snoozeDays: number, timezone: string): string {
-  return DateTime.fromJSDate(now, { zone: timezone }).plus({ days: snoozeDays }).toUTC().toISO()!;
+  const local = DateTime.fromJSDate(now, { zone: timezone });
+  // a zone this Node cannot read (its time-zone data older than the one that stored it): whole days of 24 h
+  if (!local.isValid) return new Date(now.getTime() + snoozeDays * 86_400_000).toISOString();
+  return local.plus({ days: snoozeDays }).toUTC().toISO()!;
+}
+
+/**
+ * A snooze to `until` would bring the follow-up forward: it is due after the snooze would end. A snooze puts off (SPEC
+ * §6: "pushes out"); a callback the lead asked for in a month must not become due in three days. Moving it there is a
+ * reschedule.
+ */
+export function snoozeBringsForward(f: Pick<FollowUpState, 'scheduledAt'>, until: string): boolean {
+  return Date.parse(until) < Date.parse(f.scheduledAt);
 }
 
 function snooze(c: SnoozeFollowUp, f: FollowUpState): ContactEvent[] {
   const until = isoUtc(c.until, 'until');
   ensureOpen(f);
   if (f.status === 'snoozed' && f.scheduledAt === until) return []; // the same snooze again
-  // A snooze puts off (SPEC §6: "pushes out"): a follow-up due after it would end, a callback the lead asked for in a
-  // month, say, would be brought forward; moving it there is a reschedule.
-  if (Date.parse(until) < Date.parse(f.scheduledAt)) {
+  if (snoozeBringsForward(f, until)) {
     throw new ConflictError(`follow-up ${c.followUpId} is due at ${f.scheduledAt}, after a snooze would end (${until}): reschedule it to move it`);
   }
   return [

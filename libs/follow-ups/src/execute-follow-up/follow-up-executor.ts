@@ -172,7 +172,7 @@ export class FollowUpExecutor {
     { redelivered, slowOutside, runAgainAt }: { redelivered: boolean; slowOutside?: () => void; runAgainAt?: (at: number) => void } = { redelivered: false },
   ): Promise<void> {
     const started = await this.writes.push({ kind: 'start', job, redelivered });
-    if (started === NEVER_OPENS) return runAgainAt?.(Date.now() + NEVER_OPENS_RECHECK_MS);
+    if (started === NEVER_OPENS) return runAgainAt?.(this.clock.now().getTime() + NEVER_OPENS_RECHECK_MS);
     if (!started) return;
     try {
       const { settings } = started; // those the attempt started with, read once for the group
