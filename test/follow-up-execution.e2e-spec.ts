@@ -309,6 +309,25 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(timeOf(events, 'follow_up_attempt_started', 1) - timeOf(events, 'follow_up_attempt_failed', 0)).toBeGreaterThanOrEqual(SECOND - 50);
     });
 
+    it.concurrent('should not fail the attempt, nor dial the lead again, while its call is in progress past attemptTimeoutSeconds', async () => {
+      // Regression: the timeout failed the attempt while the lead was talking to an agent, and the retry dialled them
+      // again mid-conversation; the final status then completed the follow-up at attempt 2 for one call.
+      const dial = await sink();
+      const o = await setup({ dialler: { url: dial.url }, attemptTimeoutSeconds: 2 });
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
+      await eventually(() => expect(requestsFor(dial, f.id)).toHaveLength(1));
+      const callId = randomUUID();
+      const startedAt = new Date().toISOString();
+      await pushCall(o, c.id, { callId, followUpId: f.id, status: 'In-progress', durationSec: 0, startedAt });
+      await sleep(4500); // past the timeout and the retry delay after it
+      expect(requestsFor(dial, f.id)).toHaveLength(1);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1, lastError: null });
+      await pushCall(o, c.id, { callId, followUpId: f.id, status: 'Called', durationSec: 45, startedAt });
+      await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      expect(requestsFor(dial, f.id)).toHaveLength(1);
+    });
+
     it.concurrent("should not ring the lead again at the retry delay when the dialler reports a snoozed follow-up's withdrawn attempt unanswered", async () => {
       // The dial request of attempt 1 went out; the agent snoozed the follow-up in the meantime; then the dialler's No
       // Answer for that call came. It spends no attempt and does not bring the next one forward: the follow-up waits

@@ -697,7 +697,7 @@ describe(evolveContact.name, () => {
       // the Busy call came first (the lead was New: not recycled), then the status change opened the streak
       recycle: { status: 'Not Picked', since: 7 },
       calls: ImmutableMap([
-        ['call2', { status: 'In-progress', final: false }],
+        ['call2', { status: 'In-progress', final: false, startedAt: '2025-03-10T14:00:00.000Z' }],
         ['call1', { status: 'Busy', final: true, endedAt: '2025-03-10T14:00:00.000Z', agentId: 'a1' }],
       ]),
       lastCallEndedAt: '2025-03-10T14:00:00.000Z',
@@ -743,7 +743,7 @@ describe(evolveContact.name, () => {
       before,
     );
     expect([before.calls.size, before.calls.has('late'), before.calls.has('live'), before.noteIds.has('n9')]).toEqual([300, false, false, false]);
-    expect([after.calls.size, after.calls.get('late'), after.calls.get('live'), after.noteIds.has('n9')]).toEqual([302, { status: 'Called', final: true, endedAt: '2025-03-10T14:00:42.000Z', agentId: 'a1' }, { status: 'In-progress', final: false }, true]);
+    expect([after.calls.size, after.calls.get('late'), after.calls.get('live'), after.noteIds.has('n9')]).toEqual([302, { status: 'Called', final: true, endedAt: '2025-03-10T14:00:42.000Z', agentId: 'a1' }, { status: 'In-progress', final: false, startedAt: '2025-03-10T14:00:00.000Z' }, true]);
   });
 
   describe('recycling streak (auto lead assignment) and the time a call ended', () => {

@@ -66,6 +66,8 @@ export interface ContactCallState {
   /** When a final call ended (callEnd), and whose it was; absent while only `In-progress` is known. */
   readonly endedAt?: string;
   readonly agentId?: string;
+  /** When a call known only as `In-progress` started (CallStarted); absent for a final one, or one folded before. */
+  readonly startedAt?: string;
 }
 
 export interface ContactState {
@@ -314,7 +316,7 @@ function evolveFacts(state: ContactState, event: ContactEvent): Partial<ContactS
     case CallStarted:
       // a live update never downgrades a call already known
       if (state.calls.has(event.data.callId)) return UNCHANGED;
-      return { calls: state.calls.set(event.data.callId, { status: 'In-progress', final: false }) };
+      return { calls: state.calls.set(event.data.callId, { status: 'In-progress', final: false, startedAt: event.data.startedAt }) };
     case CallLogged: {
       const last = state.lastCallEndedAt ?? null;
       const ended = callEnd(event.data);

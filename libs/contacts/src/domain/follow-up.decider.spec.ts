@@ -25,7 +25,7 @@ import {
   isOpenFollowUpStatus,
 } from './contact.events';
 import { ARCHIVED_CONTACT_REASON, CallInput, ContactCommand, LogCall, decideContact, evolveContact, initialContactState } from './contact.decider';
-import { FollowUpState, FollowUpWindowCheck, RecordFollowUpAttemptResult, StartFollowUpAttempt, routeAttempt, snoozeUntil } from './follow-up.decider';
+import { FollowUpState, FollowUpWindowCheck, RecordFollowUpAttemptResult, StartFollowUpAttempt, liveCallOfAttempt, routeAttempt, snoozeUntil } from './follow-up.decider';
 
 // ---- fixtures -------------------------------------------------------------------------------------------------
 
@@ -226,6 +226,25 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         notes: null,
       });
       expect(fold([created, scheduled()]).followUpIds).toEqual(ImmutableSet([followUpId]));
+    });
+  });
+
+  describe(liveCallOfAttempt.name, () => {
+    const attempt = { ...followUpAfter([created, scheduled(), started(1, { at: '2025-03-11T14:00:00.000Z' })]) };
+    const now = new Date('2025-03-11T15:00:00.000Z');
+    const HOURS_4 = 4 * 3600_000;
+    const live = (startedAt: string) => ['c', { final: false, startedAt }] as [string, { final: boolean; startedAt?: string }];
+
+    it('should find a call still in progress that began since the attempt started, give or take the clock skew', () => {
+      expect(liveCallOfAttempt([live('2025-03-11T14:20:00.000Z')], attempt, now, HOURS_4)).toBe('2025-03-11T14:20:00.000Z');
+      expect(liveCallOfAttempt([live('2025-03-11T13:59:30.000Z')], attempt, now, HOURS_4)).toBe('2025-03-11T13:59:30.000Z');
+    });
+
+    it('should ignore a final call, a live call from before the attempt, one past the live age limit, and any when no call attempt is open', () => {
+      expect(liveCallOfAttempt([['c', { final: true, startedAt: '2025-03-11T14:20:00.000Z' }]], attempt, now, HOURS_4)).toBeNull();
+      expect(liveCallOfAttempt([live('2025-03-11T13:00:00.000Z')], attempt, now, HOURS_4)).toBeNull();
+      expect(liveCallOfAttempt([live('2025-03-11T14:20:00.000Z')], attempt, new Date('2025-03-11T18:30:00.000Z'), HOURS_4)).toBeNull();
+      expect(liveCallOfAttempt([live('2025-03-11T14:20:00.000Z')], followUpAfter([created, scheduled()]), now, HOURS_4)).toBeNull();
     });
   });
 

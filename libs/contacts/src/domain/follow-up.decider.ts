@@ -556,6 +556,25 @@ function endedDuringAttempt(f: FollowUpState, call: Pick<CallLoggedData, 'starte
   return f.attemptStartedAt === undefined || Date.parse(callEnd(call)) >= Date.parse(f.attemptStartedAt) - CALL_CLOCK_SKEW_MS;
 }
 
+/**
+ * When the lead is on the phone for a call attempt: the start of a call of the contact still `In-progress` (no final
+ * status pushed), placed since the attempt started (give or take CALL_CLOCK_SKEW_MS) and younger than `maxAgeMs` (the
+ * live view's age limit: a dialler that never sends the final status leaves it "live" forever). The timeout waits for
+ * such a call's final status (SPEC §5: "no call within the attempt timeout", and one came): failed meanwhile, the
+ * attempt's retry would dial a lead who is talking to an agent. null: none.
+ */
+export function liveCallOfAttempt(calls: Iterable<[string, { final: boolean; startedAt?: string }]>, f: FollowUpState, now: Date, maxAgeMs: number): string | null {
+  if (f.type !== 'call' || !f.attemptOpen) return null;
+  const since = f.attemptStartedAt === undefined ? Number.NEGATIVE_INFINITY : Date.parse(f.attemptStartedAt) - CALL_CLOCK_SKEW_MS;
+  let latest: string | null = null;
+  for (const [, call] of calls) {
+    if (call.final || call.startedAt === undefined) continue;
+    const at = Date.parse(call.startedAt);
+    if (at >= since && now.getTime() - at < maxAgeMs && (latest === null || call.startedAt > latest)) latest = call.startedAt;
+  }
+  return latest;
+}
+
 /** When a final call ended, ISO-8601 UTC: its start plus its duration (SPEC §4's last call is the one that ended last). */
 export function callEnd(call: Pick<CallLoggedData, 'startedAt' | 'durationSec'>): string {
   return new Date(Date.parse(call.startedAt) + call.durationSec * 1000).toISOString();
