@@ -179,6 +179,11 @@ describe('readiness when Redis is unreachable', () => {
     const org = await api.createOrg();
     const created = await api.http().post('/api/contacts').set(bearer(org.adminKey)).send({ name: 'Lead', phone: '+14155550142' });
     expect(created.status).toBe(201);
+    // and its /metrics answer, without the queues' depths it cannot read (regression: a scrape waited for Redis forever)
+    const scraped = await api.http().get('/metrics').timeout(5000);
+    expect(scraped.status).toBe(200);
+    expect(scraped.text).toContain('http_request_duration_seconds');
+    expect(scraped.text).not.toMatch(/^queue_depth\{/m);
   }, 30_000);
 });
 

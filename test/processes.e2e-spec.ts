@@ -73,6 +73,14 @@ describe('processes a user runs', () => {
     }
   }, 180_000);
 
+  it('should end jobs:reconcile with exit 1 naming Redis when no Redis answers, not hang', async () => {
+    // A recovery runbook or a Kubernetes Job run before Redis is back, or with a wrong REDIS_URL: it waited forever.
+    // (a hang fails on this test's own timeout)
+    const { code, stderr } = await runTs(CLI, ['jobs:reconcile'], { ...env, REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'silent' });
+    expect(code).toBe(1);
+    expect(stderr).toContain('jobs:reconcile: no answer from Redis within 15000 ms');
+  }, 120_000);
+
   it('should print only the JSON answer on stdout, and its warnings on stderr, when Redis may evict keys', async () => {
     // A Redis of its own: the warning must not depend on how the machine's shared Redis is configured.
     const lru = await startPrivateRedis(['--maxmemory-policy', 'allkeys-lru']);

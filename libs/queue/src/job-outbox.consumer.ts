@@ -4,6 +4,7 @@ import { AsEventConsumer, EventConsumer, StoredEvent } from '@app/event-store';
 import { JobQueues } from './job-queues';
 import { JobRegistry } from './job.registry';
 
+
 /**
  * Turns committed events into BullMQ jobs. It is a checkpointed consumer: the checkpoint moves only after
  * the jobs are in Redis, so a crash between an append and its enqueue re-enqueues on restart, and the
@@ -27,6 +28,9 @@ export class JobOutbox implements EventConsumer {
     for (const source of this.registry.sources) {
       const relevant = events.filter((e) => source.eventTypes.includes(e.type));
       if (relevant.length === 0) continue;
+      // The round's transaction is open around it (and carries the other async projections' writes): enqueue bounds
+      // its wait for Redis (JobQueues.enqueue), so with Redis away the round fails, rolls back and is tried again,
+      // rather than hold the transaction open for the whole outage (reports stood still, and the cluster's horizon).
       await this.queues.enqueue(await source.jobsFor(relevant, tx));
     }
   }

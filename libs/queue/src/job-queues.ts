@@ -4,9 +4,17 @@ import { Queue } from 'bullmq';
 import { Gauge } from 'prom-client';
 import { groupBy } from '@app/shared';
 import { JobRequest, QueueName } from './queue.constants';
-import { settled } from './settled';
+import { settled, withinMs } from './settled';
 
 const CHUNK = 500;
+/**
+ * How long a chunk of jobs waits for Redis (500 take a few milliseconds): BullMQ would wait for a Redis that is away for
+ * as long as it is away, and the job outbox enqueues inside its round's transaction, which it then held open for the
+ * whole outage (reports stood still, and the cluster's transaction horizon); jobs:reconcile hung.
+ */
+const ENQUEUE_WAIT_MS = 15_000;
+/** How long a scrape of /metrics waits for the queues' counts (a Redis answers in a millisecond). */
+const QUEUE_DEPTH_WAIT_MS = 500;
 
 /** The one way into Redis: typed requests, deterministic ids, added in bulk. */
 @Injectable()
@@ -29,7 +37,8 @@ export class JobQueues implements BeforeApplicationShutdown {
     const queues = this.queues;
     queueDepth.collectFrom = async () => {
       for (const [name, q] of queues) {
-        const counts = await q.getJobCounts('waiting', 'delayed', 'active', 'prioritized', 'failed');
+        // bounded: with Redis away, a scrape of /metrics hung, every role's, the API-only one's too
+        const counts = await withinMs(QUEUE_DEPTH_WAIT_MS, 'queue_depth', q.getJobCounts('waiting', 'delayed', 'active', 'prioritized', 'failed'));
         for (const [state, n] of Object.entries(counts)) queueDepth.gauge.set({ queue: name, state }, n);
       }
     };
@@ -46,18 +55,22 @@ export class JobQueues implements BeforeApplicationShutdown {
     return q;
   }
 
-  /** Adds jobs; an id already in Redis is left as it is, so enqueueing the same request twice is harmless. */
+  /**
+   * Adds jobs; an id already in Redis is left as it is, so enqueueing the same request twice is harmless (a chunk whose
+   * wait timed out may still be added when Redis comes back).
+   */
   async enqueue(requests: readonly JobRequest[]): Promise<void> {
     const now = Date.now();
     for (const [name, list] of groupBy(requests, (r) => r.queue)) {
       for (let i = 0; i < list.length; i += CHUNK) {
-        await this.queue(name).addBulk(
+        const chunk = this.queue(name).addBulk(
           list.slice(i, i + CHUNK).map((r) => ({
             name: r.name,
             data: r.payload,
             opts: { jobId: r.jobId, delay: r.runAt ? Math.max(0, r.runAt - now) : 0, priority: r.priority },
           })),
         );
+        await withinMs(ENQUEUE_WAIT_MS, 'enqueue', chunk);
       }
     }
     if (requests.length) this.logger.debug({ jobs: requests.length }, 'enqueued');
@@ -71,7 +84,8 @@ const queueDepth: { gauge: Gauge; collectFrom?: () => Promise<void> } = {
     help: 'Jobs in each BullMQ queue by state',
     labelNames: ['queue', 'state'],
     async collect() {
-      await queueDepth.collectFrom?.().catch(() => undefined);
+      // Redis away: no figures rather than the last ones, which would look current
+      await queueDepth.collectFrom?.().catch(() => queueDepth.gauge.reset());
     },
   }),
 };

@@ -3,6 +3,10 @@ import { Database, groupBy } from '@app/shared';
 import { ALL_QUEUES, JobRequest, QueueName } from './queue.constants';
 import { JobQueues } from './job-queues';
 import { JobRegistry } from './job.registry';
+import { withinMs } from './settled';
+
+/** How long reconcile waits for Redis's first answer. */
+const REDIS_WAIT_MS = 15_000;
 
 /**
  * Re-creates, from Postgres alone, every job that should be in Redis (after Redis lost its data).
@@ -23,7 +27,9 @@ export class JobReconciler {
   ) {}
 
   async reconcile(): Promise<{ jobs: number; revived: number }> {
-    const failed = await this.failedJobIds();
+    // Its first read of Redis, bounded: the CLI run against a Redis that is not there (yet) hung forever (BullMQ retries a
+    // command for as long as Redis is away); it now fails, exit 1, naming the cause.
+    const failed = await withinMs(REDIS_WAIT_MS, 'jobs:reconcile', this.failedJobIds());
     let jobs = 0;
     let revived = 0;
     const enqueue = async (requests: JobRequest[]) => {

@@ -16,3 +16,21 @@ export async function settled(opening: Promise<unknown> | undefined, ms = 2000):
   await Promise.race([opening.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
 }
+
+/**
+ * The outcome of a Redis call, or a rejection once `ms` have passed without one. BullMQ's connections retry a command
+ * forever while Redis is away (maxRetriesPerRequest: null, which its workers need), so a caller that must not wait
+ * that long (a metrics scrape, a transaction held open around an enqueue) bounds its own wait. The command itself is
+ * not withdrawn: it still runs if Redis comes back, which the deterministic job ids make harmless.
+ */
+export async function withinMs<T>(ms: number, what: string, call: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      call,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer from Redis within ${ms} ms`)), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
