@@ -323,7 +323,8 @@ export class FollowUpExecutor {
 
   private decideResult(state: ContactState, w: Extract<Write, { kind: 'result' }>, now: Date): { events: ContactEvent[] } {
     const { job, attempt, outcome: o, retryDelaySeconds } = w;
-    if (!o.ok) this.logger.warn({ followUpId: job.followUpId, attempt: attempt.attempts, error: o.error }, 'follow-up attempt failed');
+    // who and what: an operator finds the failing tenant and receiver from the log alone
+    if (!o.ok) this.logger.warn({ orgId: job.orgId, followUpId: job.followUpId, type: attempt.type, attempt: attempt.attempts, status: o.status ?? null, error: o.error }, 'follow-up attempt failed');
     const command: ContactCommand = {
       type: 'RecordFollowUpAttemptResult',
       contactId: job.contactId,
