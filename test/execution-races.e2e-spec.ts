@@ -610,10 +610,12 @@ describe('follow-up execution races (SPEC §5)', () => {
       // slow. Expired meanwhile, its success would be stale: the lead texted, the follow-up "expired".
       const sms = await sink();
       sms.hold();
-      const o = await setup({ sms: { url: sms.url }, expireAfterDays: 7 });
+      // kept 30 days while its text goes out (the periodic expiry, every 200 ms here, must not take it first), then 7
+      const o = await setup({ sms: { url: sms.url }, expireAfterDays: 30 });
       const c = await createContact(o);
       const f = await schedule(o, c, { type: 'sms', message: 'Your quote is ready', scheduledAt: iso(-10 * DAY) });
       await eventually(() => expect(forFollowUp(sms, f.id)).toHaveLength(1));
+      expect((await send('patch', '/api/settings', o.admin, { expireAfterDays: 7 })).status).toBe(200);
       await t.app.get(ExpireFollowUpsHandler).run();
       await sleep(500); // and the periodic runs (every 200 ms)
       expect(await followUp(o, f.id)).toMatchObject({ status: 'in_progress', attempts: 1 });
