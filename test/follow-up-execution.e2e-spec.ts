@@ -313,14 +313,14 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       // Regression: the timeout failed the attempt while the lead was talking to an agent, and the retry dialled them
       // again mid-conversation; the final status then completed the follow-up at attempt 2 for one call.
       const dial = await sink();
-      const o = await setup({ dialler: { url: dial.url }, attemptTimeoutSeconds: 2 });
+      const o = await setup({ dialler: { url: dial.url }, attemptTimeoutSeconds: 4 });
       const c = await createContact(o);
       const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
       await eventually(() => expect(requestsFor(dial, f.id)).toHaveLength(1));
       const callId = randomUUID();
       const startedAt = new Date().toISOString();
       await pushCall(o, c.id, { callId, followUpId: f.id, status: 'In-progress', durationSec: 0, startedAt });
-      await sleep(4500); // past the timeout and the retry delay after it
+      await sleep(6500); // past the timeout (4 s from the attempt's start) and the retry delay (1 s) after it
       expect(requestsFor(dial, f.id)).toHaveLength(1);
       expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1, lastError: null });
       await pushCall(o, c.id, { callId, followUpId: f.id, status: 'Called', durationSec: 45, startedAt });
