@@ -751,8 +751,13 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect((await send('patch', '/api/settings', o.admin, { callingWindow: { days: ALL_DAYS, start: '18:00', end: '21:00' } })).status).toBe(200);
       const counted = () => scrapedMetric(t, 'follow_ups_window_never_opens_total');
       const before = await counted();
-      const job = (await t.app.get(JobQueues).queue(QueueName.FollowUps).getJob(`fu-exec.${f.id}.1`))!;
-      await job.promote(); // the job runs now, as BullMQ or jobs:reconcile would resume it
+      // the job the outbox made when it was scheduled (due in an hour), run now, as BullMQ or jobs:reconcile would resume it
+      const job = await eventually(async () => {
+        const j = await t.app.get(JobQueues).queue(QueueName.FollowUps).getJob(`fu-exec.${f.id}.1`);
+        expect(j).toBeTruthy();
+        return j!;
+      });
+      await job.promote();
       await eventually(async () => expect(await counted()).toBeGreaterThan(before), 20_000);
       await eventually(async () => expect(await job.getState()).toBe('delayed'));
       await sleep(300);

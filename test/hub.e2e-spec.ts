@@ -514,9 +514,10 @@ describe('follow-ups hub (SPEC §6)', () => {
       } finally {
         delete (clock as Partial<Clock>).now; // the prototype's again
       }
-      // Monday 20:30 EDT (72 hours would be 21:30, past the default window's end); in UTC, no clock change: 72 hours
-      expect(await followUp(admin.apiKey, newYork.followUpId)).toMatchObject({ status: 'snoozed', scheduledAt: '2026-03-10T00:30:00.000Z' });
-      expect(await followUp(admin.apiKey, utc.followUpId)).toMatchObject({ status: 'snoozed', scheduledAt: '2026-03-10T01:30:00.000Z' });
+      // Monday 20:30 EDT (72 hours would be 21:30, past the default window's end); in UTC, no clock change: 72 hours.
+      // (Their due times only: in real time those snoozes ended long ago, so the workers may be running them already.)
+      expect((await followUp(admin.apiKey, newYork.followUpId)).scheduledAt).toBe('2026-03-10T00:30:00.000Z');
+      expect((await followUp(admin.apiKey, utc.followUpId)).scheduledAt).toBe('2026-03-10T01:30:00.000Z');
     });
 
     it('should accept 200 ids and count only the contacts it updated', async () => {
