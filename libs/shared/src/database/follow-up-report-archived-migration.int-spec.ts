@@ -1,9 +1,7 @@
 import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { createTestDatabase } from '@app/testing';
-import { MIGRATIONS } from './migrations';
-import { runMigrations } from './migrate';
+import { runMigrations, undoMigrationsThrough } from './migrate';
 
 /**
  * Migration 0033 makes the follow-up report count only ACTIVE contacts' open follow-ups: it adds
@@ -35,16 +33,7 @@ describe('migration 0033: follow-up report counts only ACTIVE contacts', () => {
     (await client.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'fu_report_contacts' AND column_name = 'archived'`)).rowCount === 1;
 
   /** Undoes the migrations down to 0033, the ones after it first. */
-  const undo = async () => {
-    const source = new DataSource({ type: 'postgres', url: db.url, migrations: MIGRATIONS, migrationsTableName: 'schema_migrations', logging: false });
-    await source.initialize();
-    try {
-      const applied = async () => (await client.query(`SELECT 1 FROM schema_migrations WHERE name = 'FollowUpReportArchived1700000000033'`)).rowCount;
-      while (await applied()) await source.undoLastMigration({ transaction: 'each' });
-    } finally {
-      await source.destroy();
-    }
-  };
+  const undo = () => undoMigrationsThrough(db.url, 'FollowUpReportArchived1700000000033');
 
   // Three organizations; agents are plain ids (the report keeps no users).
   const [orgA, orgB, orgC] = [randomUUID(), randomUUID(), randomUUID()];

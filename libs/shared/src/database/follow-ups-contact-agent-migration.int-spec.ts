@@ -1,9 +1,7 @@
 import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { createTestDatabase } from '@app/testing';
-import { MIGRATIONS } from './migrations';
-import { runMigrations } from './migrate';
+import { runMigrations, undoMigrationsThrough } from './migrate';
 
 /**
  * Migration 0029 copies each follow_ups row's contact's assigned agent onto it (contact_agent_id), which the contacts
@@ -31,16 +29,7 @@ describe('migration 0029: follow_ups.contact_agent_id', () => {
     (await client.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'follow_ups' AND column_name = 'contact_agent_id'`)).rowCount === 1;
 
   /** Undoes the migrations down to 0029, the ones after it first. */
-  const undo = async () => {
-    const source = new DataSource({ type: 'postgres', url: db.url, migrations: MIGRATIONS, migrationsTableName: 'schema_migrations', logging: false });
-    await source.initialize();
-    try {
-      const applied = async () => (await client.query(`SELECT 1 FROM schema_migrations WHERE name = 'FollowUpsContactAgent1700000000029'`)).rowCount;
-      while (await applied()) await source.undoLastMigration({ transaction: 'each' });
-    } finally {
-      await source.destroy();
-    }
-  };
+  const undo = () => undoMigrationsThrough(db.url, 'FollowUpsContactAgent1700000000029');
 
   it('should set every row from its contact when done on rows written before it, and drop the column when undone', async () => {
     expect(await hasColumn()).toBe(true);

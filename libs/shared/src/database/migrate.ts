@@ -22,9 +22,11 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
+const migrationSource = (url: string) => new DataSource({ type: 'postgres', url, migrations: MIGRATIONS, migrationsTableName: 'schema_migrations', logging: false });
+
 /** Applies pending migrations with TypeORM's runner; safe to call from several processes at once. */
 export async function runMigrations(url: string): Promise<string[]> {
-  const source = new DataSource({ type: 'postgres', url, migrations: MIGRATIONS, migrationsTableName: 'schema_migrations', logging: false });
+  const source = migrationSource(url);
   await source.initialize();
   try {
     // Serialise concurrent starters (api and worker booting together) on an advisory lock.
@@ -38,6 +40,21 @@ export async function runMigrations(url: string): Promise<string[]> {
       await lock.query('SELECT pg_advisory_unlock(7428001)');
       await lock.release();
     }
+  } finally {
+    await source.destroy();
+  }
+}
+
+/**
+ * Undoes the migrations down to and including `name`, the later ones first (each in its own transaction): what the
+ * migration tests use to fill a database as it was before a migration, then run it on that data.
+ */
+export async function undoMigrationsThrough(url: string, name: string): Promise<void> {
+  const source = migrationSource(url);
+  await source.initialize();
+  try {
+    const applied = async () => ((await source.query(`SELECT 1 FROM schema_migrations WHERE name = $1`, [name])) as unknown[]).length > 0;
+    while (await applied()) await source.undoLastMigration({ transaction: 'each' });
   } finally {
     await source.destroy();
   }

@@ -1,9 +1,7 @@
 import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { createTestDatabase } from '@app/testing';
-import { MIGRATIONS } from './migrations';
-import { runMigrations } from './migrate';
+import { runMigrations, undoMigrationsThrough } from './migrate';
 
 /**
  * Migration 0023 drops the `streams` table: a stream's version and organization are read from its last event.
@@ -40,15 +38,8 @@ describe('migration 0023: stream versions from events', () => {
     await append(b, orgB, 0, 2);
     expect((await client.query(`SELECT to_regclass('streams') AS t`)).rows[0].t).toBeNull();
 
-    const source = new DataSource({ type: 'postgres', url: db.url, migrations: MIGRATIONS, migrationsTableName: 'schema_migrations', logging: false });
-    await source.initialize();
-    try {
-      // Undone down to it, the migrations after it first.
-      const applied = async () => (await client.query(`SELECT 1 FROM schema_migrations WHERE name = 'StreamVersionFromEvents1700000000023'`)).rowCount;
-      while (await applied()) await source.undoLastMigration({ transaction: 'each' });
-    } finally {
-      await source.destroy();
-    }
+    // Undone down to it, the migrations after it first.
+    await undoMigrationsThrough(db.url, 'StreamVersionFromEvents1700000000023');
     const { rows } = await client.query(`SELECT stream_id, org_id, version::int AS v FROM streams WHERE stream_id = ANY ($1) ORDER BY version`, [[a, b]]);
     expect(rows).toEqual([
       { stream_id: b, org_id: orgB, v: 2 },
