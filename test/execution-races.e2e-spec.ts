@@ -369,13 +369,45 @@ describe('follow-up execution races (SPEC §5)', () => {
 
     it.concurrent('should record a failed attempt when the dialler refuses the repeated dial request', async () => {
       const { dialler, o, c, f } = await dialled({ retryDelaySeconds: 3600 });
-      dialler.respondWith(503);
+      dialler.respondWith(422);
       await run(o, c, f, true);
       // the refusal is the attempt's result: retried after the delay, not left waiting out the attempt timeout
       await waitFor(o, f.id, { status: 'scheduled', attempts: 1 });
       const { events } = await expectConsistent(o, c, f, 'call');
       expect(events.filter((e) => e.kind === 'follow_up_attempt_failed').map((e) => e.data.attempt)).toEqual([1]);
       expect(forFollowUp(dialler, f.id).map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1.1`, `${f.id}.1.1`]);
+    });
+
+    it.concurrent('should ask for the job to run again, and send the same dial request then, while the dialler is unavailable; nothing once a call ended the attempt', async () => {
+      const { dialler, o, c, f } = await dialled({ retryDelaySeconds: 3600 });
+      dialler.respondWith(503);
+      const again: { at: number; payload?: Record<string, unknown> }[] = [];
+      const runAs = (extra: Record<string, unknown>, redelivered: boolean) =>
+        t.app.get(ExecuteFollowUpHandler).run({ ...payload(o, c, f), ...extra }, {
+          jobId: `by-hand.${f.id}`,
+          attemptsMade: redelivered ? 1 : 0,
+          redelivered,
+          runAgainAt: (at, p) => void again.push({ at, payload: p }),
+        });
+      const before = Date.now();
+      await runAs({}, true);
+      // not a failed attempt: the job is to run again in 15 s or so (attemptTimeoutSeconds 3600), saying it redials
+      expect(again).toEqual([{ at: expect.any(Number), payload: { redial: 1 } }]);
+      expect(again[0].at - before).toBeGreaterThanOrEqual(15_000);
+      expect(again[0].at - before).toBeLessThan(20_000);
+      await sleep(300);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1, lastError: null });
+      // that run (a job neither failed nor stalled, which would not resume the attempt otherwise) sends it again
+      dialler.respondWith(200);
+      await runAs({ redial: 1 }, false);
+      expect(again).toHaveLength(1);
+      expect(forFollowUp(dialler, f.id).map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1.1`, `${f.id}.1.1`, `${f.id}.1.1`]);
+      // a call ends the attempt: a later redial finds nothing to send
+      expect((await pushCall(o, c, { followUpId: f.id, status: 'Called', durationSec: 30 })).status).toBe(201);
+      await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      await runAs({ redial: 2 }, false);
+      expect(forFollowUp(dialler, f.id)).toHaveLength(3);
+      await expectConsistent(o, c, f, 'call');
     });
 
     it.concurrent('should cancel, not dial again, when the job runs again after the contact was archived', async () => {

@@ -617,15 +617,58 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(Date.parse(retrying.nextAttemptAt!) - Date.now()).toBeGreaterThan(3500 * SECOND);
     });
 
-    it.concurrent('should fail the attempt when the dialler refuses the dial request', async () => {
+    it.concurrent('should fail the attempt when the dialler refuses the dial request for good (a 4xx)', async () => {
       const dialler = await sink();
-      dialler.respondWith(503);
+      dialler.respondWith(422);
       const o = await setup({ dialler: { url: dialler.url } });
       const c = await createContact(o);
       const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0), maxAttempts: 2 });
       const failed = await waitFor(o, f.id, { status: 'failed' });
-      expect(failed).toMatchObject({ attempts: 2, lastError: 'HTTP 503' });
+      expect(failed).toMatchObject({ attempts: 2, lastError: 'HTTP 422' });
       expect(requestsFor(dialler, f.id).map((r) => r.body.attempt)).toEqual([1, 2]);
+    });
+
+    it.concurrent('should send the dial request again, counting no attempt, while the dialler is unavailable', async () => {
+      // Regression: a 503 from a dialler that was restarting failed the attempt, and with the defaults a dialler away
+      // for half an hour failed every callback due meanwhile. SPEC §5: a dialled attempt ends with a call or its timeout.
+      const dialler = await sink();
+      dialler.respondWith(503);
+      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 60, retryDelaySeconds: 3600 });
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
+      await eventually(() => expect(requestsFor(dialler, f.id)).toHaveLength(2));
+      dialler.respondWith(200);
+      // sent again (3 s after the first refusal, then 6 s: a twentieth and a tenth of the timeout) until it is taken
+      await eventually(() => expect(requestsFor(dialler, f.id).length).toBeGreaterThanOrEqual(3));
+      await sleep(4500);
+      const dials = requestsFor(dialler, f.id);
+      expect(new Set(dials.map((r) => r.headers['webhook-id']))).toEqual(new Set([`${f.id}.1.1`]));
+      expect(new Set(dials.map((r) => r.rawBody)).size).toBe(1);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1, lastError: null });
+      // the dialler's call ends the attempt as usual
+      await pushCall(o, c.id, { followUpId: f.id, status: 'Called', durationSec: 30 });
+      await waitFor(o, f.id, { status: 'completed', attempts: 1 });
+      expect(requestsFor(dialler, f.id)).toHaveLength(dials.length);
+      expect(await scrapedMetric(t, 'follow_up_dial_requests_resent_total')).toBeGreaterThanOrEqual(2);
+    });
+
+    it.concurrent('should fail the attempt once no request fits in its timeout when the dialler stays unavailable', async () => {
+      const dialler = await sink();
+      dialler.respondWith(503);
+      // timeout 6 s: sent again after 1 s and 2 s; the next would come within the attempt's redial margin (its last 3 s)
+      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 6, retryDelaySeconds: 3600 });
+      const c = await createContact(o);
+      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0), maxAttempts: 2 });
+      const retrying = await waitFor(o, f.id, { status: 'scheduled', attempts: 1, lastError: 'HTTP 503' });
+      expect(Date.parse(retrying.nextAttemptAt!) - Date.now()).toBeGreaterThan(3000 * SECOND);
+      const dials = requestsFor(dialler, f.id);
+      expect(dials.length).toBeGreaterThanOrEqual(2);
+      expect(new Set(dials.map((r) => r.headers['webhook-id']))).toEqual(new Set([`${f.id}.1.1`]));
+      // before the attempt's timeout: the refusal was its result, not the timeout
+      const events = await eventsOf(o, c.id, f.id);
+      expect(timeOf(events, 'follow_up_attempt_failed') - timeOf(events, 'follow_up_attempt_started')).toBeLessThan(6 * SECOND);
+      await sleep(2000);
+      expect(requestsFor(dialler, f.id)).toHaveLength(dials.length);
     });
   });
 

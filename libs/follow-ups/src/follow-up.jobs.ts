@@ -15,6 +15,12 @@ export interface ExecuteFollowUpPayload {
    * asks the dialler again, as that job run again after a crash would (whether its dial request left is unknown).
    */
   resume?: true;
+  /**
+   * Set by the job itself when the dialler did not take its dial request for a reason that passes (no answer, a 5xx,
+   * 408, 425, 429): the dial requests sent so far for the open attempt. The job then runs again a little later and
+   * sends the request again under the same webhook-id, while the attempt has time left (FollowUpExecutor).
+   */
+  redial?: number;
 }
 
 export interface AttemptTimeoutPayload {

@@ -99,14 +99,14 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
       }
       this.running.set(org, running + 1);
     }
-    let againAt: number | undefined;
+    let again: { at: number; payload?: Record<string, unknown> } | undefined;
     try {
       await handler.run(job.data, {
         jobId: job.id ?? '',
         attemptsMade: job.attemptsMade,
         redelivered: job.attemptsMade > 0 || job.stalledCounter > 0,
         slowOutside: org === null ? undefined : () => this.slowUntil.set(org, Date.now() + SLOW_MEMORY_MS),
-        runAgainAt: token ? (at) => (againAt = at) : undefined,
+        runAgainAt: token ? (at, payload) => (again = { at, payload }) : undefined,
       });
     } catch (err) {
       this.logger.error({ err, job: job.name, jobId: job.id }, 'job failed');
@@ -118,9 +118,11 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
         else this.running.delete(org);
       }
     }
-    if (againAt !== undefined) {
-      // the same job (same id, same payload) back in the delayed set: deterministic ids keep it the only one
-      await job.moveToDelayed(againAt, token);
+    if (again !== undefined) {
+      // the same job (same id) back in the delayed set: deterministic ids keep it the only one. Should Redis fail
+      // between the two steps, the job is retried as a failed one (redelivered), with or without the new payload.
+      if (again.payload) await job.updateData({ ...job.data, ...again.payload });
+      await job.moveToDelayed(again.at, token);
       throw new DelayedError();
     }
   }

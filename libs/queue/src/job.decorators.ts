@@ -26,9 +26,11 @@ export interface JobContext {
   /**
    * Asks the worker to run this same job again at `at` (ms since the epoch) once the handler returns, instead of
    * completing it: for a job with nothing to do yet and no event to wait for (a follow-up whose calling window never
-   * opens, which an admin may fix). Absent outside a worker: the handler's run then simply ends.
+   * opens, which an admin may fix), or one whose receiver was unavailable. `payload`, when given, is merged into the
+   * job's payload first, so the next run knows what this one did. Absent outside a worker: the handler's run then
+   * simply ends.
    */
-  runAgainAt?: (at: number) => void;
+  runAgainAt?: (at: number, payload?: Record<string, unknown>) => void;
 }
 
 export interface JobHandler<P = any> {

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock, Database, groupBy, GroupQueue } from '@app/shared';
 import { AppendRequest, EventStore } from '@app/event-store';
-import { OrgSettings, OutboundHttp, SettingsRepository } from '@app/settings';
+import { mayPassOnRetry, OrgSettings, OutboundHttp, SettingsRepository } from '@app/settings';
 import {
   ContactsRepository,
   ContactStateCache,
@@ -34,6 +34,11 @@ const NOT_APPLICABLE = { inWindow: true, nextOpening: null };
 const IN_FLIGHT = 2;
 /** Attempts to start and results to record written together; both stages' items of a burst fit in one group. */
 const MAX_GROUP = 400;
+
+const dialRequestsResent = new Counter({
+  name: 'follow_up_dial_requests_resent_total',
+  help: 'Dial requests sent again because the dialler did not take them (no answer, 408, 425, 429 or 5xx): a dialler outage shows here',
+});
 
 const windowNeverOpens = new Counter({
   name: 'follow_ups_window_never_opens_total',
@@ -71,6 +76,8 @@ interface Outcome {
   ok: boolean;
   error: string | null;
   status?: number | null;
+  /** A dial request the dialler did not take, but may take if sent again soon (mayPassOnRetry). */
+  redial?: boolean;
 }
 
 /** What a job asks of the grouped writer: count its attempt (or defer it), or record the attempt's result. */
@@ -107,6 +114,18 @@ const timeLeftToRedial = (f: FollowUpState, now: Date, s: OrgSettings): boolean 
   return now.getTime() < Date.parse(f.attemptStartedAt) + timeoutMs - margin;
 };
 
+/**
+ * How long after the n-th dial request the dialler did not take the job sends it again: 15 s, doubling up to 5 minutes
+ * (a twentieth and a tenth of the attempt's timeout when that is short, at least a second), with up to a fifth more
+ * at random so that the attempts of an outage do not all come back in the same second.
+ */
+export const redialDelayMs = (n: number, attemptTimeoutSeconds: number, random = Math.random()): number => {
+  const timeoutMs = attemptTimeoutSeconds * 1000;
+  const first = Math.max(1000, Math.min(15_000, timeoutMs / 20));
+  const cap = Math.max(first, Math.min(5 * 60_000, timeoutMs / 10));
+  return Math.round(Math.min(cap, first * 2 ** Math.min(n - 1, 20)) * (1 + random / 5));
+};
+
 /** `agentId` when it is an active agent of the org (StartFacts.active), else null. */
 const isActive = (active: Map<string, Set<string>>, orgId: string, agentId: string | null): string | null =>
   agentId && active.get(orgId)?.has(agentId) ? agentId : null;
@@ -125,6 +144,15 @@ const attemptKey = (f: FollowUpState) => `${f.id}.${openAttemptSchedule(f)}.${f.
  * attempt: its id is the attempt's (attemptKey).
  */
 const messageIdOf = (f: FollowUpState) => (f.type === 'call' ? attemptKey(f) : `${f.id}.${f.occurrence ?? FIRST_FOLLOW_UP_SCHEDULE}`);
+
+/** Whether to log for `orgId` now: at most once a minute an organization (`warnedAt` remembers when; bounded). */
+const warnOncePerMinute = (warnedAt: Map<string, number>, orgId: string): boolean => {
+  const now = Date.now();
+  if ((warnedAt.get(orgId) ?? 0) > now - 60_000) return false;
+  if (warnedAt.size >= 10_000) warnedAt.clear();
+  warnedAt.set(orgId, now);
+  return true;
+};
 
 /** A delivery (webhook, SMS, dial request) this long marks its organization slow for the worker's fairness share. */
 const SLOW_DELIVERY_MS = 3000;
@@ -150,8 +178,9 @@ export class FollowUpExecutor {
    * job handed out again) finds it claimed and does nothing; only an attempt nobody here performs is resumed.
    */
   private readonly performing = new Set<string>();
-  /** Orgs warned about a calling window that never opens, and when (neverOpens). */
+  /** Orgs warned about a calling window that never opens (neverOpens), or a dialler not taking requests, and when. */
   private readonly neverOpensWarnedAt = new Map<string, number>();
+  private readonly dialRefusedWarnedAt = new Map<string, number>();
 
   constructor(
     private readonly store: EventStore,
@@ -180,10 +209,41 @@ export class FollowUpExecutor {
       const outcome = await this.perform({ job, followUp: started.attempt, phone: started.state.phone, assignedAgentId: started.state.assignedAgentId, settings });
       // The receiver's time alone (not the grouped writes', which a busy database stretches for every organization).
       if (performance.now() - sentAt >= SLOW_DELIVERY_MS) slowOutside?.();
+      if (outcome?.redial && runAgainAt && this.redialLater(job, started.attempt, settings, outcome, runAgainAt)) return;
       if (outcome) await this.writes.push({ kind: 'result', job, attempt: started.attempt, outcome, retryDelaySeconds: settings.retryDelaySeconds });
     } finally {
       this.performing.delete(attemptKey(started.attempt));
     }
+  }
+
+  /**
+   * A dial request the dialler did not take for a reason that passes (it is restarting, overloaded, unreachable): the
+   * attempt stays open and queued, and the same job sends the request again later under the same webhook-id (decideStart
+   * resumes an attempt for a job that says `redial`), backing off, while the attempt has more than its redial margin
+   * left at that time. SPEC §5 ends a dialled attempt with a call for it or its timeout; a dialler away for half an hour
+   * used to fail an attempt a retry delay, and with the defaults a lead's callback, for every request it did not take.
+   * False when no redial fits before the margin: the refusal is then the attempt's result, retried after the retry
+   * delay as before, rather than left to wait out the rest of its timeout.
+   */
+  private redialLater(
+    job: ExecuteFollowUpPayload,
+    attempt: FollowUpState,
+    settings: OrgSettings,
+    outcome: Outcome,
+    runAgainAt: (at: number, payload?: Record<string, unknown>) => void,
+  ): boolean {
+    const sent = (job.redial ?? 0) + 1;
+    const at = this.clock.now().getTime() + redialDelayMs(sent, settings.attemptTimeoutSeconds);
+    if (!timeLeftToRedial(attempt, new Date(at), settings)) return false;
+    dialRequestsResent.inc();
+    if (warnOncePerMinute(this.dialRefusedWarnedAt, job.orgId)) {
+      this.logger.warn(
+        { orgId: job.orgId, followUpId: job.followUpId, attempt: attempt.attempts, status: outcome.status ?? null, error: outcome.error, sentTimes: sent, againInMs: at - Date.now() },
+        'the dialler did not take a dial request; sending it again (logged at most once a minute an organization; see follow_up_dial_requests_resent_total)',
+      );
+    }
+    runAgainAt(at, { redial: sent });
+    return true;
   }
 
   private async write(group: { item: Write; done: (r: Started) => void }[]): Promise<void> {
@@ -256,7 +316,7 @@ export class FollowUpExecutor {
             ? // in_progress, or scheduled: deferred to the window's opening, which has come; never out of the window
               (f.status === 'in_progress' || f.status === 'scheduled') && (f.allowOutOfWindow || window.inWindow)
             : f.status === 'queued' &&
-              (redelivered || job.resume === true) &&
+              (redelivered || job.resume === true || job.redial !== undefined) &&
               wasDialled(f.attemptDialled, !!s.dialler.url) &&
               timeLeftToRedial(f, now, s) &&
               (f.allowOutOfWindow || windowNow().inWindow);
@@ -311,10 +371,7 @@ export class FollowUpExecutor {
    */
   private neverOpens(job: ExecuteFollowUpPayload, f: FollowUpState): void {
     windowNeverOpens.inc();
-    const now = Date.now();
-    if ((this.neverOpensWarnedAt.get(job.orgId) ?? 0) > now - 60_000) return;
-    if (this.neverOpensWarnedAt.size >= 10_000) this.neverOpensWarnedAt.clear();
-    this.neverOpensWarnedAt.set(job.orgId, now);
+    if (!warnOncePerMinute(this.neverOpensWarnedAt, job.orgId)) return;
     this.logger.warn(
       { orgId: job.orgId, followUpId: f.id, campaignId: f.campaignId },
       "follow-up not sent: its campaign's calling window has no time in common with the organization's",
@@ -453,7 +510,7 @@ export class FollowUpExecutor {
         // own agent, else the contact's. null leaves the choice to the dialler.
         const agentId = f.attemptAgentId !== undefined ? f.attemptAgentId : (f.agentId ?? a.assignedAgentId);
         const dial = await this.outbound.post(job.orgId, { url: settings.dialler.url, messageId, body: { type: 'call.dial', ...common, to: a.phone, agentId, notes: f.notes ?? null } });
-        return dial.ok ? null : dial;
+        return dial.ok ? null : { ...dial, redial: mayPassOnRetry(dial) };
       }
       default:
         return null;

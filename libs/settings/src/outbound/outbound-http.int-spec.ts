@@ -122,7 +122,7 @@ describe(OutboundHttp.name, () => {
       'nope',
     ]) {
       const result = await outbound.post(org.orgId, { url, messageId: 'm', body: {} });
-      expect({ url, ...result }).toMatchObject({ url, ok: false, status: null, error: expect.stringMatching(/^refused: /) });
+      expect({ url, ...result }).toMatchObject({ url, ok: false, status: null, error: expect.stringMatching(/^refused: /), permanent: true });
     }
     expect(sink.requests).toHaveLength(0);
   });
@@ -137,6 +137,7 @@ describe(OutboundHttp.name, () => {
       ok: false,
       status: null,
       error: expect.stringMatching(/^refused: hooks\.example\.test resolves to a non-public address, allowed only/),
+      permanent: true,
     });
     expect(result.error).not.toContain('10.0.0.7'); // a follow-up's lastError is shown to agents: no map of the internal network
   });

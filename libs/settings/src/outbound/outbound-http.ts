@@ -29,7 +29,20 @@ export interface OutboundResult {
   readonly status: number | null;
   /** Why it was not ok; null when it was. */
   readonly error: string | null;
+  /**
+   * Set when the request never left and sending it again cannot change that: its URL or the address it resolves to is
+   * not allowed, or its body cannot be written. See `mayPassOnRetry`.
+   */
+  readonly permanent?: true;
 }
+
+/**
+ * Whether a failed request may be taken if it is sent again soon: no answer (a timeout, a refused connection, a name
+ * that did not resolve: a receiver restarting, a network blip), or an answer that says "later" (408, 425, 429, 5xx).
+ * Any other 4xx, a 3xx (not followed) or a request refused before it left says the same every time.
+ */
+export const mayPassOnRetry = (r: OutboundResult): boolean =>
+  !r.ok && !r.permanent && (r.status === null || r.status === 408 || r.status === 425 || r.status === 429 || r.status >= 500);
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 /**
@@ -126,9 +139,9 @@ export class OutboundHttp {
     try {
       payload = JSON.stringify(request.body);
     } catch (err) {
-      return fail(`body is not JSON-serialisable: ${(err as Error).message}`);
+      return { ...fail(`body is not JSON-serialisable: ${(err as Error).message}`), permanent: true };
     }
-    if (payload === undefined) return fail('body is not JSON-serialisable');
+    if (payload === undefined) return { ...fail('body is not JSON-serialisable'), permanent: true };
 
     // The signature's timestamp is for the receiver's replay check against its own wall clock: not the domain Clock.
     const timestamp = new Date();
@@ -264,7 +277,7 @@ export class OutboundHttp {
 
   private refused(orgId: string, reason: string, detail: Record<string, unknown> = {}): OutboundResult {
     this.logger.warn({ orgId, reason, ...detail }, 'outbound request refused');
-    return fail(`refused: ${reason}`);
+    return { ...fail(`refused: ${reason}`), permanent: true };
   }
 }
 

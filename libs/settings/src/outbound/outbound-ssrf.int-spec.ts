@@ -123,7 +123,7 @@ describe('OutboundHttp SSRF guard', () => {
         `https://[2002:a9fe:a9fe::1]/`,
       ];
       for (const url of urls) {
-        expect({ url, ...(await post(url)) }).toEqual({ url, ok: false, status: null, error: expect.stringMatching(/^refused: url /) });
+        expect({ url, ...(await post(url)) }).toEqual({ url, ok: false, status: null, error: expect.stringMatching(/^refused: url /), permanent: true });
       }
       expect(sink.requests).toHaveLength(0);
     });
@@ -131,7 +131,7 @@ describe('OutboundHttp SSRF guard', () => {
     it('should refuse a URL with credentials, even to an allowed host', async () => {
       await allow('127.0.0.1');
       const result = await post(`http://user:s3cret@127.0.0.1:${sink.port}/`);
-      expect(result).toEqual({ ok: false, status: null, error: expect.stringMatching(/^refused: url must not contain a user name or password/) });
+      expect(result).toEqual({ ok: false, status: null, error: expect.stringMatching(/^refused: url must not contain a user name or password/), permanent: true });
       expect(result.error).not.toContain('s3cret');
       expect(sink.requests).toHaveLength(0);
     });
@@ -167,7 +167,7 @@ describe('OutboundHttp SSRF guard', () => {
     ])('should refuse a name that resolves to %j, sending nothing', async (answer) => {
       dns(() => answer);
       const result = await post(`https://hooks.example.com:${sink.port}/hook`);
-      expect(result).toEqual({ ok: false, status: null, error: expect.stringMatching(/^refused: hooks\.example\.com resolves to a non-public address/) });
+      expect(result).toEqual({ ok: false, status: null, error: expect.stringMatching(/^refused: hooks\.example\.com resolves to a non-public address/), permanent: true });
       expect(sink.requests).toHaveLength(0);
     });
 
@@ -178,7 +178,7 @@ describe('OutboundHttp SSRF guard', () => {
       expect(first.error).not.toMatch(/^refused/);
       spy.mockImplementation(async () => [v4('127.0.0.1')]);
       const second = await post(`https://rebind.example.com:${sink.port}/`);
-      expect(second).toEqual({ ok: false, status: null, error: expect.stringMatching(/^refused: rebind\.example\.com resolves to a non-public address, allowed only/) });
+      expect(second).toEqual({ ok: false, status: null, error: expect.stringMatching(/^refused: rebind\.example\.com resolves to a non-public address, allowed only/), permanent: true });
       expect(spy).toHaveBeenCalledTimes(2);
       expect(sink.requests).toHaveLength(0);
     });
@@ -204,7 +204,7 @@ describe('OutboundHttp SSRF guard', () => {
       for (const host of ['evilsink.test', 'sink.test.evil.com', 'sub.sink.test', 'sink.test-evil.com']) {
         for (const scheme of ['http', 'https']) {
           const url = `${scheme}://${host}:${sink.port}/`;
-          expect({ url, ...(await post(url)) }).toEqual({ url, ok: false, status: null, error: expect.stringMatching(/^refused: /) });
+          expect({ url, ...(await post(url)) }).toEqual({ url, ok: false, status: null, error: expect.stringMatching(/^refused: /), permanent: true });
         }
       }
       expect(sink.requests).toHaveLength(0);
@@ -218,6 +218,7 @@ describe('OutboundHttp SSRF guard', () => {
           ok: false,
           status: null,
           error: 'refused: sink.test resolves to an address outside the networks this service may reach (OUTBOUND_PRIVATE_NETWORKS)',
+          permanent: true,
         });
       }
       expect(sink.requests).toHaveLength(0);
@@ -245,7 +246,7 @@ describe('OutboundHttp SSRF guard', () => {
       dns(() => [v4('127.0.0.1')]);
       expect(await post(`http://127.0.0.1:${sink.port}/direct`)).toMatchObject({ ok: true, status: 200 });
       const viaName = await post(`https://other.example.com:${sink.port}/via-name`);
-      expect(viaName).toEqual({ ok: false, status: null, error: expect.stringMatching(/^refused: other\.example\.com resolves to a non-public address/) });
+      expect(viaName).toEqual({ ok: false, status: null, error: expect.stringMatching(/^refused: other\.example\.com resolves to a non-public address/), permanent: true });
       expect(sink.requests.map((r) => r.path)).toEqual(['/direct']);
     });
   });
