@@ -56,6 +56,8 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
   /** Jobs put back in the current second, by organization (the deferral grows with them). */
   private readonly putBack = new Map<string, { second: number; count: number }>();
   private orgShare = Infinity;
+  /** Errors the handlers threw, logged by `process` already: the worker's 'failed' event does not log them again. */
+  private readonly loggedFailures = new WeakSet<Error>();
 
   onApplicationBootstrap(): void {
     this.registry.assertComplete();
@@ -84,6 +86,23 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
     this.logger.error({ err }, 'worker error');
   }
 
+  /**
+   * A job BullMQ failed without running its handler, which logs its own errors (`loggedFailures`): one that stalled
+   * more often than the worker allows (its workers died, or held their event loops past the lock, while running it),
+   * which BullMQ fails when a worker next takes it. Only `queue_depth{state="failed"}` showed it before.
+   */
+  @OnWorkerEvent('failed')
+  onJobFailed(job: Job | undefined, err: Error): void {
+    if (this.loggedFailures.has(err)) return;
+    this.logger.error({ err, job: job?.name, jobId: job?.id, orgId: job?.data?.orgId, attemptsMade: job?.attemptsMade }, 'job failed without running: ' + err.message);
+  }
+
+  /** A job handed out again because the worker running it stopped renewing its lock (it died, or blocked its event loop). */
+  @OnWorkerEvent('stalled')
+  onJobStalled(jobId: string): void {
+    this.logger.warn({ jobId }, 'job stalled: its worker stopped renewing the lock; handed out again');
+  }
+
   async process(job: Job, token?: string): Promise<void> {
     const handler = this.registry.handler(job.name);
     if (!handler) throw new Error(`no handler for job ${job.name}`);
@@ -110,6 +129,7 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
       });
     } catch (err) {
       this.logger.error({ err, job: job.name, jobId: job.id }, 'job failed');
+      if (err instanceof Error) this.loggedFailures.add(err);
       throw err;
     } finally {
       if (org !== null) {

@@ -206,6 +206,45 @@ describe('job layer', () => {
       expect(rows).toEqual([{ runs: 1 }]);
     }, 60_000);
 
+    it('should log a job BullMQ fails for stalling too often, naming it, and a handler failure once', async () => {
+      const app = await bootWorker();
+      const queue = maintenance();
+      const error = jest.spyOn(Logger.prototype, 'error');
+      try {
+        // What BullMQ's stalled-job check writes on a job that stalled more often than allowed (moveStalledJobsToWait):
+        // the next worker to take it fails it without running it.
+        const jobId = `probe.stalled.${randomUUID()}`;
+        await queue.add('probe.run', { streamId: randomUUID(), version: 1 }, { jobId, delay: 1000 });
+        const raw = new Redis(redis.url);
+        await raw.hset(`${database.name}:${QueueName.Maintenance}:${jobId}`, 'defa', 'job stalled more than allowable limit');
+        raw.disconnect();
+        await eventually(async () => expect((await queue.getFailed()).map((j) => j.id)).toContain(jobId), 30_000);
+        await eventually(() =>
+          expect(error).toHaveBeenCalledWith(expect.objectContaining({ job: 'probe.run', jobId }), 'job failed without running: job stalled more than allowable limit'),
+        );
+        // a job nobody handles is one too (it used to be logged nowhere)
+        const unknown = `probe.unknown.${randomUUID()}`;
+        await queue.add('no.such.job', {}, { jobId: unknown, attempts: 1 });
+        await eventually(() =>
+          expect(error).toHaveBeenCalledWith(expect.objectContaining({ job: 'no.such.job', jobId: unknown }), 'job failed without running: no handler for job no.such.job'),
+        );
+        // a job whose handler throws (its table is away) is logged by the processor, not again when BullMQ fails it
+        await db.query('ALTER TABLE probe_done RENAME TO probe_done_away');
+        const failing = `probe.fails.${randomUUID()}`;
+        await queue.add('probe.run', { streamId: randomUUID(), version: 1 }, { jobId: failing, attempts: 1 });
+        await eventually(async () => expect((await queue.getFailed()).map((j) => j.id)).toContain(failing), 30_000);
+        await new Promise((r) => setTimeout(r, 200));
+        expect(error.mock.calls.filter(([fields]) => (fields as { jobId?: string })?.jobId === failing)).toEqual([
+          [expect.objectContaining({ job: 'probe.run', jobId: failing }), 'job failed'],
+        ]);
+      } finally {
+        await db.query('ALTER TABLE IF EXISTS probe_done_away RENAME TO probe_done');
+        error.mockRestore();
+        await app.close();
+        await queue.close();
+      }
+    }, 60_000);
+
     it('should let the job outbox finish its round, jobs enqueued, before a shutdown closes the queues', async () => {
       await db.query('TRUNCATE probe_done');
       const app = await bootWorker();
