@@ -815,6 +815,31 @@ describe('contacts (SPEC §2, §9)', () => {
       expect((await post('/api/campaigns', admin.apiKey, { name: 'Late Mondays', callingWindow: window })).status).toBe(201);
     });
 
+    it('should accept a campaign window that runs to 24:00, the end of the day, and keep it', async () => {
+      const { admin } = await setup(); // the org's window ends at 21:00: 20:00-24:00 shares an hour with it
+      const evenings = { days: ['mon', 'tue'], start: '20:00', end: '24:00' };
+      const res = await post('/api/campaigns', admin.apiKey, { name: 'Evenings', callingWindow: evenings });
+      expect(res.status).toBe(201);
+      expect(res.body.callingWindow).toEqual(evenings);
+      expect((await patch('/api/settings', admin.apiKey, { callingWindow: { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '24:00' } })).status).toBe(200);
+      const lastMinute = { days: ['sun'], start: '23:59', end: '24:00' };
+      expect((await post('/api/campaigns', admin.apiKey, { name: 'Last minute', callingWindow: lastMinute })).body.callingWindow).toEqual(lastMinute);
+      const list = (await get('/api/campaigns', admin.apiKey)).body.campaigns.map((c: { name: string; callingWindow: unknown }) => [c.name, c.callingWindow]);
+      expect(list).toEqual([['Evenings', evenings], ['Last minute', lastMinute]]);
+    });
+
+    it.each([
+      ['a start of 24:00', { days: ['mon'], start: '24:00', end: '24:00' }, 'callingWindow.start'],
+      ['an end past 24:00', { days: ['mon'], start: '09:00', end: '24:01' }, 'callingWindow.end'],
+      ['an end of 25:00', { days: ['mon'], start: '09:00', end: '25:00' }, 'callingWindow.end'],
+    ])('should answer 400 naming the field and create nothing when the campaign window has %s', async (_, window, field) => {
+      const { admin } = await setup();
+      const res = await post('/api/campaigns', admin.apiKey, { name: 'Bad hours', callingWindow: window });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual([field]);
+      expect((await get('/api/campaigns', admin.apiKey)).body.campaigns).toEqual([]);
+    });
+
     it.each(['agent', 'integration'])('should answer 403 and create nothing when an %s creates a campaign', async (role) => {
       const { admin } = await setup();
       const user = await t.createUser(admin.apiKey, { name: 'Someone', role });

@@ -155,7 +155,10 @@ describe('settings (SPEC §7)', () => {
       ['an unknown day', { callingWindow: { days: ['mon', 'someday'] } }, ['callingWindow.days']],
       ['a repeated day', { callingWindow: { days: ['mon', 'tue', 'mon'] } }, ['callingWindow.days']],
       ['a start that is not HH:MM', { callingWindow: { start: '9am' } }, ['callingWindow.start']],
-      ['an end of 24:00', { callingWindow: { end: '24:00' } }, ['callingWindow.end']],
+      ['an end past 24:00', { callingWindow: { end: '24:01' } }, ['callingWindow.end']],
+      ['an end of 25:00', { callingWindow: { end: '25:00' } }, ['callingWindow.end']],
+      ['a start of 24:00', { callingWindow: { start: '24:00' } }, ['callingWindow.start']],
+      ['a start of 24:00 with an end of 24:00', { callingWindow: { start: '24:00', end: '24:00' } }, ['callingWindow.start']],
       ['an end before the start', { callingWindow: { start: '18:00', end: '09:00' } }, ['callingWindow.end']],
       ['a start alone after the stored end', { callingWindow: { start: '22:00' } }, ['callingWindow.start']],
       ['a start alone equal to the stored end', { callingWindow: { start: '21:00' } }, ['callingWindow.start']],
@@ -200,6 +203,23 @@ describe('settings (SPEC §7)', () => {
       expect(fieldsNamed(res)).toEqual(fields);
       expect((await get(admin.apiKey)).body).toEqual(before);
       expect(await eventTypes(org.orgId)).toEqual(['SettingsInitialized']);
+    });
+
+    it('should accept an end of 24:00 (calling up to midnight), keep it, and check a later start against it', async () => {
+      const { admin, org } = await setup();
+      const res = await patch(admin.apiKey, { callingWindow: { end: '24:00' } });
+      expect(res.status).toBe(200);
+      expect(res.body.callingWindow).toEqual({ ...SPEC_DEFAULTS.callingWindow, end: '24:00' });
+      expect((await get(admin.apiKey)).body.callingWindow).toEqual({ ...SPEC_DEFAULTS.callingWindow, end: '24:00' });
+
+      const allDay = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'], start: '00:00', end: '24:00' };
+      expect((await patch(admin.apiKey, { callingWindow: allDay })).body.callingWindow).toEqual(allDay);
+      expect((await patch(admin.apiKey, { callingWindow: { start: '23:59' } })).body.callingWindow).toEqual({ ...allDay, start: '23:59' });
+      const startAtMidnight = await patch(admin.apiKey, { callingWindow: { start: '24:00' } });
+      expectError(startAtMidnight, 400);
+      expect(fieldsNamed(startAtMidnight)).toEqual(['callingWindow.start']);
+      expect((await get(admin.apiKey)).body.callingWindow).toEqual({ ...allDay, start: '23:59' });
+      expect(await eventTypes(org.orgId)).toEqual(['SettingsInitialized', 'SettingsChanged', 'SettingsChanged', 'SettingsChanged']);
     });
 
     it('should allow plain http and a private address to a host in allowHttpHosts, given in the same patch or before', async () => {

@@ -10,8 +10,8 @@ import { TestApp } from './test-app';
  */
 
 export const ALL_DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-/** A calling window open at every minute but 23:59 (settings refuse an end of 24:00). */
-export const ALWAYS_OPEN = { days: ALL_DAYS, start: '00:00', end: '23:59' };
+/** A calling window open at every minute of every day (an end of 24:00 is the end of the local day). */
+export const ALWAYS_OPEN = { days: ALL_DAYS, start: '00:00', end: '24:00' };
 
 /** A follow-up as GET /api/follow-ups/:id answers it (the fields these suites read). */
 export interface FollowUpView {

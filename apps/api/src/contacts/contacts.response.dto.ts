@@ -63,7 +63,7 @@ export class TimelinePageDto {
 export class CampaignCallingWindowDto {
   @ApiProperty({ enum: WEEK_DAYS, isArray: true, example: ['mon', 'tue', 'wed', 'thu', 'fri'] }) days: WeekDay[];
   @ApiProperty({ example: '09:00', description: 'HH:MM, 24 h' }) start: string;
-  @ApiProperty({ example: '18:00', description: 'HH:MM, 24 h' }) end: string;
+  @ApiProperty({ example: '18:00', description: 'HH:MM, 24 h, exclusive; 24:00 is the end of the day' }) end: string;
 }
 
 export class CampaignDto {

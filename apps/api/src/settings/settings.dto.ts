@@ -27,6 +27,7 @@ import {
   AssignmentScope,
   AssignmentStrategy,
   DEFAULT_SIGNING_SECRET_GRACE_SECONDS,
+  END_HH_MM,
   HH_MM,
   isValidHost,
   RECYCLABLE_STATUSES,
@@ -60,16 +61,16 @@ export class CallingWindowPatchDto {
   @IsIn(WEEK_DAYS, { each: true, message: 'days must contain only mon, tue, wed, thu, fri, sat, sun' })
   days?: WeekDay[];
 
-  @ApiPropertyOptional({ example: '08:00', description: 'HH:MM, 24 h' })
+  @ApiPropertyOptional({ example: '08:00', description: 'HH:MM, 24 h, from 00:00 to 23:59' })
   @Optional()
   @IsString()
-  @Matches(HH_MM, { message: 'start must be HH:MM (24 h)' })
+  @Matches(HH_MM, { message: 'start must be HH:MM (24 h), from 00:00 to 23:59' })
   start?: string;
 
-  @ApiPropertyOptional({ example: '21:00', description: 'HH:MM, 24 h; after start' })
+  @ApiPropertyOptional({ example: '21:00', description: 'HH:MM, 24 h; after start, exclusive; 24:00 is the end of the day (calling until midnight)' })
   @Optional()
   @IsString()
-  @Matches(HH_MM, { message: 'end must be HH:MM (24 h)' })
+  @Matches(END_HH_MM, { message: 'end must be HH:MM (24 h), up to 24:00 (the end of the day)' })
   end?: string;
 }
 

@@ -4,7 +4,7 @@ import { ASSIGNMENT_SCOPES, ASSIGNMENT_STRATEGIES, AssignmentScope, AssignmentSt
 export class CallingWindowSettingsDto {
   @ApiProperty({ enum: WEEK_DAYS, isArray: true, example: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat'] }) days: WeekDay[];
   @ApiProperty({ example: '08:00', description: "HH:MM, 24 h, in the contact's time zone" }) start: string;
-  @ApiProperty({ example: '21:00', description: 'HH:MM, 24 h' }) end: string;
+  @ApiProperty({ example: '21:00', description: 'HH:MM, 24 h, exclusive; 24:00 is the end of the day' }) end: string;
 }
 
 export class AutoAssignmentSettingsDto {

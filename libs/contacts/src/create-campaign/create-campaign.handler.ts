@@ -4,7 +4,7 @@ import { Clock, ValidationError } from '@app/shared';
 import { EventStore, NO_STREAM } from '@app/event-store';
 import { SettingsRepository } from '@app/settings';
 import { ContactsRepository } from '../contacts.repository';
-import { CallingWindow, campaignStream, decideCreateCampaign, effectiveWindow } from '../domain';
+import { assertCampaignWindow, CallingWindow, campaignStream, decideCreateCampaign, effectiveWindow } from '../domain';
 import { CreateCampaignCommand } from './create-campaign.command';
 
 @CommandHandler(CreateCampaignCommand)
@@ -18,8 +18,8 @@ export class CreateCampaignHandler implements ICommandHandler<CreateCampaignComm
 
   async execute({ actor, campaign }: CreateCampaignCommand): Promise<{ id: string }> {
     const window = campaign.callingWindow;
-    if (window && window.end <= window.start) throw new ValidationError('callingWindow.end', 'must be after callingWindow.start');
     if (window) {
+      assertCampaignWindow(window);
       // A campaign's window narrows the org's (SPEC §7): one with no time in common would leave every call and SMS
       // follow-up of the campaign never run, with nothing to say why. (A later change of the org's window can still
       // do that; docs/operations.md says how it shows.)

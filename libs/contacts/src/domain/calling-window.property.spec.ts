@@ -15,6 +15,7 @@ const readWall = (c: WallClock, t: number): { day: number; weekday: string; minu
   const day = Math.floor(wall / DAY);
   return { day, weekday: WEEKDAYS[(((day + 3) % 7) + 7) % 7], minute: Math.floor((wall - day * DAY) / MINUTE) };
 };
+/** 1440 is written 24:00, the end of the day (an end only). */
 const hhmm = (minute: number) => `${String(Math.floor(minute / 60)).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
 const mins = (s: string) => Number(s.slice(0, 2)) * 60 + Number(s.slice(3));
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -96,6 +97,8 @@ function windowFor(zone: string, now: number, valid = true): CallingWindow {
     if (start === end) end = Math.min(1439, start + rand.pick([1, 15, 30, 60]));
     if (start === end) start = 1438;
     if (start > end) [start, end] = [end, start];
+    // one time in five, a window that runs to the end of the local day
+    if (rand.next() < 0.2) end = 1440;
   }
   const today = readWall(clock(zone), now).weekday;
   const days = rand.pick([
@@ -214,11 +217,24 @@ describe(`${effectiveWindow.name} against the intersection of the org's and the 
 describe('calling-window input at the edges of what settings accept', () => {
   const now = new Date('2025-03-11T12:00:00Z');
 
-  it('should keep the widest window settings accept (00:00–23:59) closed only in the last minute of each local day', () => {
-    const widest: CallingWindow = { days: [...WEEKDAYS], start: '00:00', end: '23:59' };
-    expect(checkWindow(new Date('2025-03-12T03:58:59Z'), 'America/New_York', widest)).toEqual({ inWindow: true, nextOpening: new Date('2025-03-12T03:58:59Z') });
+  it('should keep a window ending 23:59, as stored before 24:00 was accepted, closed only in the last minute of each local day', () => {
+    const untilLastMinute: CallingWindow = { days: [...WEEKDAYS], start: '00:00', end: '23:59' };
+    expect(checkWindow(new Date('2025-03-12T03:58:59Z'), 'America/New_York', untilLastMinute)).toEqual({ inWindow: true, nextOpening: new Date('2025-03-12T03:58:59Z') });
     // 23:59 EDT: closed, open again at 00:00 EDT a minute later
-    expect(checkWindow(new Date('2025-03-12T03:59:00Z'), 'America/New_York', widest)).toEqual({ inWindow: false, nextOpening: new Date('2025-03-12T04:00:00Z') });
+    expect(checkWindow(new Date('2025-03-12T03:59:00Z'), 'America/New_York', untilLastMinute)).toEqual({ inWindow: false, nextOpening: new Date('2025-03-12T04:00:00Z') });
+  });
+
+  it('should keep the widest window settings accept (00:00–24:00 every day) open at every instant, in every zone', () => {
+    const widest: CallingWindow = { days: [...WEEKDAYS], start: '00:00', end: '24:00' };
+    const failures: object[] = [];
+    rand = prng(SEED + 4);
+    for (let i = 0; i < 600; i++) {
+      const zone = ZONES[i % ZONES.length];
+      const t = instant(zone);
+      const got = checkWindow(new Date(t), zone, widest);
+      if (!got.inWindow || got.nextOpening?.getTime() !== t) failures.push({ zone, now: iso(t), got });
+    }
+    expect({ seed: SEED, count: failures.length, first: failures.slice(0, 3) }).toEqual({ seed: SEED, count: 0, first: [] });
   });
 
   it.each([
@@ -228,7 +244,11 @@ describe('calling-window input at the edges of what settings accept', () => {
     expect(checkWindow(now, 'Europe/Berlin', { days: [...WEEKDAYS], ...times })).toEqual({ inWindow: false, nextOpening: null });
   });
 
-  it.each(['24:00', '8:00', '08:60', ''])('should refuse %p as a time, as settings do', (bad) => {
+  it.each(['24:00', '8:00', '08:60', ''])('should refuse %p as a start, as settings do', (bad) => {
     expect(() => checkWindow(now, 'UTC', { days: [...WEEKDAYS], start: bad, end: '23:00' })).toThrow(ValidationError);
+  });
+
+  it.each(['24:01', '25:00', '8:00', '08:60', ''])('should refuse %p as an end, as settings do', (bad) => {
+    expect(() => checkWindow(now, 'UTC', { days: [...WEEKDAYS], start: '08:00', end: bad })).toThrow(ValidationError);
   });
 });

@@ -1,5 +1,5 @@
 import { ValidationError } from '@app/shared';
-import { CallingWindow, WEEKDAYS, checkWindow, effectiveWindow, toFollowUpWindowCheck } from './calling-window';
+import { CallingWindow, WEEKDAYS, checkWindow, effectiveWindow, minutesOfDay, toFollowUpWindowCheck } from './calling-window';
 
 const ORG: CallingWindow = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat'], start: '08:00', end: '21:00' };
 const EVERY_DAY: CallingWindow = { ...ORG, days: [...WEEKDAYS] };
@@ -181,6 +181,66 @@ describe(checkWindow.name, () => {
     });
   });
 
+  describe('a window that ends at 24:00, the end of the local day', () => {
+    const evenings: CallingWindow = { days: [...WEEKDAYS], start: '20:00', end: '24:00' };
+    const allDay = (days: string[]): CallingWindow => ({ days, start: '00:00', end: '24:00' });
+
+    it('should be in window through the last minute of the day, and out at midnight until the next start', () => {
+      // Tuesday 2025-03-11 in New York (EDT)
+      expect(at('2025-03-12T03:59:00Z', 'America/New_York', evenings)).toEqual(open('2025-03-12T03:59:00Z')); // 23:59
+      expect(at('2025-03-12T03:59:59.999Z', 'America/New_York', evenings)).toEqual(open('2025-03-12T03:59:59.999Z'));
+      expect(at('2025-03-12T04:00:00Z', 'America/New_York', evenings)).toEqual(closedUntil('2025-03-13T00:00:00.000Z')); // Wed 00:00 → 20:00
+    });
+
+    it('should apply the next day’s rules from midnight', () => {
+      // Tuesday only: open to 23:59:59 Tuesday, closed from Wednesday 00:00 until next Tuesday 00:00
+      expect(at('2025-03-12T03:59:30Z', 'America/New_York', allDay(['tue'])).inWindow).toBe(true);
+      expect(at('2025-03-12T04:00:00Z', 'America/New_York', allDay(['tue']))).toEqual(closedUntil('2025-03-18T04:00:00.000Z'));
+      // every day: never closed, midnight included
+      expect(at('2025-03-12T04:00:00Z', 'America/New_York', allDay([...WEEKDAYS]))).toEqual(open('2025-03-12T04:00:00Z'));
+    });
+
+    it('should open at midnight when asked inside the 23:59 minute of a day that is closed', () => {
+      // Tuesday 23:59:30 EDT, the window Wednesday only: it opens 30 s later, at Wednesday 00:00
+      expect(at('2025-03-12T03:59:30Z', 'America/New_York', allDay(['wed']))).toEqual(closedUntil('2025-03-12T04:00:00.000Z'));
+      // Saturday 23:59:30 EDT, mon–sat: open, as it was not with an end of 23:59 (then it opened Monday 00:00)
+      const monToSat = allDay(['mon', 'tue', 'wed', 'thu', 'fri', 'sat']);
+      expect(at('2025-03-16T03:59:30Z', 'America/New_York', monToSat)).toEqual(open('2025-03-16T03:59:30Z'));
+      expect(at('2025-03-16T03:59:30Z', 'America/New_York', { ...monToSat, end: '23:59' })).toEqual(closedUntil('2025-03-17T04:00:00.000Z'));
+    });
+
+    it('should stay open through the hour repeated before midnight when the day is 25 hours long (Santiago falls back at 24:00)', () => {
+      // Saturday 2025-04-05: at 24:00 -03 (03:00 UTC) the clocks go back to 23:00 -04, so Saturday ends at 04:00 UTC
+      const saturday: CallingWindow = { days: ['sat'], start: '22:00', end: '24:00' };
+      for (const t of ['2025-04-06T02:59:59Z', '2025-04-06T03:00:00Z', '2025-04-06T03:59:59Z']) {
+        expect(at(t, 'America/Santiago', saturday)).toEqual(open(t));
+      }
+      expect(at('2025-04-06T04:00:00Z', 'America/Santiago', saturday)).toEqual(closedUntil('2025-04-13T02:00:00.000Z')); // Sun 00:00 -04 → next Sat 22:00 -04
+    });
+
+    it('should close when a 23-hour day skips midnight (Santiago springs forward at 24:00), and open the next day at the change', () => {
+      // Saturday 2025-09-06 23:59:59 -04 is followed by Sunday 01:00 -03 (04:00 UTC): Sunday 00:00 never happens
+      const saturday: CallingWindow = { days: ['sat'], start: '20:00', end: '24:00' };
+      expect(at('2025-09-07T03:59:59Z', 'America/Santiago', saturday).inWindow).toBe(true);
+      expect(at('2025-09-07T04:00:00Z', 'America/Santiago', saturday)).toEqual(closedUntil('2025-09-13T23:00:00.000Z')); // next Sat 20:00 -03
+      // a Sunday window from 00:00, asked in Saturday's last minute, opens when Sunday begins: at the change
+      expect(at('2025-09-07T03:59:30Z', 'America/Santiago', allDay(['sun']))).toEqual(closedUntil('2025-09-07T04:00:00.000Z'));
+      // and stays open to the end of that 23-hour Sunday
+      expect(at('2025-09-08T02:59:59Z', 'America/Santiago', allDay(['sun'])).inWindow).toBe(true); // Sun 23:59:59 -03
+      expect(at('2025-09-08T03:00:00Z', 'America/Santiago', allDay(['sun']))).toEqual(closedUntil('2025-09-14T03:00:00.000Z')); // next Sun 00:00 -03
+    });
+
+    it('should open on Sunday at 01:00 CDT when Havana skips midnight, and never close a window that is always open', () => {
+      // Saturday 2025-03-08 23:59:59 CST is followed by Sunday 01:00 CDT (05:00 UTC)
+      expect(at('2025-03-09T04:59:59Z', 'America/Havana', allDay(['sat'])).inWindow).toBe(true);
+      expect(at('2025-03-09T05:00:00Z', 'America/Havana', allDay(['sat']))).toEqual(closedUntil('2025-03-15T04:00:00.000Z')); // next Sat 00:00 CDT
+      expect(at('2025-03-09T04:30:00Z', 'America/Havana', allDay(['sun']))).toEqual(closedUntil('2025-03-09T05:00:00.000Z'));
+      for (const t of ['2025-03-09T04:59:59Z', '2025-03-09T05:00:00Z', '2025-11-02T04:59:59Z', '2025-11-02T05:00:00Z']) {
+        expect(at(t, 'America/Havana', allDay([...WEEKDAYS]))).toEqual(open(t));
+      }
+    });
+  });
+
   describe('a window that never opens', () => {
     it('should never open when there are no days', () => {
       expect(at('2025-03-11T12:00:00Z', 'UTC', { ...ORG, days: [] })).toEqual({ inWindow: false, nextOpening: null });
@@ -224,6 +284,37 @@ describe(effectiveWindow.name, () => {
 
   it('should be null when the org itself has no day', () => {
     expect(effectiveWindow({ ...ORG, days: [] }, null)).toBeNull();
+  });
+
+  it('should take 24:00 as the latest end, on either side', () => {
+    const lateOrg: CallingWindow = { ...EVERY_DAY, end: '24:00' };
+    expect(effectiveWindow(lateOrg, { ...EVERY_DAY, start: '09:00', end: '22:00' })).toEqual({ ...EVERY_DAY, start: '09:00', end: '22:00' });
+    expect(effectiveWindow(lateOrg, { ...EVERY_DAY, start: '22:00', end: '24:00' })).toEqual({ ...EVERY_DAY, start: '22:00', end: '24:00' });
+    expect(effectiveWindow(lateOrg, { ...EVERY_DAY, start: '23:59', end: '24:00' })).toEqual({ ...EVERY_DAY, start: '23:59', end: '24:00' });
+    expect(effectiveWindow(lateOrg, { ...EVERY_DAY, start: '00:00', end: '23:59' })).toEqual({ ...EVERY_DAY, end: '23:59' });
+    expect(effectiveWindow(ORG, { ...EVERY_DAY, start: '20:00', end: '24:00' })).toEqual({ ...ORG, start: '20:00' });
+  });
+
+  it('should be null when a campaign runs to 24:00 only after the org stops', () => {
+    expect(effectiveWindow(ORG, { ...EVERY_DAY, start: '21:00', end: '24:00' })).toBeNull();
+  });
+
+  it('should refuse 24:00 as a start, naming the org’s or the campaign’s field', () => {
+    expect(() => effectiveWindow({ ...ORG, start: '24:00', end: '24:00' }, null)).toThrow(new ValidationError('callingWindow.start', 'must be HH:MM, from 00:00 to 23:59'));
+    expect(() => effectiveWindow(ORG, { ...ORG, start: '24:00', end: '24:00' })).toThrow(new ValidationError('campaign.callingWindow.start', 'must be HH:MM, from 00:00 to 23:59'));
+  });
+});
+
+describe(minutesOfDay.name, () => {
+  it('should read 24:00 as the end of the day (1440) as an end only', () => {
+    expect(minutesOfDay('24:00', 'callingWindow.end', 'end')).toBe(1440);
+    expect(minutesOfDay('23:59', 'callingWindow.end', 'end')).toBe(1439);
+    expect(minutesOfDay('00:00', 'callingWindow.start', 'start')).toBe(0);
+    expect(() => minutesOfDay('24:00', 'callingWindow.start', 'start')).toThrow(new ValidationError('callingWindow.start', 'must be HH:MM, from 00:00 to 23:59'));
+  });
+
+  it.each(['24:01', '25:00', '24:60', '2400', '', '8:00'])('should refuse %p as an end, saying 24:00 is the latest and naming the field', (bad) => {
+    expect(() => minutesOfDay(bad, 'campaign.callingWindow.end', 'end')).toThrow(new ValidationError('campaign.callingWindow.end', 'must be HH:MM, up to 24:00 (the end of the day)'));
   });
 });
 

@@ -13,7 +13,8 @@ export type Weekday = (typeof WEEKDAYS)[number];
 export const isWeekday = (day: unknown): day is Weekday => typeof day === 'string' && (WEEKDAYS as readonly string[]).includes(day);
 
 /**
- * The org's window, or a campaign's narrowing of it. `start` and `end` are local `HH:MM`, end exclusive.
+ * The org's window, or a campaign's narrowing of it. `start` and `end` are local `HH:MM`, end exclusive; `end` may be
+ * `24:00`, the end of the local day, so that a window can run up to midnight (an end of 23:59 leaves a minute closed).
  * `days` holds Weekday names; it is typed `string` because windows arrive from DTOs and JSON columns as
  * strings: a name that is not a Weekday never opens.
  */
@@ -30,39 +31,44 @@ export interface WindowCheck {
 }
 
 const HHMM = /^([01]\d|2[0-3]):([0-5]\d)$/;
+const END_OF_DAY = '24:00';
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3600_000;
 const DAY_MS = 86_400_000;
 const NEVER_OPEN: WindowCheck = { inWindow: false, nextOpening: null };
 
-/** Minutes since local midnight of an `HH:MM`. */
-export function minutesOfDay(hhmm: string, field: string): number {
+/**
+ * Minutes since local midnight of an `HH:MM`. An end may be `24:00` (1440: every minute of the local day is before it);
+ * a start may not, as nothing of the day would be left to open.
+ */
+export function minutesOfDay(hhmm: string, field: string, bound: 'start' | 'end'): number {
+  if (bound === 'end' && hhmm === END_OF_DAY) return 24 * 60;
   const m = typeof hhmm === 'string' ? HHMM.exec(hhmm) : null;
-  if (!m) throw new ValidationError(field, 'must be HH:MM, from 00:00 to 23:59');
+  if (!m) throw new ValidationError(field, bound === 'start' ? 'must be HH:MM, from 00:00 to 23:59' : 'must be HH:MM, up to 24:00 (the end of the day)');
   return Number(m[1]) * 60 + Number(m[2]);
 }
 
 /**
- * A campaign narrows the org's window: the days of both, the later start, the earlier end. null when nothing
- * is left (no common day, or start not before end): the window never opens. The worker then passes
+ * A campaign narrows the org's window: the days of both, the later start, the earlier end (24:00 the latest). null
+ * when nothing is left (no common day, or start not before end): the window never opens. The worker then passes
  * `{ inWindow: false, nextOpening: null }` (what checkWindow answers for null), and a call or sms follow-up
  * without the out-of-window override is not run and not deferred: it stays due in the hub until an agent acts
  * on it or it expires.
  */
 export function effectiveWindow(org: CallingWindow, campaign: CallingWindow | null): CallingWindow | null {
-  const orgStart = minutesOfDay(org.start, 'callingWindow.start');
-  const orgEnd = minutesOfDay(org.end, 'callingWindow.end');
+  let startMinute = minutesOfDay(org.start, 'callingWindow.start', 'start');
+  let endMinute = minutesOfDay(org.end, 'callingWindow.end', 'end');
   let days: Weekday[] = WEEKDAYS.filter((d) => org.days.includes(d));
   let start = org.start;
   let end = org.end;
   if (campaign) {
-    const campaignStart = minutesOfDay(campaign.start, 'campaign.callingWindow.start');
-    const campaignEnd = minutesOfDay(campaign.end, 'campaign.callingWindow.end');
+    const campaignStart = minutesOfDay(campaign.start, 'campaign.callingWindow.start', 'start');
+    const campaignEnd = minutesOfDay(campaign.end, 'campaign.callingWindow.end', 'end');
     days = days.filter((d) => campaign.days.includes(d));
-    if (campaignStart > orgStart) start = campaign.start;
-    if (campaignEnd < orgEnd) end = campaign.end;
+    if (campaignStart > startMinute) [start, startMinute] = [campaign.start, campaignStart];
+    if (campaignEnd < endMinute) [end, endMinute] = [campaign.end, campaignEnd];
   }
-  if (days.length === 0 || minutesOfDay(start, 'start') >= minutesOfDay(end, 'end')) return null;
+  if (days.length === 0 || startMinute >= endMinute) return null;
   return { days, start, end };
 }
 
@@ -70,7 +76,9 @@ export function effectiveWindow(org: CallingWindow, campaign: CallingWindow | nu
  * Whether `now` is inside the window in `timezone`, and when it next opens.
  *
  * In window: the local weekday is one of `days` and start <= local time < end (end exclusive), on the local
- * wall clock. Next opening: the first instant after now at which that wall-clock test holds. The wall clock
+ * wall clock. An end of 24:00 keeps it open to the end of the local day, however long: through an hour repeated
+ * before midnight, and up to a change that skips midnight (America/Santiago, America/Havana), where the next
+ * day's rules take over. Next opening: the first instant after now at which that wall-clock test holds. The wall clock
  * enters the window either by reaching the start time on an allowed day, or by a clock change that lands it
  * inside the window, so the opening is the earliest of those two kinds of instant:
  * - the start time happens twice (fall-back): each occurrence counts, so a window that is over at the first
@@ -86,8 +94,8 @@ export function checkWindow(now: Date, timezone: string, window: CallingWindow |
   const nowMs = now instanceof Date ? now.getTime() : NaN;
   if (Number.isNaN(nowMs)) throw new ValidationError('now', 'must be a valid date');
   if (!window) return NEVER_OPEN;
-  const start = minutesOfDay(window.start, 'callingWindow.start');
-  const end = minutesOfDay(window.end, 'callingWindow.end');
+  const start = minutesOfDay(window.start, 'callingWindow.start', 'start');
+  const end = minutesOfDay(window.end, 'callingWindow.end', 'end');
   const days = new Set(window.days.filter(isWeekday));
   if (days.size === 0 || start >= end) return NEVER_OPEN;
 

@@ -1,5 +1,5 @@
-import { ConflictError } from '@app/shared';
-import { CallingWindow } from './calling-window';
+import { ConflictError, ValidationError } from '@app/shared';
+import { CallingWindow, minutesOfDay } from './calling-window';
 
 export const CampaignCreated = 'CampaignCreated';
 
@@ -12,6 +12,13 @@ export interface CampaignCreatedData {
 }
 
 export const campaignStream = (id: string) => `campaign-${id}`;
+
+/** A campaign's own window: a start up to 23:59, an end up to 24:00 (the end of the day) and after the start. */
+export function assertCampaignWindow(window: CallingWindow): void {
+  if (minutesOfDay(window.end, 'callingWindow.end', 'end') <= minutesOfDay(window.start, 'callingWindow.start', 'start')) {
+    throw new ValidationError('callingWindow.end', 'must be after callingWindow.start');
+  }
+}
 
 export function decideCreateCampaign(exists: boolean, data: CampaignCreatedData) {
   if (exists) throw new ConflictError(`campaign ${data.campaignId} exists already`);

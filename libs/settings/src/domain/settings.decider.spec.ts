@@ -51,6 +51,14 @@ describe(decideSettings.name, () => {
       );
     });
 
+    it('should record an end of 24:00 (calling up to midnight) and refuse it as a start', () => {
+      const untilMidnight = decideSettings({ type: 'ChangeSettings', changes: { callingWindow: { end: '24:00' } } }, given([initialized]));
+      expect(settingsOf([initialized, ...untilMidnight]).callingWindow).toEqual({ ...DEFAULT_SETTINGS.callingWindow, end: '24:00' });
+      expect(() => decideSettings({ type: 'ChangeSettings', changes: { callingWindow: { start: '24:00' } } }, given([initialized, ...untilMidnight]))).toThrow(
+        expect.objectContaining({ field: 'callingWindow.start' }),
+      );
+    });
+
     it('should name the start, the field sent, when a start sent alone falls after the stored end', () => {
       expect(() => decideSettings({ type: 'ChangeSettings', changes: { callingWindow: { start: '22:00' } } }, given([initialized]))).toThrow(
         expect.objectContaining({ field: 'callingWindow.start', message: expect.stringContaining('callingWindow.end (21:00)') }),

@@ -16,6 +16,7 @@ export interface CallingWindowSettings {
   readonly days: readonly WeekDay[];
   /** HH:MM, 24 h, in the contact's timezone. */
   readonly start: string;
+  /** Exclusive; `24:00` is the end of the local day (a window ending 23:59 is closed in the day's last minute). */
   readonly end: string;
 }
 
@@ -124,6 +125,8 @@ export const DEFAULT_SIGNING_SECRET_GRACE_SECONDS = 86_400;
 
 /** HH:MM, 24 h. */
 export const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
+/** A calling window's end: HH:MM, or 24:00 for the end of the day. */
+export const END_HH_MM = /^(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
 
 /** The fields of `base` (and only those), each replaced by `over`'s when given. */
 function pick(base: Record<string, unknown>, over: Record<string, unknown> | undefined): Record<string, unknown> {

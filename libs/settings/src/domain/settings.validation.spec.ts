@@ -15,7 +15,10 @@ describe(settingsProblems.name, () => {
     ['an unknown day', { callingWindow: { days: ['mon', 'funday'] } }, 'callingWindow.days'],
     ['a repeated day', { callingWindow: { days: ['mon', 'mon'] } }, 'callingWindow.days'],
     ['a start that is not HH:MM', { callingWindow: { start: '8:00' } }, 'callingWindow.start'],
-    ['an end past 23:59', { callingWindow: { end: '24:00' } }, 'callingWindow.end'],
+    ['an end past 24:00', { callingWindow: { end: '24:01' } }, 'callingWindow.end'],
+    ['an end of 25:00', { callingWindow: { end: '25:00' } }, 'callingWindow.end'],
+    ['a start of 24:00', { callingWindow: { start: '24:00' } }, 'callingWindow.start'],
+    ['a start of 24:00 with an end of 24:00', { callingWindow: { start: '24:00', end: '24:00' } }, 'callingWindow.start'],
     ['an end before the start', { callingWindow: { start: '10:00', end: '09:00' } }, 'callingWindow.end'],
     ['an end equal to the start', { callingWindow: { start: '10:00', end: '10:00' } }, 'callingWindow.end'],
     ['a start after the stored end', { callingWindow: { start: '22:00' } }, 'callingWindow.start'],
@@ -48,6 +51,19 @@ describe(settingsProblems.name, () => {
     ['51 hosts', { webhooks: { allowHttpHosts: Array.from({ length: 51 }, (_, i) => `h${i}.example.com`) } }, 'webhooks.allowHttpHosts'],
   ])('should name the field for %s', (_what, patch, field) => {
     expect(fieldsOf(patch)).toEqual([field]);
+  });
+
+  it('should accept an end of 24:00, the end of the day, after any start', () => {
+    expect(fieldsOf({ callingWindow: { end: '24:00' } })).toEqual([]);
+    expect(fieldsOf({ callingWindow: { start: '00:00', end: '24:00' } })).toEqual([]);
+    expect(fieldsOf({ callingWindow: { start: '23:59', end: '24:00' } })).toEqual([]);
+    // a start sent alone, with a stored end of 24:00
+    expect(settingsProblems(mergeSettings(mergeSettings(DEFAULT_SETTINGS, { callingWindow: { end: '24:00' } }), { callingWindow: { start: '22:00' } }))).toEqual([]);
+  });
+
+  it('should say what each time accepts when it is not one', () => {
+    const messages = settingsProblems(mergeSettings(DEFAULT_SETTINGS, { callingWindow: { start: '24:00', end: '24:01' } })).map((p) => p.message);
+    expect(messages).toEqual(['callingWindow.start must be HH:MM (24 h), from 00:00 to 23:59', 'callingWindow.end must be HH:MM (24 h), up to 24:00 (the end of the day)']);
   });
 
   it('should accept http and private addresses to hosts in allowHttpHosts (after the merge)', () => {

@@ -5,6 +5,7 @@ import { isIpLiteral, isPublicAddress } from '@app/shared';
 import {
   ASSIGNMENT_SCOPES,
   ASSIGNMENT_STRATEGIES,
+  END_HH_MM,
   HH_MM,
   PublicSettings,
   RECYCLABLE_STATUSES,
@@ -98,9 +99,10 @@ export function settingsProblems(s: PublicSettings, patch: SettingsPatch = {}): 
       add('callingWindow.days', 'must contain only mon, tue, wed, thu, fri, sat, sun');
     else if (hasDuplicates(cw.days)) add('callingWindow.days', 'must not repeat a day');
     const startOk = typeof cw.start === 'string' && HH_MM.test(cw.start);
-    const endOk = typeof cw.end === 'string' && HH_MM.test(cw.end);
-    if (!startOk) add('callingWindow.start', 'must be HH:MM (24 h)');
-    if (!endOk) add('callingWindow.end', 'must be HH:MM (24 h)');
+    const endOk = typeof cw.end === 'string' && END_HH_MM.test(cw.end);
+    if (!startOk) add('callingWindow.start', 'must be HH:MM (24 h), from 00:00 to 23:59');
+    if (!endOk) add('callingWindow.end', 'must be HH:MM (24 h), up to 24:00 (the end of the day)');
+    // zero-padded, so the strings compare as the times do, 24:00 last
     if (startOk && endOk && cw.end <= cw.start) {
       // The field the client sent is the one to fix: a start sent alone past the stored end names the start.
       const sent: { start?: unknown; end?: unknown } = isObject(patch.callingWindow) ? patch.callingWindow : {};
