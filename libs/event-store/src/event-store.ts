@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { EventEmitter } from 'node:events';
 import { Database, NotFoundError, opaqueArray, pgArrayLiteral, Sql, StatementBatch } from '@app/shared';
 import { Counter } from 'prom-client';
@@ -6,6 +7,10 @@ import { ConcurrencyError } from './concurrency.error';
 import { AppendResult, Checkpoint, EventMetadata, ExpectedVersion, NewEvent, PlannedEvent, StoredEvent } from './event-store.types';
 import { Projection } from './projection';
 import { ProjectionRegistry } from './projection.registry';
+import { StreamLockBudget } from './stream-lock-budget';
+
+/** Two 1,000-call batches, or four of 500, in flight at once: what two cores keep busy (docs/benchmarks.md). */
+export const DEFAULT_STREAM_LOCK_BUDGET = 2000;
 
 const APPEND_SQL = { name: 'fu_append', text: 'SELECT replayed, stream_version, positions::text[] AS positions, transaction_id::text AS transaction_id FROM fu_append($1, $2, $3, $4, $5, $6, $7)' };
 const EVENT_COLUMNS = `global_position::text AS global_position, transaction_id::text AS transaction_id, stream_id, stream_version,
@@ -139,11 +144,17 @@ export class AppendSignal extends EventEmitter {}
 /** PostgreSQL event store: atomic multi-event appends with optimistic concurrency and idempotency keys. */
 @Injectable()
 export class EventStore {
+  /** Streams this process's multi-stream appends hold locked at once (STREAM_LOCK_BUDGET): see StreamLockBudget. */
+  private readonly lockBudget: StreamLockBudget;
+
   constructor(
     private readonly db: Database,
     private readonly registry: ProjectionRegistry,
     private readonly signal: AppendSignal,
-  ) {}
+    config: ConfigService,
+  ) {
+    this.lockBudget = new StreamLockBudget(Number(config.get('STREAM_LOCK_BUDGET') ?? DEFAULT_STREAM_LOCK_BUDGET));
+  }
 
   /**
    * Appends events to one stream atomically. Inline projections for these event types run in the same
@@ -192,6 +203,15 @@ export class EventStore {
    */
   async appendMany(requests: readonly AppendRequest[], metadata: EventMetadata): Promise<ManyResult[]> {
     if (requests.length === 0) return [];
+    const release = await this.lockBudget.take(new Set(requests.map((r) => r.streamId)).size);
+    try {
+      return await this.appendManyNow(requests, metadata);
+    } finally {
+      release();
+    }
+  }
+
+  private async appendManyNow(requests: readonly AppendRequest[], metadata: EventMetadata): Promise<ManyResult[]> {
     const events = requests.flatMap((r) => r.events);
     const inline = this.registry.inlineFor(events.map((e) => e.type));
     // The arrays as literals made here (pgArrayLiteral), not by node-postgres: see there.

@@ -58,6 +58,16 @@ export class Environment {
   @Max(10_000_000)
   STATE_CACHE_SIZE = 20_000;
 
+  /**
+   * Streams a process's appends may hold locked at once (one advisory lock each, to commit); appends past it wait.
+   * Every process's budget together must fit the Postgres server's lock table (docs/operations.md, "Postgres").
+   */
+  @Transform(({ value }) => (value === undefined || value === '' ? 2000 : Number(value)))
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  STREAM_LOCK_BUDGET = 2000;
+
   /** How long a process trusts a valid API key it has looked up (ms); revocations reach other processes within it. 0: ask every time. */
   @Transform(({ value }) => (value === undefined || value === '' ? 1000 : Number(value)))
   @IsInt()

@@ -8,6 +8,7 @@ describe('isDatabaseUnavailable: what the API answers 503 (retry) rather than 50
     ['57P01', 'terminating connection due to administrator command'],
     ['57P03', 'the database system is starting up'],
     ['53300', 'sorry, too many clients already'],
+    ['53200', 'out of shared memory'],
     ['08006', 'connection failure'],
     ['55000', 'database "x" is not currently accepting connections'],
     ['ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:5432'],

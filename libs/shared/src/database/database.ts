@@ -57,7 +57,8 @@ export class Database implements Sql {
 /**
  * Whether an error says the database could not be reached or dropped the connection (a restart, a failover,
  * terminated backends, a full connection table), not that a statement was wrong: SQLSTATE class 08 (connection
- * exception), 57P01-57P03 (shut down, cannot connect now), 53300 (too many connections), a database not accepting
+ * exception), 57P01-57P03 (shut down, cannot connect now), 53300 (too many connections), 53200 (out of memory: the
+ * server's lock table full, see StreamLockBudget; a statement that waits its turn then runs), a database not accepting
  * connections, and node-postgres's own errors for a cut or unopenable connection.
  */
 export function isDatabaseUnavailable(err: unknown): boolean {
@@ -65,7 +66,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   if (!e || typeof e !== 'object') return false;
   const code = typeof e.code === 'string' ? e.code : '';
   const message = typeof e.message === 'string' ? e.message : '';
-  if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(code)) return true;
+  if (code.startsWith('08') || ['57P01', '57P02', '57P03', '53300', '53200'].includes(code)) return true;
   if (code === '55000' && message.includes('not currently accepting connections')) return true;
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'].includes(code)) return true;
   return /^Connection terminated|^timeout exceeded when trying to connect|^Client has encountered a connection error/.test(message);
