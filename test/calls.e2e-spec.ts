@@ -667,6 +667,18 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expect((await push(id, { startedAt: iso(23 * HOUR) })).status).toBe(201);
     });
 
+    it('should answer 400 naming durationSec when the call would end more than 24 h in the future', async () => {
+      // Regression: a push starting 23 h ahead and lasting 7 days was taken; the lead's status then ignored every real
+      // call for 8 days (a later call that ends before the latest one the contact has does not change it).
+      const id = await newContact();
+      const res = await push(id, { status: 'Called', startedAt: iso(23 * HOUR), durationSec: 7 * 24 * 3600, leadStatus: 'Not Interested' });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['durationSec']);
+      await expectNothingRecorded(id);
+      // ending just inside the limit is accepted
+      expect((await push(id, { startedAt: iso(23 * HOUR), durationSec: 1800 })).status).toBe(201);
+    });
+
     it('should answer 400 naming agentId when the agent is unknown', async () => {
       const id = await newContact();
       const res = await push(id, { agentId: randomUUID() });

@@ -83,7 +83,7 @@ export class CallDto {
   @ApiProperty() @IsUUID() agentId: string;
   @ApiProperty({ enum: CALL_DIRECTIONS }) @IsIn(CALL_DIRECTIONS) direction: CallDirection;
   @ApiProperty({ enum: CALL_STATUSES }) @IsIn(CALL_STATUSES) status: CallStatus;
-  @ApiProperty({ minimum: 0, maximum: 7 * 24 * 3600 }) @IsInt() @Min(0) @Max(7 * 24 * 3600) durationSec: number;
+  @ApiProperty({ minimum: 0, maximum: 7 * 24 * 3600, description: 'Seconds; startedAt + durationSec at most 24 h in the future' }) @IsInt() @Min(0) @Max(7 * 24 * 3600) durationSec: number;
   @ApiProperty({ description: 'ISO-8601, at most 24 h in the future' }) @IsISO8601(ISO) startedAt: string;
   @ApiPropertyOptional({ maxLength: 10_000 }) @IsOptional() @IsString() @MaxLength(10_000) note?: string;
   @ApiPropertyOptional({ enum: LEAD_STATUSES, description: 'for Called: the lead status the call ends in' })

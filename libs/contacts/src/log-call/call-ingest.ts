@@ -244,6 +244,9 @@ export class CallIngest {
     const started = Date.parse(push.startedAt);
     if (Number.isNaN(started)) throw new ValidationError('startedAt', 'must be an ISO-8601 timestamp');
     if (started > now.getTime() + DAY_MS) throw new ValidationError('startedAt', 'must not be more than 24 h in the future');
+    // The same bound for the call's end: a call ending days ahead became the contact's latest, and every real call
+    // before that end left its lead status alone (ContactState.lastCallEndedAt) for as long.
+    if (started + push.durationSec * 1000 > now.getTime() + DAY_MS) throw new ValidationError('durationSec', 'must not end the call more than 24 h in the future (startedAt + durationSec)');
     checkContact(actor, push, states.get(push.contactId)!.state);
     if (actor.role === 'agent' && push.agentId !== actor.userId) throw new ForbiddenError('an agent can only log their own calls');
     const owner = refs.callOwners.get(push.callId);
