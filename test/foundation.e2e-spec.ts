@@ -103,6 +103,17 @@ describe('request logs', () => {
     expect(JSON.stringify(lines)).not.toContain(org.adminKey);
   });
 
+  it('should not write what a contact search looks for (a name or phone number) into the request log', async () => {
+    const org = await t.createOrg();
+    lines.length = 0;
+    const res = await t.http().get('/api/contacts?limit=5&q=%2B14155550123&status=ACTIVE').set(bearer(org.adminKey)).set('x-request-id', 'trace-q');
+    expect(res.status).toBe(200);
+    expect(lines.filter((l) => l.reqId === 'trace-q')).toEqual([
+      expect.objectContaining({ msg: 'request completed', req: { method: 'GET', url: '/api/contacts?limit=5&q=[redacted]&status=ACTIVE' } }),
+    ]);
+    expect(JSON.stringify(lines)).not.toContain('4155550123');
+  });
+
   it("should carry the request's id on what the app logs while it runs", async () => {
     const org = await t.createOrg();
     await t.db.query('ALTER TABLE users RENAME TO users_away');

@@ -67,9 +67,15 @@ class RequestLog extends LogController {
 
   override requestCompleted(error: Error | null | undefined, req: FastifyRequest, reply: FastifyReply, metadata?: Record<string, unknown>): void {
     if (error || this.isLogDisabled(req)) return super.requestCompleted(error, req, reply, metadata);
-    reply.log.info({ req: { method: req.method, url: req.url }, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+    reply.log.info({ req: { method: req.method, url: loggableUrl(req.url) }, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
   }
 }
+
+/**
+ * A request's URL for the log, without what a contact search carries (`q`: part of a lead's name or phone number): the
+ * request log is kept and shipped where the contacts' own records are not, and a phone number is personal data.
+ */
+export const loggableUrl = (url: string): string => url.replace(/([?&]q=)[^&#]*/gi, '$1[redacted]');
 
 /**
  * JSON bodies, by JSON.parse as Express's body parser did: a "__proto__" key becomes an own property (never the
