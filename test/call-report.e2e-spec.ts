@@ -377,6 +377,37 @@ describe('call report (SPEC §8)', () => {
       ]);
     });
 
+    it('should answer 400 naming to, not tens of megabytes, when the report would have more than 50,000 rows', async () => {
+      // Tags are free text: a client pushing calls with thousands of new tags made a year's report by tag as large as
+      // it liked, built in one event-loop turn of the shared API process.
+      const d = await t.createOrg('Org D', 'UTC');
+      const agent = await t.createUser(d.adminKey, { name: 'Dee', role: 'agent' });
+      const lead = await contact(d.adminKey, agent.id);
+      const item = (n: number) => ({
+        callId: `tags-${n}`,
+        contactId: lead,
+        agentId: agent.id,
+        direction: 'outbound',
+        status: 'Busy',
+        durationSec: 0,
+        startedAt: '2026-06-15T12:00:00Z',
+        tags: Array.from({ length: 50 }, (_, k) => `t${n}-${k}`),
+      });
+      for (const [from, count] of [[0, 1000], [1000, 1]]) {
+        const res = await post('/api/calls/batch', d.adminKey, { calls: Array.from({ length: count }, (_, i) => item(from + i)) });
+        expect(res.status).toBe(200);
+      }
+      // 1,001 calls of 50 tags each: 50,050 rows by tag that day
+      await eventually(async () => expect((await report('from=2026-06-15&to=2026-06-15', d.adminKey)).totals.attempts).toBe(1001), 120_000);
+      const res = await get('/api/reports/calls?from=2026-06-15&to=2026-06-15&groupBy=tag', d.adminKey);
+      expectError(res, 400, 'Bad Request');
+      expect(fieldsNamed(res)).toEqual(['to']);
+      expect(res.body.message).toBe('to must leave the report at most 50,000 rows (this one has more): narrow the range, or choose a coarser granularity or another groupBy');
+      expect((await get('/api/reports/calls?from=2026-06-01&to=2026-06-30&groupBy=tag&granularity=month', d.adminKey)).status).toBe(400);
+      // the other groupings of the same calls answer
+      expect((await report('from=2026-06-15&to=2026-06-15&groupBy=agent', d.adminKey)).rows).toHaveLength(1);
+    }, 180_000);
+
     it('should accept the longest ranges: a leap year by day, five years by week or month', async () => {
       expect((await report('from=2028-01-01&to=2028-12-31')).rows).toEqual([]);
       expect((await report('from=2026-01-01&to=2027-01-01')).totals).toEqual(TOTALS);

@@ -58,6 +58,14 @@ const PLAIN = ['attempts', 'connected', 'talk_sec', ...STATUS_LIST].map((c) => `
  * ordered here rather than in SQL (bucket, then key in code-point order, none last): a sort of 15,000 rows in
  * the query spilled to disk at the default work_mem.
  */
+/**
+ * The most rows a report answers; past it, a 400 asks for a narrower one. Tags are free text, up to 50 a call: a
+ * client pushing calls with thousands of new tags (a security review did, 200,000 report rows from four batches) made
+ * a year's report by tag tens of megabytes, built in one event-loop turn of the API process every tenant shares. A
+ * year of days for 130 agents fits.
+ */
+export const MAX_REPORT_ROWS = 50_000;
+
 @Injectable()
 export class CallReportRepository {
   constructor(private readonly db: Database) {}
@@ -76,7 +84,7 @@ export class CallReportRepository {
     if (q.granularity === 'day') {
       grouped = this.db.query<Grouped>(
         `SELECT to_char(r.day, 'YYYY-MM-DD') AS bucket, r.key, ${PLAIN} FROM call_report_days r
-          WHERE r.org_id = $1 AND r.dimension = $2 AND r.day BETWEEN $3::date AND $4::date`,
+          WHERE r.org_id = $1 AND r.dimension = $2 AND r.day BETWEEN $3::date AND $4::date LIMIT ${MAX_REPORT_ROWS + 1}`,
         range,
       );
     } else {
@@ -92,7 +100,7 @@ export class CallReportRepository {
         whole.length
           ? this.db.query<Grouped>(
               `SELECT to_char(r.start, 'YYYY-MM-DD') AS bucket, r.key, ${PLAIN} FROM call_report_periods r
-                WHERE r.org_id = $1 AND r.dimension = $2 AND r.grain = $3 AND r.start BETWEEN $4::date AND $5::date`,
+                WHERE r.org_id = $1 AND r.dimension = $2 AND r.grain = $3 AND r.start BETWEEN $4::date AND $5::date LIMIT ${MAX_REPORT_ROWS + 1}`,
               // whole buckets are consecutive (only the first and the last can be cut): one range of the primary key
               [orgId, q.groupBy, q.granularity, whole[0], whole[whole.length - 1]],
             )
@@ -101,7 +109,7 @@ export class CallReportRepository {
           ? this.db.query<Grouped>(
               `SELECT to_char(($5::date[])[r.day - $3::date + 1], 'YYYY-MM-DD') AS bucket, r.key, ${SUMS} FROM call_report_days r
                 WHERE r.org_id = $1 AND r.dimension = $2 AND r.day BETWEEN $3::date AND $4::date AND r.day = ANY ($6::date[])
-                GROUP BY 1, 2`,
+                GROUP BY 1, 2 LIMIT ${MAX_REPORT_ROWS + 1}`,
               [...range, buckets, cutDays],
             )
           : { rows: [] as Grouped[] },
@@ -118,6 +126,9 @@ export class CallReportRepository {
       [orgId, q.groupBy === 'agent'],
     );
     const [g, t, c] = await Promise.all([grouped, totals, context]);
+    if (g.rows.length > MAX_REPORT_ROWS) {
+      throw new ValidationError('to', `must leave the report at most ${MAX_REPORT_ROWS.toLocaleString('en')} rows (this one has more): narrow the range, or choose a coarser granularity or another groupBy`);
+    }
     const names = c.rows[0]?.names ?? {};
     const rows = g.rows.sort(byBucketThenKey).map((r) => this.row(r, q.groupBy === 'agent' ? names : null));
     return {
