@@ -208,6 +208,25 @@ describe('HTTP errors (SPEC §9)', () => {
       const res = await t.http().post('/api/users').send({ name: 123 });
       expectError(res, 401, 'Unauthorized');
     });
+
+    it('should answer 401, without reading it, to a body sent without a valid key: never a parse error, whatever it holds', async () => {
+      // Regression: the body was parsed before the key was looked at, up to 5 MB of JSON for anyone (45 ms of CPU a
+      // request), and a malformed one was a 400 that the failed-authentication limit did not count.
+      const org = await t.createOrg();
+      const big = `{"calls": [${'{"callId": "x"},'.repeat(200_000)}`; // 3.2 MB, not JSON
+      for (const key of [undefined, `${org.adminKey}x`]) {
+        let req = t.http().post('/api/calls/batch').set('content-type', 'application/json');
+        if (key) req = req.set(bearer(key));
+        const res = await req.send(big);
+        expectError(res, 401, 'Unauthorized');
+      }
+      // with the key: the same body is read, and refused as the malformed JSON it is
+      expectError(await t.http().post('/api/calls/batch').set(bearer(org.adminKey)).set('content-type', 'application/json').send(big), 400, 'Bad Request');
+      // a route that does not exist is still a 404, key or not
+      expectError(await t.http().post('/api/no-such-thing').send({ a: 1 }), 404, 'Not Found');
+      // and a body sent with a valid key reaches its handler as before, the key looked up once
+      expect((await t.http().post('/api/users').set(bearer(org.adminKey)).send({ name: 'Ana', role: 'agent' })).status).toBe(201);
+    });
   });
 
   describe('roles', () => {

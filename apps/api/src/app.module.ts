@@ -8,6 +8,7 @@ import { DOMAIN_MODULES } from '../../worker/src/domain-modules';
 import { ProcessorsModule } from '../../worker/src/processors.module';
 import { ApiKeyGuard } from './auth/api-key.guard';
 import { AuthFailureLimitModule } from './auth/auth-failure-limit';
+import { Authenticator } from './auth/authenticator';
 import { ErrorFilter } from './http/error.filter';
 import { RateLimitGuard, RateLimitModule } from './http/rate-limit';
 import { OpsModule } from './ops/ops.module';
@@ -59,6 +60,7 @@ export class AppModule {
       ],
       providers: [
         // In this order (Nest runs global guards as listed): the rate limit counts the user ApiKeyGuard found.
+        Authenticator,
         { provide: APP_GUARD, useClass: ApiKeyGuard },
         { provide: APP_GUARD, useClass: RateLimitGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
