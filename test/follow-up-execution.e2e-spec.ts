@@ -5,7 +5,7 @@ import { CallingWindow, checkWindow, effectiveWindow } from '@app/contacts';
 import { executeJob, FollowUpWriter, NEVER_OPENS_RECHECK_MS } from '@app/follow-ups';
 import { Clock, systemActor } from '@app/shared';
 import { JobQueues, JobReconciler, QueueName } from '@app/queue';
-import { ALL_DAYS, ALWAYS_OPEN, consumersCaughtUp, eventually, executionOrg, flushPrefix, followUpEvents, FollowUpView, HttpSink, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, scrapedMetric, sinkPool, SinkRequest, startAttemptByHand, startHttpSink, startTestApp, TestApp } from '@app/testing';
+import { ALL_DAYS, ALWAYS_OPEN, consumersCaughtUp, etcZoneAtLocalHour, eventually, executionOrg, flushPrefix, followUpEvents, FollowUpView, HttpSink, nightZone, readFollowUp, recordingClient, requestsFor, scheduleFollowUp, scrapedMetric, sinkPool, SinkRequest, startAttemptByHand, startHttpSink, startTestApp, TestApp } from '@app/testing';
 
 type FollowUp = FollowUpView;
 
@@ -18,28 +18,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Open all day, every day: execution tests do not depend on the time they run at. */
 /** SPEC §7 default window. */
 const DEFAULT_WINDOW: CallingWindow = { days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat'], start: '08:00', end: '21:00' };
-
-/** A fixed-offset zone whose local time is now between `hour`:00 and `hour`:59. */
-function etcZoneAtLocalHour(hour: number): string {
-  let offset = hour - new Date().getUTCHours();
-  if (offset < -12) offset += 24;
-  if (offset > 14) offset -= 24;
-  return offset === 0 ? 'Etc/UTC' : offset > 0 ? `Etc/GMT-${offset}` : `Etc/GMT+${-offset}`;
-}
-
-/**
- * A real IANA zone whose local time is now between 02:00 and 03:59 (well away from the 08:00 opening and the
- * 21:00 close), preferring one that observes DST, so the deferral is computed across a real zone's rules.
- */
-function nightZone(): string {
-  const now = DateTime.now();
-  const candidates = Intl.supportedValuesOf('timeZone').filter((z) => {
-    const local = now.setZone(z);
-    return local.isValid && local.hour >= 2 && local.hour < 4;
-  });
-  const observesDst = (z: string) => DateTime.fromISO('2025-01-15T12:00:00Z').setZone(z).offset !== DateTime.fromISO('2025-07-15T12:00:00Z').setZone(z).offset;
-  return candidates.find(observesDst) ?? candidates[0] ?? etcZoneAtLocalHour(3);
-}
 
 jest.setTimeout(90_000);
 

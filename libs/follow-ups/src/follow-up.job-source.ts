@@ -1,17 +1,25 @@
 import { Injectable } from '@nestjs/common';
 import { Sql } from '@app/shared';
 import { StoredEvent } from '@app/event-store';
-import { AsJobSource, JobRequest, JobSource } from '@app/queue';
+import { AsJobSource, JobRequest, JobSource, removal } from '@app/queue';
 import {
   contactStream,
   wasDialled,
   FollowUpAttemptFailed,
+  FollowUpAttemptFailedData,
   FollowUpAttemptStarted,
+  FollowUpAttemptSucceeded,
+  FollowUpAttemptSucceededData,
+  FollowUpCancelled,
+  FollowUpCompleted,
   FollowUpDeferred,
+  FollowUpExpired,
   FollowUpRescheduled,
+  FollowUpRescheduledData,
   FollowUpScheduled,
   FollowUpScheduledData,
   FollowUpSnoozed,
+  FollowUpSnoozedData,
 } from '@app/contacts';
 import { EXECUTE_FOLLOW_UP, executeJob, FOLLOW_UP_ATTEMPT_TIMEOUT, timeoutJob } from './follow-up.jobs';
 
@@ -24,13 +32,28 @@ import { EXECUTE_FOLLOW_UP, executeJob, FOLLOW_UP_ATTEMPT_TIMEOUT, timeoutJob } 
  * whether the org has one when this runs: an admin may add or remove the dialler while attempts wait, and an attempt
  * nobody dialled must not time out (its agent calls), nor one that was dialled wait forever. Attempts recorded before
  * the fact was (no `dialled`) go by the org's dialler setting of the moment, as they always did.
+ *
+ * It also asks the outbox to remove the waiting jobs a change made pointless (supersededJobs), so that a bulk cancel of
+ * far-future callbacks frees their Redis memory at once instead of at their old times.
  */
 @Injectable()
 @AsJobSource()
 export class FollowUpJobSource implements JobSource {
   readonly name = 'follow-ups';
   readonly jobNames = [EXECUTE_FOLLOW_UP, FOLLOW_UP_ATTEMPT_TIMEOUT];
-  readonly eventTypes = [FollowUpScheduled, FollowUpSnoozed, FollowUpRescheduled, FollowUpDeferred, FollowUpAttemptFailed, FollowUpAttemptStarted];
+  readonly eventTypes = [
+    FollowUpScheduled,
+    FollowUpSnoozed,
+    FollowUpRescheduled,
+    FollowUpDeferred,
+    FollowUpAttemptFailed,
+    FollowUpAttemptStarted,
+    // these make no job, only remove what the follow-up had
+    FollowUpAttemptSucceeded,
+    FollowUpCancelled,
+    FollowUpCompleted,
+    FollowUpExpired,
+  ];
 
   async jobsFor(events: readonly StoredEvent[], sql: Sql): Promise<JobRequest[]> {
     const jobs: JobRequest[] = [];
@@ -65,6 +88,7 @@ export class FollowUpJobSource implements JobSource {
           break;
         }
       }
+      jobs.push(...supersededJobs(e, info.get(base.followUpId)));
     }
     return jobs;
   }
@@ -118,16 +142,93 @@ export class FollowUpJobSource implements JobSource {
     }
   }
 
+  /** The follow-ups' rows as they are now: after this round's events, and perhaps after later ones too. */
   private async followUpInfo(sql: Sql, ids: string[]) {
-    const out = new Map<string, { priority: string; type: string; schedule: number; diallerUrl: string | null; timeoutSeconds: number }>();
+    const out = new Map<string, FollowUpRow>();
     if (ids.length === 0) return out;
     const { rows } = await sql.query(
-      `SELECT f.id, f.priority, f.type, f.schedule, s.settings->'dialler'->>'url' AS dialler_url,
+      `SELECT f.id, f.priority, f.type, f.schedule, f.attempts, f.resolved, s.settings->'dialler'->>'url' AS dialler_url,
               coalesce((s.settings->>'attemptTimeoutSeconds')::int, 3600) AS timeout_seconds
          FROM follow_ups f LEFT JOIN org_settings s ON s.org_id = f.org_id WHERE f.id = ANY ($1::uuid[])`,
-      [ids],
+      [[...new Set(ids)]],
     );
-    for (const r of rows) out.set(r.id, { priority: r.priority, type: r.type, schedule: r.schedule, diallerUrl: r.dialler_url, timeoutSeconds: r.timeout_seconds });
+    for (const r of rows) {
+      out.set(r.id, {
+        priority: r.priority,
+        type: r.type,
+        schedule: r.schedule,
+        attempts: r.attempts,
+        resolved: r.resolved,
+        diallerUrl: r.dialler_url,
+        timeoutSeconds: r.timeout_seconds,
+      });
+    }
     return out;
+  }
+}
+
+/** A follow-up's row in the read model, as the job source reads it. */
+export interface FollowUpRow {
+  priority: string;
+  type: string;
+  schedule: number;
+  attempts: number;
+  resolved: boolean;
+  diallerUrl: string | null;
+  timeoutSeconds: number;
+}
+
+/**
+ * The jobs `e` made pointless, as removals (JobRequest.remove): only ids no later event can ask for again, so the
+ * outbox may remove them whatever order rounds run in, and however often.
+ *
+ * - An event that sets schedule n (snoozed, rescheduled, failed with a retry) supersedes the execute job of n - 1: a
+ *   schedule number is set once and only grows, so no event makes that id again. Older ones went with the event that
+ *   superseded them. A deferral is left out: its n - 1 job is the very job that deferred (running), removed by BullMQ
+ *   when it completes.
+ * - The attempt a snooze or reschedule withdrew, or that failed, is over: its timeout job (a call's) is pointless. A
+ *   call attempt's schedule is the one it started under, which only the snooze or reschedule that withdraws it, or its
+ *   failure, moves (a deferral keeps an attempt open only for sms), so it is n - 1 there.
+ * - A follow-up that ended (completed, by hand or by an attempt; failed; cancelled; expired) never runs again: the
+ *   execute job of its current schedule (delayed: a redial, or a window that never opens looking again; or never run:
+ *   a far-future callback cancelled) and the timeout of its last call attempt are pointless. Its schedule is the read
+ *   model's (`row`), which is final once it ended; removed only when the row says it ended, as it does for any event
+ *   the outbox reads (the inline projection commits with the event).
+ *
+ * A job that is running when the outbox asks (the timeout that failed the attempt, the delivery that completed it) is
+ * left to end as it would have.
+ */
+export function supersededJobs(e: StoredEvent, row: FollowUpRow | undefined): JobRequest[] {
+  const d = e.data;
+  const base = { orgId: e.orgId, contactId: d.contactId as string, followUpId: d.followUpId as string };
+  const exec = (schedule: number) => removal(executeJob({ ...base, schedule }, e.metadata.occurredAt, 'normal'));
+  const timeout = (schedule: number, attempt: number) => removal(timeoutJob({ ...base, schedule, attempt }, 0));
+  const isCall = row?.type === 'call';
+  const ended = (attempt: number | null): JobRequest[] => {
+    if (!row?.resolved) return [];
+    return [exec(row.schedule), ...(isCall && attempt ? [timeout(row.schedule, attempt)] : [])];
+  };
+  switch (e.type) {
+    case FollowUpSnoozed:
+    case FollowUpRescheduled: {
+      const { schedule, withdrawnAttempt } = d as unknown as FollowUpSnoozedData | FollowUpRescheduledData;
+      if (!Number.isInteger(schedule) || schedule < 2) return [];
+      return [exec(schedule - 1), ...(isCall && withdrawnAttempt ? [timeout(schedule - 1, withdrawnAttempt)] : [])];
+    }
+    case FollowUpAttemptFailed: {
+      const { retryAt, schedule, attempt } = d as unknown as FollowUpAttemptFailedData;
+      if (retryAt === null) return ended(attempt);
+      if (!Number.isInteger(schedule) || schedule! < 2) return []; // stored without it: which schedule it left is unknown
+      return [exec(schedule! - 1), ...(isCall ? [timeout(schedule! - 1, attempt)] : [])];
+    }
+    case FollowUpAttemptSucceeded:
+      return ended((d as unknown as FollowUpAttemptSucceededData).attempt);
+    case FollowUpCancelled:
+    case FollowUpCompleted:
+    case FollowUpExpired:
+      // an attempt open when it ended is the row's last one; none open, that id names no job and costs a lookup
+      return ended(row && row.attempts > 0 ? row.attempts : null);
+    default:
+      return [];
   }
 }

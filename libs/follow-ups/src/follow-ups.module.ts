@@ -2,6 +2,8 @@ import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ContactsModule } from '@app/contacts';
 import { SettingsModule } from '@app/settings';
+import { BringForwardDeferredHandler } from './bring-forward-deferred/bring-forward-deferred.handler';
+import { WindowChangeJobSource } from './bring-forward-deferred/window-change.job-source';
 import { ChangeFollowUpHandler } from './change-follow-up/change-follow-up.handler';
 import { AttemptTimeoutHandler } from './execute-follow-up/attempt-timeout.handler';
 import { ExecuteFollowUpHandler } from './execute-follow-up/execute-follow-up.handler';
@@ -18,6 +20,8 @@ import { ScheduleFollowUpHandler } from './schedule-follow-up/schedule-follow-up
     FollowUpsRepository,
     FollowUpWriter,
     FollowUpJobSource,
+    WindowChangeJobSource,
+    BringForwardDeferredHandler,
     FollowUpExecutor,
     ExecuteFollowUpHandler,
     AttemptTimeoutHandler,

@@ -1,9 +1,10 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { Queue } from 'bullmq';
+import type { ChainableCommander } from 'ioredis';
 import { Gauge } from 'prom-client';
 import { groupBy } from '@app/shared';
-import { JobRequest, QueueName } from './queue.constants';
+import { isRemoval, JobRequest, QueueName } from './queue.constants';
 import { settled, withinMs } from './settled';
 
 const CHUNK = 500;
@@ -60,6 +61,7 @@ export class JobQueues implements BeforeApplicationShutdown {
    * wait timed out may still be added when Redis comes back).
    */
   async enqueue(requests: readonly JobRequest[]): Promise<void> {
+    if (requests.some(isRemoval)) throw new Error('enqueue: a removal is not a job to add (JobQueues.remove)');
     const now = Date.now();
     for (const [name, list] of groupBy(requests, (r) => r.queue)) {
       for (let i = 0; i < list.length; i += CHUNK) {
@@ -74,6 +76,84 @@ export class JobQueues implements BeforeApplicationShutdown {
       }
     }
     if (requests.length) this.logger.debug({ jobs: requests.length }, 'enqueued');
+  }
+
+  /**
+   * Takes out the jobs named (JobRequest.remove) that are still waiting: delayed, or due and waiting their turn with a
+   * priority. A job that is running, failed (kept for inspection) or not there is left as it is, and is no error: the
+   * answer is how many were removed. Two pipelined round trips a chunk of 500, each bounded as enqueue's are (with
+   * Redis away the caller fails and is tried again; the calls still run if Redis comes back, which removes nothing
+   * that is needed). A job BullMQ refuses to remove (it has a lock: picked by a worker between the two round trips)
+   * stays, and so does one whose removal fails on its own (logged): a job left behind only runs and ends as stale.
+   */
+  async remove(requests: readonly JobRequest[]): Promise<number> {
+    let removed = 0;
+    for (const [name, list] of groupBy(requests, (r) => r.queue)) {
+      const ids = [...new Set(list.map((r) => r.jobId))];
+      for (let i = 0; i < ids.length; i += CHUNK) {
+        removed += await withinMs(ENQUEUE_WAIT_MS, 'remove', this.removeWaiting(this.queue(name), ids.slice(i, i + CHUNK)));
+      }
+    }
+    if (requests.length) this.logger.debug({ asked: requests.length, removed }, 'superseded jobs removed');
+    return removed;
+  }
+
+  /**
+   * Makes the named jobs that are delayed due now (a delayed job's promotion: to the queue's waiting jobs, by its
+   * priority). A job that is not delayed (running, waiting already, gone) is left as it is. One pipelined round trip a
+   * chunk of 500, bounded as enqueue's; the answer is how many were delayed and are due now.
+   */
+  async promote(name: QueueName, jobIds: readonly string[]): Promise<number> {
+    let promoted = 0;
+    const queue = this.queue(name);
+    for (let i = 0; i < jobIds.length; i += CHUNK) {
+      promoted += await withinMs(ENQUEUE_WAIT_MS, 'promote', this.promoteDelayed(queue, jobIds.slice(i, i + CHUNK)));
+    }
+    return promoted;
+  }
+
+  /**
+   * BullMQ removes one job a call (Queue.remove: its removeJob script), which also takes a failed job, and an active
+   * one whose lock lapsed; only a job with a lock is refused (answer 0, where Job.remove throws). So the waiting ones are
+   * found first (one pipeline of ZSCOREs), and only those removed, through the same script in a second pipeline. Both go
+   * over the queue's own connection, after any enqueue made on it before (Redis runs one connection's commands in order).
+   */
+  private async removeWaiting(queue: Queue, ids: readonly string[]): Promise<number> {
+    const client = await queue.client;
+    // BullMQ's pipeline type lists only the commands BullMQ itself pipelines; the object is ioredis's Pipeline
+    const lookup = client.pipeline() as unknown as ChainableCommander;
+    for (const id of ids) lookup.zscore(queue.keys.delayed, id).zscore(queue.keys.prioritized, id);
+    const found = (await lookup.exec()) ?? [];
+    const waiting = ids.filter((_, k) => found[2 * k]?.[1] != null || found[2 * k + 1]?.[1] != null);
+    if (waiting.length === 0) return 0;
+    const removal = client.pipeline();
+    // BullMQ 5.81's removeJob arguments (Scripts.removeArgs): KEYS job, repeat; ARGV id, removeChildren (0: our jobs have
+    // none), prefix. job-removal.int-spec runs them against Redis, so a BullMQ that changes them fails there.
+    for (const id of waiting) queue.scripts.execCommand(removal, 'removeJob', [queue.toKey(id), queue.toKey('repeat'), id, 0, queue.toKey('')]);
+    const results = (await removal.exec()) ?? [];
+    let removed = 0;
+    results.forEach(([err, code], k) => {
+      if (err) this.logger.warn({ err, jobId: waiting[k] }, 'superseded job not removed');
+      else if (code === 1) removed++;
+    });
+    return removed;
+  }
+
+  /** BullMQ's promote script (Job.promote), pipelined: 0 promoted, -3 not delayed (left as it is). */
+  private async promoteDelayed(queue: Queue, ids: readonly string[]): Promise<number> {
+    const client = await queue.client;
+    const k = queue.keys;
+    const pipeline = client.pipeline();
+    // BullMQ 5.81's promote arguments (Scripts.promote), checked by job-removal.int-spec as removeJob's are
+    const keys = [k.delayed, k.wait, k.paused, k.meta, k.prioritized, k.active, k.pc, k.events, k.marker];
+    for (const id of ids) queue.scripts.execCommand(pipeline, 'promote', [...keys, queue.toKey(''), id]);
+    const results = (await pipeline.exec()) ?? [];
+    let promoted = 0;
+    results.forEach(([err, code], i) => {
+      if (err) this.logger.warn({ err, jobId: ids[i] }, 'delayed job not promoted');
+      else if (code === 0) promoted++;
+    });
+    return promoted;
   }
 }
 

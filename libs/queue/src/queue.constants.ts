@@ -33,4 +33,18 @@ export interface JobRequest<N extends AnyJobName = AnyJobName> {
    * nothing was lost adds nothing.
    */
   readonly unlessPresent?: string;
+  /**
+   * Asks the job outbox to take the job `jobId` out of Redis instead of adding it: a change made it pointless (its
+   * follow-up moved to a later schedule, or ended), and it would otherwise wait there until its time, then end as
+   * stale. Only a job that is still waiting (delayed, or due and waiting with a priority) is removed; a running one is
+   * left to end as stale. Ask only for a job no later event can need again: ids that name a schedule older than one an
+   * event set, or anything of a follow-up that ended. The outbox adds none of a round's jobs that the same round
+   * removes, then removes. `runAt`, `priority` and `unlessPresent` mean nothing here; job sources' `pending()` never
+   * yields such a request.
+   */
+  readonly remove?: true;
 }
+
+/** A request to take a job out (see JobRequest.remove). */
+export const removal = <R extends JobRequest>(request: R): R & { remove: true } => ({ ...request, remove: true });
+export const isRemoval = (r: JobRequest): boolean => r.remove === true;

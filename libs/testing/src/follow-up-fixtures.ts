@@ -1,3 +1,4 @@
+import { DateTime } from 'luxon';
 import { FollowUpWriter } from '@app/follow-ups';
 import { systemActor } from '@app/shared';
 import { TimelineEntry } from './http-client';
@@ -91,4 +92,26 @@ export function startAttemptByHand(
     window: { inWindow: true, nextOpening: null },
     ...fields,
   }));
+}
+
+/** A fixed-offset zone whose local time is now between `hour`:00 and `hour`:59. */
+export function etcZoneAtLocalHour(hour: number): string {
+  let offset = hour - new Date().getUTCHours();
+  if (offset < -12) offset += 24;
+  if (offset > 14) offset -= 24;
+  return offset === 0 ? 'Etc/UTC' : offset > 0 ? `Etc/GMT-${offset}` : `Etc/GMT+${-offset}`;
+}
+
+/**
+ * A real IANA zone whose local time is now between 02:00 and 03:59 (well away from an 08:00 opening and a 21:00
+ * close), preferring one that observes DST, so a deferral is computed across a real zone's rules.
+ */
+export function nightZone(): string {
+  const now = DateTime.now();
+  const candidates = Intl.supportedValuesOf('timeZone').filter((z) => {
+    const local = now.setZone(z);
+    return local.isValid && local.hour >= 2 && local.hour < 4;
+  });
+  const observesDst = (z: string) => DateTime.fromISO('2025-01-15T12:00:00Z').setZone(z).offset !== DateTime.fromISO('2025-07-15T12:00:00Z').setZone(z).offset;
+  return candidates.find(observesDst) ?? candidates[0] ?? etcZoneAtLocalHour(3);
 }
