@@ -4,7 +4,7 @@ import { Database } from '@app/shared';
 import { MIGRATIONS } from '@app/shared/database/migrations';
 import Redis from 'ioredis';
 import { hashApiKey } from '@app/tenancy';
-import { createTestDatabase, eventually, flushPrefix, runTs, spawnTs, startPrivateRedis, testEnvironment, urlFor, withAdmin } from '@app/testing';
+import { createTestDatabase, eventually, flushPrefix, runTs, spawnTs, startHttpSink, startPrivateRedis, testEnvironment, urlFor, withAdmin } from '@app/testing';
 
 const CLI = 'apps/cli/src/main.ts';
 const dump = async (db: Database) =>
@@ -154,4 +154,44 @@ describe('processes a user runs', () => {
     const [code, signal] = await new Promise<[number | null, string | null]>((r) => server.once('exit', (c, s) => r([c, s])));
     expect({ code, signal, stderr }).toEqual({ code: null, signal: 'SIGTERM', stderr: '' });
   }, 90_000);
+
+  it('should exit 1, saying why, when a stop takes longer than SHUTDOWN_TIMEOUT_MS', async () => {
+    // Closing waits for the running jobs; with Redis away BullMQ's close never ends (taskforcesh/bullmq#4656) and the
+    // process waited for a SIGKILL. Here a webhook's receiver holds its delivery (10 s timeout) past a 2 s deadline.
+    const { stdout: created } = await runTs(CLI, ['org:create', '--name', 'Slow stop', '--timezone', 'UTC'], env);
+    const { adminKey } = JSON.parse(created) as { adminKey: string };
+    const hook = await startHttpSink();
+    hook.hold();
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const server = spawnTs('apps/api/src/main.ts', [], { ...env, PORT: String(port), SHUTDOWN_TIMEOUT_MS: '2000' });
+    let stdout = '';
+    server.stdout!.on('data', (d) => (stdout += d));
+    const exited = new Promise<[number | null, string | null]>((r) => server.once('exit', (c, s) => r([c, s])));
+    try {
+      const call = async (method: string, path: string, body: unknown) => {
+        const res = await fetch(`http://127.0.0.1:${port}${path}`, { method, headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        expect({ path, status: res.status }).toEqual({ path, status: method === 'POST' ? 201 : 200 });
+        return (await res.json()) as { id: string };
+      };
+      await eventually(async () => expect((await fetch(`http://127.0.0.1:${port}/health/ready`)).status).toBe(200), 60_000, 200);
+      await call('PATCH', '/api/settings', { webhooks: { allowHttpHosts: ['127.0.0.1'] } });
+      const contact = await call('POST', '/api/contacts', { name: 'Lead', phone: '+14155550199' });
+      await call('POST', `/api/contacts/${contact.id}/follow-ups`, { type: 'webhook', url: `${hook.url}/due`, scheduledAt: new Date().toISOString() });
+      await eventually(() => expect(hook.requests).toHaveLength(1), 30_000, 50);
+      const stopped = Date.now();
+      server.kill('SIGTERM');
+      const [code] = await exited;
+      expect(code).toBe(1);
+      expect(Date.now() - stopped).toBeLessThan(8000); // the deadline, not the delivery's 10 s timeout
+      expect(stdout).toContain('shutdown did not finish in SHUTDOWN_TIMEOUT_MS');
+    } finally {
+      server.kill('SIGKILL');
+      await hook.close();
+    }
+  }, 120_000);
 });

@@ -70,7 +70,8 @@ function setupOpenApi(app: INestApplication): void {
 export async function serve(roles: Roles): Promise<void> {
   try {
     const app = await createApp(roles);
-    const port = validateEnvironment(process.env).PORT;
+    const { PORT: port, SHUTDOWN_TIMEOUT_MS } = validateEnvironment(process.env);
+    boundShutdown(SHUTDOWN_TIMEOUT_MS, app.get(Logger));
     // Every interface, as Node's own default: IPv6 and IPv4 where the host has IPv6, IPv4 alone where it does not.
     // (Fastify alone would listen on localhost only.)
     await app.listen(port, '::').catch((err: { code?: string }) => {
@@ -82,5 +83,23 @@ export async function serve(roles: Roles): Promise<void> {
     // Configuration errors are for humans: print them plainly.
     process.stderr.write(`${(err as Error).message}\n`);
     process.exit(1);
+  }
+}
+
+/**
+ * A stop that does not end within `ms` ends the process with exit code 1 and an error line saying so. Closing waits for
+ * the running jobs, whose completions are Redis commands: with Redis away BullMQ's close never ends
+ * (taskforcesh/bullmq#4656, open), and the process waited for a SIGKILL. Nest's own signal handlers close the app; this
+ * only sets a deadline beside them (unref'd: a close that ends lets the process end as before).
+ */
+function boundShutdown(ms: number, logger: Logger): void {
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      setTimeout(() => {
+        logger.error({ signal, shutdownTimeoutMs: ms }, 'shutdown did not finish in SHUTDOWN_TIMEOUT_MS: exiting with code 1 (running jobs are handed out again)');
+        // the line above is written before the exit (pino writes synchronously to stdout)
+        process.exit(1);
+      }, ms).unref();
+    });
   }
 }

@@ -111,6 +111,16 @@ export class Environment {
   @Max(604_800_000)
   LIVE_CALL_MAX_AGE_MS = 14_400_000;
 
+  /**
+   * How long a process asked to stop (SIGTERM, SIGINT) may take to close before it exits 1 all the same: under
+   * docker-compose.yml's 30 s stop grace, so the log says why rather than a SIGKILL.
+   */
+  @Transform(({ value }) => (value === undefined || value === '' ? 25_000 : Number(value)))
+  @IsInt()
+  @Min(1000)
+  @Max(3_600_000)
+  SHUTDOWN_TIMEOUT_MS = 25_000;
+
   /** Requests an API key's user may make in each RATE_LIMIT_WINDOW_MS, all routes together, counted in Redis across processes. 0: no limit. */
   @Transform(({ value }) => (value === undefined || value === '' ? 6000 : Number(value)))
   @IsInt()
