@@ -67,6 +67,18 @@ describe('settings (SPEC §7)', () => {
       }
     });
 
+    it("should show the dialler's and the SMS provider's query strings (where their tokens go) to the admin only", async () => {
+      const { admin, supervisor, agent, integration } = await setup();
+      const urls = { dialler: { url: 'https://dialler.example.com/v1/dial?token=s3cret-dial' }, sms: { url: 'https://sms.example.com/send?api_key=s3cret-sms#x' } };
+      expect((await patch(admin.apiKey, urls)).status).toBe(200);
+      expect((await get(admin.apiKey)).body).toMatchObject(urls);
+      for (const key of [supervisor.apiKey, agent.apiKey, integration.apiKey]) {
+        const res = await get(key);
+        expect(res.body).toMatchObject({ dialler: { url: 'https://dialler.example.com/v1/dial?[redacted]' }, sms: { url: 'https://sms.example.com/send?[redacted]' } });
+        expect(JSON.stringify(res.body)).not.toMatch(/s3cret/);
+      }
+    });
+
     it('should create the settings once when many first reads race', async () => {
       const { admin, org } = await setup();
       const reads = await Promise.all(Array.from({ length: 8 }, () => get(admin.apiKey)));

@@ -17,8 +17,23 @@ import { ApiErrors, ApiKeyErrors } from '../http/error-response.dto';
 import { RotateSigningSecretDto, UpdateSettingsDto } from './settings.dto';
 import { RotatedSettingsDto, SettingsDto } from './settings.response.dto';
 
-/** The signing secret is for admins' eyes only (SPEC §7); the one a rotation replaced, for nobody's. */
-const present = (actor: Actor, settings: OrgSettings) => (actor.role === 'admin' ? withoutPreviousSecret(settings) : withoutSecret(settings));
+/**
+ * The signing secret is for admins' eyes only (SPEC §7); the one a rotation replaced, for nobody's. So is what the
+ * dialler's and the SMS provider's URLs carry beyond where they point: a query string often holds the provider's
+ * token (credentials in the URL itself are refused), and agents and a dialler's key read the settings too.
+ */
+const present = (actor: Actor, settings: OrgSettings) => {
+  if (actor.role === 'admin') return withoutPreviousSecret(settings);
+  const s = withoutSecret(settings);
+  return { ...s, dialler: { ...s.dialler, url: withoutQuery(s.dialler.url) }, sms: { ...s.sms, url: withoutQuery(s.sms.url) } };
+};
+
+/** A URL without its query string and fragment (`?…` → `?[redacted]`), so a reader sees where it points and that there is more. */
+const withoutQuery = (url: string | null): string | null => {
+  if (url === null) return null;
+  const cut = url.search(/[?#]/);
+  return cut < 0 ? url : `${url.slice(0, cut)}?[redacted]`;
+};
 
 @ApiTags('settings')
 @ApiBearerAuth()

@@ -17,7 +17,7 @@ export class AutoAssignmentSettingsDto {
 }
 
 export class EndpointSettingsDto {
-  @ApiProperty({ type: String, nullable: true, description: 'null: none configured' }) url: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'null: none configured. Shown to other roles than admin without its query string (`?[redacted]`)' }) url: string | null;
 }
 
 export class WebhookSettingsDto {
