@@ -126,34 +126,30 @@ export class JobQueues implements BeforeApplicationShutdown {
     const found = (await lookup.exec()) ?? [];
     const waiting = ids.filter((_, k) => found[2 * k]?.[1] != null || found[2 * k + 1]?.[1] != null);
     if (waiting.length === 0) return 0;
-    const removal = client.pipeline();
     // BullMQ 5.81's removeJob arguments (Scripts.removeArgs): KEYS job, repeat; ARGV id, removeChildren (0: our jobs have
-    // none), prefix. job-removal.int-spec runs them against Redis, so a BullMQ that changes them fails there.
-    for (const id of waiting) queue.scripts.execCommand(removal, 'removeJob', [queue.toKey(id), queue.toKey('repeat'), id, 0, queue.toKey('')]);
-    const results = (await removal.exec()) ?? [];
-    let removed = 0;
-    results.forEach(([err, code], k) => {
-      if (err) this.logger.warn({ err, jobId: waiting[k] }, 'superseded job not removed');
-      else if (code === 1) removed++;
-    });
-    return removed;
+    // none), prefix; 1 when removed. job-removal.int-spec runs them against Redis, so a BullMQ that changes them fails there.
+    return this.pipelined(queue, 'removeJob', waiting, (id) => [queue.toKey(id), queue.toKey('repeat'), id, 0, queue.toKey('')], 1, 'superseded job not removed');
   }
 
   /** BullMQ's promote script (Job.promote), pipelined: 0 promoted, -3 not delayed (left as it is). */
   private async promoteDelayed(queue: Queue, ids: readonly string[]): Promise<number> {
-    const client = await queue.client;
     const k = queue.keys;
-    const pipeline = client.pipeline();
     // BullMQ 5.81's promote arguments (Scripts.promote), checked by job-removal.int-spec as removeJob's are
     const keys = [k.delayed, k.wait, k.paused, k.meta, k.prioritized, k.active, k.pc, k.events, k.marker];
-    for (const id of ids) queue.scripts.execCommand(pipeline, 'promote', [...keys, queue.toKey(''), id]);
+    return this.pipelined(queue, 'promote', ids, (id) => [...keys, queue.toKey(''), id], 0, 'delayed job not promoted');
+  }
+
+  /** BullMQ's `script` run once an id, in one pipeline: how many answered `done`; an error is logged (`failed`), not thrown. */
+  private async pipelined(queue: Queue, script: string, ids: readonly string[], args: (id: string) => (string | number)[], done: number, failed: string): Promise<number> {
+    const pipeline = (await queue.client).pipeline();
+    for (const id of ids) queue.scripts.execCommand(pipeline, script, args(id));
     const results = (await pipeline.exec()) ?? [];
-    let promoted = 0;
+    let count = 0;
     results.forEach(([err, code], i) => {
-      if (err) this.logger.warn({ err, jobId: ids[i] }, 'delayed job not promoted');
-      else if (code === 0) promoted++;
+      if (err) this.logger.warn({ err, jobId: ids[i] }, failed);
+      else if (code === done) count++;
     });
-    return promoted;
+    return count;
   }
 }
 
