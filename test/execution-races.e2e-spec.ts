@@ -391,15 +391,17 @@ describe('follow-up execution races (SPEC §5)', () => {
         });
       const before = Date.now();
       await runAs({}, true);
-      // not a failed attempt: the job is to run again in 15 s or so (attemptTimeoutSeconds 3600), saying it redials
-      expect(again).toEqual([{ at: expect.any(Number), payload: { redial: 1 } }]);
+      const after = Date.now();
+      // not a failed attempt: the job is to run again 15 s (and up to a fifth more) after the refusal (attemptTimeoutSeconds
+      // 3600), saying it redials and why
+      expect(again).toEqual([{ at: expect.any(Number), payload: { redial: 1, redialError: 'HTTP 503' } }]);
       expect(again[0].at - before).toBeGreaterThanOrEqual(15_000);
-      expect(again[0].at - before).toBeLessThan(20_000);
+      expect(again[0].at - after).toBeLessThanOrEqual(18_000);
       await sleep(300);
       expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1, lastError: null });
       // that run (a job neither failed nor stalled, which would not resume the attempt otherwise) sends it again
       dialler.respondWith(200);
-      await runAs({ redial: 1 }, false);
+      await runAs({ redial: 1, redialError: 'HTTP 503' }, false);
       expect(again).toHaveLength(1);
       expect(forFollowUp(dialler, f.id).map((r) => r.headers['webhook-id'])).toEqual([`${f.id}.1.1`, `${f.id}.1.1`, `${f.id}.1.1`]);
       // a call ends the attempt: a later redial finds nothing to send
@@ -547,6 +549,21 @@ describe('follow-up execution races (SPEC §5)', () => {
       await sleep(300);
       expect(forFollowUp(dialler, f.id)).toHaveLength(1);
       expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
+    });
+
+    it.concurrent("should record the dialler's last refusal as the attempt's result when a redial runs past the margin, sending nothing", async () => {
+      // A redial planned inside the margin that BullMQ took up late (or put back for the fairness share): it used to
+      // send nothing and record nothing, and the attempt waited out its timeout, failing with the timeout's reason.
+      const { dialler, o, c, f } = await dialled({ retryDelaySeconds: 3600 });
+      const startedAt = Date.parse((await eventsOf(o, c, f.id)).find((e) => e.kind === 'follow_up_attempt_started')!.at);
+      await consumersCaughtUp(t.db);
+      expect((await send('patch', '/api/settings', o.admin, { attemptTimeoutSeconds: 10 })).status).toBe(200);
+      await sleep(startedAt + 7000 - Date.now());
+      await t.app.get(ExecuteFollowUpHandler).run({ ...payload(o, c, f), redial: 3, redialError: 'HTTP 503' }, { jobId: `by-hand.${f.id}`, attemptsMade: 0, redelivered: false });
+      expect(Date.now()).toBeLessThan(startedAt + 10_000); // before the timeout: the margin decided
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'scheduled', attempts: 1, lastError: 'HTTP 503' });
+      expect(forFollowUp(dialler, f.id)).toHaveLength(1);
+      await expectConsistent(o, c, f, 'call');
     });
 
     it.concurrent('should not ask the dialler again while this process is sending the dial request', async () => {

@@ -21,6 +21,8 @@ export interface ExecuteFollowUpPayload {
    * sends the request again under the same webhook-id, while the attempt has time left (FollowUpExecutor).
    */
   redial?: number;
+  /** With `redial`: why the dialler did not take the last one (the attempt's reason, should no redial fit). */
+  redialError?: string;
 }
 
 export interface AttemptTimeoutPayload {

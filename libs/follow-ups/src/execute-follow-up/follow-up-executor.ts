@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock, Database, groupBy, GroupQueue } from '@app/shared';
 import { AppendRequest, EventStore } from '@app/event-store';
+import { JobContext } from '@app/queue';
 import { mayPassOnRetry, OrgSettings, OutboundHttp, SettingsRepository } from '@app/settings';
 import {
   ContactsRepository,
@@ -198,7 +199,7 @@ export class FollowUpExecutor {
    */
   async execute(
     job: ExecuteFollowUpPayload,
-    { redelivered, slowOutside, runAgainAt }: { redelivered: boolean; slowOutside?: () => void; runAgainAt?: (at: number) => void } = { redelivered: false },
+    { redelivered, slowOutside, runAgainAt }: Pick<JobContext, 'redelivered' | 'slowOutside' | 'runAgainAt'> = { redelivered: false },
   ): Promise<void> {
     const started = await this.writes.push({ kind: 'start', job, redelivered });
     if (started === NEVER_OPENS) return runAgainAt?.(this.clock.now().getTime() + NEVER_OPENS_RECHECK_MS);
@@ -230,7 +231,7 @@ export class FollowUpExecutor {
     attempt: FollowUpState,
     settings: OrgSettings,
     outcome: Outcome,
-    runAgainAt: (at: number, payload?: Record<string, unknown>) => void,
+    runAgainAt: NonNullable<JobContext['runAgainAt']>,
   ): boolean {
     const sent = (job.redial ?? 0) + 1;
     const at = this.clock.now().getTime() + redialDelayMs(sent, settings.attemptTimeoutSeconds);
@@ -242,7 +243,7 @@ export class FollowUpExecutor {
         'the dialler did not take a dial request; sending it again (logged at most once a minute an organization; see follow_up_dial_requests_resent_total)',
       );
     }
-    runAgainAt(at, { redial: sent });
+    runAgainAt(at, { redial: sent, redialError: outcome.error ?? `status ${outcome.status}` });
     return true;
   }
 
@@ -308,6 +309,13 @@ export class FollowUpExecutor {
       if (f.type === 'sms' && !f.allowOutOfWindow && !window.inWindow && window.nextOpening === null) {
         this.neverOpens(job, f);
         waitsForWindow();
+      }
+      // A redial that runs past the attempt's redial margin (it was planned inside it, but BullMQ took it up late, or put
+      // it back for the fairness share): nothing is sent, and the last refusal is the attempt's result now, as when no
+      // redial fits (redialLater), rather than the attempt waiting out its timeout.
+      if (f.type === 'call' && job.redial !== undefined && f.status === 'queued' && wasDialled(f.attemptDialled, !!s.dialler.url) && !timeLeftToRedial(f, now, s)) {
+        const refused: Outcome = { ok: false, error: job.redialError ?? 'the dialler did not take the dial request' };
+        return { events: contactDecider.decide(this.attemptResult(job, f, refused, now, s.retryDelaySeconds), state) };
       }
       const resumable =
         f.type === 'webhook'
@@ -379,10 +387,14 @@ export class FollowUpExecutor {
   }
 
   private decideResult(state: ContactState, w: Extract<Write, { kind: 'result' }>, now: Date): { events: ContactEvent[] } {
-    const { job, attempt, outcome: o, retryDelaySeconds } = w;
-    // who and what: an operator finds the failing tenant and receiver from the log alone
+    const { job, attempt, outcome, retryDelaySeconds } = w;
+    return { events: contactDecider.decide(this.attemptResult(job, attempt, outcome, now, retryDelaySeconds), state) };
+  }
+
+  /** The command recording an attempt's outcome (a failure logged: an operator finds the tenant and receiver from the log alone). */
+  private attemptResult(job: ExecuteFollowUpPayload, attempt: FollowUpState, o: Outcome, now: Date, retryDelaySeconds: number): ContactCommand {
     if (!o.ok) this.logger.warn({ orgId: job.orgId, followUpId: job.followUpId, type: attempt.type, attempt: attempt.attempts, status: o.status ?? null, error: o.error }, 'follow-up attempt failed');
-    const command: ContactCommand = {
+    return {
       type: 'RecordFollowUpAttemptResult',
       contactId: job.contactId,
       followUpId: job.followUpId,
@@ -394,7 +406,6 @@ export class FollowUpExecutor {
       retryAt: new Date(now.getTime() + retryDelaySeconds * 1000).toISOString(),
       now: now.toISOString(),
     };
-    return { events: contactDecider.decide(command, state) };
   }
 
   /**
