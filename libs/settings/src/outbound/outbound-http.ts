@@ -30,8 +30,8 @@ export interface OutboundResult {
   /** Why it was not ok; null when it was. */
   readonly error: string | null;
   /**
-   * Set when the request never left and sending it again cannot change that: its URL or the address it resolves to is
-   * not allowed, or its body cannot be written. See `mayPassOnRetry`.
+   * Set when the request never left and sending it again soon cannot change that: its URL or the address it resolves
+   * to is not allowed, its host name does not exist, or its body cannot be written. See `mayPassOnRetry`.
    */
   readonly permanent?: true;
 }
@@ -120,9 +120,13 @@ export class OutboundHttp {
       addresses = await withinTimeout(this.resolver.resolve(host), timeoutMs);
     } catch (err) {
       if (err === TIMED_OUT) return fail(`timed out after ${timeoutMs} ms`);
-      return fail(`cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      // No such name: a mistyped or retired host, which asking again soon will not change (EAI_AGAIN, a name server that
+      // failed to answer, may pass).
+      const unresolved = fail(`cannot resolve ${host}: ${code ?? (err as Error).message}`);
+      return code === 'ENOTFOUND' ? { ...unresolved, permanent: true } : unresolved;
     }
-    if (addresses.length === 0) return fail(`cannot resolve ${host}: no address`);
+    if (addresses.length === 0) return { ...fail(`cannot resolve ${host}: no address`), permanent: true };
     // The address goes to the log, not into the result: a follow-up's lastError is shown to every role that sees it,
     // and would map the internal network for anyone who can schedule a webhook.
     if (!isHostAllowed(host, allow)) {

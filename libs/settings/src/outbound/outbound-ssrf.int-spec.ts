@@ -12,7 +12,7 @@ import { RotateSigningSecretCommand } from '../rotate-signing-secret/rotate-sign
 import { SettingsRepository } from '../settings.repository';
 import { HostResolver } from './host-resolver';
 import { outboundTestContext, OutboundTestContext } from './outbound-test-context';
-import { OutboundHttp, OutboundResult } from './outbound-http';
+import { mayPassOnRetry, OutboundHttp, OutboundResult } from './outbound-http';
 
 /**
  * The SSRF guard and the signature where a request is actually sent (OutboundHttp), against local receivers on
@@ -248,6 +248,21 @@ describe('OutboundHttp SSRF guard', () => {
       const viaName = await post(`https://other.example.com:${sink.port}/via-name`);
       expect(viaName).toEqual({ ok: false, status: null, error: expect.stringMatching(/^refused: other\.example\.com resolves to a non-public address/), permanent: true });
       expect(sink.requests.map((r) => r.path)).toEqual(['/direct']);
+    });
+  });
+
+  describe('names that do not resolve', () => {
+    const failing = (code: string) => dns(() => Promise.reject(Object.assign(new Error(`getaddrinfo ${code} hooks.example.com`), { code })));
+
+    it('should say a name that does not exist will not pass if sent again soon, and one a name server failed to answer may', async () => {
+      failing('ENOTFOUND');
+      const missing = await post('https://hooks.example.com/x');
+      expect(missing).toEqual({ ok: false, status: null, error: 'cannot resolve hooks.example.com: ENOTFOUND', permanent: true });
+      expect(mayPassOnRetry(missing)).toBe(false);
+      failing('EAI_AGAIN');
+      const unanswered = await post('https://hooks.example.com/x');
+      expect(unanswered).toEqual({ ok: false, status: null, error: 'cannot resolve hooks.example.com: EAI_AGAIN' });
+      expect(mayPassOnRetry(unanswered)).toBe(true);
     });
   });
 
