@@ -6,6 +6,7 @@ import { JobQueues, JobReconciler, QueueName } from '@app/queue';
 import {
   ALL_DAYS,
   ALWAYS_OPEN,
+  consumersCaughtUp,
   etcZoneAtLocalHour,
   eventually,
   executionOrg,
@@ -265,10 +266,19 @@ describe('jobs follow the changes of their follow-ups', () => {
 
       await patchSettings(o, { retryDelaySeconds: 120 });
       await patchSettings(o, { callingWindow: { start: '08:00' }, snoozeDays: 2 });
-      // past the time a sweep would have run, and the worker with it
+      // The outbox has handled both changes and made no sweep (one would wait BRING_FORWARD_DELAY_MS in Redis)...
+      await consumersCaughtUp(t.db);
+      const maintenance = t.app.get(JobQueues).queue(QueueName.Maintenance);
+      const sweeps = async () => (await maintenance.getJobs(['delayed', 'waiting', 'prioritized', 'active', 'failed'])).filter((j) => j.id?.startsWith(`fu-forward.${o.orgId}.`));
+      expect(await sweeps()).toEqual([]);
+      // ...and past the time one would have run, the worker with it, nothing ran again
       await sleep(BRING_FORWARD_DELAY_MS + 4000);
       expect(await kinds(o, f)).toEqual(['follow_up_scheduled', 'follow_up_deferred']);
       expect(await states([exec(f, 2)])).toEqual(['delayed']);
+      expect(requestsFor(sms, f.id)).toEqual([]);
+      // while a change that moves the window, still closed at the lead's night, does run it again (deferred anew)
+      await patchSettings(o, { callingWindow: { end: '22:00' } });
+      await eventually(async () => expect(await kinds(o, f)).toEqual(['follow_up_scheduled', 'follow_up_deferred', 'follow_up_deferred']), 30_000);
       expect(requestsFor(sms, f.id)).toEqual([]);
     });
   });

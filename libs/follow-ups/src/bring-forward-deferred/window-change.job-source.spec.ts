@@ -1,3 +1,4 @@
+import { Clock } from '@app/shared';
 import { EventStore, StoredEvent } from '@app/event-store';
 import { DEFAULT_SETTINGS, PublicSettings, SettingsChanged, SettingsInitialized, SettingsPatch } from '@app/settings';
 import { BRING_FORWARD_DELAY_MS, windowChange, WindowChangeJobSource } from './window-change.job-source';
@@ -25,6 +26,8 @@ describe(windowChange.name, () => {
 describe(WindowChangeJobSource.name, () => {
   const orgId = '7d1f8a52-44f8-4c43-8f2e-1c0b1b7f2a10';
   const at = '2026-03-02T20:00:00.000Z';
+  /** When the job outbox reaches the change: later than it was made, when the outbox is behind. */
+  const enqueuedAt = '2026-03-02T20:00:09.000Z';
   const stored = (version: number, type: string, data: Record<string, unknown>): StoredEvent => ({
     globalPosition: String(version),
     transactionId: '1',
@@ -41,10 +44,11 @@ describe(WindowChangeJobSource.name, () => {
   const sourceOver = (stream: StoredEvent[]) => {
     const reads: string[] = [];
     const store = { readStream: async (_org: string, id: string) => (reads.push(id), stream) } as unknown as EventStore;
-    return { source: new WindowChangeJobSource(store), reads };
+    const clock = { now: () => new Date(enqueuedAt) } as Clock;
+    return { source: new WindowChangeJobSource(store, clock), reads };
   };
 
-  it('should make one sweep, named by the change, a moment after a window change', async () => {
+  it('should make one sweep, named by the change, a moment after the outbox reaches a window change', async () => {
     const widened = settings({ callingWindow: { ...DEFAULT_SETTINGS.callingWindow, end: '22:00' } });
     const e = changed(2, { callingWindow: { end: '22:00' } }, widened);
     const { source } = sourceOver([initialized, e]);
@@ -54,7 +58,7 @@ describe(WindowChangeJobSource.name, () => {
         queue: 'maintenance',
         payload: { orgId, settingsVersion: 2, timezoneOnly: false },
         jobId: `fu-forward.${orgId}.2`,
-        runAt: Date.parse(at) + BRING_FORWARD_DELAY_MS,
+        runAt: Date.parse(enqueuedAt) + BRING_FORWARD_DELAY_MS,
       },
     ]);
   });

@@ -1,15 +1,16 @@
 import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
-import { groupBy } from '@app/shared';
+import { Clock, groupBy } from '@app/shared';
 import { EventStore, foldStream, StoredEvent } from '@app/event-store';
 import { AsJobSource, JobRequest, JobSource } from '@app/queue';
 import { DEFAULT_SETTINGS, PublicSettings, SettingsChanged, SettingsChangedData, settingsDecider, settingsStream, withDefaults } from '@app/settings';
 import { bringForwardJob, BRING_FORWARD_DEFERRED } from './bring-forward.jobs';
 
 /**
- * How long after a settings change its sweep runs: long after the job outbox's round that enqueues the sweep has
- * enqueued, too, the jobs of the deferrals committed before the change (the same round, or an earlier one), whichever
- * job source it asks first.
+ * How long after the job outbox enqueues a settings change's sweep it runs, counted from the enqueue (not from the
+ * change, which the outbox may reach late): by then that round has enqueued, too, the jobs of the deferrals committed
+ * before the change (the same round, or an earlier one), whichever job source it asks first; and the workers trust
+ * settings for a second (SettingsRepository.getCached).
  */
 export const BRING_FORWARD_DELAY_MS = 2000;
 
@@ -39,7 +40,10 @@ export class WindowChangeJobSource implements JobSource {
   readonly jobNames = [BRING_FORWARD_DEFERRED];
   readonly eventTypes = [SettingsChanged];
 
-  constructor(private readonly store: EventStore) {}
+  constructor(
+    private readonly store: EventStore,
+    private readonly clock: Clock,
+  ) {}
 
   async jobsFor(events: readonly StoredEvent[]): Promise<JobRequest[]> {
     const touching = events.filter((e) => {
@@ -54,7 +58,7 @@ export class WindowChangeJobSource implements JobSource {
         const before = foldStream(settingsDecider, stream.filter((x) => x.streamVersion < e.streamVersion)).settings ?? DEFAULT_SETTINGS;
         const change = windowChange(withDefaults(before), withDefaults((e.data as SettingsChangedData).settings));
         if (!change) continue;
-        const runAt = Date.parse(e.metadata.occurredAt) + BRING_FORWARD_DELAY_MS;
+        const runAt = this.clock.now().getTime() + BRING_FORWARD_DELAY_MS;
         jobs.push(bringForwardJob({ orgId, settingsVersion: e.streamVersion, timezoneOnly: change === 'timezone' }, runAt));
       }
     }
