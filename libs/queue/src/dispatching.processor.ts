@@ -87,14 +87,15 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
   }
 
   /**
-   * A job BullMQ failed without running its handler, which logs its own errors (`loggedFailures`): one that stalled
-   * more often than the worker allows (its workers died, or held their event loops past the lock, while running it),
-   * which BullMQ fails when a worker next takes it. Only `queue_depth{state="failed"}` showed it before.
+   * A job that failed outside its handler, which logs its own errors (`loggedFailures`): one that stalled more often
+   * than the worker allows (its workers died, or held their event loops past the lock, while running it), which BullMQ
+   * fails when a worker next takes it; one nobody handles; one Redis failed to put back for later. Only
+   * `queue_depth{state="failed"}` showed them before.
    */
   @OnWorkerEvent('failed')
   onJobFailed(job: Job | undefined, err: Error): void {
     if (this.loggedFailures.has(err)) return;
-    this.logger.error({ err, job: job?.name, jobId: job?.id, orgId: job?.data?.orgId, attemptsMade: job?.attemptsMade }, 'job failed without running: ' + err.message);
+    this.logger.error({ err, job: job?.name, jobId: job?.id, orgId: job?.data?.orgId, attemptsMade: job?.attemptsMade }, 'job failed outside its handler: ' + err.message);
   }
 
   /** A job handed out again because the worker running it stopped renewing its lock (it died, or blocked its event loop). */

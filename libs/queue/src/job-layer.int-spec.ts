@@ -220,13 +220,13 @@ describe('job layer', () => {
         raw.disconnect();
         await eventually(async () => expect((await queue.getFailed()).map((j) => j.id)).toContain(jobId), 30_000);
         await eventually(() =>
-          expect(error).toHaveBeenCalledWith(expect.objectContaining({ job: 'probe.run', jobId }), 'job failed without running: job stalled more than allowable limit'),
+          expect(error).toHaveBeenCalledWith(expect.objectContaining({ job: 'probe.run', jobId }), 'job failed outside its handler: job stalled more than allowable limit'),
         );
         // a job nobody handles is one too (it used to be logged nowhere)
         const unknown = `probe.unknown.${randomUUID()}`;
         await queue.add('no.such.job', {}, { jobId: unknown, attempts: 1 });
         await eventually(() =>
-          expect(error).toHaveBeenCalledWith(expect.objectContaining({ job: 'no.such.job', jobId: unknown }), 'job failed without running: no handler for job no.such.job'),
+          expect(error).toHaveBeenCalledWith(expect.objectContaining({ job: 'no.such.job', jobId: unknown }), 'job failed outside its handler: no handler for job no.such.job'),
         );
         // a job whose handler throws (its table is away) is logged by the processor, not again when BullMQ fails it
         await db.query('ALTER TABLE probe_done RENAME TO probe_done_away');

@@ -20,6 +20,7 @@ import {
   Max,
 } from 'class-validator';
 import { CONTACT_STATUSES, ContactStatus, LEAD_QUALITIES, LEAD_STATUSES, LeadQuality, LeadStatus } from '@app/contacts';
+import { END_HH_MM, HH_MM } from '@app/settings';
 import { DigitsParam, E164, PageQuery, TagsField } from '../http/common.dto';
 
 export class CreateContactDto {
@@ -125,9 +126,6 @@ export class CreateNoteDto {
 }
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-const HHMM = /^([01]\d|2[0-3]):[0-5]\d$/;
-/** An end may also be 24:00, the end of the day. */
-const END_HHMM = /^(([01]\d|2[0-3]):[0-5]\d|24:00)$/;
 
 export class CallingWindowDto {
   @ApiProperty({ example: ['mon', 'tue', 'wed', 'thu', 'fri'] })
@@ -137,11 +135,11 @@ export class CallingWindowDto {
   days: string[];
 
   @ApiProperty({ example: '09:00', description: 'HH:MM, 24 h, from 00:00 to 23:59' })
-  @Matches(HHMM, { message: 'start must be HH:MM, from 00:00 to 23:59' })
+  @Matches(HH_MM, { message: 'start must be HH:MM, from 00:00 to 23:59' })
   start: string;
 
   @ApiProperty({ example: '18:00', description: 'HH:MM, 24 h; after start, exclusive; 24:00 is the end of the day (calling until midnight)' })
-  @Matches(END_HHMM, { message: 'end must be HH:MM, up to 24:00 (the end of the day)' })
+  @Matches(END_HH_MM, { message: 'end must be HH:MM, up to 24:00 (the end of the day)' })
   end: string;
 }
 

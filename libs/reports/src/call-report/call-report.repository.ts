@@ -127,7 +127,9 @@ export class CallReportRepository {
     );
     const [g, t, c] = await Promise.all([grouped, totals, context]);
     if (g.rows.length > MAX_REPORT_ROWS) {
-      throw new ValidationError('to', `must leave the report at most ${MAX_REPORT_ROWS.toLocaleString('en')} rows (this one has more): narrow the range, or choose a coarser granularity or another groupBy`);
+      // a range of one day cannot be narrowed: then the grouping is what to change
+      const [field, remedy] = q.from === q.to ? ['groupBy', 'choose another groupBy'] : ['to', 'narrow the range, or choose a coarser granularity or another groupBy'];
+      throw new ValidationError(field, `must leave the report at most ${MAX_REPORT_ROWS.toLocaleString('en')} rows (this one has more): ${remedy}`);
     }
     const names = c.rows[0]?.names ?? {};
     const rows = g.rows.sort(byBucketThenKey).map((r) => this.row(r, q.groupBy === 'agent' ? names : null));
