@@ -1,15 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock, Database } from '@app/shared';
 import { HandlesJob, JobHandler, JobQueues, QueueName } from '@app/queue';
-import { settingsStream } from '@app/settings';
+import { OrgSettings, settingsStream, SettingsRepository } from '@app/settings';
+import { CallingWindow, checkWindow, effectiveWindow } from '@app/contacts';
 import { executeJob } from '../follow-up.jobs';
 import { BRING_FORWARD_DEFERRED, BringForwardPayload } from './bring-forward.jobs';
-import { deferredFollowUps, LogPosition } from './deferred-follow-ups';
+import { DeferredFollowUp, deferredFollowUps, LogPosition } from './deferred-follow-ups';
 
 /**
  * The sweep after an org's calling window or timezone changed (WindowChangeJobSource): the delayed execute jobs of its
- * follow-ups deferred to the old window's opening (deferredFollowUps) are made due now, a page at a time, each page one
- * pipelined round trip to Redis (JobQueues.promote). The worker checks the window again when it runs them: in the new
+ * follow-ups deferred to the old window's opening (deferredFollowUps) for which the window now opens sooner
+ * (opensSooner) are made due now, a page at a time, each page one pipelined round trip to Redis (JobQueues.promote). The worker checks the window again when it runs them: in the new
  * window it starts the attempt, outside it defers to the new opening. A job that is not delayed (running, due already,
  * lost) is left as it is; a follow-up that moved on since it was read has a job of another schedule, and the one
  * promoted finds itself stale. Run again (a retry, a replayed event) it finds those it brought forward deferred anew,
@@ -28,20 +29,25 @@ export class BringForwardDeferredHandler implements JobHandler<BringForwardPaylo
     private readonly db: Database,
     private readonly queues: JobQueues,
     private readonly clock: Clock,
+    private readonly settings: SettingsRepository,
   ) {}
 
   async run({ orgId, settingsVersion, timezoneOnly }: BringForwardPayload): Promise<void> {
     const now = this.clock.now();
     const change = await this.change(orgId, settingsVersion);
     if (!change) return; // not in the log: nothing to compare with (a payload made by hand)
+    const settings = await this.settings.get(orgId);
     let found = 0;
+    let earlier = 0;
     let promoted = 0;
     for await (const page of deferredFollowUps(this.db, orgId, change, now, timezoneOnly, BringForwardDeferredHandler.PAGE)) {
       found += page.length;
-      const ids = page.map((f) => executeJob({ orgId, contactId: f.contactId, followUpId: f.id, schedule: f.schedule }, now.toISOString(), 'normal').jobId);
-      promoted += await this.queues.promote(QueueName.FollowUps, ids);
+      const sooner = page.filter((f) => opensSooner(f, settings, now));
+      earlier += sooner.length;
+      const ids = sooner.map((f) => executeJob({ orgId, contactId: f.contactId, followUpId: f.id, schedule: f.schedule }, now.toISOString(), 'normal').jobId);
+      if (ids.length) promoted += await this.queues.promote(QueueName.FollowUps, ids);
     }
-    this.logger.log({ orgId, settingsVersion, timezoneOnly, found, promoted }, 'deferred follow-ups brought forward after a calling window change');
+    this.logger.log({ orgId, settingsVersion, timezoneOnly, found, earlier, promoted }, 'deferred follow-ups brought forward after a calling window change');
   }
 
   /** The change's place in the log: deferrals before it were decided on the window before it. */
@@ -55,4 +61,21 @@ export class BringForwardDeferredHandler implements JobHandler<BringForwardPaylo
 
   /** Follow-ups read a query (a test lowers it to walk several pages). */
   static PAGE = 1000;
+}
+
+/**
+ * Whether the window as it is now opens for the follow-up sooner than the opening it waits for: open now, or opening
+ * before its job's time. Only those are run again: a change that leaves a follow-up's next opening where it was (a later
+ * end, at the lead's night) would only defer it again, an event and a job each, for every deferred follow-up of the org
+ * at every edit. Worked out as the executor does (the contact's zone or the org's, the campaign's narrowing); a window
+ * that cannot be read is left to the executor.
+ */
+export function opensSooner(f: DeferredFollowUp, settings: Pick<OrgSettings, 'callingWindow' | 'timezone'>, now: Date): boolean {
+  try {
+    const check = checkWindow(now, f.timezone ?? settings.timezone, effectiveWindow(settings.callingWindow as CallingWindow, f.campaignWindow));
+    const opening = check.inWindow ? now : check.nextOpening;
+    return opening !== null && opening.getTime() < Date.parse(f.nextAttemptAt);
+  } catch {
+    return true;
+  }
 }

@@ -1,11 +1,17 @@
 import { Sql } from '@app/shared';
-import { contactStream, FollowUpAttemptFailed, FollowUpDeferred, FollowUpRescheduled, FollowUpSnoozed } from '@app/contacts';
+import { CallingWindow, contactStream, FollowUpAttemptFailed, FollowUpDeferred, FollowUpRescheduled, FollowUpSnoozed } from '@app/contacts';
 
-/** A deferred follow-up, to bring forward: its id, contact and current schedule (its job's). */
+/** A deferred follow-up, to bring forward: its id, contact and current schedule (its job's), and what its window is made of. */
 export interface DeferredFollowUp {
   id: string;
   contactId: string;
   schedule: number;
+  /** When its job runs now: the opening it was deferred to. */
+  nextAttemptAt: string;
+  /** The contact's own timezone; null: the org's. */
+  timezone: string | null;
+  /** Its campaign's narrowing of the org's window, if any. */
+  campaignWindow: CallingWindow | null;
 }
 
 /** Where an event stands in the log's commit order (events_pkey). */
@@ -42,8 +48,10 @@ export async function* deferredFollowUps(
 ): AsyncIterable<DeferredFollowUp[]> {
   const ownZone = contactsWithoutTimezone ? 'AND EXISTS (SELECT 1 FROM contacts c WHERE c.id = f.contact_id AND c.timezone IS NULL)' : '';
   for (let after = START; ; ) {
-    const { rows } = await sql.query<{ id: string; contact_id: string; schedule: number; at: string }>(
-      `SELECT f.id, f.contact_id, f.schedule, f.scheduled_at::text AS at
+    const { rows } = await sql.query<{ id: string; contact_id: string; schedule: number; at: string; next_attempt_at: Date; timezone: string | null; campaign_window: CallingWindow | null }>(
+      `SELECT f.id, f.contact_id, f.schedule, f.scheduled_at::text AS at, f.next_attempt_at,
+              (SELECT c.timezone FROM contacts c WHERE c.id = f.contact_id) AS timezone,
+              (SELECT k.calling_window FROM campaigns k WHERE k.id = f.campaign_id) AS campaign_window
          FROM follow_ups f
         WHERE f.org_id = $1 AND f.kind = 'follow_up' AND NOT f.resolved AND f.scheduled_at <= $2::timestamptz
           AND (f.scheduled_at, f.id) > ($3::timestamptz, $4::uuid)
@@ -59,7 +67,14 @@ export async function* deferredFollowUps(
       [orgId, new Date(now.getTime() + CLOCK_SKEW_MS).toISOString(), after.at, after.id, now.toISOString(), contactStream(''), SETTERS, FollowUpDeferred, change.transactionId, change.globalPosition],
     );
     if (rows.length === 0) return;
-    yield rows.map((r) => ({ id: r.id, contactId: r.contact_id, schedule: r.schedule }));
+    yield rows.map((r) => ({
+      id: r.id,
+      contactId: r.contact_id,
+      schedule: r.schedule,
+      nextAttemptAt: r.next_attempt_at.toISOString(),
+      timezone: r.timezone,
+      campaignWindow: r.campaign_window,
+    }));
     const last = rows[rows.length - 1];
     after = { at: last.at, id: last.id };
   }
