@@ -1,9 +1,10 @@
+import { WeekDay } from '@app/settings';
 import { opensSooner } from './bring-forward-deferred.handler';
 
 /** 2026-03-04 (a Wednesday) 03:00 in New York (08:00 UTC); deferred to the 08:00 opening there (13:00 UTC). */
 const now = new Date('2026-03-04T08:00:00Z');
 const deferred = { id: 'f', contactId: 'c', schedule: 2, nextAttemptAt: '2026-03-04T13:00:00.000Z', timezone: 'America/New_York', campaignWindow: null };
-const ALL = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+const ALL: WeekDay[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 const org = (start: string, end: string, timezone = 'UTC') => ({ callingWindow: { days: ALL, start, end }, timezone });
 
 describe('opensSooner (which deferred follow-ups a window change runs again)', () => {
