@@ -189,10 +189,11 @@ describe('jobs follow the changes of their follow-ups', () => {
       const widenedAt = Date.now();
       await patchSettings(o, { callingWindow: ALWAYS_OPEN });
       for (const f of texts) {
-        await waitFor(o, f.id, { status: 'completed', attempts: 1 }, 30_000);
+        await waitFor(o, f.id, { status: 'completed', attempts: 1 }, 90_000);
         const sent = requestsFor(sms, f.id);
         expect(sent).toHaveLength(1);
-        expect(sent[0].receivedAt.getTime() - widenedAt).toBeLessThan(BRING_FORWARD_DELAY_MS + 10_000);
+        // within a minute (seconds when the machine is not loaded), where the old opening is hours away
+        expect(sent[0].receivedAt.getTime() - widenedAt).toBeLessThan(BRING_FORWARD_DELAY_MS + 60_000);
         expect(sent[0].body).toMatchObject({ type: 'sms.send', message: 'Hi', attempt: 1 });
       }
 
