@@ -551,6 +551,20 @@ describe('follow-up execution races (SPEC §5)', () => {
       expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1 });
     });
 
+    it.concurrent('should send the dial request again no sooner than the dialler asked (Retry-After)', async () => {
+      const { dialler, o, c, f } = await dialled({ retryDelaySeconds: 3600 });
+      dialler.respondWith(503, 0, { 'retry-after': '120' });
+      const again: number[] = [];
+      const before = Date.now();
+      await t.app.get(ExecuteFollowUpHandler).run(payload(o, c, f), { jobId: `by-hand.${f.id}`, attemptsMade: 1, redelivered: true, runAgainAt: (at) => void again.push(at) });
+      // 120 s, not the 15 s of the first redial
+      expect(again).toHaveLength(1);
+      expect(again[0] - before).toBeGreaterThanOrEqual(120_000);
+      expect(again[0] - before).toBeLessThan(125_000);
+      expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1, lastError: null });
+      expect(forFollowUp(dialler, f.id)).toHaveLength(2);
+    });
+
     it.concurrent("should record the dialler's last refusal as the attempt's result when a redial runs past the margin, sending nothing", async () => {
       // A redial planned inside the margin that BullMQ took up late (or put back for the fairness share): it used to
       // send nothing and record nothing, and the attempt waited out its timeout, failing with the timeout's reason.

@@ -25,8 +25,8 @@ export interface HttpSink {
   readonly port: number;
   /** Every request received, in order. */
   readonly requests: SinkRequest[];
-  /** How to answer the next requests (default 200 at once). Ends hold(). */
-  respondWith(status: number, delayMs?: number): void;
+  /** How to answer the next requests (default 200 at once), with these headers too. Ends hold(). */
+  respondWith(status: number, delayMs?: number, headers?: Record<string, string>): void;
   /** Holds the next requests open until the test calls their release(), so it can act while a delivery is in flight. */
   hold(): void;
   close(): Promise<void>;
@@ -35,7 +35,7 @@ export interface HttpSink {
 /** A local HTTP endpoint that records what it is sent: stands in for webhook receivers, diallers, SMS providers. */
 export async function startHttpSink(): Promise<HttpSink> {
   const requests: SinkRequest[] = [];
-  let answer = { status: 200, delayMs: 0, hold: false };
+  let answer: { status: number; delayMs: number; hold: boolean; headers?: Record<string, string> } = { status: 200, delayMs: 0, hold: false };
   const timers = new Set<NodeJS.Timeout>();
 
   const server = createServer((req, res) => {
@@ -50,10 +50,11 @@ export async function startHttpSink(): Promise<HttpSink> {
         // not JSON: keep the text
       }
       let released = false;
+      const headers = answer.headers ?? {};
       const release = (status: number) => {
         if (released) return;
         released = true;
-        if (!res.destroyed) res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ status }));
+        if (!res.destroyed) res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ status }));
       };
       requests.push({
         method: req.method ?? '',
@@ -88,8 +89,8 @@ export async function startHttpSink(): Promise<HttpSink> {
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
-    respondWith(status, delayMs = 0) {
-      answer = { status, delayMs, hold: false };
+    respondWith(status, delayMs = 0, headers) {
+      answer = { status, delayMs, hold: false, headers };
     },
     hold() {
       answer = { ...answer, hold: true };

@@ -79,6 +79,8 @@ interface Outcome {
   status?: number | null;
   /** A dial request the dialler did not take, but may take if sent again soon (mayPassOnRetry). */
   redial?: boolean;
+  /** When the dialler asked to be asked again (its answer's Retry-After). */
+  retryAfterMs?: number;
 }
 
 /** What a job asks of the grouped writer: count its attempt (or defer it), or record the attempt's result. */
@@ -234,7 +236,8 @@ export class FollowUpExecutor {
     runAgainAt: NonNullable<JobContext['runAgainAt']>,
   ): boolean {
     const sent = (job.redial ?? 0) + 1;
-    const at = this.clock.now().getTime() + redialDelayMs(sent, settings.attemptTimeoutSeconds);
+    // not sooner than the dialler asked (Retry-After), if that still fits before the margin
+    const at = this.clock.now().getTime() + Math.max(redialDelayMs(sent, settings.attemptTimeoutSeconds), outcome.retryAfterMs ?? 0);
     if (!timeLeftToRedial(attempt, new Date(at), settings)) return false;
     dialRequestsResent.inc();
     if (warnOncePerMinute(this.dialRefusedWarnedAt, job.orgId)) {

@@ -1,4 +1,4 @@
-import { mayPassOnRetry } from './outbound-http';
+import { mayPassOnRetry, retryAfter } from './outbound-http';
 
 describe('mayPassOnRetry', () => {
   const answered = (status: number) => ({ ok: status >= 200 && status < 300, status, error: `HTTP ${status}` });
@@ -15,5 +15,22 @@ describe('mayPassOnRetry', () => {
     expect(mayPassOnRetry({ ok: false, status: null, error: 'timed out after 10000 ms' })).toBe(true);
     expect(mayPassOnRetry({ ok: false, status: null, error: 'request failed: ECONNREFUSED' })).toBe(true);
     expect(mayPassOnRetry({ ok: false, status: null, error: 'refused: url must use https', permanent: true })).toBe(false);
+  });
+});
+
+describe('retryAfter (a Retry-After header, as milliseconds from now)', () => {
+  const now = Date.parse('2026-12-07T12:00:00Z');
+
+  it('should read seconds and HTTP dates, at most an hour, and a date past as now', () => {
+    expect(retryAfter('120', now)).toBe(120_000);
+    expect(retryAfter(' 0 ', now)).toBe(0);
+    expect(retryAfter('Mon, 07 Dec 2026 12:05:00 GMT', now)).toBe(300_000);
+    expect(retryAfter('Mon, 07 Dec 2026 11:00:00 GMT', now)).toBe(0);
+    expect(retryAfter('86400', now)).toBe(3_600_000);
+    expect(retryAfter(['30', '60'], now)).toBe(30_000);
+  });
+
+  it('should ignore a header that is absent, empty or unreadable', () => {
+    for (const header of [undefined, '', 'soon', '-5', '1.5']) expect({ header, ms: retryAfter(header, now) }).toEqual({ header, ms: undefined });
   });
 });

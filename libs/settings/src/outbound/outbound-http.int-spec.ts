@@ -93,6 +93,9 @@ describe(OutboundHttp.name, () => {
     expect(await outbound.post(org.orgId, { url: sink.url, messageId: 'm', body: {} })).toEqual({ ok: false, status: 500, error: 'HTTP 500' });
     sink.respondWith(302);
     expect(await outbound.post(org.orgId, { url: sink.url, messageId: 'm', body: {} })).toMatchObject({ ok: false, status: 302 });
+    // and says when the receiver asked to be asked again
+    sink.respondWith(503, 0, { 'retry-after': '120' });
+    expect(await outbound.post(org.orgId, { url: sink.url, messageId: 'm', body: {} })).toEqual({ ok: false, status: 503, error: 'HTTP 503', retryAfterMs: 120_000 });
   });
 
   it('should give up at the timeout', async () => {

@@ -34,6 +34,8 @@ export interface OutboundResult {
    * to is not allowed, its host name does not exist, or its body cannot be written. See `mayPassOnRetry`.
    */
   readonly permanent?: true;
+  /** What the answer's `Retry-After` asked for (a 429 or 503 says when to come back), in ms, at most an hour. */
+  readonly retryAfterMs?: number;
 }
 
 /**
@@ -294,7 +296,7 @@ async function exchange(
   signal: AbortSignal,
   timeoutMs: number,
 ): Promise<OutboundResult> {
-  const { statusCode: status, body } = await pool.request({
+  const { statusCode: status, body, headers: answer } = await pool.request({
     method: 'POST',
     path,
     headers,
@@ -321,7 +323,19 @@ async function exchange(
   } catch (err) {
     if (!tooLong) throw err;
   }
-  return status >= 200 && status < 300 ? { ok: true, status, error: null } : { ok: false, status, error: `HTTP ${status}` };
+  if (status >= 200 && status < 300) return { ok: true, status, error: null };
+  const retryAfterMs = retryAfter(answer['retry-after'], Date.now());
+  return retryAfterMs === undefined ? { ok: false, status, error: `HTTP ${status}` } : { ok: false, status, error: `HTTP ${status}`, retryAfterMs };
+}
+
+/** A `Retry-After` header (seconds, or an HTTP date) as milliseconds from `now`, at most an hour; undefined when absent or unreadable. */
+export function retryAfter(header: string | string[] | undefined, now: number): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value.trim() === '') return undefined;
+  const v = value.trim();
+  // delay-seconds, or an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`): Date.parse alone takes "1.5" for a date
+  const ms = /^\d+$/.test(v) ? Number(v) * 1000 : /^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(v) ? Date.parse(v) - now : NaN;
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), 3_600_000) : undefined;
 }
 
 const TIMED_OUT = Symbol('timed out');
