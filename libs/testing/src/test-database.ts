@@ -47,3 +47,29 @@ export async function createTestDatabase(): Promise<{ name: string; url: string;
     drop: () => withAdmin(async (c) => void (await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))),
   };
 }
+
+/**
+ * For a migration's suite: a fresh migrated database and one client to it, made before the suite's tests and dropped
+ * after them (this registers the suite's beforeAll and afterAll). The suite undoes and redoes migrations on it.
+ */
+export function migrationTestDatabase(): { readonly url: string; readonly client: Client } {
+  let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  let client: Client | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    client = new Client({ connectionString: db.url });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end();
+    await db?.drop();
+  });
+  return {
+    get url() {
+      return db!.url;
+    },
+    get client() {
+      return client!;
+    },
+  };
+}

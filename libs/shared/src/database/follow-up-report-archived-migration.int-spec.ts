@@ -1,6 +1,5 @@
-import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase } from '@app/testing';
+import { migrationTestDatabase } from '@app/testing';
 import { runMigrations, undoMigrationsThrough } from './migrate';
 
 /**
@@ -11,26 +10,15 @@ import { runMigrations, undoMigrationsThrough } from './migrate';
  * it (undone to before it, filled, done again), with counts checked against a tally computed here.
  */
 describe('migration 0033: follow-up report counts only ACTIVE contacts', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let client: Client;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    client = new Client({ connectionString: db.url });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client.end();
-    await db.drop();
-  });
+  const db = migrationTestDatabase();
 
   /** The report's "no agent" key (SPEC §8). */
   const NO_AGENT = '00000000-0000-0000-0000-000000000000';
   const INDEX = 'fu_report_follow_ups_explicit_ix';
 
-  const hasIndex = async () => (await client.query(`SELECT 1 FROM pg_indexes WHERE tablename = 'fu_report_follow_ups' AND indexname = $1`, [INDEX])).rowCount === 1;
+  const hasIndex = async () => (await db.client.query(`SELECT 1 FROM pg_indexes WHERE tablename = 'fu_report_follow_ups' AND indexname = $1`, [INDEX])).rowCount === 1;
   const hasColumn = async () =>
-    (await client.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'fu_report_contacts' AND column_name = 'archived'`)).rowCount === 1;
+    (await db.client.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'fu_report_contacts' AND column_name = 'archived'`)).rowCount === 1;
 
   /** Undoes the migrations down to 0033, the ones after it first. */
   const undo = () => undoMigrationsThrough(db.url, 'FollowUpReportArchived1700000000033');
@@ -92,20 +80,20 @@ describe('migration 0033: follow-up report counts only ACTIVE contacts', () => {
     return [...cells.values()].sort(byKey);
   };
   const cells = async (): Promise<Cell[]> =>
-    (await client.query<Omit<Cell, 'slot'> & { slot: Date }>('SELECT org_id, agent_id, slot, open, snoozed FROM fu_report_open')).rows
+    (await db.client.query<Omit<Cell, 'slot'> & { slot: Date }>('SELECT org_id, agent_id, slot, open, snoozed FROM fu_report_open')).rows
       .map((r) => ({ ...r, slot: r.slot.toISOString() }))
       .sort(byKey);
   const followUps = async () =>
-    (await client.query('SELECT follow_up_id, org_id, contact_id, agent_id, slot, snoozed FROM fu_report_follow_ups ORDER BY follow_up_id')).rows;
+    (await db.client.query('SELECT follow_up_id, org_id, contact_id, agent_id, slot, snoozed FROM fu_report_follow_ups ORDER BY follow_up_id')).rows;
 
   /** The state 0033 must leave: flags from `contacts`, counts of ACTIVE contacts only, no empty cell, the index. */
   const expectDone = async (asInserted: unknown[]) => {
     expect(await hasColumn()).toBe(true);
     expect(await hasIndex()).toBe(true);
-    const { rows: flags } = await client.query<{ contact_id: string; archived: boolean }>('SELECT contact_id, archived FROM fu_report_contacts');
+    const { rows: flags } = await db.client.query<{ contact_id: string; archived: boolean }>('SELECT contact_id, archived FROM fu_report_contacts');
     expect(new Map(flags.map((r) => [r.contact_id, r.archived]))).toEqual(new Map(contacts.map((c) => [c.id, c.status === 'ARCHIVED'])));
     expect(await cells()).toEqual(tally(contacts.filter((c) => c.status === 'ACTIVE')));
-    expect((await client.query('SELECT 1 FROM fu_report_open WHERE open = 0 AND snoozed = 0')).rowCount).toBe(0);
+    expect((await db.client.query('SELECT 1 FROM fu_report_open WHERE open = 0 AND snoozed = 0')).rowCount).toBe(0);
     expect(await followUps()).toEqual(asInserted); // archived contacts' open follow-ups stay tracked
   };
 
@@ -118,14 +106,14 @@ describe('migration 0033: follow-up report counts only ACTIVE contacts', () => {
     // As the projection wrote them before 0033: every contact's open follow-ups counted, archived or not.
     let n = 0;
     for (const c of contacts) {
-      await client.query(
+      await db.client.query(
         `INSERT INTO contacts (id, org_id, name, phone, timezone, lead_quality, lead_status, assigned_agent_id, tags, campaign_id, status, version, created_at, updated_at)
          VALUES ($1, $2, 'Lead', $3, 'UTC', 'WARM', 'New', $4, '{}', NULL, $5, 1, now(), now())`,
         [c.id, c.org, `+1415${String(9000000 + n++)}`, c.agent, c.status],
       );
-      await client.query('INSERT INTO fu_report_contacts (contact_id, agent_id) VALUES ($1, $2)', [c.id, c.agent]);
+      await db.client.query('INSERT INTO fu_report_contacts (contact_id, agent_id) VALUES ($1, $2)', [c.id, c.agent]);
       for (const f of c.open) {
-        await client.query(
+        await db.client.query(
           'INSERT INTO fu_report_follow_ups (follow_up_id, org_id, contact_id, agent_id, slot, snoozed) VALUES ($1, $2, $3, $4, $5, $6)',
           [randomUUID(), c.org, c.id, f.own, f.slot, f.snoozed],
         );
@@ -133,7 +121,7 @@ describe('migration 0033: follow-up report counts only ACTIVE contacts', () => {
     }
     const inserted = tally(contacts);
     for (const cell of inserted) {
-      await client.query('INSERT INTO fu_report_open (org_id, agent_id, slot, open, snoozed) VALUES ($1, $2, $3, $4, $5)', [
+      await db.client.query('INSERT INTO fu_report_open (org_id, agent_id, slot, open, snoozed) VALUES ($1, $2, $3, $4, $5)', [
         cell.org_id,
         cell.agent_id,
         cell.slot,

@@ -1,6 +1,5 @@
-import { Client } from 'pg';
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase } from '@app/testing';
+import { migrationTestDatabase } from '@app/testing';
 import { runMigrations, undoMigrationsThrough } from './migrate';
 
 /**
@@ -10,23 +9,12 @@ import { runMigrations, undoMigrationsThrough } from './migrate';
  * leave the table and its indexes as 0027 and 0028 had them.
  */
 describe('migration 0029: follow_ups.contact_agent_id', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let client: Client;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    client = new Client({ connectionString: db.url });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client.end();
-    await db.drop();
-  });
+  const db = migrationTestDatabase();
 
   const indexes = async () =>
-    (await client.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename = 'follow_ups' ORDER BY indexname`)).rows.map((r) => r.indexname);
+    (await db.client.query<{ indexname: string }>(`SELECT indexname FROM pg_indexes WHERE tablename = 'follow_ups' ORDER BY indexname`)).rows.map((r) => r.indexname);
   const hasColumn = async () =>
-    (await client.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'follow_ups' AND column_name = 'contact_agent_id'`)).rowCount === 1;
+    (await db.client.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'follow_ups' AND column_name = 'contact_agent_id'`)).rowCount === 1;
 
   /** Undoes the migrations down to 0029, the ones after it first. */
   const undo = () => undoMigrationsThrough(db.url, 'FollowUpsContactAgent1700000000029');
@@ -50,7 +38,7 @@ describe('migration 0029: follow_ups.contact_agent_id', () => {
     ];
     let n = 0;
     for (const c of contacts) {
-      await client.query(
+      await db.client.query(
         `INSERT INTO contacts (id, org_id, name, phone, timezone, lead_quality, lead_status, assigned_agent_id, tags, campaign_id, status, version, created_at, updated_at)
          VALUES ($1, $2, 'Lead', $3, 'UTC', 'WARM', 'New', $4, '{}', NULL, 'ACTIVE', 1, now(), now())`,
         [c.id, c.org, `+1415${String(9000000 + n++)}`, c.agent],
@@ -60,7 +48,7 @@ describe('migration 0029: follow_ups.contact_agent_id', () => {
         ['follow_up', bob],
         ['note', null],
       ] as const) {
-        await client.query(
+        await db.client.query(
           `INSERT INTO follow_ups (id, org_id, contact_id, kind, resolved, status, type, scheduled_at, agent_id, created_at, updated_at)
            VALUES (gen_random_uuid(), $1, $2, $3, $3 = 'note', CASE WHEN $3 = 'note' THEN 'note' ELSE 'scheduled' END,
                    CASE WHEN $3 = 'note' THEN NULL ELSE 'call' END, now(), $4, now(), now())`,
@@ -70,7 +58,7 @@ describe('migration 0029: follow_ups.contact_agent_id', () => {
     }
 
     expect(await runMigrations(db.url)).toContain('FollowUpsContactAgent1700000000029');
-    const { rows } = await client.query(
+    const { rows } = await db.client.query(
       `SELECT f.contact_id, f.kind, f.agent_id, f.contact_agent_id FROM follow_ups f WHERE f.contact_id = ANY ($1::uuid[]) ORDER BY f.contact_id, f.kind, f.agent_id NULLS FIRST`,
       [contacts.map((c) => c.id)],
     );
@@ -84,7 +72,7 @@ describe('migration 0029: follow_ups.contact_agent_id', () => {
     // the routed agent as the list asks for it: a row's own agent, else its contact's
     const routed = async (org: string, agent: string) =>
       (
-        await client.query(`SELECT count(*)::int AS n FROM follow_ups WHERE org_id = $1 AND kind = 'follow_up' AND coalesce(agent_id, contact_agent_id) = $2`, [org, agent])
+        await db.client.query(`SELECT count(*)::int AS n FROM follow_ups WHERE org_id = $1 AND kind = 'follow_up' AND coalesce(agent_id, contact_agent_id) = $2`, [org, agent])
       ).rows[0].n;
     expect(await routed(orgA, ana)).toBe(1); // Ana's contact's inheriting one
     expect(await routed(orgA, bob)).toBe(4); // Bob's own (one per contact of the org) and the inheriting one of his contact
