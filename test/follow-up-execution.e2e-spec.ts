@@ -595,12 +595,18 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(Date.parse(retrying.nextAttemptAt!) - Date.now()).toBeGreaterThan(3500 * SECOND);
     });
 
-    it.concurrent('should fail the attempt when the dialler refuses the dial request for good (a 4xx)', async () => {
+    /** A call follow-up due now, of `maxAttempts`, for an org whose dialler answers every dial request `status`. */
+    const dialledAnswering = async (status: number, maxAttempts: number, settings: Record<string, unknown> = {}) => {
       const dialler = await sink();
-      dialler.respondWith(422);
-      const o = await setup({ dialler: { url: dialler.url } });
+      dialler.respondWith(status);
+      const o = await setup({ dialler: { url: dialler.url }, ...settings });
       const c = await createContact(o);
-      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0), maxAttempts: 2 });
+      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0), maxAttempts });
+      return { dialler, o, c, f };
+    };
+
+    it.concurrent('should fail the attempt when the dialler refuses the dial request for good (a 4xx)', async () => {
+      const { dialler, o, f } = await dialledAnswering(422, 2);
       const failed = await waitFor(o, f.id, { status: 'failed' });
       expect(failed).toMatchObject({ attempts: 2, lastError: 'HTTP 422' });
       expect(requestsFor(dialler, f.id).map((r) => r.body.attempt)).toEqual([1, 2]);
@@ -609,11 +615,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
     it.concurrent('should send the dial request again, counting no attempt, while the dialler is unavailable', async () => {
       // Regression: a 503 from a dialler that was restarting failed the attempt, and with the defaults a dialler away
       // for half an hour failed every callback due meanwhile. SPEC §5: a dialled attempt ends with a call or its timeout.
-      const dialler = await sink();
-      dialler.respondWith(503);
-      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 60, retryDelaySeconds: 3600 });
-      const c = await createContact(o);
-      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0), maxAttempts: 3 });
+      const { dialler, o, c, f } = await dialledAnswering(503, 3, { attemptTimeoutSeconds: 60, retryDelaySeconds: 3600 });
       await eventually(() => expect(requestsFor(dialler, f.id)).toHaveLength(2));
       dialler.respondWith(200);
       // sent again (3 s after the first refusal, then 6 s: a twentieth and a tenth of the timeout) until it is taken
@@ -631,12 +633,8 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
     });
 
     it.concurrent('should fail the attempt once no request fits in its timeout when the dialler stays unavailable', async () => {
-      const dialler = await sink();
-      dialler.respondWith(503);
       // timeout 6 s: sent again after 1 s and 2 s; the next would come within the attempt's redial margin (its last 3 s)
-      const o = await setup({ dialler: { url: dialler.url }, attemptTimeoutSeconds: 6, retryDelaySeconds: 3600 });
-      const c = await createContact(o);
-      const f = await schedule(o, c.id, { type: 'call', scheduledAt: iso(0), maxAttempts: 2 });
+      const { dialler, o, c, f } = await dialledAnswering(503, 2, { attemptTimeoutSeconds: 6, retryDelaySeconds: 3600 });
       const retrying = await waitFor(o, f.id, { status: 'scheduled', attempts: 1, lastError: 'HTTP 503' });
       expect(Date.parse(retrying.nextAttemptAt!) - Date.now()).toBeGreaterThan(3000 * SECOND);
       const dials = requestsFor(dialler, f.id);
@@ -726,12 +724,18 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       expect(deferred).toMatchObject({ status: 'scheduled', attempts: 0, scheduledAt: f.scheduledAt });
     });
 
-    it("should leave a text unsent, counted and logged, when the org's window was changed to have no time in common with its campaign's", async () => {
+    /** An org open 08:00-21:00 where it is about noon now, with an SMS sink, and a campaign of its own narrower window. */
+    const noonOrgWithCampaign = async (name: string, window: { start: string; end: string }) => {
       const sms = await sink();
       const noonZone = etcZoneAtLocalHour(12);
       const o = await setup({ callingWindow: { days: ALL_DAYS, start: '08:00', end: '21:00' }, sms: { url: sms.url }, timezone: noonZone });
-      const campaign = await send('post', '/api/campaigns', o.admin, { name: 'Evenings', callingWindow: { days: ALL_DAYS, start: '18:00', end: '20:00' } });
+      const campaign = await send('post', '/api/campaigns', o.admin, { name, callingWindow: { days: ALL_DAYS, ...window } });
       expect(campaign.status).toBe(201);
+      return { sms, noonZone, o, campaign };
+    };
+
+    it("should leave a text unsent, counted and logged, when the org's window was changed to have no time in common with its campaign's", async () => {
+      const { sms, noonZone, o, campaign } = await noonOrgWithCampaign('Evenings', { start: '18:00', end: '20:00' });
       // later the org's window shrinks to mornings: the campaign's evenings no longer meet it
       expect((await send('patch', '/api/settings', o.admin, { callingWindow: { days: ALL_DAYS, start: '08:00', end: '12:00' } })).status).toBe(200);
       const c = await createContact(o, { timezone: noonZone, campaignId: campaign.body.id });
@@ -759,11 +763,7 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
     });
 
     it("should hold a text a crash left in flight while its window never opens, and send it once, under its webhook-id, when the window is widened", async () => {
-      const sms = await sink();
-      const noonZone = etcZoneAtLocalHour(12);
-      const o = await setup({ callingWindow: { days: ALL_DAYS, start: '08:00', end: '21:00' }, sms: { url: sms.url }, timezone: noonZone });
-      const campaign = await send('post', '/api/campaigns', o.admin, { name: 'Lunch', callingWindow: { days: ALL_DAYS, start: '11:00', end: '14:00' } });
-      expect(campaign.status).toBe(201);
+      const { sms, noonZone, o, campaign } = await noonOrgWithCampaign('Lunch', { start: '11:00', end: '14:00' });
       const c = await createContact(o, { timezone: noonZone, campaignId: campaign.body.id });
       // due in an hour: its job waits; a worker counted the attempt (by hand here) and died before the provider had it
       const f = await schedule(o, c.id, { type: 'sms', message: 'Your quote is ready', scheduledAt: iso(3600_000) });
