@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { Clock, Database } from '@app/shared';
 import { HandlesJob, JobHandler, JobQueues, QueueName } from '@app/queue';
-import { OrgSettings, settingsStream, SettingsRepository } from '@app/settings';
-import { CallingWindow, checkWindow, effectiveWindow } from '@app/contacts';
+import { settingsStream, SettingsRepository } from '@app/settings';
 import { executeJob } from '../follow-up.jobs';
 import { BRING_FORWARD_DEFERRED, BringForwardPayload } from './bring-forward.jobs';
-import { DeferredFollowUp, deferredFollowUps, LogPosition } from './deferred-follow-ups';
+import { deferredFollowUps, LogPosition } from './deferred-follow-ups';
+import { opensSooner } from './opens-sooner';
 
 /**
  * The sweep after an org's calling window or timezone changed (WindowChangeJobSource): the delayed execute jobs of its
@@ -61,21 +61,4 @@ export class BringForwardDeferredHandler implements JobHandler<BringForwardPaylo
 
   /** Follow-ups read a query (a test lowers it to walk several pages). */
   static PAGE = 1000;
-}
-
-/**
- * Whether the window as it is now opens for the follow-up sooner than the opening it waits for: open now, or opening
- * before its job's time. Only those are run again: a change that leaves a follow-up's next opening where it was (a later
- * end, at the lead's night) would only defer it again, an event and a job each, for every deferred follow-up of the org
- * at every edit. Worked out as the executor does (the contact's zone or the org's, the campaign's narrowing); a window
- * that cannot be read is left to the executor.
- */
-export function opensSooner(f: DeferredFollowUp, settings: Pick<OrgSettings, 'callingWindow' | 'timezone'>, now: Date): boolean {
-  try {
-    const check = checkWindow(now, f.timezone ?? settings.timezone, effectiveWindow(settings.callingWindow as CallingWindow, f.campaignWindow));
-    const opening = check.inWindow ? now : check.nextOpening;
-    return opening !== null && opening.getTime() < Date.parse(f.nextAttemptAt);
-  } catch {
-    return true;
-  }
 }

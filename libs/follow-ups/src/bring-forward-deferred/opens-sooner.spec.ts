@@ -1,5 +1,5 @@
 import { WeekDay } from '@app/settings';
-import { opensSooner } from './bring-forward-deferred.handler';
+import { opensSooner } from './opens-sooner';
 
 /** 2026-03-04 (a Wednesday) 03:00 in New York (08:00 UTC); deferred to the 08:00 opening there (13:00 UTC). */
 const now = new Date('2026-03-04T08:00:00Z');
