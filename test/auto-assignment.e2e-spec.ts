@@ -843,6 +843,17 @@ describe('auto lead assignment (SPEC §7)', () => {
       expect((await get(`/api/users/${Ann.id}`, k)).body).toMatchObject({ name: 'Ann', role: 'agent', active: true, timezone: 'UTC' });
     });
 
+    it('should take an IANA link (US/Eastern) as a timezone but refuse an abbreviation Intl reads as another zone (PST)', async () => {
+      const o = await setup([{ name: 'Ann' }]);
+      const k = o.admin.apiKey;
+      const { Ann } = o.agents;
+      const res = await patch(`/api/users/${Ann.id}`, k, { timezone: 'PST' });
+      expectError(res, 400, 'Bad Request');
+      expect(fieldsNamed(res)).toEqual(['timezone']);
+      expect((await post('/api/users', k, { name: 'Pat', role: 'agent', timezone: 'PST' })).status).toBe(400);
+      expect((await patch(`/api/users/${Ann.id}`, k, { timezone: 'US/Eastern' })).body).toMatchObject({ timezone: 'US/Eastern' });
+    });
+
     // name and active always have a value: null is refused, not stored (a timezone's null means the org's: settings.e2e-spec)
     it('should refuse null for a field that cannot be cleared with 400 naming it', async () => {
       const o = await setup([{ name: 'Ann' }]);

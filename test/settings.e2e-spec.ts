@@ -163,6 +163,7 @@ describe('settings (SPEC §7)', () => {
 
     it.each<[string, Record<string, unknown>, string[]]>([
       ['a timezone that is not IANA', { timezone: 'Mars/Olympus' }, ['timezone']],
+      ['an abbreviation Intl reads as another zone (IST: Asia/Kolkata)', { timezone: 'IST' }, ['timezone']],
       ['an empty list of days', { callingWindow: { days: [] } }, ['callingWindow.days']],
       ['an unknown day', { callingWindow: { days: ['mon', 'someday'] } }, ['callingWindow.days']],
       ['a repeated day', { callingWindow: { days: ['mon', 'tue', 'mon'] } }, ['callingWindow.days']],

@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { Command, CommandRunner, Option } from 'nest-commander';
-import { IANAZone } from 'luxon';
+import { isIanaTimeZone } from '@app/shared';
 import { ProjectionRebuilder, ProjectionRegistry } from '@app/event-store';
 import { JobReconciler } from '@app/queue';
 import { CreateOrganizationCommand, CreateOrganizationResult, hashApiKey } from '@app/tenancy';
@@ -24,7 +24,7 @@ export class OrgCreateCommand extends CommandRunner {
   async run(_: string[], options: { name?: string; timezone?: string }): Promise<void> {
     if (!options.name?.trim()) throw new Error('--name is required');
     const timezone = options.timezone ?? 'UTC';
-    if (!IANAZone.isValidZone(timezone)) throw new Error(`--timezone ${timezone} is not an IANA time zone`);
+    if (!isIanaTimeZone(timezone)) throw new Error(`--timezone ${timezone} is not an IANA time zone`);
     const r = await this.commands.execute<CreateOrganizationCommand, CreateOrganizationResult>(new CreateOrganizationCommand(options.name.trim(), timezone));
     // known valid from the start, as a key the API issues (AuthFailureLimit.issued); lost if Redis does not answer
     await this.failures.issued(hashApiKey(r.adminKey));

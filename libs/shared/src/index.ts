@@ -15,3 +15,4 @@ export * from './trust-cache';
 export * from './group-by';
 export * from './database/pg-array';
 export * from './net/ip-address';
+export * from './time-zone';

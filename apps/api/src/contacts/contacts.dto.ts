@@ -8,7 +8,6 @@ import {
   IsNotEmpty,
   IsOptional,
   IsString,
-  IsTimeZone,
   IsUUID,
   Matches,
   MaxLength,
@@ -21,7 +20,7 @@ import {
 } from 'class-validator';
 import { CONTACT_STATUSES, ContactStatus, LEAD_QUALITIES, LEAD_STATUSES, LeadQuality, LeadStatus } from '@app/contacts';
 import { END_HH_MM, HH_MM } from '@app/settings';
-import { DigitsParam, E164, PageQuery, TagsField } from '../http/common.dto';
+import { DigitsParam, E164, IsIanaTimeZone, PageQuery, TagsField } from '../http/common.dto';
 
 export class CreateContactDto {
   @ApiProperty({ example: 'Sarah Lee' })
@@ -37,7 +36,7 @@ export class CreateContactDto {
 
   @ApiPropertyOptional({ description: "IANA time zone; default: the organization's, following its changes", example: 'America/Los_Angeles' })
   @IsOptional()
-  @IsTimeZone()
+  @IsIanaTimeZone()
   timezone?: string;
 
   @ApiPropertyOptional({ enum: LEAD_QUALITIES, default: 'WARM' })
@@ -75,7 +74,7 @@ export class UpdateContactDto {
 
   @ApiPropertyOptional({ type: String, description: "IANA time zone; null: the organization's, following its changes", nullable: true })
   @ValidateIf((_, v) => v !== undefined && v !== null)
-  @IsTimeZone()
+  @IsIanaTimeZone()
   timezone?: string | null;
 
   @ApiPropertyOptional({ enum: LEAD_QUALITIES })

@@ -1,8 +1,8 @@
 import { applyDecorators, ArgumentMetadata, ParseUUIDPipe } from '@nestjs/common';
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { NotFoundError } from '@app/shared';
+import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateBy, ValidationOptions } from 'class-validator';
+import { isIanaTimeZone, NotFoundError } from '@app/shared';
 
 /** ParseUUIDPipe, answering the id in lower case (see lowercaseUuids in validation.pipe.ts). */
 class LowerCaseUuidPipe extends ParseUUIDPipe {
@@ -19,6 +19,19 @@ export const uuidParam = (what: string) => new LowerCaseUuidPipe({ exceptionFact
  * (Number() took them, so `limit=1e2` was 100 here and a 400 on the hub); anything else is NaN, which IsInt refuses.
  */
 export const DigitsParam = () => Transform(({ value }) => (typeof value === 'string' && /^[0-9]+$/.test(value) ? Number(value) : Number.NaN));
+
+/**
+ * A name of the IANA time-zone database. class-validator's IsTimeZone asks Intl, which also takes Java's three-letter
+ * ids (BST: Asia/Dhaka, IST: Asia/Kolkata): see @app/shared time-zone.
+ */
+export const IsIanaTimeZone = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isIanaTimeZone',
+      validator: { validate: (v: unknown) => isIanaTimeZone(v), defaultMessage: (args) => `${args?.property} must be an IANA time zone such as Europe/London` },
+    },
+    options,
+  );
 
 export class PageQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })

@@ -11,7 +11,6 @@ import {
   IsObject,
   IsOptional,
   IsString,
-  IsTimeZone,
   Matches,
   Max,
   MaxLength,
@@ -36,6 +35,7 @@ import {
   WEEK_DAYS,
   WeekDay,
 } from '@app/settings';
+import { IsIanaTimeZone } from '../http/common.dto';
 
 /** Absent is fine; null is not (unlike @IsOptional, which lets null through). */
 const Optional = () => ValidateIf((_o, v) => v !== undefined);
@@ -140,7 +140,7 @@ export class UpdateSettingsDto {
   @ApiPropertyOptional({ example: 'Europe/London', description: 'IANA time zone' })
   @Optional()
   @IsString()
-  @IsTimeZone({ message: 'timezone must be an IANA time zone such as Europe/London' })
+  @IsIanaTimeZone({ message: 'timezone must be an IANA time zone such as Europe/London' })
   timezone?: string;
 
   @ApiPropertyOptional({ type: CallingWindowPatchDto })

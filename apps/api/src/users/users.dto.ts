@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, IsTimeZone, MaxLength, ValidateIf } from 'class-validator';
+import { IsBoolean, IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { ROLES, Role } from '@app/shared';
+import { IsIanaTimeZone } from '../http/common.dto';
 
 export class CreateUserDto {
   @ApiProperty({ example: 'Sarah Lee' })
@@ -32,7 +33,7 @@ export class CreateUserDto {
 
   @ApiPropertyOptional({ description: "IANA time zone; default: the organization's, following its changes", example: 'Europe/London' })
   @IsOptional()
-  @IsTimeZone()
+  @IsIanaTimeZone()
   timezone?: string;
 }
 
@@ -60,7 +61,7 @@ export class UpdateUserDto {
 
   @ApiPropertyOptional({ type: String, description: "IANA time zone; null: the organization's, following its changes", nullable: true })
   @ValidateIf((_, v) => v !== undefined && v !== null)
-  @IsTimeZone()
+  @IsIanaTimeZone()
   timezone?: string | null;
 
   @ApiPropertyOptional({ description: 'false: their keys stop working and auto-assignment no longer picks them' })

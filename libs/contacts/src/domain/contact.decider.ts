@@ -51,7 +51,7 @@ import {
   isOpenFollowUpStatus,
   isFinalCallStatus,
 } from './contact.events';
-import { isHttpUrl, isOneOf, isoUtc, normaliseTags, optionalText, requireText, sameTags, validName, validPhone, validTimeZone } from './contact.invariants';
+import { isHttpUrl, isOneOf, isoUtc, normaliseTags, optionalText, requireText, sameTags, validName, validPhone, newTimeZone } from './contact.invariants';
 import { leadStatusAfterFollowUpScheduled, nextLeadStatus } from './lead-status';
 import { ReassignLead, RecycleStreak, decideReassignment, recycleAfter } from './reassignment';
 import { FollowUpCommand, FollowUpState, callAttemptEvents, callEnd, decideFollowUp, evolveFollowUp, followUpFromScheduled, isCallAttemptCandidate } from './follow-up.decider';
@@ -404,7 +404,7 @@ function createContact(c: CreateContact, state: ContactState): ContactEvent[] {
         contactId: c.contactId,
         name: validName(c.name),
         phone: validPhone(c.phone),
-        timezone: c.timezone == null ? null : validTimeZone(c.timezone),
+        timezone: c.timezone == null ? null : newTimeZone(c.timezone),
         leadQuality,
         leadStatus: INITIAL_LEAD_STATUS,
         assignedAgentId: c.assignedAgentId ?? null,
@@ -430,7 +430,7 @@ function updateContact(c: UpdateContact, state: ContactState): ContactEvent[] {
     if (phone !== state.phone) changes.phone = phone;
   }
   if (c.timezone !== undefined) {
-    const timezone = c.timezone === null ? null : validTimeZone(c.timezone);
+    const timezone = c.timezone === null ? null : newTimeZone(c.timezone);
     if (timezone !== state.timezone) changes.timezone = timezone;
   }
   if (c.tags !== undefined) {

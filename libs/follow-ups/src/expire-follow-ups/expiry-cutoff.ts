@@ -1,5 +1,4 @@
-import { isIanaTimeZone } from '@app/contacts';
-import { localDayNumber, localDayStart } from '@app/shared';
+import { isKnownTimeZone, localDayNumber, localDayStart } from '@app/shared';
 
 /**
  * The instant before which an open follow-up due then has expired at `now`: the start of local day today − N, in
@@ -15,6 +14,6 @@ import { localDayNumber, localDayStart } from '@app/shared';
  * checks the two against each other around cutoffs in zones with such days.
  */
 export function expiryCutoff(now: Date, timezone: string, expireAfterDays: number): Date {
-  if (!isIanaTimeZone(timezone)) throw new Error(`unknown time zone ${JSON.stringify(timezone)}`);
+  if (!isKnownTimeZone(timezone)) throw new Error(`unknown time zone ${JSON.stringify(timezone)}`);
   return localDayStart(localDayNumber(now, timezone) - expireAfterDays, timezone);
 }

@@ -11,6 +11,7 @@ describe(settingsProblems.name, () => {
 
   it.each<[string, Record<string, unknown>, string]>([
     ['a timezone that is not IANA', { timezone: 'Mars/Olympus' }, 'timezone'],
+    ['an abbreviation Intl reads as another zone (BST: Asia/Dhaka)', { timezone: 'BST' }, 'timezone'],
     ['an empty list of days', { callingWindow: { days: [] } }, 'callingWindow.days'],
     ['an unknown day', { callingWindow: { days: ['mon', 'funday'] } }, 'callingWindow.days'],
     ['a repeated day', { callingWindow: { days: ['mon', 'mon'] } }, 'callingWindow.days'],
@@ -51,6 +52,13 @@ describe(settingsProblems.name, () => {
     ['51 hosts', { webhooks: { allowHttpHosts: Array.from({ length: 51 }, (_, i) => `h${i}.example.com`) } }, 'webhooks.allowHttpHosts'],
   ])('should name the field for %s', (_what, patch, field) => {
     expect(fieldsOf(patch)).toEqual([field]);
+  });
+
+  it('should leave alone a stored zone an earlier version took (an abbreviation) when the change is to another field', () => {
+    const stored: PublicSettings = { ...DEFAULT_SETTINGS, timezone: 'IST' };
+    expect(settingsProblems(mergeSettings(stored, { snoozeDays: 2 }), { snoozeDays: 2 })).toEqual([]);
+    expect(settingsProblems(mergeSettings(stored, { timezone: 'IST' }), { timezone: 'IST' }).map((p) => p.field)).toEqual(['timezone']);
+    expect(settingsProblems(mergeSettings(stored, { timezone: 'Asia/Kolkata' }), { timezone: 'Asia/Kolkata' })).toEqual([]);
   });
 
   it('should accept an end of 24:00, the end of the day, after any start', () => {

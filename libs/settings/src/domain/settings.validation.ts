@@ -1,6 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { IANAZone } from 'luxon';
-import { ValidationError } from '@app/shared';
+import { isIanaTimeZone, isKnownTimeZone, ValidationError } from '@app/shared';
 import { isIpLiteral, isPublicAddress } from '@app/shared';
 import {
   ASSIGNMENT_SCOPES,
@@ -89,7 +88,9 @@ export function settingsProblems(s: PublicSettings, patch: SettingsPatch = {}): 
     if (!isInt(value, min, max)) add(field, `must be an integer from ${min} to ${max}`);
   };
 
-  if (typeof s.timezone !== 'string' || !IANAZone.isValidZone(s.timezone)) add('timezone', 'must be an IANA time zone such as Europe/London');
+  // A zone the client sends must be an IANA name; one stored before that rule (an abbreviation Intl reads) stays valid.
+  const zoneOk = patch.timezone !== undefined ? isIanaTimeZone(s.timezone) : isKnownTimeZone(s.timezone);
+  if (!zoneOk) add('timezone', 'must be an IANA time zone such as Europe/London');
 
   const cw = s.callingWindow;
   if (!isObject(cw)) add('callingWindow', 'must be an object');
