@@ -712,6 +712,29 @@ describe('calls (SPEC §3, §4, §9)', () => {
       await expectNothingRecorded(id);
     });
 
+    it("should answer 400 naming followUpId when the follow-up is another contact's, unknown, or another org's, and take the rest of a batch", async () => {
+      const other = await newContact();
+      const theirs = await send('post', `/api/contacts/${other}/follow-ups`, admin.apiKey, { type: 'call', scheduledAt: iso(24 * HOUR) });
+      expect(theirs.status).toBe(201);
+      const foreignFollowUp = await send('post', `/api/contacts/${await newForeignContact()}/follow-ups`, foreign.adminKey, { scheduledAt: iso(24 * HOUR) });
+      expect(foreignFollowUp.status).toBe(201);
+      const id = await newContact();
+      for (const followUpId of [theirs.body.id, randomUUID(), foreignFollowUp.body.id]) {
+        for (const status of ['Called', 'In-progress']) {
+          const res = await push(id, { followUpId, status, durationSec: status === 'Called' ? 30 : 0 });
+          expectError(res, 400);
+          expect(fieldsNamed(res)).toEqual(['followUpId']);
+        }
+      }
+      await expectNothingRecorded(id);
+      // its own follow-up is named and kept
+      const own = await send('post', `/api/contacts/${id}/follow-ups`, admin.apiKey, { type: 'call', scheduledAt: iso(24 * HOUR) });
+      const res = await batch([callBody(id, { followUpId: theirs.body.id }), callBody(id, { followUpId: own.body.id })]);
+      expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(['rejected', 'accepted']);
+      expect(res.body.results[0].error).toMatch(/^followUpId /);
+      expect((await callsOf(id)).map((c) => c.followUpId)).toEqual([own.body.id]);
+    });
+
     it('should answer 404 when the contact is unknown', async () => {
       const contactId = randomUUID();
       const res = await push(contactId);

@@ -374,9 +374,10 @@ describe('follow-up execution (SPEC §5 execution, §7 calling window)', () => {
       await sleep(1600); // past attemptTimeoutSeconds
       expect(await followUp(o, f.id)).toMatchObject({ status: 'queued', attempts: 1, lastError: null, resolvedAt: null });
 
-      // the next final outbound call to the contact ends the attempt, even without followUpId
+      // the next final outbound call to the contact ends the attempt, even without followUpId, and is listed as its call
       await pushCall(o, c.id, { status: 'Called', durationSec: 60 });
       expect(await followUp(o, f.id)).toMatchObject({ status: 'completed', attempts: 1 });
+      expect((await send('get', `/api/calls?contactId=${c.id}`, o.admin)).body.calls).toMatchObject([{ followUpId: f.id }]);
     });
 
     it.concurrent('should still fail a dialled attempt on its timeout when the dialler is removed before the job outbox reaches its start', async () => {

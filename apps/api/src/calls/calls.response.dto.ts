@@ -8,7 +8,11 @@ export class CallRecordDto {
   @ApiProperty({ format: 'uuid' }) agentId: string;
   @ApiProperty({ enum: CALL_DIRECTIONS }) direction: CallDirection;
   @ApiProperty({ enum: CALL_STATUSES }) status: CallStatus;
-  @ApiProperty({ description: 'In-progress: live state, not yet a final call' }) live: boolean;
+  @ApiProperty({
+    description:
+      'In-progress: live state, no final status yet, however long ago it started. GET /api/calls/live shows only those started within LIVE_CALL_MAX_AGE_MS (4 h): an older one whose final status never came is no longer taken as live there',
+  })
+  live: boolean;
   @ApiProperty({ type: 'integer' }) durationSec: number;
   @ApiProperty({ description: 'durationSec > 0' }) connected: boolean;
   @ApiProperty({ format: 'date-time' }) startedAt: string;

@@ -547,9 +547,15 @@ describe(decideContact.name, () => {
       });
 
       it('should keep the note (trimmed), tags, campaign and follow-up id and store startedAt in UTC when the push carries them', () => {
-        given(created)
+        // f9 is an sms follow-up of the contact: named, and no call attempt of it
+        given(created, followUpScheduled({ followUpId: 'f9', type: 'sms', message: 'Hi' }))
           .when(logCall({ note: '  asked for pricing ', tags: ['promo'], campaignId: 'camp2', followUpId: 'f9', startedAt: '2025-03-10T09:00:00-05:00' }))
           .then([callLogged({ note: 'asked for pricing', tags: ['promo'], campaignId: 'camp2', followUpId: 'f9', startedAt: '2025-03-10T14:00:00.000Z' })]);
+      });
+
+      it('should refuse naming followUpId a follow-up that is not one of the contact, live or final', () => {
+        given(created).when(logCall({ followUpId: 'f9' })).thenThrows(ValidationError, { field: 'followUpId' });
+        given(created).when(logCall({ followUpId: 'f9', status: 'In-progress', durationSec: 0 })).thenThrows(ValidationError, { field: 'followUpId' });
       });
 
       it('should refuse naming durationSec when it is negative', () => {

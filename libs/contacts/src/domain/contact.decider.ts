@@ -459,6 +459,11 @@ function updateContact(c: UpdateContact, state: ContactState): ContactEvent[] {
   return events;
 }
 
+/** A call may name only a follow-up of its contact (SPEC §2: the follow-up it was an attempt of): another is bad input. */
+function refuseUnknownFollowUp(call: LogCall['call'], state: ContactState): void {
+  if (call.followUpId != null && !state.followUpIds.has(call.followUpId)) throw new ValidationError('followUpId', 'must be a follow-up of the call\'s contact');
+}
+
 /**
  * Idempotent by callId + status: a known final call with the same status is a duplicate ([]), with another
  * status a conflict; `In-progress` for a call already known is a duplicate or a late live update ([]).
@@ -478,6 +483,7 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
     // (a followUp sent with In-progress is not refused: diallers send the same body when the call starts and when it
     // ends, and the final push is the one that schedules)
     if (known) return [];
+    refuseUnknownFollowUp(call, state);
     return [{ type: CallStarted, data: callBase(c, state) }];
   }
 
@@ -485,6 +491,7 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
     if (known.status === call.status) return [];
     throw new ConflictError(`call ${call.callId} was already logged as ${known.status}`);
   }
+  refuseUnknownFollowUp(call, state);
 
   const status: FinalCallStatus = call.status;
   const base = callBase(c, state);
@@ -508,7 +515,11 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
   if (c.now !== undefined && c.retryDelaySeconds !== undefined) {
     const now = isoUtc(c.now, 'now');
     if (!Number.isFinite(c.retryDelaySeconds) || c.retryDelaySeconds < 0) throw new ValidationError('retryDelaySeconds', 'must be a number of seconds, 0 or more');
-    events.push(...callAttemptEvents(logged, state.followUps, state.callAttemptCandidates, now, c.retryDelaySeconds));
+    const attempt = callAttemptEvents(logged, state.followUps, state.callAttemptCandidates, now, c.retryDelaySeconds);
+    // A call that names no follow-up but ends one's attempt (the next final outbound call to the contact, SPEC §5) is
+    // recorded as that attempt's call, as one that names it is: the call list shows which follow-up it answered.
+    if (attempt.length > 0 && logged.followUpId === null) (logged as { followUpId: string | null }).followUpId = (attempt[0].data as { followUpId: string }).followUpId;
+    events.push(...attempt);
   }
 
   let scheduled: FollowUpScheduledData | null = null;

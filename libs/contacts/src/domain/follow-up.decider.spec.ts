@@ -890,7 +890,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
     it('should complete a queued call follow-up when the next outbound call connects', () => {
       given(...queued)
         .when(logCall())
-        .then([callLogged(), { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: 'call1', detail: null } }]);
+        .then([callLogged({ followUpId }), { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: 'call1', detail: null } }]);
       expect(followUpAfter(after(queued, logCall()))).toMatchObject({ status: 'completed', attemptOpen: false });
     });
 
@@ -898,7 +898,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       given(...queued)
         .when(logCall({ status, durationSec: 0 }))
         // the lead is in Followups, a spoken-to status: an unanswered call leaves it
-        .then([callLogged({ status, durationSec: 0, connected: false }), failed(1, retryAfterCall, 2, { reason: status, callId: 'call1', at: callNow })]);
+        .then([callLogged({ followUpId, status, durationSec: 0, connected: false }), failed(1, retryAfterCall, 2, { reason: status, callId: 'call1', at: callNow })]);
       expect(followUpAfter(after(queued, logCall({ status, durationSec: 0 })))).toMatchObject({ status: 'scheduled', nextAttemptAt: retryAfterCall, schedule: 2, attempts: 1 });
     });
 
@@ -907,7 +907,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       given(newLead, scheduled(), started(1))
         .when(logCall({ status: 'No Answer', durationSec: 0 }))
         .then([
-          callLogged({ status: 'No Answer', durationSec: 0, connected: false }),
+          callLogged({ followUpId, status: 'No Answer', durationSec: 0, connected: false }),
           failed(1, retryAfterCall, 2, { reason: 'No Answer', callId: 'call1', at: callNow }),
           { type: LeadStatusChanged, data: { contactId, from: 'New', to: 'Not Picked', cause: { kind: 'call', callId: 'call1', callStatus: 'No Answer' } } },
         ]);
@@ -917,13 +917,13 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       const lastAttempt = [created, scheduled({ maxAttempts: 1 }), started(1, { maxAttempts: 1 })];
       given(...lastAttempt)
         .when(logCall({ status: 'Busy', durationSec: 0 }))
-        .then([callLogged({ status: 'Busy', durationSec: 0, connected: false }), failed(1, null, null, { reason: 'Busy', callId: 'call1', at: callNow })]);
+        .then([callLogged({ followUpId, status: 'Busy', durationSec: 0, connected: false }), failed(1, null, null, { reason: 'Busy', callId: 'call1', at: callNow })]);
     });
 
     it('should treat a Called call of 0 s as a failed attempt, because nobody was reached', () => {
       given(...queued)
         .when(logCall({ durationSec: 0 }))
-        .then([callLogged({ durationSec: 0, connected: false }), failed(1, retryAfterCall, 2, { reason: 'Called', callId: 'call1', at: callNow })]);
+        .then([callLogged({ followUpId, durationSec: 0, connected: false }), failed(1, retryAfterCall, 2, { reason: 'Called', callId: 'call1', at: callNow })]);
     });
 
     it('should start and end an attempt when the call names a scheduled follow-up (the agent called before the worker ran)', () => {
@@ -974,7 +974,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         given(...queued)
           .when(logCall({ startedAt: '2025-03-11T13:58:00.000Z', durationSec: 300 }))
           .then([
-            callLogged({ startedAt: '2025-03-11T13:58:00.000Z', durationSec: 300 }),
+            callLogged({ followUpId, startedAt: '2025-03-11T13:58:00.000Z', durationSec: 300 }),
             { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: 'call1', detail: null } },
           ]);
       });
@@ -1001,7 +1001,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       it("should end it with a call that says it started up to a minute before it, the dialler's clock being behind ours", () => {
         given(...queued)
           .when(noAnswer({ startedAt: '2025-03-11T13:59:10.000Z' }))
-          .then([notConnected({ startedAt: '2025-03-11T13:59:10.000Z' }), failed(1, retryAfterCall, 2, { reason: 'No Answer', callId: 'call1', at: callNow })]);
+          .then([notConnected({ followUpId, startedAt: '2025-03-11T13:59:10.000Z' }), failed(1, retryAfterCall, 2, { reason: 'No Answer', callId: 'call1', at: callNow })]);
         given(...queued)
           .when(noAnswer({ startedAt: '2025-03-11T13:59:00.000Z' }))
           .then([notConnected({ startedAt: '2025-03-11T13:59:00.000Z' })]);
@@ -1037,7 +1037,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       const two = [created, scheduled({ followUpId: 'f2', scheduledAt: '2025-03-11T16:00:00.000Z' }), started(1, { followUpId: 'f2' }), scheduled(), started(1)];
       given(...two)
         .when(logCall())
-        .then([callLogged(), { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: 'call1', detail: null } }]);
+        .then([callLogged({ followUpId }), { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: 'call1', detail: null } }]);
     });
 
     it('should end nothing when an inbound call names no follow-up', () => {
@@ -1056,7 +1056,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         given(...retrying)
           .when(logCall())
           .then([
-            callLogged(),
+            callLogged({ followUpId }),
             started(2, { at: '2025-03-11T15:00:00.000Z', schedule: 2, dialled: false }),
             { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 2, callId: 'call1', detail: null } },
           ]);
@@ -1067,7 +1067,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         given(...retrying)
           .when(logCall({ status: 'No Answer', durationSec: 0 }))
           .then([
-            callLogged({ status: 'No Answer', durationSec: 0, connected: false }),
+            callLogged({ followUpId, status: 'No Answer', durationSec: 0, connected: false }),
             started(2, { at: '2025-03-11T15:00:00.000Z', schedule: 2, dialled: false }),
             failed(2, retryAfterCall, 3, { reason: 'No Answer', callId: 'call1', at: callNow }),
           ]);
@@ -1077,7 +1077,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
         const both = [...retrying, scheduled({ followUpId: 'f2', scheduledAt: '2025-03-11T16:00:00.000Z' }), started(1, { followUpId: 'f2' })];
         given(...both)
           .when(logCall())
-          .then([callLogged(), { type: FollowUpAttemptSucceeded, data: { followUpId: 'f2', contactId, attempt: 1, callId: 'call1', detail: null } }]);
+          .then([callLogged({ followUpId: 'f2' }), { type: FollowUpAttemptSucceeded, data: { followUpId: 'f2', contactId, attempt: 1, callId: 'call1', detail: null } }]);
       });
 
       it('should not take a call placed while the last attempt was still open (pushed late, after it timed out)', () => {
@@ -1096,9 +1096,9 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       });
     });
 
-    it('should end nothing when the call names an ended, unknown or non-call follow-up', () => {
+    it('should end nothing when the call names an ended or non-call follow-up, and refuse one of no follow-up of the contact', () => {
       given(...endedIn.cancelled).when(logCall({ followUpId })).then([callLogged({ followUpId })]);
-      given(...queued).when(logCall({ followUpId: 'f9' })).then([callLogged({ followUpId: 'f9' })]);
+      given(...queued).when(logCall({ followUpId: 'f9' })).thenThrows(ValidationError, { field: 'followUpId' });
       given(created, sms, started(1)).when(logCall({ followUpId })).then([callLogged({ followUpId })]);
     });
 
@@ -1139,7 +1139,7 @@ describe(`${decideContact.name}: follow-up lifecycle`, () => {
       ]).flat();
       given(created, ...ended, scheduled(), started(1))
         .when(logCall())
-        .then([callLogged(), { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: 'call1', detail: null } }]);
+        .then([callLogged({ followUpId }), { type: FollowUpAttemptSucceeded, data: { followUpId, contactId, attempt: 1, callId: 'call1', detail: null } }]);
     });
   });
 

@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { ConflictError } from '@app/shared';
+import { ConflictError, ValidationError } from '@app/shared';
 import {
   CallDirection,
   CallStatus,
@@ -279,8 +279,11 @@ interface Job {
   attempt?: number;
 }
 
-/** What the model says a step does to the follow-ups: refused with a conflict, or these follow-ups changed. */
-type Expectation = { refused: true } | { refused: false; changed: Set<string> };
+/**
+ * What the model says a step does to the follow-ups: refused with a conflict (or, `invalid`, as bad input), or these
+ * follow-ups changed.
+ */
+type Expectation = { refused: true; invalid?: boolean } | { refused: false; changed: Set<string> };
 
 class Coverage {
   readonly counts = new Map<string, number>();
@@ -638,8 +641,12 @@ class Sequence {
       case 'call': {
         const p = intent.push;
         const known = this.calls.get(p.callId);
+        // a call may name only a follow-up of its contact (checked once it is not a duplicate)
+        const namesUnknown = p.followUpId !== null && !this.models.has(p.followUpId);
         if (p.status === 'In-progress') {
-          if (!known) this.calls.set(p.callId, { status: p.status, final: false });
+          if (known) return { refused: false, changed };
+          if (namesUnknown) return { refused: true, invalid: true };
+          this.calls.set(p.callId, { status: p.status, final: false });
           return { refused: false, changed };
         }
         if (known?.final) {
@@ -649,6 +656,10 @@ class Sequence {
           }
           this.coverage.add('conflicting call refused');
           return { refused: true };
+        }
+        if (namesUnknown) {
+          this.coverage.add('call naming an unknown follow-up refused');
+          return { refused: true, invalid: true };
         }
         this.calls.set(p.callId, { status: p.status, final: true });
         const open = (f: ModelFollowUp | undefined) => !!f && f.type === 'call' && !isEnded(f.status);
@@ -831,7 +842,8 @@ class Sequence {
       thrown = e;
     }
     if (expected.refused) {
-      this.check(thrown instanceof ConflictError, `expected a conflict, got ${thrown ? String(thrown) : JSON.stringify(events.map((e) => e.type))}`);
+      const kind = expected.invalid ? ValidationError : ConflictError;
+      this.check(thrown instanceof kind, `expected a ${kind.name}, got ${thrown ? String(thrown) : JSON.stringify(events.map((e) => e.type))}`);
       return;
     }
     this.check(thrown === null, `expected no error, got ${String(thrown)}`);
