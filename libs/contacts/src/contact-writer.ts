@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Actor, Clock, IdempotencyKeyReusedError, KeyedMutex, NotFoundError } from '@app/shared';
+import { Actor, Clock, IdempotencyKeyReusedError, KeyedMutex, NotFoundError, recordedActorId } from '@app/shared';
 import { AppendResult, EventMetadata, EventStore, NewEvent, retryOnConcurrency, StoredEvent } from '@app/event-store';
 import { ContactCommand, contactDecider, ContactEvent, ContactState, contactStream } from './domain';
 import { ContactStateCache } from './contact-state.cache';
@@ -81,7 +81,7 @@ export class ContactWriter {
       const keyed = events.map((e, i): NewEvent => (keyPrefix ? { ...e, idempotencyKey: `${keyPrefix}:${i}` } : e));
       const metadata: KeyedMetadata = {
         orgId: actor.orgId,
-        actorId: actor.userId,
+        actorId: recordedActorId(actor.userId),
         occurredAt: this.clock.now().toISOString(),
         ...(request ? { requestFingerprint: requestFingerprint(request.fields) } : {}),
       };

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Actor, Database, ValidationError } from '@app/shared';
+import { Actor, Database, recordedActorId, ValidationError } from '@app/shared';
 import { contactStream } from './domain';
 
 export interface TimelineEntry {
@@ -44,7 +44,7 @@ export class TimelineRepository {
     const entries = rows.slice(0, page.limit).map((r) => ({
       at: (r.type === 'NoteAdded' ? (r.data.at as string) : null) ?? r.metadata.occurredAt,
       kind: KINDS[r.type] ?? r.type.replace(/([a-z])([A-Z])/g, '$1_$2').toLowerCase(),
-      actorId: r.metadata.actorId ?? null,
+      actorId: recordedActorId(r.metadata.actorId),
       data: r.data,
       version: Number(r.stream_version),
     }));
