@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Response } from 'supertest';
-import { eventually, startTestApp, TestApp } from '@app/testing';
+import { eventually, fieldsNamed, startTestApp, TestApp } from '@app/testing';
 
 /**
  * Who may do what, inside one organization (SPEC §2, §6, §7, §9), over every operation of the API's own OpenAPI
@@ -718,10 +718,11 @@ describe('roles and visibility over every operation of the OpenAPI document (SPE
       expect((await adminGet(`/api/follow-ups/${ids.benDueFollowUp}`)).status).toBe('queued');
     });
 
-    it("should not end Ben's follow-up through a call Ana pushes on her contact naming it", async () => {
+    it("should not end Ben's follow-up through a call Ana pushes on her contact naming it: a 400 naming followUpId", async () => {
       const before = await othersState();
       const res = await send('agent', ana.apiKey, 'post', '/api/calls', callBody(anaLead.id, ana.id, { direction: 'outbound', status: 'Busy', durationSec: 0, followUpId: ids.benDueFollowUp }));
-      expect(res.status).toBe(201);
+      expect(res.status).toBe(400);
+      expect(fieldsNamed(res)).toEqual(['followUpId']);
       expect(await othersState()).toEqual(before);
     });
   });
