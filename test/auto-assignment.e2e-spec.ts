@@ -843,6 +843,18 @@ describe('auto lead assignment (SPEC §7)', () => {
       expect((await get(`/api/users/${Ann.id}`, k)).body).toMatchObject({ name: 'Ann', role: 'agent', active: true, timezone: 'UTC' });
     });
 
+    it("should answer every key its own user at /api/users/me, an agent's timezone included, and no one else's", async () => {
+      const o = await setup([{ name: 'Ann' }, { name: 'Ben' }]);
+      const { Ann } = o.agents;
+      expect((await patch(`/api/users/${Ann.id}`, o.admin.apiKey, { timezone: 'Asia/Tokyo' })).status).toBe(200);
+      const me = await get('/api/users/me', Ann.apiKey);
+      expect(me.status).toBe(200);
+      expect(me.body).toMatchObject({ id: Ann.id, name: 'Ann', role: 'agent', timezone: 'Asia/Tokyo', active: true });
+      expect((await get('/api/users/me', o.admin.apiKey)).body).toMatchObject({ id: o.admin.id, role: 'admin' });
+      // another user's record stays the managers'
+      expectError(await get(`/api/users/${o.agents.Ben.id}`, Ann.apiKey), 403);
+    });
+
     it('should take an IANA link (US/Eastern) as a timezone but refuse an abbreviation Intl reads as another zone (PST)', async () => {
       const o = await setup([{ name: 'Ann' }]);
       const k = o.admin.apiKey;

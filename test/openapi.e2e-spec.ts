@@ -286,6 +286,7 @@ describe('OpenAPI document (SPEC §9)', () => {
       expectDocumented(await post('/api/users', admin, { name: 'Dee Dialler', role: 'integration' }), 'post', '/api/users', 201);
 
       expectDocumented(await get(`/api/users/${agent.id}`, admin), 'get', '/api/users/{id}', 200);
+      expectDocumented(await get('/api/users/me', agent.apiKey), 'get', '/api/users/me', 200);
       expectDocumented(await patch(`/api/users/${agent.id}`, admin, { department: 'Sales' }), 'patch', '/api/users/{id}', 200);
       const agents = await get('/api/agents', agent.apiKey);
       expectDocumented(agents, 'get', '/api/agents', 200);

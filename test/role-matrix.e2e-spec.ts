@@ -42,6 +42,8 @@ const MATRIX: Record<string, Record<Role, number>> = {
   // changing one and revoking keys is an admin's (code).
   'POST /api/users': admins(201),
   'GET /api/users/{id}': supervisors(200),
+  // Every key may read its own user (code: a client learns its timezone and role).
+  'GET /api/users/me': all(200),
   'PATCH /api/users/{id}': admins(200),
   'DELETE /api/api-keys/{id}': admins(204),
   // Issuing and listing a user's keys is an admin's, as creating users and revoking keys are (code).
@@ -338,6 +340,8 @@ describe('roles and visibility over every operation of the OpenAPI document (SPE
         return { url: '/api/users', body: { name: `Made by ${role}`, role: 'agent' } };
       case 'GET /api/users/{id}':
         return { url: `/api/users/${sam.id}` };
+      case 'GET /api/users/me':
+        return { url: '/api/users/me' };
       case 'PATCH /api/users/{id}':
         return { url: `/api/users/${sam.id}`, body: { branch: `set by ${role}` } };
       case 'POST /api/users/{id}/api-keys':

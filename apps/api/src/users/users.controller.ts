@@ -34,6 +34,18 @@ export class UsersController {
     return { ...user, apiKey: result.apiKey, apiKeyId: result.apiKeyId };
   }
 
+  /**
+   * The key's own user, whatever the role: an agent's client learns the timezone their hub's "today" is taken in, and
+   * an integration checks which user and organization its key acts as.
+   */
+  @Get('users/me')
+  @ApiOkResponse({ type: UserDto })
+  async me(@CurrentActor() actor: Actor) {
+    const user = await this.users.find(actor.orgId, actor.userId);
+    if (!user) throw new NotFoundError('user', actor.userId);
+    return user;
+  }
+
   @Get('users/:id')
   @Roles('admin', 'supervisor')
   @ApiOkResponse({ type: UserDto })
