@@ -6,6 +6,7 @@ import { OrgSettingsWithSecret } from './domain/settings';
 import { settingsDecider, SettingsCommand, SettingsState } from './domain/settings.decider';
 import { SettingsEvent, settingsStream } from './domain/settings.events';
 import { generateSigningSecret } from './domain/signing-secret';
+import { SecretBox } from './secret-box';
 
 /**
  * Writes to an organization's settings stream. Settings are created lazily (the org's first read or write):
@@ -17,37 +18,43 @@ export class SettingsWriter {
     private readonly store: EventStore,
     private readonly db: Database,
     private readonly clock: Clock,
+    private readonly secrets: SecretBox,
   ) {}
 
   async ensure(orgId: string, actorId: string | null = null): Promise<OrgSettingsWithSecret> {
     for (let attempt = 1; ; attempt++) {
       const stored = await this.store.readStream(orgId, settingsStream(orgId));
       const state = foldStream(settingsDecider, stored);
-      if (state.settings) return state.settings;
+      if (state.settings) return this.secrets.openSettings(orgId, state.settings);
       const timezone = await this.orgTimezone(orgId);
-      const events = settingsDecider.decide({ type: 'InitializeSettings', timezone, signingSecret: generateSigningSecret() }, state);
+      const events = this.secrets.sealEvents(orgId, settingsDecider.decide({ type: 'InitializeSettings', timezone, signingSecret: generateSigningSecret() }, state));
       try {
         await this.store.append(settingsStream(orgId), events, { expectedVersion: NO_STREAM, metadata: this.metadata(orgId, actorId) });
         forgetCachedSettings(orgId);
-        return events.reduce(settingsDecider.evolve, state).settings!;
+        return this.secrets.openSettings(orgId, events.reduce(settingsDecider.evolve, state).settings!);
       } catch (err) {
         if (!(err instanceof ConcurrencyError) || attempt >= 3) throw err;
       }
     }
   }
 
-  /** Ensures the settings exist, then load → decide → append (retried on a concurrent write). Returns the new state. */
+  /**
+   * Ensures the settings exist, then load → decide → append (retried on a concurrent write). Returns the new state,
+   * its secrets opened. The decider folds and decides over the secrets as stored (sealed or not: it only carries them
+   * over or compares them); they are sealed on the way to the store.
+   */
   async write(actor: Actor, command: SettingsCommand): Promise<{ state: SettingsState; events: readonly SettingsEvent[] }> {
     await this.ensure(actor.orgId, actor.userId);
     const { state, events } = await decideAndAppend(this.store, {
       streamId: settingsStream(actor.orgId),
       metadata: this.metadata(actor.orgId, actor.userId),
       decider: settingsDecider,
-      decide: (s: SettingsState) => settingsDecider.decide(command, s),
+      decide: (s: SettingsState) => this.secrets.sealEvents(actor.orgId, settingsDecider.decide(command, s)),
     });
     const applied = events as SettingsEvent[];
     forgetCachedSettings(actor.orgId); // after the commit: workers of this process see the change at once
-    return { state: applied.reduce(settingsDecider.evolve, state), events: applied };
+    const after = applied.reduce(settingsDecider.evolve, state);
+    return { state: { ...after, settings: this.secrets.openSettings(actor.orgId, after.settings) }, events: applied };
   }
 
   private metadata(orgId: string, actorId: string | null) {

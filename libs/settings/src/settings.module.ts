@@ -8,10 +8,11 @@ import { RotateSigningSecretHandler } from './rotate-signing-secret/rotate-signi
 import { SettingsProjection } from './settings.projection';
 import { SettingsRepository } from './settings.repository';
 import { SettingsWriter } from './settings-writer';
+import { SecretBox } from './secret-box';
 
 @Module({
   imports: [CqrsModule, TenancyModule],
-  providers: [SettingsProjection, SettingsWriter, SettingsRepository, ChangeSettingsHandler, RotateSigningSecretHandler, HostResolver, OutboundHttp],
+  providers: [SettingsProjection, SettingsWriter, SettingsRepository, ChangeSettingsHandler, RotateSigningSecretHandler, HostResolver, OutboundHttp, SecretBox],
   exports: [SettingsRepository, OutboundHttp, HostResolver],
 })
 export class SettingsModule {}

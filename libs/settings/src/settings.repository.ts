@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Actor, Database, NotFoundError } from '@app/shared';
-import { DEFAULT_SETTINGS, OrgSettings, OrgSettingsWithSecret, withDefaults } from './domain/settings';
+import { DEFAULT_SETTINGS, OrgSettings, OrgSettingsWithSecret, withDefaults, withoutSecret } from './domain/settings';
 import { SettingsWriter } from './settings-writer';
+import { SecretBox } from './secret-box';
 import { SETTINGS_CACHE } from './settings.cache';
 
 /** Reads of the org_settings read model, scoped by organization. */
@@ -10,15 +11,17 @@ export class SettingsRepository {
   constructor(
     private readonly db: Database,
     private readonly writer: SettingsWriter,
+    private readonly secrets: SecretBox,
   ) {}
 
   /**
-   * The organization's settings; before any are stored, the defaults with the org's timezone and no secret.
-   * Never writes: safe for any reader (workers deciding windows, delays, expiry).
+   * The organization's settings without their secrets (ensure has them); before any are stored, the defaults with the
+   * org's timezone. Never writes: safe for any reader (workers deciding windows, delays, expiry), and opens no sealed
+   * secret, so a key missing from SECRET_KEYS stops only what signs.
    */
   async get(orgId: string): Promise<OrgSettings> {
     const stored = await this.stored(orgId);
-    if (stored) return stored;
+    if (stored) return withoutSecret(stored);
     const { rows } = await this.db.query<{ timezone: string }>('SELECT timezone FROM organizations WHERE id = $1', [orgId]);
     if (!rows[0]) throw new NotFoundError('organization', orgId);
     return { ...DEFAULT_SETTINGS, timezone: rows[0].timezone };
@@ -27,7 +30,8 @@ export class SettingsRepository {
   /** The organization's settings with their signing secret, created now if it has none yet. */
   async ensure(actorOrOrgId: Actor | string): Promise<OrgSettingsWithSecret> {
     const [orgId, actorId] = typeof actorOrOrgId === 'string' ? [actorOrOrgId, null] : [actorOrOrgId.orgId, actorOrOrgId.userId];
-    return (await this.stored(orgId)) ?? this.writer.ensure(orgId, actorId);
+    const stored = await this.stored(orgId);
+    return stored ? this.secrets.openSettings(orgId, stored) : this.writer.ensure(orgId, actorId);
   }
 
   /**
