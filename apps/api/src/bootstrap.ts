@@ -19,8 +19,11 @@ export async function createApp(roles: Roles, options: { migrate?: boolean } = {
   const adapter = createHttpAdapter(rootLogger(env.LOG_LEVEL, env.LOG_DESTINATION), env.TRUST_PROXY);
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(roles), adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
+  // Every line from here on is written at once: buffered until listen(), a boot held up (Redis away, say) said nothing.
+  app.flushLogs();
   app.useGlobalPipes(validationPipe());
-  app.enableShutdownHooks();
+  // A clean stop exits 0 (Nest re-raised the signal instead: 143 after a SIGTERM, and nothing at all as PID 1 without an init)
+  app.enableShutdownHooks([], { useProcessExit: true });
   if (roles.api) {
     authenticateBeforeBody(app);
     setupOpenApi(app);
@@ -79,7 +82,8 @@ export async function serve(roles: Roles): Promise<void> {
       if (err.code !== 'EAFNOSUPPORT' && err.code !== 'EADDRNOTAVAIL') throw err;
       return app.listen(port, '0.0.0.0');
     });
-    app.get(Logger).log({ port, roles }, 'follow-up engine listening');
+    // nestjs-pino's Logger takes a call's last string as its context: the context goes last, or the text lands there
+    app.get(Logger).log({ port, roles }, 'follow-up engine listening', 'Bootstrap');
   } catch (err) {
     // Configuration errors are for humans: print them plainly.
     process.stderr.write(`${(err as Error).message}\n`);
@@ -98,7 +102,7 @@ function boundShutdown(ms: number, logger: Logger): void {
   for (const signal of Object.values(ShutdownSignal)) {
     process.once(signal, () => {
       setTimeout(() => {
-        logger.error({ signal, shutdownTimeoutMs: ms }, 'shutdown did not finish in SHUTDOWN_TIMEOUT_MS: exiting with code 1 (running jobs are handed out again)');
+        logger.error({ signal, shutdownTimeoutMs: ms }, 'shutdown did not finish in SHUTDOWN_TIMEOUT_MS: exiting with code 1 (running jobs are handed out again)', 'Shutdown');
         // the line above is written before the exit (pino writes synchronously to stdout)
         process.exit(1);
       }, ms).unref();

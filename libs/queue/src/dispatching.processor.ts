@@ -1,9 +1,10 @@
 import { OnWorkerEvent, WorkerHost } from '@nestjs/bullmq';
-import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DelayedError, Job } from 'bullmq';
 import { Counter } from 'prom-client';
 import { JobRegistry } from './job.registry';
+import { isRedisConnectionError, RedisOutageLog } from './redis-outage';
 import { settled } from './settled';
 
 const deferred = new Counter({
@@ -45,6 +46,7 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
   constructor(
     private readonly registry: JobRegistry,
     private readonly config: ConfigService,
+    @Optional() private readonly outage: RedisOutageLog = new RedisOutageLog(),
   ) {
     super();
   }
@@ -80,10 +82,12 @@ export abstract class DispatchingProcessor extends WorkerHost implements OnAppli
    * BullMQ throws an unhandled 'error' (or prints to console.error) when nobody listens; this routes it to the
    * structured log. Bound by @nestjs/bullmq as it creates the worker, before any boot step can fail: a refused
    * boot closes workers whose connection is still opening, and that error went unheard (a job-layer test failed on it).
+   * A connection error (Redis away) goes to the process's RedisOutageLog, a line a minute at most.
    */
   @OnWorkerEvent('error')
   onWorkerError(err: Error): void {
-    this.logger.error({ err }, 'worker error');
+    if (isRedisConnectionError(err)) this.outage.connectionError(err, { worker: this.constructor.name });
+    else this.logger.error({ err }, 'worker error');
   }
 
   /**

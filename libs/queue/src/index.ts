@@ -5,6 +5,7 @@ export * from './job-queues';
 export * from './job-outbox.consumer';
 export * from './job-reconciler';
 export * from './redis-options';
+export * from './redis-outage';
 export * from './redis-policy.check';
 export * from './queue.module';
 export * from './dispatching.processor';

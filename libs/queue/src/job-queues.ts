@@ -1,10 +1,11 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, Optional } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import type { ChainableCommander } from 'ioredis';
 import { Gauge } from 'prom-client';
 import { groupBy } from '@app/shared';
 import { isRemoval, JobRequest, QueueName } from './queue.constants';
+import { isRedisConnectionError, RedisOutageLog } from './redis-outage';
 import { settled, withinMs } from './settled';
 
 const CHUNK = 500;
@@ -27,12 +28,17 @@ export class JobQueues implements BeforeApplicationShutdown {
    * The queues are injected, so their 'error' listeners are attached as soon as they exist: an 'error' nobody listens
    * to is thrown, and a queue whose connection is still opening when a failed boot closes the app emits one
    * ("Connection is closed"). Attached in onModuleInit instead, a boot that failed before that hook left the queues
-   * unheard (an unhandled error in the job layer's int test, once in six full runs).
+   * unheard (an unhandled error in the job layer's int test, once in six full runs). A connection error (Redis away:
+   * one a queue a second) goes to the process's RedisOutageLog, a line a minute at most; any other at error.
    */
-  constructor(@InjectQueue(QueueName.FollowUps) followUps: Queue, @InjectQueue(QueueName.Maintenance) maintenance: Queue) {
+  constructor(
+    @InjectQueue(QueueName.FollowUps) followUps: Queue,
+    @InjectQueue(QueueName.Maintenance) maintenance: Queue,
+    @Optional() outage: RedisOutageLog = new RedisOutageLog(),
+  ) {
     const all: Record<QueueName, Queue> = { [QueueName.FollowUps]: followUps, [QueueName.Maintenance]: maintenance };
     for (const [name, queue] of Object.entries(all) as [QueueName, Queue][]) {
-      queue.on('error', (err) => this.logger.error({ err, queue: name }, 'queue error'));
+      queue.on('error', (err) => (isRedisConnectionError(err) ? outage.connectionError(err, { queue: name }) : this.logger.error({ err, queue: name }, 'queue error')));
       this.queues.set(name, queue);
     }
     const queues = this.queues;

@@ -8,6 +8,7 @@ import { JobReconciler } from './job-reconciler';
 import { JobRegistry } from './job.registry';
 import { ALL_QUEUES } from './queue.constants';
 import { redisOptions } from './redis-options';
+import { RedisOutageLog } from './redis-outage';
 import { RedisPolicyCheck } from './redis-policy.check';
 import { RedisClient } from './redis.provider';
 
@@ -35,7 +36,7 @@ export const DEFAULT_JOB_OPTIONS = {
     }),
     BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),
   ],
-  providers: [RedisClient, JobRegistry, JobQueues, JobOutbox, JobReconciler, RedisPolicyCheck],
-  exports: [BullModule, RedisClient, JobRegistry, JobQueues, JobReconciler],
+  providers: [RedisClient, RedisOutageLog, JobRegistry, JobQueues, JobOutbox, JobReconciler, RedisPolicyCheck],
+  exports: [BullModule, RedisClient, RedisOutageLog, JobRegistry, JobQueues, JobReconciler],
 })
 export class QueueModule {}

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Database, systemActor } from '@app/shared';
 import { RUN_CONSUMERS } from '@app/event-store';
@@ -135,11 +135,19 @@ export class ExpireFollowUpsHandler implements JobHandler<Record<string, never>>
  * The periodic expiry job: a BullMQ job scheduler (one schedule however many workers upsert it). Worker
  * processes assert it at boot and every minute, and jobs:reconcile re-creates it, so losing Redis loses no
  * more than a minute of expiry.
+ *
+ * Asserted in the background, never awaited by the boot: with Redis away BullMQ's upsert waits until Redis answers,
+ * and a worker or all-in-one process started during an outage neither listened (no /health/live, no pushes) nor logged
+ * anything until Redis came back. One upsert at a time: the one under way when Redis is away sets the schedule as soon
+ * as it answers, and the minute's re-assertions do not pile up behind it.
  */
 @Injectable()
 @AsRecurringJob()
-export class ExpiryScheduler implements RecurringJob, OnApplicationBootstrap, OnApplicationShutdown {
+export class ExpiryScheduler implements RecurringJob, OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger(ExpiryScheduler.name);
   private timer?: NodeJS.Timeout;
+  private asserting?: Promise<void>;
+  private stopping = false;
 
   constructor(
     private readonly queues: JobQueues,
@@ -147,15 +155,30 @@ export class ExpiryScheduler implements RecurringJob, OnApplicationBootstrap, On
     @Inject(RUN_CONSUMERS) private readonly worker: boolean,
   ) {}
 
-  async onApplicationBootstrap(): Promise<void> {
+  onApplicationBootstrap(): void {
     if (!this.worker) return;
-    await this.ensureSchedule();
-    this.timer = setInterval(() => void this.ensureSchedule().catch(() => undefined), 60_000);
+    void this.assertSchedule();
+    this.timer = setInterval(() => void this.assertSchedule(), 60_000);
     this.timer.unref();
+  }
+
+  /** An upsert still waiting for Redis fails as the queues close: no warning for that. */
+  beforeApplicationShutdown(): void {
+    this.stopping = true;
   }
 
   onApplicationShutdown(): void {
     if (this.timer) clearInterval(this.timer);
+  }
+
+  /** ensureSchedule, unless one is under way; a failure is logged and the next minute tries again. Never rejects. */
+  assertSchedule(): Promise<void> {
+    this.asserting ??= this.ensureSchedule()
+      .catch((err: unknown) => {
+        if (!this.stopping) this.logger.warn({ err }, 'expiry schedule not set in Redis; trying again within a minute');
+      })
+      .finally(() => (this.asserting = undefined));
+    return this.asserting;
   }
 
   async ensureSchedule(): Promise<void> {

@@ -81,3 +81,31 @@ describe("the README's configuration table", () => {
     ]);
   });
 });
+
+describe('whole-number and blank variables', () => {
+  it.each([' ', '   ', '\t'])('should take %j, spaces alone, as unset: the default, as empty is', (blank) => {
+    // RATE_LIMIT_REQUESTS=" " was 0 (the limit off) and PORT=" " a random port
+    const env = validateEnvironment({ PORT: blank, RATE_LIMIT_REQUESTS: blank, SHUTDOWN_TIMEOUT_MS: blank, LOG_LEVEL: blank, TRUST_PROXY: blank, METRICS_TOKEN: blank });
+    expect({ PORT: env.PORT, RATE_LIMIT_REQUESTS: env.RATE_LIMIT_REQUESTS, SHUTDOWN_TIMEOUT_MS: env.SHUTDOWN_TIMEOUT_MS, LOG_LEVEL: env.LOG_LEVEL, TRUST_PROXY: env.TRUST_PROXY, METRICS_TOKEN: env.METRICS_TOKEN }).toEqual({
+      PORT: 3000,
+      RATE_LIMIT_REQUESTS: 6000,
+      SHUTDOWN_TIMEOUT_MS: 25_000,
+      LOG_LEVEL: 'info',
+      TRUST_PROXY: '',
+      METRICS_TOKEN: '',
+    });
+  });
+
+  it.each(['0x0CEB', '0b11', '0o17', '1e3', '3_000', '3,000', '3000.0', '+3000', '3000abc', 'Infinity', '٣٠٠٠'])('should refuse PORT=%s naming it: plain decimal digits only', (value) => {
+    // Number() took 0x0CEB as 3307
+    expect(() => validateEnvironment({ PORT: value })).toThrow(`PORT=${JSON.stringify(value)}: PORT must be a whole number in decimal digits`);
+  });
+
+  it('should take decimal digits, with spaces around them and leading zeros, as the number they spell', () => {
+    expect(validateEnvironment({ PORT: ' 8080 ', RATE_LIMIT_REQUESTS: '0', STATE_CACHE_SIZE: '007' })).toMatchObject({ PORT: 8080, RATE_LIMIT_REQUESTS: 0, STATE_CACHE_SIZE: 7 });
+  });
+
+  it('should refuse a negative number by its range, naming the variable', () => {
+    expect(() => validateEnvironment({ PORT: '-1' })).toThrow(/PORT="-1": PORT must not be less than 0/);
+  });
+});

@@ -17,9 +17,26 @@ function isAddressList(value: unknown): boolean {
   return value.split(',').every((part) => isNetworkList(part.includes('/') ? part : `${part.trim()}/${part.includes(':') ? 128 : 32}`));
 }
 
+/**
+ * A whole-number variable: decimal digits (a minus sign allowed, for the range check to name), spaces around them
+ * aside; anything else is NaN, which @IsInt refuses naming the variable. Number() took `0x0CEB` as 3307, `1e3` as
+ * 1000, and spaces alone as 0 (RATE_LIMIT_REQUESTS=" " turned the limit off). Blank is the default.
+ */
+const wholeNumber =
+  (fallback: number) =>
+  ({ value }: { value: unknown }): number => {
+    if (typeof value === 'number') return value;
+    const text = String(value ?? '').trim();
+    if (text === '') return fallback;
+    return /^-?\d+$/.test(text) ? Number(text) : NaN;
+  };
+
+/** Whether a variable's value counts as unset: undefined, empty, or spaces alone (README: unset or empty is the default). */
+const isBlank = (value: unknown): boolean => value === undefined || (typeof value === 'string' && value.trim() === '');
+
 /** Process configuration (SPEC §9). Everything else is per-organization settings stored as events. */
 export class Environment {
-  @Transform(({ value }) => (value === undefined || value === '' ? 3000 : Number(value)))
+  @Transform(wholeNumber(3000))
   @IsInt()
   @Min(0)
   @Max(65535)
@@ -39,20 +56,20 @@ export class Environment {
   LOG_LEVEL = 'info';
 
   /** How often async projections and the job outbox look for new events (ms). */
-  @Transform(({ value }) => (value === undefined || value === '' ? 50 : Number(value)))
+  @Transform(wholeNumber(50))
   @IsInt()
   @Min(5)
   @Max(100)
   POLL_INTERVAL_MS = 50;
 
-  @Transform(({ value }) => (value === undefined || value === '' ? 20 : Number(value)))
+  @Transform(wholeNumber(20))
   @IsInt()
   @Min(2)
   @Max(500)
   PG_POOL_SIZE = 20;
 
   /** Folded contact states a process keeps in memory (catching up on newer events), instead of folding whole streams. 0: none. */
-  @Transform(({ value }) => (value === undefined || value === '' ? 20_000 : Number(value)))
+  @Transform(wholeNumber(20_000))
   @IsInt()
   @Min(0)
   @Max(10_000_000)
@@ -62,21 +79,21 @@ export class Environment {
    * Streams a process's appends may hold locked at once (one advisory lock each, to commit); appends past it wait.
    * Every process's budget together must fit the Postgres server's lock table (docs/operations.md, "Postgres").
    */
-  @Transform(({ value }) => (value === undefined || value === '' ? 2000 : Number(value)))
+  @Transform(wholeNumber(2000))
   @IsInt()
   @Min(1)
   @Max(1_000_000)
   STREAM_LOCK_BUDGET = 2000;
 
   /** How long a process trusts a valid API key it has looked up (ms); revocations reach other processes within it. 0: ask every time. */
-  @Transform(({ value }) => (value === undefined || value === '' ? 1000 : Number(value)))
+  @Transform(wholeNumber(1000))
   @IsInt()
   @Min(0)
   @Max(60_000)
   AUTH_CACHE_MS = 1000;
 
   /** Jobs a worker process runs at once per queue. */
-  @Transform(({ value }) => (value === undefined || value === '' ? 50 : Number(value)))
+  @Transform(wholeNumber(50))
   @IsInt()
   @Min(1)
   @Max(1000)
@@ -87,14 +104,14 @@ export class Environment {
    * organization's slow receivers cannot take every slot from the others (dispatching.processor.ts). 0: half of
    * WORKER_CONCURRENCY (rounded up).
    */
-  @Transform(({ value }) => (value === undefined || value === '' ? 0 : Number(value)))
+  @Transform(wholeNumber(0))
   @IsInt()
   @Min(0)
   @Max(1000)
   WORKER_ORG_CONCURRENCY = 0;
 
   /** How often the periodic follow-up expiry job runs (ms). */
-  @Transform(({ value }) => (value === undefined || value === '' ? 60_000 : Number(value)))
+  @Transform(wholeNumber(60_000))
   @IsInt()
   @Min(100)
   @Max(86_400_000)
@@ -105,7 +122,7 @@ export class Environment {
    * dialler that drops a final push would otherwise leave the call "live" for ever; the call itself is kept, and
    * its final status, whenever it comes, is recorded as usual.
    */
-  @Transform(({ value }) => (value === undefined || value === '' ? 14_400_000 : Number(value)))
+  @Transform(wholeNumber(14_400_000))
   @IsInt()
   @Min(60_000)
   @Max(604_800_000)
@@ -115,21 +132,21 @@ export class Environment {
    * How long a process asked to stop (SIGTERM, SIGINT) may take to close before it exits 1 all the same: under
    * docker-compose.yml's 30 s stop grace, so the log says why rather than a SIGKILL.
    */
-  @Transform(({ value }) => (value === undefined || value === '' ? 25_000 : Number(value)))
+  @Transform(wholeNumber(25_000))
   @IsInt()
   @Min(1000)
   @Max(3_600_000)
   SHUTDOWN_TIMEOUT_MS = 25_000;
 
   /** Requests an API key's user may make in each RATE_LIMIT_WINDOW_MS, all routes together, counted in Redis across processes. 0: no limit. */
-  @Transform(({ value }) => (value === undefined || value === '' ? 6000 : Number(value)))
+  @Transform(wholeNumber(6000))
   @IsInt()
   @Min(0)
   @Max(100_000_000)
   RATE_LIMIT_REQUESTS = 6000;
 
   /** The rate limit's window (ms). */
-  @Transform(({ value }) => (value === undefined || value === '' ? 60_000 : Number(value)))
+  @Transform(wholeNumber(60_000))
   @IsInt()
   @Min(1000)
   @Max(3_600_000)
@@ -139,7 +156,7 @@ export class Environment {
    * Failed authentications (401s) a client address may have in each AUTH_FAILURE_WINDOW_MS; past it, its requests
    * without a key known valid get 429 without a key lookup. Counted in Redis across processes. 0: no limit.
    */
-  @Transform(({ value }) => (value === undefined || value === '' ? 20 : Number(value)))
+  @Transform(wholeNumber(20))
   @IsInt()
   @Min(0)
   @Max(100_000_000)
@@ -158,7 +175,7 @@ export class Environment {
   TRUST_PROXY = '';
 
   /** The failed-authentication limit's window (ms). */
-  @Transform(({ value }) => (value === undefined || value === '' ? 60_000 : Number(value)))
+  @Transform(wholeNumber(60_000))
   @IsInt()
   @Min(1000)
   @Max(3_600_000)
@@ -181,6 +198,13 @@ export class Environment {
   @Matches(/^([\x21-\x7e]{16,256})?$/, { message: 'METRICS_TOKEN must be 16 to 256 printable characters without spaces, or unset' })
   METRICS_TOKEN = '';
 
+  /**
+   * Keys that seal the organizations' webhook signing secrets at rest (README). Declared here so that blank means unset
+   * as for every variable; their form is checked as the settings module starts (SecretBox, naming the variable).
+   */
+  @IsString()
+  SECRET_KEYS = '';
+
   @IsString()
   NODE_ENV = 'production';
 
@@ -197,12 +221,14 @@ export function validateEnvironment(raw: Record<string, unknown>): Environment {
   const merged: Record<string, unknown> = {};
   for (const key of Object.keys(defaults) as (keyof Environment)[]) {
     const value = raw[key];
-    merged[key] = value === undefined || value === '' ? defaults[key] : value;
+    merged[key] = isBlank(value) ? defaults[key] : value;
   }
   const env = plainToInstance(Environment, merged);
   const errors = validateSync(env);
   if (errors.length > 0) {
-    const lines = errors.map((e) => `  ${e.property}=${JSON.stringify(merged[e.property])}: ${Object.values(e.constraints ?? {}).join('; ')}`);
+    // not a whole number: that alone (its NaN also fails both bounds, which said nothing useful)
+    const said = (property: string, c: Record<string, string>) => (c.isInt ? [`${property} must be a whole number in decimal digits`] : Object.values(c));
+    const lines = errors.map((e) => `  ${e.property}=${JSON.stringify(merged[e.property])}: ${said(e.property, e.constraints ?? {}).join('; ')}`);
     throw new ConfigurationError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   return env;

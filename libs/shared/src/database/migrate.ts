@@ -2,14 +2,23 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { MIGRATIONS } from './migrations';
 
-/** Creates the database named in the URL if it does not exist (the single-machine default needs no manual step). */
+/**
+ * Creates the database named in the URL if it does not exist (the single-machine default needs no manual step). A
+ * failure names Postgres and the variable, without the password: a bare "connect ECONNREFUSED 127.0.0.1:1" was all a
+ * CLI command (or a service at boot) printed, and nothing said it was the database that did not answer.
+ */
 export async function ensureDatabase(url: string): Promise<void> {
   const target = new URL(url);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
   const admin = new URL(url);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString() });
-  await client.connect();
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw new Error(`Postgres did not accept a connection (DATABASE_URL=${withoutSecrets(url)}, through the server's postgres database): ${(err as Error).message}`, { cause: err });
+  }
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (!rowCount) {
@@ -17,9 +26,18 @@ export async function ensureDatabase(url: string): Promise<void> {
         if (err.code !== '42P04' && err.code !== '23505') throw err; // created by a concurrent starter
       });
     }
+  } catch (err) {
+    throw new Error(`Postgres (DATABASE_URL=${withoutSecrets(url)}): ${(err as Error).message}`, { cause: err });
   } finally {
     await client.end();
   }
+}
+
+/** The URL as a message may show it: no password, no query string (which may carry one). */
+export function withoutSecrets(url: string): string {
+  const u = new URL(url);
+  const user = u.username ? `${u.username}@` : '';
+  return `${u.protocol}//${user}${u.host}${u.pathname}`;
 }
 
 const migrationSource = (url: string) => new DataSource({ type: 'postgres', url, migrations: MIGRATIONS, migrationsTableName: 'schema_migrations', logging: false });
