@@ -72,7 +72,7 @@ describe('HTTP errors (SPEC §9)', () => {
           'name must be a string',
           'role must be one of the following values: admin, supervisor, agent, integration',
           'email must be an email',
-          'timezone must be a valid IANA time-zone',
+          'timezone must be an IANA time zone such as Europe/London',
         ]),
       );
     });
