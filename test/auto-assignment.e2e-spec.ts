@@ -916,6 +916,15 @@ describe('auto lead assignment (SPEC §7)', () => {
       expectError(await get('/api/settings', k), 401);
     });
 
+    it('should name every bad field in one 400 when an admin deactivating themselves sends other bad fields too (SPEC §9)', async () => {
+      const o = await setup([]);
+      const k = o.admin.apiKey;
+      const res = await patch(`/api/users/${o.admin.id.toUpperCase()}`, k, { name: '', active: false, timezone: 'PST' });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['active', 'name', 'timezone']);
+      expect((await get(`/api/users/${o.admin.id}`, k)).body).toMatchObject({ active: true, timezone: 'UTC' });
+    });
+
     it("should stop a deactivated user's key at once and restore it with active again", async () => {
       const o = await setup([{ name: 'Ann' }]);
       const k = o.admin.apiKey;

@@ -778,6 +778,62 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expect(fieldsNamed(res)).toEqual(['agentId', 'durationSec', 'startedAt', 'status']);
     });
 
+    describe('every bad field in one answer, whichever check finds it (SPEC §9)', () => {
+      // a date without a time passes the DTO's ISO-8601 rule and is refused by the domain's, as a callbackAt with Called is
+      const today = new Date().toISOString().slice(0, 10);
+      const later = '2031-01-01T00:00:00Z';
+
+      it.each([
+        ['the DTO and the domain', { direction: 'sideways', startedAt: today }, ['direction', 'startedAt']],
+        ['the domain twice, on a body the fast path takes', { startedAt: today, callbackAt: later }, ['callbackAt', 'startedAt']],
+        ['the DTO and the domain twice', { direction: 'sideways', startedAt: today, callbackAt: later }, ['callbackAt', 'direction', 'startedAt']],
+        ['the ingest (a start two days ahead) and the decider', { status: 'Busy', startedAt: iso(48 * HOUR), followUp: { priority: 'high' } }, ['followUp', 'startedAt']],
+        ['a lookup (an unknown agent) and the decider', { agentId: randomUUID(), callbackAt: later }, ['agentId', 'callbackAt']],
+        ['the DTO and the Rescheduled rules', { status: 'Rescheduled', durationSec: 30, callbackAt: today, followUp: { priority: 'x', source: 'manual' } }, ['callbackAt', 'followUp.priority', 'followUp.source']],
+        ['the decider twice, in an sms follow-up the DTO takes', { status: 'Follow up', durationSec: 30, followUp: { type: 'sms', message: ' ', scheduledAt: today } }, ['followUp.message', 'followUp.scheduledAt']],
+      ])('should answer one 400 naming each bad field when they are found by %s, and record nothing', async (_what, bad, fields) => {
+        const id = await newContact();
+        const res = await push(id, bad);
+        expectError(res, 400);
+        expect(fieldsNamed(res)).toEqual(fields);
+        expect(res.body.message).toEqual(expect.any(Array)); // one message a field, as the DTO's are
+        await expectNothingRecorded(id);
+      });
+
+      it('should keep the wording of each check in the combined answer', async () => {
+        const id = await newContact();
+        const res = await push(id, { direction: 'sideways', startedAt: today, callbackAt: later });
+        expect(res.body.message).toEqual([
+          'direction must be one of the following values: inbound, outbound',
+          'startedAt must be an ISO-8601 timestamp with an offset, like 2025-01-31T09:30:00Z',
+          'callbackAt is taken only with status Rescheduled (required), or In-progress (ignored)',
+        ]);
+      });
+
+      it("should name every bad field of a batch item in that item's error, and take the other items", async () => {
+        const id = await newContact();
+        const good = callBody(id, { status: 'Busy' });
+        const res = await batch([
+          callBody(id, { direction: 'sideways', startedAt: today, callbackAt: later }),
+          good,
+          callBody(id, { startedAt: today, callbackAt: later }),
+          callBody(id, { status: 'Follow up', durationSec: 30, followUp: { type: 'sms', message: ' ', scheduledAt: today } }),
+        ]);
+        expect(res.status).toBe(200);
+        const results = res.body.results as { status: string; statusCode?: number; error?: string }[];
+        expect(results.map((r) => [r.status, r.statusCode ?? null])).toEqual([
+          ['rejected', 400],
+          ['accepted', null],
+          ['rejected', 400],
+          ['rejected', 400],
+        ]);
+        expect(fieldsOf(results[0].error!)).toEqual(['callbackAt', 'direction', 'startedAt']);
+        expect(fieldsOf(results[2].error!)).toEqual(['callbackAt', 'startedAt']);
+        expect(fieldsOf(results[3].error!)).toEqual(['followUp.message', 'followUp.scheduledAt']);
+        expect((await callsOf(id)).map((c) => c.callId)).toEqual([good.callId]);
+      });
+    });
+
     it('should refuse a webhook follow-up to a private address or over plain http, as the follow-ups endpoint does, and keep the batch’s other items', async () => {
       const id = await newContact();
       const webhook = (url: string) => ({ status: 'Follow up', durationSec: 30, followUp: { type: 'webhook', url, scheduledAt: '2031-01-01T00:00:00.000Z' } });

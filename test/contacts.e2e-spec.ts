@@ -467,6 +467,19 @@ describe('contacts (SPEC §2, §9)', () => {
       expect(await listIds(admin.apiKey)).toEqual([c.id]);
       expect((await timeline(c.id, admin.apiKey)).map((e) => e.kind)).toEqual(['contact_created']);
     });
+
+    it('should name a bad Idempotency-Key beside the bad fields of the body in one 400 (SPEC §9), and create nothing', async () => {
+      const { admin } = await setup();
+      const c = await createContact(admin.apiKey);
+      const contact = await postKeyed('/api/contacts', admin.apiKey, ' ', { name: '  ', phone: '555' });
+      expectError(contact, 400);
+      expect(fieldsNamed(contact)).toEqual(['Idempotency-Key', 'name', 'phone']);
+      const note = await postKeyed(`/api/contacts/${c.id}/notes`, admin.apiKey, 'clé-17', { text: ' ', pinned: true });
+      expectError(note, 400);
+      expect(fieldsNamed(note)).toEqual(['Idempotency-Key', 'pinned', 'text']);
+      expect(await listIds(admin.apiKey)).toEqual([c.id]);
+      expect((await timeline(c.id, admin.apiKey)).map((e) => e.kind)).toEqual(['contact_created']);
+    });
   });
 
   describe('bad input', () => {
@@ -545,6 +558,43 @@ describe('contacts (SPEC §2, §9)', () => {
       expectError(res, 400);
       expect(fieldsNamed(res)).toEqual(['assignedAgentId']);
       expect((await get(`/api/contacts/${c.id}`, admin.apiKey)).body.assignedAgentId).toBe(ana.id);
+    });
+
+    describe('every bad field in one answer, whichever check finds it (SPEC §9)', () => {
+      // a blank name passes the DTO (not empty) and is refused by the domain (trimmed, it is)
+      it('should name the fields the DTO refuses and the blank name the domain refuses when a contact is created', async () => {
+        const { admin } = await setup();
+        const res = await post('/api/contacts', admin.apiKey, { name: '   ', phone: '415-555-0100', leadQuality: 'hot' });
+        expectError(res, 400);
+        expect(fieldsNamed(res)).toEqual(['leadQuality', 'name', 'phone']);
+        expect(await listIds(admin.apiKey)).toEqual([]);
+      });
+
+      it("should name an unknown agent, an unknown campaign and a blank name together when a contact is created", async () => {
+        const { admin } = await setup();
+        const res = await post('/api/contacts', admin.apiKey, { name: ' ', phone: nextPhone(), assignedAgentId: randomUUID(), campaignId: randomUUID() });
+        expectError(res, 400);
+        expect(fieldsNamed(res)).toEqual(['assignedAgentId', 'campaignId', 'name']);
+        expect(await listIds(admin.apiKey)).toEqual([]);
+      });
+
+      it('should name the fields the DTO refuses and the blank name the domain refuses when a contact is patched', async () => {
+        const { admin } = await setup();
+        const c = await createContact(admin.apiKey);
+        const res = await patch(`/api/contacts/${c.id}`, admin.apiKey, { name: '  ', status: 'DELETED', timezone: 'BST' });
+        expectError(res, 400);
+        expect(fieldsNamed(res)).toEqual(['name', 'status', 'timezone']);
+        expect((await get(`/api/contacts/${c.id}`, admin.apiKey)).body).toEqual(c);
+      });
+
+      it('should name an unknown field and a blank text together when a note is added', async () => {
+        const { admin } = await setup();
+        const c = await createContact(admin.apiKey);
+        const res = await post(`/api/contacts/${c.id}/notes`, admin.apiKey, { text: '   ', pinned: true });
+        expectError(res, 400);
+        expect(fieldsNamed(res)).toEqual(['pinned', 'text']);
+        expect((await timeline(c.id, admin.apiKey)).map((e) => e.kind)).toEqual(['contact_created']);
+      });
     });
 
     it.each([
@@ -840,6 +890,22 @@ describe('contacts (SPEC §2, §9)', () => {
       const res = await post('/api/campaigns', admin.apiKey, { name: 'Bad hours', callingWindow: window });
       expectError(res, 400);
       expect(fieldsNamed(res)).toEqual([field]);
+      expect((await get('/api/campaigns', admin.apiKey)).body.campaigns).toEqual([]);
+    });
+
+    it('should name a missing name and a window that ends before it starts together, and create nothing', async () => {
+      const { admin } = await setup();
+      const res = await post('/api/campaigns', admin.apiKey, { name: '', callingWindow: { days: ['mon'], start: '17:00', end: '09:00' } });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['callingWindow.end', 'name']);
+      expect((await get('/api/campaigns', admin.apiKey)).body.campaigns).toEqual([]);
+    });
+
+    it("should name a window with no time in common with the org's and an unknown pool agent together, and create nothing", async () => {
+      const { admin } = await setup();
+      const res = await post('/api/campaigns', admin.apiKey, { name: 'Sundays', callingWindow: { days: ['sun'], start: '09:00', end: '17:00' }, agentPool: [randomUUID()] });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['agentPool', 'callingWindow']);
       expect((await get('/api/campaigns', admin.apiKey)).body.campaigns).toEqual([]);
     });
 

@@ -269,6 +269,22 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       expect((await card(contactId, a.admin.apiKey)).followUps).toEqual([]);
     });
 
+    describe('every bad field in one answer, whichever check finds it (SPEC §9)', () => {
+      // a date without a time passes the DTO's ISO-8601 rule and is refused by the domain's, as a blank sms message is
+      const day = iso(2 * DAY).slice(0, 10);
+      it.each([
+        ['a field the DTO refuses and a scheduledAt the domain refuses', { scheduledAt: day, priority: 'x' }, ['priority', 'scheduledAt']],
+        ['two fields only the domain refuses', { type: 'sms', message: '   ', scheduledAt: day }, ['message', 'scheduledAt']],
+        ['an unknown agent and campaign (lookups) and a scheduledAt the domain refuses', { agentId: randomUUID(), campaignId: randomUUID(), scheduledAt: day }, ['agentId', 'campaignId', 'scheduledAt']],
+      ])('should refuse %s with one 400 naming each, and schedule nothing', async (_what, body, fields) => {
+        const contactId = await createContact(a.admin.apiKey);
+        const res = await post(`/api/contacts/${contactId}/follow-ups`, a.admin.apiKey, body);
+        expectError(res, 400);
+        expect(fieldsNamed(res)).toEqual(fields);
+        expect((await card(contactId, a.admin.apiKey)).followUps).toEqual([]);
+      });
+    });
+
     it('should refuse a plain-http webhook to a host not in webhooks.allowHttpHosts with a 400 naming url', async () => {
       const contactId = await createContact(a.admin.apiKey);
       const res = await post(`/api/contacts/${contactId}/follow-ups`, a.admin.apiKey, { type: 'webhook', url: 'http://hooks.example.com/x' });
@@ -650,6 +666,15 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       }
       expect((await card(contactId, o.admin.apiKey)).followUps).toEqual([]);
     });
+
+    it('should name a bad Idempotency-Key beside the bad fields of the body in one 400 (SPEC §9), and schedule nothing', async () => {
+      const o = await setup();
+      const contactId = await createContact(o.admin.apiKey);
+      const res = await scheduleWithKey(o.admin.apiKey, contactId, ' ', { scheduledAt: iso(DAY).slice(0, 10), priority: 'x' });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['Idempotency-Key', 'priority', 'scheduledAt']);
+      expect((await card(contactId, o.admin.apiKey)).followUps).toEqual([]);
+    });
   });
 
   describe('actions (SPEC §5)', () => {
@@ -755,6 +780,15 @@ describe('follow-ups API (SPEC §5, §8, §9)', () => {
       const res = await post(`/api/follow-ups/${f.id}/reschedule`, a.admin.apiKey, body);
       expectError(res, 400);
       expect(fieldsNamed(res)).toEqual(['scheduledAt']);
+      expect(await followUp(f.id, a.admin.apiKey)).toEqual(f);
+    });
+
+    it('should refuse a reschedule with an unknown field and a scheduledAt the domain refuses (a date without a time) in one 400 naming both', async () => {
+      const contactId = await createContact(a.admin.apiKey);
+      const f = await schedule(a.admin.apiKey, contactId, {});
+      const res = await post(`/api/follow-ups/${f.id}/reschedule`, a.admin.apiKey, { scheduledAt: iso(2 * DAY).slice(0, 10), days: 2 });
+      expectError(res, 400);
+      expect(fieldsNamed(res)).toEqual(['days', 'scheduledAt']);
       expect(await followUp(f.id, a.admin.apiKey)).toEqual(f);
     });
 

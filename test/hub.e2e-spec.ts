@@ -562,6 +562,17 @@ describe('follow-ups hub (SPEC §6)', () => {
       expect(await hubIds(ana.apiKey)).toEqual([contact.id]);
     });
 
+    it.each<[string, unknown, string[]]>([
+      ['neither personId nor personIds, and an unknown action', { action: 'archive' }, ['action', 'personIds']],
+      ['both personId and personIds, an unknown action and an unknown field', { personId: 'a', personIds: ['a'], action: 'archive', force: true }, ['action', 'force', 'personIds']],
+    ])('should answer one 400 naming every bad field for %s (SPEC §9)', async (_, body, fields) => {
+      const withOwn = JSON.parse(JSON.stringify(body).replaceAll('"a"', JSON.stringify(contact.id)));
+      const res = await act(ana.apiKey, withOwn);
+      expectError(res, 400, 'Bad Request');
+      expect(fieldsNamed(res)).toEqual(fields);
+      expect(await hubIds(ana.apiKey)).toEqual([contact.id]);
+    });
+
     // Regression: null ids once passed @IsOptional() unvalidated and answered 404 instead of a 400 naming the field.
     it.each<[string, unknown]>([
       ['a null personIds', { personIds: null, action: 'done' }],

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
-import { Actor, ensureDatabase, rootLogger, runMigrations, validateEnvironment } from '@app/shared';
+import { Actor, Clock, ensureDatabase, rootLogger, runMigrations, validateEnvironment } from '@app/shared';
 import { AppModule, Roles } from './app.module';
 import { Authenticator } from './auth/authenticator';
 import { createHttpAdapter } from './http/http-adapter';
@@ -21,7 +21,8 @@ export async function createApp(roles: Roles, options: { migrate?: boolean } = {
   app.useLogger(app.get(Logger));
   // Every line from here on is written at once: buffered until listen(), a boot held up (Redis away, say) said nothing.
   app.flushLogs();
-  app.useGlobalPipes(validationPipe());
+  const clock = app.get(Clock);
+  app.useGlobalPipes(validationPipe(() => clock.now()));
   // A clean stop exits 0 (Nest re-raised the signal instead: 143 after a SIGTERM, and nothing at all as PID 1 without an init)
   app.enableShutdownHooks([], { useProcessExit: true });
   if (roles.api) {

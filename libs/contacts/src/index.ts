@@ -11,5 +11,5 @@ export * from './create-contact/create-contact.command';
 export * from './update-contact/update-contact.command';
 export * from './add-note/add-note.command';
 export * from './create-campaign/create-campaign.command';
-export { followUpInput } from './log-call/call-ingest';
+export { callPushProblems, followUpInput } from './log-call/call-ingest';
 export * from './contact-state.cache';

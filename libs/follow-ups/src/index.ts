@@ -8,3 +8,4 @@ export { NEVER_OPENS_RECHECK_MS } from './execute-follow-up/follow-up-executor';
 export * from './bring-forward-deferred/bring-forward.jobs';
 export { BringForwardDeferredHandler } from './bring-forward-deferred/bring-forward-deferred.handler';
 export { BRING_FORWARD_DELAY_MS } from './bring-forward-deferred/window-change.job-source';
+export { scheduleFollowUpProblems } from './schedule-follow-up/schedule-follow-up.handler';

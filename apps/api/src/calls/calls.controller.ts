@@ -2,7 +2,7 @@ import { Body, Controller, Get, HttpCode, HttpStatus, Post, Query, Res } from '@
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { FastifyReply } from 'fastify';
-import { Actor, DomainError } from '@app/shared';
+import { Actor, Clock, DomainError } from '@app/shared';
 import { CallPush, CallPushResult, CallsRepository, LogCallCommand, LogCallsBatchCommand } from '@app/contacts';
 import { CurrentActor, Roles, Staff } from '../auth/auth.decorators';
 import { DOMAIN_STATUS } from '../http/error.filter';
@@ -22,6 +22,7 @@ export class CallsController {
   constructor(
     private readonly commands: CommandBus,
     private readonly calls: CallsRepository,
+    private readonly clock: Clock,
   ) {}
 
   /** 201 when recorded; 200 with status "duplicate" when this callId and status were pushed before. */
@@ -52,7 +53,7 @@ export class CallsController {
     const body = validateEnvelope(CallBatchDto, raw);
     const results: BatchResult[] = new Array(body.calls.length);
     const valid: { index: number; call: CallPush }[] = [];
-    (await validateItems(CallDto, body.calls)).forEach((checked, index) => {
+    (await validateItems(CallDto, body.calls, this.clock.now())).forEach((checked, index) => {
       if ('errors' in checked) results[index] = { index, status: 'rejected', statusCode: 400, error: checked.errors.join('; ') };
       else valid.push({ index, call: checked.value as CallPush });
     });

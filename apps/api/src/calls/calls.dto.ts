@@ -34,10 +34,11 @@ import {
   LeadStatus,
   PRIORITIES,
   SOURCES,
+  callPushProblems,
 } from '@app/contacts';
 import { TimeBoundField } from '../http/time-bound';
 import { PageQuery, TagsField } from '../http/common.dto';
-import { registerFastCheck } from '../http/validation.pipe';
+import { registerFastCheck, registerInputCheck } from '../http/validation.pipe';
 import { isPlainValidCall } from './call.fast-check';
 
 const ISO = { strict: true, strictSeparator: true };
@@ -113,6 +114,8 @@ export class CallDto {
 }
 
 registerFastCheck(CallDto, isPlainValidCall);
+// a refused push names its other bad fields too: the decider's and the time's (the references are looked up later)
+registerInputCheck(CallDto, (body, { now, failed }) => callPushProblems(body, now, failed));
 
 export class CallBatchDto {
   @ApiProperty({ type: [CallDto], minItems: 1, maxItems: 1000, description: 'each item is validated and answered on its own' })

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Actor } from '@app/shared';
 import {
   AddNoteCommand,
@@ -15,7 +15,8 @@ import {
 import { AnyRole, CurrentActor, Roles, Staff } from '../auth/auth.decorators';
 import { PageQuery, uuidParam } from '../http/common.dto';
 import { ApiErrors, ApiKeyErrors } from '../http/error-response.dto';
-import { ApiIdempotencyKey, IdempotencyKey } from '../http/idempotency-key';
+import { ApiIdempotencyKey, IdempotencyKey, idempotencyKeyProblems } from '../http/idempotency-key';
+import { BodyWith } from '../http/validation.pipe';
 import { CallPageDto } from '../calls/calls.response.dto';
 import { CreateCampaignDto, CreateContactDto, CreateNoteDto, ListCampaignsQuery, ListContactsQuery, UpdateContactDto } from './contacts.dto';
 import { CampaignDto, CampaignPageDto, ContactDto, ContactPageDto, NoteDto, TimelinePageDto } from './contacts.response.dto';
@@ -48,7 +49,9 @@ export class ContactsController {
     404: "An agent's retry (same Idempotency-Key) for a contact handed on since",
     422: 'The Idempotency-Key was used before with other fields',
   })
-  async create(@CurrentActor() actor: Actor, @Body() body: CreateContactDto, @IdempotencyKey() idempotencyKey: string | null) {
+  @ApiBody({ type: CreateContactDto })
+  // the key before the body: Nest resolves parameters last first, and the body's refusal names a bad key too
+  async create(@CurrentActor() actor: Actor, @IdempotencyKey() idempotencyKey: string | null, @BodyWith(CreateContactDto, idempotencyKeyProblems) body: CreateContactDto) {
     const command = new CreateContactCommand(actor, body, idempotencyKey);
     const { id } = await this.commands.execute<CreateContactCommand, { id: string }>(command);
     return this.contacts.written(actor, id);
@@ -87,7 +90,13 @@ export class ContactsController {
   )
   @ApiCreatedResponse({ type: NoteDto })
   @ApiErrors({ 400: 'text missing or invalid, or a malformed Idempotency-Key', 403: STAFF_ONLY, 404: NO_CONTACT, 422: 'The Idempotency-Key was used before with another text' })
-  async addNote(@CurrentActor() actor: Actor, @Param('id', uuidParam('contact')) id: string, @Body() body: CreateNoteDto, @IdempotencyKey() idempotencyKey: string | null) {
+  @ApiBody({ type: CreateNoteDto })
+  async addNote(
+    @CurrentActor() actor: Actor,
+    @Param('id', uuidParam('contact')) id: string,
+    @IdempotencyKey() idempotencyKey: string | null, // before the body: see create
+    @BodyWith(CreateNoteDto, idempotencyKeyProblems) body: CreateNoteDto,
+  ) {
     const command = new AddNoteCommand(actor, id, body.text, idempotencyKey);
     const note = await this.commands.execute<AddNoteCommand, NoteAddedData>(command);
     return { id: note.noteId, contactId: note.contactId, kind: 'note', text: note.text, authorId: note.authorId, createdAt: note.at, resolved: true };

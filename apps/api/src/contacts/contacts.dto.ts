@@ -18,9 +18,25 @@ import {
   Min,
   Max,
 } from 'class-validator';
-import { CONTACT_STATUSES, ContactStatus, LEAD_QUALITIES, LEAD_STATUSES, LeadQuality, LeadStatus } from '@app/contacts';
+import { problemsOf } from '@app/shared';
+import {
+  assertCampaignWindow,
+  CallingWindow,
+  CONTACT_STATUSES,
+  ContactStatus,
+  CreateContact,
+  createContactProblems,
+  LEAD_QUALITIES,
+  LEAD_STATUSES,
+  LeadQuality,
+  LeadStatus,
+  noteText,
+  UpdateContact,
+  updateContactProblems,
+} from '@app/contacts';
 import { END_HH_MM, HH_MM } from '@app/settings';
 import { DigitsParam, E164, IsIanaTimeZone, PageQuery, TagsField } from '../http/common.dto';
+import { registerInputCheck } from '../http/validation.pipe';
 
 export class CreateContactDto {
   @ApiProperty({ example: 'Sarah Lee' })
@@ -57,6 +73,10 @@ export class CreateContactDto {
   @IsUUID()
   campaignId?: string | null;
 }
+
+// A refused body names its other bad fields too (SPEC §9): the domain's checks, here a blank name (not the references:
+// those are looked up later).
+registerInputCheck(CreateContactDto, (body) => createContactProblems({ ...body, type: 'CreateContact', contactId: '' } as CreateContact));
 
 export class UpdateContactDto {
   @ApiPropertyOptional()
@@ -106,6 +126,8 @@ export class UpdateContactDto {
   status?: ContactStatus;
 }
 
+registerInputCheck(UpdateContactDto, (body) => updateContactProblems({ ...body, type: 'UpdateContact', contactId: '', at: '' } as UpdateContact));
+
 export class ListContactsQuery extends PageQuery {
   @ApiPropertyOptional() @IsOptional() @IsUUID() assignedAgentId?: string;
   @ApiPropertyOptional({ enum: CONTACT_STATUSES }) @IsOptional() @IsIn(CONTACT_STATUSES) status?: string;
@@ -123,6 +145,8 @@ export class CreateNoteDto {
   @MaxLength(10_000)
   text: string;
 }
+
+registerInputCheck(CreateNoteDto, (body) => problemsOf(() => noteText(body.text)));
 
 const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
@@ -163,6 +187,13 @@ export class CreateCampaignDto {
   @IsUUID('all', { each: true })
   agentPool?: string[];
 }
+
+// an end not after the start (the organization's window is read later, by the handler)
+registerInputCheck(CreateCampaignDto, (body, { failed }) => {
+  const window = body.callingWindow as CallingWindow | null | undefined;
+  if (window == null || ['callingWindow', 'callingWindow.start', 'callingWindow.end'].some(failed)) return [];
+  return problemsOf(() => assertCampaignWindow(window));
+});
 
 /** Campaigns a page at a time, by name: up to 1,000 a page (500 by default), so most orgs get all of theirs at once. */
 export class ListCampaignsQuery {

@@ -1,13 +1,14 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Actor } from '@app/shared';
 import { ContactsRepository, FollowUpFields } from '@app/contacts';
 import { ChangeFollowUpCommand, FollowUpAction, FollowUpsRepository, ScheduleFollowUpCommand } from '@app/follow-ups';
 import { CurrentActor, Staff } from '../auth/auth.decorators';
 import { PageQuery, uuidParam } from '../http/common.dto';
 import { ApiErrors, ApiKeyErrors } from '../http/error-response.dto';
-import { ApiIdempotencyKey, IdempotencyKey } from '../http/idempotency-key';
+import { ApiIdempotencyKey, IdempotencyKey, idempotencyKeyProblems } from '../http/idempotency-key';
+import { BodyWith } from '../http/validation.pipe';
 import { timeRange } from '../http/time-bound';
 import { CancelDto, ListFollowUpsQuery, NoFieldsDto, RescheduleDto, ScheduleFollowUpDto } from './follow-ups.dto';
 import { FollowUpDto, FollowUpPageDto } from './follow-ups.response.dto';
@@ -40,7 +41,14 @@ export class FollowUpsController {
     404: 'No such contact, or not one the caller sees',
     422: 'The Idempotency-Key was used before with other fields',
   })
-  async schedule(@CurrentActor() actor: Actor, @Param('id', uuidParam('contact')) contactId: string, @Body() body: ScheduleFollowUpDto, @IdempotencyKey() idempotencyKey: string | null) {
+  @ApiBody({ type: ScheduleFollowUpDto })
+  async schedule(
+    @CurrentActor() actor: Actor,
+    @Param('id', uuidParam('contact')) contactId: string,
+    // the key before the body: Nest resolves parameters last first, and the body's refusal names a bad key too
+    @IdempotencyKey() idempotencyKey: string | null,
+    @BodyWith(ScheduleFollowUpDto, idempotencyKeyProblems) body: ScheduleFollowUpDto,
+  ) {
     const command = new ScheduleFollowUpCommand(actor, contactId, body as FollowUpFields, idempotencyKey);
     const { id } = await this.commands.execute<ScheduleFollowUpCommand, { id: string }>(command);
     return this.followUps.get(actor, id, true);

@@ -1,20 +1,28 @@
 import { ApiPropertyOptional, ApiProperty } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
-import { FOLLOW_UP_STATUSES, FOLLOW_UP_TYPES } from '@app/contacts';
+import { problemsOf } from '@app/shared';
+import { FOLLOW_UP_STATUSES, FOLLOW_UP_TYPES, FollowUpFields, isoUtc } from '@app/contacts';
+import { scheduleFollowUpProblems } from '@app/follow-ups';
 import { FollowUpFieldsDto } from '../calls/calls.dto';
 import { PageQuery } from '../http/common.dto';
 import { TimeBoundField } from '../http/time-bound';
+import { registerInputCheck } from '../http/validation.pipe';
 
 const ISO = { strict: true, strictSeparator: true };
 
 /** The §5 fields, `source` included (default manual here). */
 export class ScheduleFollowUpDto extends FollowUpFieldsDto {}
 
+// A refused body names its other bad fields too (SPEC §9): the domain's checks (the references are looked up later).
+registerInputCheck(ScheduleFollowUpDto, (body, { now }) => scheduleFollowUpProblems(body as FollowUpFields, now));
+
 export class RescheduleDto {
   @ApiProperty({ description: 'the new due time (ISO-8601)' })
   @IsISO8601(ISO)
   scheduledAt: string;
 }
+
+registerInputCheck(RescheduleDto, (body) => problemsOf(() => isoUtc(body.scheduledAt, 'scheduledAt')));
 
 /** The body of a snooze or a completion: nothing to say (a snooze lasts the org's snoozeDays); a field sent is refused, not ignored. */
 export class NoFieldsDto {}

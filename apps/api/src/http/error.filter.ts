@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
-import { DomainError, ErrorCode, isDatabaseUnavailable } from '@app/shared';
+import { DomainError, ErrorCode, isDatabaseUnavailable, ValidationError } from '@app/shared';
 import { FastifyReply } from 'fastify';
 
 export const DOMAIN_STATUS: Record<ErrorCode, number> = {
@@ -55,6 +55,10 @@ export class ErrorFilter implements ExceptionFilter {
   }
 
   private describe(exception: unknown): { statusCode: number; message: string | string[]; databaseUnavailable?: true } {
+    // Several bad fields are listed one message each, as the validation pipe lists them; one stays a string.
+    if (exception instanceof ValidationError && exception.problems.length > 1) {
+      return { statusCode: DOMAIN_STATUS[exception.code], message: exception.problems.map((p) => p.message) };
+    }
     if (exception instanceof DomainError) return { statusCode: DOMAIN_STATUS[exception.code], message: exception.message };
     if (exception instanceof HttpException) {
       const body = exception.getResponse();

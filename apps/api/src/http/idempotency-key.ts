@@ -1,6 +1,7 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
-import { ValidationError } from '@app/shared';
+import { FieldProblem, problemsOf, ValidationError } from '@app/shared';
+import type { BodyRequest } from './validation.pipe';
 
 /** The Idempotency-Key header (IETF draft-ietf-httpapi-idempotency-key-header): absent, or 1-255 printable ASCII characters. */
 export function idempotencyKeyOf(header: string | undefined): string | null {
@@ -10,6 +11,9 @@ export function idempotencyKeyOf(header: string | undefined): string | null {
   }
   return header;
 }
+
+/** The header's problem, for a refused body to name it too (SPEC §9): `@BodyWith(Dto, idempotencyKeyProblems)`. */
+export const idempotencyKeyProblems = (_body: unknown, request: BodyRequest): readonly FieldProblem[] => problemsOf(() => idempotencyKeyOf(request.headers['idempotency-key']));
 
 /** A handler's Idempotency-Key, checked (400 naming it otherwise); null when the request sent none. */
 export const IdempotencyKey = createParamDecorator((_: unknown, ctx: ExecutionContext): string | null =>

@@ -1,12 +1,12 @@
 import { Body, Controller, Get, Patch, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Actor, Clock, ForbiddenError, isSupervisorOrAdmin, NotFoundError, ValidationError } from '@app/shared';
+import { Actor, Clock, ForbiddenError, isSupervisorOrAdmin, NotFoundError } from '@app/shared';
 import { HubActionCommand, HubActionResult, HubRepository } from '@app/hub';
 import { UserRepository } from '@app/tenancy';
 import { CurrentActor, Staff } from '../auth/auth.decorators';
 import { ApiErrors, ApiKeyErrors } from '../http/error-response.dto';
-import { DueActionDto, DueQuery, HubActionResultDto, HubPageDto } from './hub.dto';
+import { checkOnePersonField, DueActionDto, DueQuery, HubActionResultDto, HubPageDto } from './hub.dto';
 
 /** The follow-ups hub (SPEC §6): the contract of an existing front end. */
 @ApiTags('hub')
@@ -49,9 +49,7 @@ export class HubController {
     409: "The contacts' follow-ups kept changing under concurrent writes: retry",
   })
   async act(@CurrentActor() actor: Actor, @Body() body: DueActionDto): Promise<HubActionResult> {
-    if ((body.personId === undefined) === (body.personIds === undefined)) {
-      throw new ValidationError('personIds', 'send exactly one of personId or personIds');
-    }
+    checkOnePersonField(body);
     const ids = body.personIds ?? [body.personId!];
     return this.commands.execute<HubActionCommand, HubActionResult>(new HubActionCommand(actor, ids, body.action));
   }

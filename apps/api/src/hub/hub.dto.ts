@@ -3,6 +3,8 @@ import { DigitsParam } from '../http/common.dto';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, IsOptional, IsString, IsUUID, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import { CONTACT_STATUSES, ContactStatus, LEAD_QUALITIES, LEAD_STATUSES, LeadQuality, LeadStatus } from '@app/contacts';
 import { HubAction, HubFilter } from '@app/hub';
+import { problemsOf, ValidationError } from '@app/shared';
+import { registerInputCheck } from '../http/validation.pipe';
 
 const FILTERS: HubFilter[] = ['all', 'overdue', 'today', 'hot'];
 const ACTIONS: HubAction[] = ['done', 'snooze'];
@@ -47,6 +49,13 @@ export class DueActionDto {
   @IsIn(ACTIONS)
   action: HubAction;
 }
+
+/** A row action or a bulk one: exactly one of personId and personIds. */
+export function checkOnePersonField(body: { personId?: unknown; personIds?: unknown }): void {
+  if ((body.personId === undefined) === (body.personIds === undefined)) throw new ValidationError('personIds', 'send exactly one of personId or personIds');
+}
+
+registerInputCheck(DueActionDto, (body) => problemsOf(() => checkOnePersonField(body)));
 
 /** One contact of the hub (SPEC §6): id and contactId are both the contact's. */
 export class HubItemDto {

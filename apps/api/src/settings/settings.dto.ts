@@ -32,9 +32,11 @@ import {
   RECYCLABLE_STATUSES,
   RecyclableStatus,
   SETTINGS_LIMITS as L,
+  settingsPatchProblems,
   WEEK_DAYS,
   WeekDay,
 } from '@app/settings';
+import { registerInputCheck } from '../http/validation.pipe';
 import { IsIanaTimeZone } from '../http/common.dto';
 
 /** Absent is fine; null is not (unlike @IsOptional, which lets null through). */
@@ -191,6 +193,9 @@ export class UpdateSettingsDto {
   @apply(...nested(WebhooksPatchDto))
   webhooks?: WebhooksPatchDto;
 }
+
+// A refused patch names its other bad fields too (SPEC §9), those that need no stored setting.
+registerInputCheck(UpdateSettingsDto, (body) => settingsPatchProblems(body));
 
 /** POST /api/settings/signing-secret/rotate: the body is optional. */
 export class RotateSigningSecretDto {

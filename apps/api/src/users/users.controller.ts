@@ -1,14 +1,29 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { Actor, NotFoundError } from '@app/shared';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Actor, NotFoundError, problemsOf } from '@app/shared';
 import { uuidParam } from '../http/common.dto';
-import { CreateUserCommand, CreateUserResult, hashApiKey, IssueApiKeyCommand, IssueApiKeyResult, RevokeApiKeyCommand, UpdateUserCommand, UserRepository } from '@app/tenancy';
+import {
+  CreateUserCommand,
+  CreateUserResult,
+  hashApiKey,
+  IssueApiKeyCommand,
+  IssueApiKeyResult,
+  refuseSelfDeactivation,
+  RevokeApiKeyCommand,
+  UpdateUserCommand,
+  UserRepository,
+} from '@app/tenancy';
 import { AuthFailureLimit } from '../auth/auth-failure-limit';
 import { CurrentActor, Roles } from '../auth/auth.decorators';
 import { ApiErrors, ApiKeyErrors } from '../http/error-response.dto';
+import { BodyWith } from '../http/validation.pipe';
 import { CreateUserDto, IssueApiKeyDto, ListAgentsQuery, UpdateUserDto } from './users.dto';
 import { AgentListDto, ApiKeyListDto, CreatedUserDto, IssuedApiKeyDto, UserDto } from './users.response.dto';
+
+/** Who asks is in the request, not the body: a refused body of an admin's own names `active` too (SPEC §9). */
+const selfDeactivation = (body: Record<string, unknown>, { actor, params }: { actor: Actor; params: Record<string, string> }) =>
+  problemsOf(() => refuseSelfDeactivation(actor.userId, String(params.id).toLowerCase(), body));
 
 @ApiTags('users')
 @ApiBearerAuth()
@@ -61,7 +76,8 @@ export class UsersController {
   @Roles('admin')
   @ApiOkResponse({ type: UserDto })
   @ApiErrors({ 400: 'A field invalid (each named), or an admin deactivating themselves', 403: 'Not an admin', 404: 'No such user in the organization' })
-  async update(@CurrentActor() actor: Actor, @Param('id', uuidParam('user')) id: string, @Body() body: UpdateUserDto) {
+  @ApiBody({ type: UpdateUserDto })
+  async update(@CurrentActor() actor: Actor, @Param('id', uuidParam('user')) id: string, @BodyWith(UpdateUserDto, selfDeactivation) body: UpdateUserDto) {
     const changes = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
     await this.commands.execute(new UpdateUserCommand(actor, id, changes));
     return this.users.find(actor.orgId, id);

@@ -1,6 +1,6 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
-import { Clock, ValidationError } from '@app/shared';
+import { Clock, FieldProblem, fieldProblem, ValidationError } from '@app/shared';
 import { EventStore, NO_STREAM } from '@app/event-store';
 import { SettingsRepository } from '@app/settings';
 import { ContactsRepository } from '../contacts.repository';
@@ -18,23 +18,28 @@ export class CreateCampaignHandler implements ICommandHandler<CreateCampaignComm
 
   async execute({ actor, campaign }: CreateCampaignCommand): Promise<{ id: string }> {
     const window = campaign.callingWindow;
+    if (window) assertCampaignWindow(window);
+    // What the organization's records say, each checked: a 400 names every bad field.
+    const problems: FieldProblem[] = [];
     if (window) {
-      assertCampaignWindow(window);
       // A campaign's window narrows the org's (SPEC §7): one with no time in common would leave every call and SMS
       // follow-up of the campaign never run, with nothing to say why. (A later change of the org's window can still
       // do that; docs/operations.md says how it shows.)
       const org = (await this.settings.get(actor.orgId)).callingWindow as CallingWindow;
       if (effectiveWindow(org, window) === null) {
-        throw new ValidationError(
-          'callingWindow',
-          `has no time in common with the organization's calling window (${org.days.join(', ')} ${org.start}-${org.end}): its call and SMS follow-ups would never run`,
+        problems.push(
+          fieldProblem(
+            'callingWindow',
+            `has no time in common with the organization's calling window (${org.days.join(', ')} ${org.start}-${org.end}): its call and SMS follow-ups would never run`,
+          ),
         );
       }
     }
     const pool = campaign.agentPool ?? [];
     const staff = await this.contacts.activeStaff(actor.orgId, pool);
     const unknown = pool.filter((id) => !staff.has(id));
-    if (unknown.length) throw new ValidationError('agentPool', `${unknown.join(', ')} are not active agents of this organization`);
+    if (unknown.length) problems.push(fieldProblem('agentPool', `${unknown.join(', ')} are not active agents of this organization`));
+    if (problems.length) throw ValidationError.of(problems);
     const id = randomUUID();
     await this.store.append(
       campaignStream(id),

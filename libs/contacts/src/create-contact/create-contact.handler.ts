@@ -1,8 +1,9 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError, ValidationError } from '@app/shared';
+import { FieldProblem, fieldProblem, ForbiddenError, ValidationError, withEveryProblem } from '@app/shared';
 import { ContactsRepository } from '../contacts.repository';
 import { ContactWriter, KeyedRequest } from '../contact-writer';
+import { CreateContact, createContactProblems } from '../domain';
 import { uuidFromKey } from '../ids';
 import { ContactFields, CreateContactCommand } from './create-contact.command';
 
@@ -36,42 +37,44 @@ export class CreateContactHandler implements ICommandHandler<CreateContactComman
             made: (state) => state.exists,
           };
     if (request && (await this.writer.replay(actor, id, request))) return { id };
-    await checkReferences(this.contacts, actor.orgId, { assignedAgentId, campaignId: contact.campaignId ?? null });
+    const command: CreateContact = {
+      type: 'CreateContact',
+      contactId: id,
+      name: contact.name,
+      phone: contact.phone,
+      // none given: the org's, as it is at each moment, not a copy of today's (migration 0030)
+      timezone: contact.timezone ?? null,
+      leadQuality: contact.leadQuality,
+      assignedAgentId,
+      tags: contact.tags,
+      campaignId: contact.campaignId ?? null,
+    };
+    try {
+      await checkReferences(this.contacts, actor.orgId, { assignedAgentId, campaignId: contact.campaignId ?? null });
+    } catch (error) {
+      throw withEveryProblem(error, () => createContactProblems(command)); // and the fields' own: one 400 names every bad field
+    }
     // A twin still being written when this request began is found by the writer (it serializes them, or its append
     // conflicts and it reloads): nothing is appended, and the contact is the answer.
-    await this.writer.write(
-      actor,
-      id,
-      () => ({
-        type: 'CreateContact',
-        contactId: id,
-        name: contact.name,
-        phone: contact.phone,
-        // none given: the org's, as it is at each moment, not a copy of today's (migration 0030)
-        timezone: contact.timezone ?? null,
-        leadQuality: contact.leadQuality,
-        assignedAgentId,
-        tags: contact.tags,
-        campaignId: contact.campaignId ?? null,
-      }),
-      request ?? undefined,
-    );
+    await this.writer.write(actor, id, () => command, request ?? undefined);
     return { id };
   }
 }
 
-/** References a client sends must point at records of its own organization: 400 naming the field otherwise. */
+/** References a client sends must point at records of its own organization: a 400 naming each bad one otherwise. */
 export async function checkReferences(
   contacts: ContactsRepository,
   orgId: string,
   refs: { assignedAgentId?: string | null; campaignId?: string | null },
 ): Promise<void> {
+  const problems: FieldProblem[] = [];
   if (refs.assignedAgentId && !(await contacts.activeStaff(orgId, [refs.assignedAgentId])).has(refs.assignedAgentId)) {
-    throw new ValidationError('assignedAgentId', `${refs.assignedAgentId} is not an active agent of this organization`);
+    problems.push(fieldProblem('assignedAgentId', `${refs.assignedAgentId} is not an active agent of this organization`));
   }
   if (refs.campaignId && !(await contacts.campaignExists(orgId, refs.campaignId))) {
-    throw new ValidationError('campaignId', `${refs.campaignId} is not a campaign of this organization`);
+    problems.push(fieldProblem('campaignId', `${refs.campaignId} is not a campaign of this organization`));
   }
+  if (problems.length) throw ValidationError.of(problems);
 }
 
 /** Each field the request sent, named: the type makes a field added to ContactFields be added here (and to the fingerprint). */

@@ -4,6 +4,10 @@ import { isIanaTimeZone, isKnownTimeZone, ValidationError } from '@app/shared';
 
 export const isOneOf = <T extends string>(values: readonly T[], value: unknown): value is T => typeof value === 'string' && (values as readonly string[]).includes(value);
 
+export function requireOneOf<T extends string>(values: readonly T[], value: unknown, field: string): asserts value is T {
+  if (!isOneOf(values, value)) throw new ValidationError(field, `must be one of ${values.join(', ')}`);
+}
+
 export function requireText(value: unknown, field: string): void {
   if (typeof value !== 'string' || value.trim() === '') throw new ValidationError(field, 'is required');
 }

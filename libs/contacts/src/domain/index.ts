@@ -1,6 +1,7 @@
 export * from './contact.events';
 export * from './lead-status';
 export * from './contact.invariants';
+export * from './contact.problems';
 export * from './contact.decider';
 export * from './follow-up.decider';
 export * from './campaign';

@@ -1,6 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { Actor, Clock, ConflictError, Database, DomainError, ForbiddenError, groupBy, NotFoundError, TrustCache, ValidationError } from '@app/shared';
+import {
+  Actor,
+  Clock,
+  ConflictError,
+  Database,
+  DomainError,
+  FieldProblem,
+  fieldProblem,
+  ForbiddenError,
+  groupBy,
+  mergeProblems,
+  NotFoundError,
+  problemsOf,
+  TrustCache,
+  ValidationError,
+  withEveryProblem,
+} from '@app/shared';
 import { AppendRequest, ConcurrencyError, EventStore } from '@app/event-store';
 import { outboundUrlProblem } from '@app/settings';
 import { UserRepository } from '@app/tenancy';
@@ -15,6 +31,7 @@ import {
   LeadStatus,
   LeadStatusChanged,
   LogCall,
+  logCallProblems,
 } from '../domain';
 import { uuidFromKey } from '../ids';
 import { ContactStateCache } from '../contact-state.cache';
@@ -233,7 +250,8 @@ export class CallIngest {
         refs.callOwners.set(push.callId, push.contactId);
         pending.push(i);
       } catch (error) {
-        results[i] = { error: error as Error };
+        // the item's other problems too, all that need no lookup: a 400 names every bad field (SPEC §9)
+        results[i] = { error: withEveryProblem(error, () => callPushProblems(push, now)) as Error };
       }
     });
     return { results, pending };
@@ -241,12 +259,7 @@ export class CallIngest {
 
   /** Checks before deciding: the time, who may push what, and that every id names a record of this org (the contact by its stream's state). */
   private check(actor: Actor, push: CallPush, refs: References, states: Loaded, now: Date): void {
-    const started = Date.parse(push.startedAt);
-    if (Number.isNaN(started)) throw new ValidationError('startedAt', 'must be an ISO-8601 timestamp');
-    if (started > now.getTime() + DAY_MS) throw new ValidationError('startedAt', 'must not be more than 24 h in the future');
-    // The same bound for the call's end: a call ending days ahead became the contact's latest, and every real call
-    // before that end left its lead status alone (ContactState.lastCallEndedAt) for as long.
-    if (started + push.durationSec * 1000 > now.getTime() + DAY_MS) throw new ValidationError('durationSec', 'must not end the call more than 24 h in the future (startedAt + durationSec)');
+    checkCallTime(push, now);
     checkContact(actor, push, states.get(push.contactId)!.state);
     if (actor.role === 'agent' && push.agentId !== actor.userId) throw new ForbiddenError('an agent can only log their own calls');
     const owner = refs.callOwners.get(push.callId);
@@ -256,17 +269,20 @@ export class CallIngest {
     // retry a 400); taken, the follow-up's routing passes over a departed agent as if it named nobody.
     const known = states.get(push.contactId)!.state.calls.has(push.callId);
     const mayName = (agentId: string) => refs.staff.has(agentId) || (known && refs.former.has(agentId));
-    if (!mayName(push.agentId)) throw new ValidationError('agentId', `${push.agentId} is not an active agent of this organization`);
+    // Each reference is checked, for a 400 that names every bad one (the list is made only for a refusal).
+    let problems: FieldProblem[] | undefined;
+    if (!mayName(push.agentId)) (problems ??= []).push(fieldProblem('agentId', `${push.agentId} is not an active agent of this organization`));
     const fuAgent = push.followUp?.agentId;
-    if (fuAgent && !mayName(fuAgent)) throw new ValidationError('followUp.agentId', `${fuAgent} is not an active agent of this organization`);
-    if (push.campaignId && !refs.campaigns.has(push.campaignId)) throw new ValidationError('campaignId', `${push.campaignId} is not a campaign of this organization`);
+    if (fuAgent && !mayName(fuAgent)) (problems ??= []).push(fieldProblem('followUp.agentId', `${fuAgent} is not an active agent of this organization`));
+    if (push.campaignId && !refs.campaigns.has(push.campaignId)) (problems ??= []).push(fieldProblem('campaignId', `${push.campaignId} is not a campaign of this organization`));
     const fuCampaign = push.followUp?.campaignId;
-    if (fuCampaign && !refs.campaigns.has(fuCampaign)) throw new ValidationError('followUp.campaignId', `${fuCampaign} is not a campaign of this organization`);
+    if (fuCampaign && !refs.campaigns.has(fuCampaign)) (problems ??= []).push(fieldProblem('followUp.campaignId', `${fuCampaign} is not a campaign of this organization`));
     // Refused when scheduled, as the follow-ups endpoint does: accepted here, it failed every attempt at its send check.
     if (push.followUp?.type === 'webhook' && typeof push.followUp.url === 'string') {
       const problem = outboundUrlProblem(push.followUp.url, refs.allowHttpHosts);
-      if (problem) throw new ValidationError('followUp.url', problem);
+      if (problem) (problems ??= []).push(fieldProblem('followUp.url', problem));
     }
+    if (problems) throw ValidationError.of(problems);
   }
 
   private async loadReferences(actor: Actor, calls: readonly CallPush[]): Promise<References> {
@@ -330,29 +346,63 @@ export class CallIngest {
   }
 
   private command(actor: Actor, push: CallPush, now: Date, retryDelaySeconds: number): LogCall {
-    const followUpId = ownFollowUpId(actor, push);
-    return {
-      type: 'LogCall',
-      contactId: push.contactId,
-      now: now.toISOString(),
-      retryDelaySeconds,
-      call: {
-        callId: push.callId,
-        agentId: push.agentId,
-        direction: push.direction,
-        status: push.status,
-        durationSec: push.durationSec,
-        startedAt: push.startedAt,
-        note: push.note,
-        leadStatus: push.leadStatus,
-        campaignId: push.campaignId,
-        tags: push.tags,
-        followUpId: push.followUpId,
-      },
-      followUp: push.followUp && followUpId ? followUpInput(followUpId, callbackFields(push, push.followUp), now) : undefined,
-      callback: push.callbackAt !== undefined && followUpId ? { followUpId, callbackAt: push.callbackAt, reason: push.reason } : undefined,
-    };
+    return logCallCommand(push, now, retryDelaySeconds, ownFollowUpId(actor, push));
   }
+}
+
+/** The decider's command for a push; `followUpId`, the id of the follow-up it schedules (ownFollowUpId). */
+function logCallCommand(push: CallPush, now: Date, retryDelaySeconds: number, followUpId: string | undefined): LogCall {
+  return {
+    type: 'LogCall',
+    contactId: push.contactId,
+    now: now.toISOString(),
+    retryDelaySeconds,
+    call: {
+      callId: push.callId,
+      agentId: push.agentId,
+      direction: push.direction,
+      status: push.status,
+      durationSec: push.durationSec,
+      startedAt: push.startedAt,
+      note: push.note,
+      leadStatus: push.leadStatus,
+      campaignId: push.campaignId,
+      tags: push.tags,
+      followUpId: push.followUpId,
+    },
+    followUp: push.followUp && followUpId ? followUpInput(followUpId, callbackFields(push, push.followUp), now) : undefined,
+    callback: push.callbackAt !== undefined && followUpId ? { followUpId, callbackAt: push.callbackAt, reason: push.reason } : undefined,
+  };
+}
+
+/** A call's time, checked before deciding: it may start, and end, at most 24 h from now. Throws at the first fault. */
+function checkCallTime(push: CallPush, now: Date): void {
+  const started = Date.parse(push.startedAt);
+  if (Number.isNaN(started)) throw new ValidationError('startedAt', 'must be an ISO-8601 timestamp');
+  if (started > now.getTime() + DAY_MS) throw new ValidationError('startedAt', 'must not be more than 24 h in the future');
+  // The same bound for the call's end: a call ending days ahead became the contact's latest, and every real call
+  // before that end left its lead status alone (ContactState.lastCallEndedAt) for as long.
+  if (started + push.durationSec * 1000 > now.getTime() + DAY_MS) throw new ValidationError('durationSec', 'must not end the call more than 24 h in the future (startedAt + durationSec)');
+}
+
+/** Stands for the id of the follow-up a push schedules where no push is logged (any id checks the same). */
+const ANY_FOLLOW_UP_ID = '00000000-0000-4000-8000-000000000000';
+
+/**
+ * Every problem of a pushed call that is found without a lookup: the decider's (logCallProblems) and its time's, for a
+ * 400 naming each bad field (SPEC §9). Takes a body of any shape (the API runs it beside a DTO that refused some
+ * fields: `failed` names those, and a check that reads one is skipped). What needs a lookup (the contact, the agents,
+ * campaigns and the hosts a webhook may use) is checked later, by the ingest, and joins these then.
+ */
+export function callPushProblems(value: unknown, now: Date, failed: (field: string) => boolean = () => false): FieldProblem[] {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return [];
+  const raw = value as Record<string, unknown>;
+  const fields = raw.followUp;
+  const push = { ...raw, followUp: fields !== null && typeof fields === 'object' && !Array.isArray(fields) ? fields : undefined } as unknown as CallPush;
+  const schedules = push.followUp !== undefined || push.callbackAt !== undefined;
+  const problems = logCallProblems(logCallCommand(push, now, DEFAULT_RETRY_DELAY_SECONDS, schedules ? ANY_FOLLOW_UP_ID : undefined));
+  if (failed('startedAt') || problems.some((p) => p.field === 'startedAt')) return problems; // the time is read from it
+  return mergeProblems(problems, problemsOf(() => checkCallTime(push, now)));
 }
 
 /** A `Rescheduled` push's follow-up fields are the callback's: due at callbackAt unless they say otherwise (a 400 then). */

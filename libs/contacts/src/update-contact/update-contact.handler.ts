@@ -1,7 +1,8 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { Clock, ForbiddenError } from '@app/shared';
+import { Clock, ForbiddenError, withEveryProblem } from '@app/shared';
 import { ContactsRepository } from '../contacts.repository';
 import { ContactWriter } from '../contact-writer';
+import { updateContactProblems } from '../domain';
 import { checkReferences } from '../create-contact/create-contact.handler';
 import { UpdateContactCommand } from './update-contact.command';
 
@@ -19,7 +20,12 @@ export class UpdateContactHandler implements ICommandHandler<UpdateContactComman
     if (actor.role === 'agent' && changes.assignedAgentId !== undefined && changes.assignedAgentId !== actor.userId) {
       throw new ForbiddenError('an agent cannot reassign a contact');
     }
-    await checkReferences(this.contacts, actor.orgId, { assignedAgentId: changes.assignedAgentId, campaignId: changes.campaignId });
+    try {
+      await checkReferences(this.contacts, actor.orgId, { assignedAgentId: changes.assignedAgentId, campaignId: changes.campaignId });
+    } catch (error) {
+      // and the changes' own problems: one 400 names every bad field
+      throw withEveryProblem(error, () => updateContactProblems({ type: 'UpdateContact', contactId, ...changes, at: '' }));
+    }
     await this.writer.write(actor, contactId, () => ({ type: 'UpdateContact', contactId, ...changes, at: this.clock.now().toISOString() }));
   }
 }

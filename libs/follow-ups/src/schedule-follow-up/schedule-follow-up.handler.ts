@@ -1,7 +1,7 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
-import { Actor, Clock, ValidationError } from '@app/shared';
-import { ContactsRepository, ContactWriter, FollowUpFields, followUpInput, KeyedRequest, uuidFromKey } from '@app/contacts';
+import { Actor, Clock, FieldProblem, fieldProblem, ValidationError, withEveryProblem } from '@app/shared';
+import { ContactsRepository, ContactWriter, FollowUpFields, followUpInput, followUpProblems, KeyedRequest, uuidFromKey } from '@app/contacts';
 import { outboundUrlProblem, SettingsRepository } from '@app/settings';
 import { ScheduleFollowUpCommand } from './schedule-follow-up.command';
 
@@ -28,8 +28,13 @@ export class ScheduleFollowUpHandler implements ICommandHandler<ScheduleFollowUp
     const request: KeyedRequest | null =
       idempotencyKey === null ? null : { key: `follow-up:${id}`, fields: fingerprinted(fields), made: (state) => state.followUpIds.has(id) };
     if (request && (await this.writer.replay(actor, contactId, request))) return { id };
-    await this.checkReferences(actor, fields);
     const now = this.clock.now();
+    try {
+      await this.checkReferences(actor, fields);
+    } catch (error) {
+      // with the fields' other problems, which the decider would find next: one 400 names every bad field (SPEC §9)
+      throw withEveryProblem(error, () => scheduleFollowUpProblems(fields, now));
+    }
     // a twin written meanwhile is found by the writer, which then appends nothing
     await this.writer.write(
       actor,
@@ -40,19 +45,34 @@ export class ScheduleFollowUpHandler implements ICommandHandler<ScheduleFollowUp
     return { id };
   }
 
+  /** Each reference the fields make, all of them checked: a 400 names every bad one. */
   private async checkReferences(actor: Actor, fields: FollowUpFields): Promise<void> {
+    const problems: FieldProblem[] = [];
     if (fields.agentId && !(await this.contacts.activeStaff(actor.orgId, [fields.agentId])).has(fields.agentId)) {
-      throw new ValidationError('agentId', `${fields.agentId} is not an active agent of this organization`);
+      problems.push(fieldProblem('agentId', `${fields.agentId} is not an active agent of this organization`));
     }
     if (fields.campaignId && !(await this.contacts.campaignExists(actor.orgId, fields.campaignId))) {
-      throw new ValidationError('campaignId', `${fields.campaignId} is not a campaign of this organization`);
+      problems.push(fieldProblem('campaignId', `${fields.campaignId} is not a campaign of this organization`));
     }
     if (fields.type === 'webhook' && fields.url) {
       // The same rule as the settings' endpoints (SPEC §7); the resolved address is checked again when it is sent.
       const problem = outboundUrlProblem(fields.url, (await this.settings.get(actor.orgId)).webhooks.allowHttpHosts);
-      if (problem) throw new ValidationError('url', problem);
+      if (problem) problems.push(fieldProblem('url', problem));
     }
+    if (problems.length) throw ValidationError.of(problems);
   }
+}
+
+/** Stands for the id of the follow-up to schedule where there is none yet (any id checks the same). */
+const ANY_FOLLOW_UP_ID = '00000000-0000-4000-8000-000000000000';
+
+/**
+ * Every problem of a follow-up's fields that is found without a lookup (the decider's: a scheduledAt without an
+ * offset, an sms without a message...), for a 400 that names each bad field. The fields may be of any type: the API
+ * runs this beside a DTO that refused some of them.
+ */
+export function scheduleFollowUpProblems(fields: FollowUpFields, now: Date): FieldProblem[] {
+  return followUpProblems(followUpInput(ANY_FOLLOW_UP_ID, fields, now), fields.source ?? 'manual', '');
 }
 
 /**

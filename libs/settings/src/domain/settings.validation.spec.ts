@@ -1,5 +1,5 @@
 import { DEFAULT_SETTINGS, mergeSettings, PublicSettings, SettingsPatch } from './settings';
-import { isValidHost, normalizeHost, outboundUrlProblem, settingsProblems } from './settings.validation';
+import { isValidHost, normalizeHost, outboundUrlProblem, settingsPatchProblems, settingsProblems } from './settings.validation';
 
 const fieldsOf = (patch: SettingsPatch | Record<string, unknown>) =>
   settingsProblems(mergeSettings(DEFAULT_SETTINGS, patch as SettingsPatch), patch as SettingsPatch).map((p) => p.field);
@@ -90,6 +90,27 @@ describe(settingsProblems.name, () => {
     const problems = settingsProblems(mergeSettings(DEFAULT_SETTINGS, { snoozeDays: 0, callingWindow: { end: '07:00' } }));
     expect(problems.map((p) => p.field)).toEqual(['callingWindow.end', 'snoozeDays']);
     for (const p of problems) expect(p.message.startsWith(`${p.field} `)).toBe(true);
+  });
+});
+
+describe(settingsPatchProblems.name, () => {
+  it('should find what is wrong whatever the stored settings are, and say it as settingsProblems does', () => {
+    const patch = { callingWindow: { start: '18:00', end: '09:00' }, dialler: { url: 'ftp://x' }, sms: { url: 'http://sms.example.com/send' } };
+    expect(settingsPatchProblems(patch)).toEqual([
+      { field: 'callingWindow.end', message: 'callingWindow.end must be after callingWindow.start (18:00)' },
+      { field: 'dialler.url', message: 'dialler.url must be an absolute http(s) URL' },
+    ]);
+    expect(settingsPatchProblems(patch)).toEqual(settingsProblems(mergeSettings(DEFAULT_SETTINGS, patch as SettingsPatch), patch as SettingsPatch).filter((p) => p.field !== 'sms.url'));
+  });
+
+  it('should leave to the decider what reads the stored settings: a bound sent alone, plain http when the patch gives no hosts', () => {
+    expect(settingsPatchProblems({ callingWindow: { start: '22:00' }, sms: { url: 'http://sms.internal/send' } })).toEqual([]);
+    expect(settingsPatchProblems({ sms: { url: 'http://sms.internal/send' }, webhooks: { allowHttpHosts: ['dialler.internal'] } }).map((p) => p.field)).toEqual(['sms.url']);
+    expect(settingsPatchProblems({ sms: { url: 'http://sms.internal/send' }, webhooks: { allowHttpHosts: ['sms.internal'] } })).toEqual([]);
+  });
+
+  it('should skip fields of the wrong type (the DTO names them)', () => {
+    expect(settingsPatchProblems({ callingWindow: 'always', dialler: { url: 42 }, sms: null, webhooks: { allowHttpHosts: 'x' } })).toEqual([]);
   });
 });
 

@@ -48,13 +48,8 @@ const isLoopbackName = (host: string) => host === 'localhost' || host.endsWith('
  * `allowHttpHosts`. This is the static check; the sender also checks every address the host resolves to.
  */
 export function outboundUrlProblem(url: string, allowHttpHosts: readonly string[]): string | null {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return 'must be an absolute http(s) URL';
-  }
-  if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || !parsed.hostname) return 'must be an absolute http(s) URL';
+  const parsed = httpUrl(url);
+  if (!parsed) return NOT_HTTP_URL;
   const host = normalizeHost(parsed.hostname);
   if (!isHostAllowed(host, allowHttpHosts)) {
     if (parsed.protocol === 'http:') return `must use https: plain http is allowed only to a host listed in webhooks.allowHttpHosts (${host} is not)`;
@@ -66,6 +61,18 @@ export function outboundUrlProblem(url: string, allowHttpHosts: readonly string[
   // provider (GET /api/settings), to anyone who sees a webhook follow-up. Refused, neither leaked nor dropped unseen.
   if (parsed.username || parsed.password) return 'must not contain a user name or password: requests are authenticated by their signature';
   return null;
+}
+
+const NOT_HTTP_URL = 'must be an absolute http(s) URL';
+
+function httpUrl(url: string): URL | null {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return null;
+  }
+  return (parsed.protocol === 'https:' || parsed.protocol === 'http:') && parsed.hostname ? parsed : null;
 }
 
 export const isHostAllowed = (host: string, allowHttpHosts: readonly string[]): boolean => {
@@ -158,8 +165,35 @@ export function settingsProblems(s: PublicSettings, patch: SettingsPatch = {}): 
   return problems;
 }
 
-/** Throws a ValidationError naming the first bad field; its message lists every problem. */
+/** Throws a ValidationError naming every bad field. */
 export function assertValidSettings(settings: PublicSettings, patch?: SettingsPatch): void {
   const problems = settingsProblems(settings, patch);
-  if (problems.length) throw new ValidationError(problems[0].field, problems.map((p) => p.message).join('; '));
+  if (problems.length) throw ValidationError.of(problems);
+}
+
+/**
+ * The problems of a patch that hold whatever the stored settings are, for the API to name beside its DTO's refusal
+ * (SPEC §9: every bad field in one 400): an endpoint URL that is no absolute http(s) URL (every URL rule when the patch
+ * gives the allowed hosts itself), a calling window given whole that ends before it starts. The rules that read the
+ * stored settings (the window's other bound, the hosts allowed) are the decider's, on the merged settings, once the
+ * patch is read. `patch` may hold anything (fields the DTO refused are skipped).
+ */
+export function settingsPatchProblems(patch: Record<string, unknown>): SettingsProblem[] {
+  const problems: SettingsProblem[] = [];
+  const add = (field: string, message: string) => problems.push({ field, message: `${field} ${message}` });
+  const cw = patch.callingWindow;
+  if (isObject(cw) && typeof cw.start === 'string' && HH_MM.test(cw.start) && typeof cw.end === 'string' && END_HH_MM.test(cw.end) && cw.end <= cw.start) {
+    add('callingWindow.end', `must be after callingWindow.start (${cw.start})`);
+  }
+  const wh = patch.webhooks;
+  const sent = isObject(wh) ? wh.allowHttpHosts : undefined;
+  const hosts = Array.isArray(sent) && sent.length <= SETTINGS_LIMITS.allowHttpHosts.max && sent.every((h) => isValidHost(h)) ? (sent as string[]) : null;
+  for (const section of ['dialler', 'sms'] as const) {
+    const endpoint = patch[section];
+    const url = isObject(endpoint) ? endpoint.url : undefined;
+    if (typeof url !== 'string' || url.length > SETTINGS_LIMITS.url.maxLength) continue;
+    const problem = hosts ? outboundUrlProblem(url, hosts) : httpUrl(url) ? null : NOT_HTTP_URL;
+    if (problem) add(`${section}.url`, problem);
+  }
+  return problems;
 }

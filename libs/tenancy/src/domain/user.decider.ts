@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, Role } from '@app/shared';
+import { ConflictError, NotFoundError, Role, ValidationError } from '@app/shared';
 import { ApiKeyIssued, ApiKeyRevoked, UserCreated, UserCreatedData, UserEvent, UserUpdated, UserUpdatedData } from './tenancy.events';
 
 export interface UserProfile {
@@ -88,3 +88,8 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
 }
 
 export const ROLES_THAT_WORK_CONTACTS: readonly Role[] = ['agent'];
+
+/** An admin may not deactivate themselves: another admin does it (the organization is never left without one by accident). */
+export function refuseSelfDeactivation(actorId: string, userId: string, changes: { active?: unknown }): void {
+  if (userId === actorId && changes.active === false) throw new ValidationError('active', 'an admin cannot deactivate themselves');
+}

@@ -1,8 +1,8 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
-import { Clock, NotFoundError, ValidationError } from '@app/shared';
+import { Clock, NotFoundError } from '@app/shared';
 import { decideAndAppend, EventStore } from '@app/event-store';
 import { userStream } from '../domain/tenancy.events';
-import { decideUser, evolveUser, initialUserState } from '../domain/user.decider';
+import { decideUser, evolveUser, initialUserState, refuseSelfDeactivation } from '../domain/user.decider';
 import { UserRepository } from '../user.repository';
 import { UpdateUserCommand } from './update-user.command';
 
@@ -18,7 +18,7 @@ export class UpdateUserHandler implements ICommandHandler<UpdateUserCommand, voi
   async execute({ actor, userId, changes }: UpdateUserCommand): Promise<void> {
     // another organisation's user is not found, never changed
     if (!(await this.users.find(actor.orgId, userId))) throw new NotFoundError('user', userId);
-    if (userId === actor.userId && changes.active === false) throw new ValidationError('active', 'an admin cannot deactivate themselves');
+    refuseSelfDeactivation(actor.userId, userId, changes);
     await decideAndAppend(this.store, {
       streamId: userStream(userId),
       metadata: { orgId: actor.orgId, actorId: actor.userId, occurredAt: this.clock.now().toISOString() },
