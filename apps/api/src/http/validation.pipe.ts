@@ -5,10 +5,23 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Actor, FieldProblem, isFieldUnder, mergeProblems } from '@app/shared';
 
 /** class-validator's errors, each message starting with the full path of its field. */
+/**
+ * The bounds of a value that is not a number at all say nothing true of it: `limit=abc` was answered "limit must be a
+ * positive integer" and "limit must not be greater than 200". Only its type is named then.
+ */
+const BOUNDS = new Set(['min', 'max']);
+
+function ownMessages(constraints: Record<string, string>): string[] {
+  const notANumber = 'isInt' in constraints || 'isNumber' in constraints;
+  return Object.entries(constraints)
+    .filter(([name]) => !(notANumber && BOUNDS.has(name)))
+    .map(([, message]) => message);
+}
+
 function flatten(errors: ValidationError[], parent = ''): FieldProblem[] {
   return errors.flatMap((e) => {
     const path = parent ? `${parent}.${e.property}` : e.property;
-    const own = Object.values(e.constraints ?? {}).map((m) => ({ field: path, message: m.startsWith(e.property) ? `${path}${m.slice(e.property.length)}` : `${path}: ${m}` }));
+    const own = ownMessages(e.constraints ?? {}).map((m) => ({ field: path, message: m.startsWith(e.property) ? `${path}${m.slice(e.property.length)}` : `${path}: ${m}` }));
     return [...own, ...flatten(e.children ?? [], path)];
   });
 }
