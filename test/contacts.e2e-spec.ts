@@ -901,6 +901,18 @@ describe('contacts (SPEC §2, §9)', () => {
       expect((await get('/api/campaigns', admin.apiKey)).body.campaigns).toEqual([]);
     });
 
+    it('should refuse a name of spaces alone, with an unknown pool agent and with a window that ends first, naming each, and create nothing', async () => {
+      const { admin } = await setup();
+      expect(fieldsNamed(await post('/api/campaigns', admin.apiKey, { name: '   ' }))).toEqual(['name']);
+      const both = await post('/api/campaigns', admin.apiKey, { name: ' ', agentPool: [randomUUID()] });
+      expect(fieldsNamed(both)).toEqual(['agentPool', 'name']);
+      const withWindow = await post('/api/campaigns', admin.apiKey, { name: '\t', callingWindow: { days: ['mon'], start: '17:00', end: '09:00' } });
+      expect(fieldsNamed(withWindow)).toEqual(['callingWindow.end', 'name']);
+      expect((await get('/api/campaigns', admin.apiKey)).body.campaigns).toEqual([]);
+      // a name with spaces around it is kept trimmed
+      expect((await post('/api/campaigns', admin.apiKey, { name: '  Spring promo ' })).body.name).toBe('Spring promo');
+    });
+
     it("should name a window with no time in common with the org's and an unknown pool agent together, and create nothing", async () => {
       const { admin } = await setup();
       const res = await post('/api/campaigns', admin.apiKey, { name: 'Sundays', callingWindow: { days: ['sun'], start: '09:00', end: '17:00' }, agentPool: [randomUUID()] });

@@ -21,6 +21,7 @@ import {
 import { problemsOf } from '@app/shared';
 import {
   assertCampaignWindow,
+  campaignName,
   CallingWindow,
   CONTACT_STATUSES,
   ContactStatus,
@@ -190,9 +191,10 @@ export class CreateCampaignDto {
 
 // an end not after the start (the organization's window is read later, by the handler)
 registerInputCheck(CreateCampaignDto, (body, { failed }) => {
+  const name = failed('name') ? [] : problemsOf(() => campaignName(body.name as string));
   const window = body.callingWindow as CallingWindow | null | undefined;
-  if (window == null || ['callingWindow', 'callingWindow.start', 'callingWindow.end'].some(failed)) return [];
-  return problemsOf(() => assertCampaignWindow(window));
+  if (window == null || ['callingWindow', 'callingWindow.start', 'callingWindow.end'].some(failed)) return name;
+  return [...name, ...problemsOf(() => assertCampaignWindow(window))];
 });
 
 /** Campaigns a page at a time, by name: up to 1,000 a page (500 by default), so most orgs get all of theirs at once. */

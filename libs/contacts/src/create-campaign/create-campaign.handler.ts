@@ -1,10 +1,10 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
-import { Clock, FieldProblem, fieldProblem, ValidationError } from '@app/shared';
+import { Clock, FieldProblem, fieldProblem, problemsOf, ValidationError } from '@app/shared';
 import { EventStore, NO_STREAM } from '@app/event-store';
 import { SettingsRepository } from '@app/settings';
 import { ContactsRepository } from '../contacts.repository';
-import { assertCampaignWindow, CallingWindow, campaignStream, decideCreateCampaign, effectiveWindow } from '../domain';
+import { assertCampaignWindow, CallingWindow, campaignName, campaignStream, decideCreateCampaign, effectiveWindow } from '../domain';
 import { CreateCampaignCommand } from './create-campaign.command';
 
 @CommandHandler(CreateCampaignCommand)
@@ -18,10 +18,10 @@ export class CreateCampaignHandler implements ICommandHandler<CreateCampaignComm
 
   async execute({ actor, campaign }: CreateCampaignCommand): Promise<{ id: string }> {
     const window = campaign.callingWindow;
-    if (window) assertCampaignWindow(window);
-    // What the organization's records say, each checked: a 400 names every bad field.
-    const problems: FieldProblem[] = [];
-    if (window) {
+    // The input's own problems and what the organization's records say, each checked: a 400 names every bad field.
+    const ownWindow = window ? problemsOf(() => assertCampaignWindow(window)) : [];
+    const problems: FieldProblem[] = [...problemsOf(() => campaignName(campaign.name)), ...ownWindow];
+    if (window && ownWindow.length === 0) {
       // A campaign's window narrows the org's (SPEC §7): one with no time in common would leave every call and SMS
       // follow-up of the campaign never run, with nothing to say why. (A later change of the org's window can still
       // do that; docs/operations.md says how it shows.)

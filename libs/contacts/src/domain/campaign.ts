@@ -1,5 +1,6 @@
 import { ConflictError, ValidationError } from '@app/shared';
 import { CallingWindow, minutesOfDay } from './calling-window';
+import { validName } from './contact.invariants';
 
 export const CampaignCreated = 'CampaignCreated';
 
@@ -20,7 +21,10 @@ export function assertCampaignWindow(window: CallingWindow): void {
   }
 }
 
+/** A campaign's name, trimmed: blank is refused, as a contact's is (a campaign of spaces listed as nameless). */
+export const campaignName = (name: string): string => validName(name);
+
 export function decideCreateCampaign(exists: boolean, data: CampaignCreatedData) {
   if (exists) throw new ConflictError(`campaign ${data.campaignId} exists already`);
-  return [{ type: CampaignCreated, data: { ...data, name: data.name.trim(), agentPool: [...new Set(data.agentPool)] } }];
+  return [{ type: CampaignCreated, data: { ...data, name: campaignName(data.name), agentPool: [...new Set(data.agentPool)] } }];
 }
