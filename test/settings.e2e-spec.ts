@@ -208,24 +208,14 @@ describe('settings (SPEC §7)', () => {
       ['an unknown field', { quietHours: true }, ['quietHours']],
       ['an unknown nested field', { callingWindow: { lunch: '12:00' } }, ['callingWindow.lunch']],
       ['several bad fields at once', { snoozeDays: 0, autoAssignment: { scope: 'x' } }, ['autoAssignment.scope', 'snoozeDays']],
-    ])('should answer 400 naming the field for %s, and change nothing', async (_what, body, fields) => {
-      const { admin, org } = await setup();
-      const before = (await get(admin.apiKey)).body;
-      const res = await patch(admin.apiKey, body);
-      expectError(res, 400);
-      expect(fieldsNamed(res)).toEqual(fields);
-      expect((await get(admin.apiKey)).body).toEqual(before);
-      expect(await eventTypes(org.orgId)).toEqual(['SettingsInitialized']);
-    });
-
-    it.each([
+      // one 400 naming every bad field, whichever check finds it (SPEC §9)
       ['a url the domain refuses beside a field the DTO refuses', { dialler: { url: 'ftp://x' }, snoozeDays: 0 }, ['dialler.url', 'snoozeDays']],
       [
         'a window given whole that ends before it starts, and a url over plain http to none of the hosts the patch allows, beside a field the DTO refuses',
         { callingWindow: { start: '18:00', end: '09:00' }, autoAssignment: { scope: 'team' }, sms: { url: 'http://sms.example.com/send' }, webhooks: { allowHttpHosts: ['dialler.internal'] } },
         ['autoAssignment.scope', 'callingWindow.end', 'sms.url'],
       ],
-    ])('should answer one 400 naming every bad field for %s, and change nothing (SPEC §9)', async (_what, body, fields) => {
+    ])('should answer 400 naming the field for %s, and change nothing', async (_what, body, fields) => {
       const { admin, org } = await setup();
       const before = (await get(admin.apiKey)).body;
       const res = await patch(admin.apiKey, body);

@@ -2,6 +2,7 @@ import { ValidationError } from '@app/shared';
 import { ContactCreated, ContactCreatedData, ContactEvent } from './contact.events';
 import { CallInput, ContactCommand, FollowUpInput, LogCall, decideContact, evolveContact, initialContactState } from './contact.decider';
 import { createContactProblems, followUpProblems, logCallProblems, updateContactProblems } from './contact.problems';
+import { prng } from '@app/testing/seeded-random';
 
 // ---- fixtures -------------------------------------------------------------------------------------------------
 
@@ -138,17 +139,6 @@ describe('decideContact refusing bad input (SPEC §9: every bad field named)', (
 
 // ---- the decider and the collector agree -------------------------------------------------------------------------
 
-/** A small seeded generator, so a failure names a reproducible case. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CALL_VALUES: Record<string, unknown[]> = {
   callId: ['call1', '', '  ', 7],
@@ -173,7 +163,7 @@ const pick = <T>(random: () => number, values: readonly T[]): T => values[Math.f
 
 describe('logCallProblems and the decider', () => {
   it('should agree on thousands of generated calls: the decider refuses a call as bad input exactly when the collector finds problems, naming the same fields', () => {
-    const random = prng(20261207);
+    const random = prng(20261207).next;
     for (let i = 0; i < 5000; i++) {
       const overrides = Object.fromEntries(Object.entries(CALL_VALUES).map(([k, values]) => [k, pick(random, values)]));
       const fields = Object.fromEntries(Object.entries(FOLLOW_UP_VALUES).map(([k, values]) => [k, pick(random, values)]));
