@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { Webhook } from 'standardwebhooks';
 import { ProjectionRebuilder } from '@app/event-store';
+import { forgetCachedSettings, parseSecretKeys, SecretBox } from '@app/settings';
 import { Clock } from '@app/shared';
 import {
   eventually,
@@ -132,6 +133,32 @@ describe('signing secret rotation (SPEC §7)', () => {
     const rebuilt = await atRest();
     for (const secret of [o.secret, rotated.signingSecret]) expect(rebuilt).not.toContain(secret.slice(6));
     expect((await send('get', '/api/settings', o.admin)).body.signingSecret).toBe(rotated.signingSecret);
+  });
+
+  it('should keep serving and changing the settings when the key of their secret is lost, and sign again once the secret is rotated', async () => {
+    const o = await setup();
+    const hook = await sinks.open();
+    const contactId = await createContact(o);
+    // The process loses the key the org's secret was sealed with (SECRET_KEYS now lists another one only).
+    const box = t.app.get(SecretBox) as unknown as { keys: unknown };
+    const keys = box.keys;
+    box.keys = parseSecretKeys(randomBytes(32).toString('base64'));
+    forgetCachedSettings(o.orgId);
+    try {
+      expect((await send('get', '/api/settings', o.agent.apiKey)).status).toBe(200);
+      expect((await send('get', '/api/settings', o.admin)).body.signingSecret).toMatch(/^\[sealed with key [0-9a-f]{8}, which SECRET_KEYS does not list/);
+      expect((await send('patch', '/api/settings', o.admin, { snoozeDays: 2 })).body).toMatchObject({ snoozeDays: 2 });
+      // nothing signs with a secret it cannot read: a rotation makes one it can (the lost one cannot overlap)
+      const rotated = await rotate(o, { graceSeconds: 3_600 });
+      expect(rotated.signingSecret).toMatch(/^whsec_/);
+      const f = await deliver(o, contactId, { type: 'webhook', url: hook.url });
+      const [r] = requestsFor(hook, f.id);
+      expect(signatureCount(r)).toBe(1);
+      expect(verifies(r, rotated.signingSecret)).toBe(true);
+    } finally {
+      box.keys = keys;
+      forgetCachedSettings(o.orgId);
+    }
   });
 
   it('should keep only the immediately previous secret signing when a second rotation comes during the overlap', async () => {

@@ -10,3 +10,5 @@ export * from './outbound/outbound-http';
 export * from './change-settings/change-settings.command';
 export * from './rotate-signing-secret/rotate-signing-secret.command';
 export * from './outbound/host-resolver';
+export * from './secret-box';
+export { forgetCachedSettings } from './settings.cache';

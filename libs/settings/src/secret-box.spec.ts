@@ -46,6 +46,22 @@ describe(SecretBox.name, () => {
     expect(box(b).open(ORG, carried)).toBe(secret);
   });
 
+  it("should leave out a replaced secret that does not open, show a current one that does not open as a notice, and refuse to sign with it", () => {
+    const [a, b] = [key(), key()];
+    const sealed = box(a).seal(ORG, secret);
+    const previous = { secret: box(a).seal(ORG, generateSigningSecret()), expiresAt: '2030-01-01T00:00:00.000Z' };
+    const settings: OrgSettingsWithSecret = { ...DEFAULT_SETTINGS, signingSecret: sealed, previousSigningSecret: previous };
+    const lost = box(b);
+    expect(() => lost.openSettings(ORG, settings)).toThrow(/which SECRET_KEYS does not list/);
+    const shown = lost.openSettings(ORG, settings, 'show');
+    expect(shown.signingSecret).toMatch(/^\[sealed with key [0-9a-f]{8}, which SECRET_KEYS does not list: rotate the signing secret\]$/);
+    expect(shown.previousSigningSecret).toBeUndefined();
+    // a rotation carries the unopenable secret over as it is, rather than failing for want of it
+    expect(lost.seal(ORG, sealed)).toBe(sealed);
+    const fresh = generateSigningSecret();
+    expect(lost.openSettings(ORG, { ...settings, signingSecret: lost.seal(ORG, fresh) })).toEqual({ ...DEFAULT_SETTINGS, signingSecret: fresh });
+  });
+
   it('should write and read secrets in clear without keys, and read a clear one as it is with keys', () => {
     expect(box().sealing).toBe(false);
     expect(box().seal(ORG, secret)).toBe(secret);

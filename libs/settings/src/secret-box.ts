@@ -66,7 +66,8 @@ export class SecretBox {
     const key = this.keys[0];
     if (!key) return secret;
     if (SecretBox.isSealed(secret)) {
-      if (secret.startsWith(`${PREFIX}${key.id}:`)) return secret;
+      // under a key no longer listed it stays as it is: a rotation must not need the secret it retires
+      if (secret.startsWith(`${PREFIX}${key.id}:`) || !this.opens(secret)) return secret;
       secret = this.open(orgId, secret);
     }
     const iv = randomBytes(IV_BYTES);
@@ -76,6 +77,13 @@ export class SecretBox {
     return `${PREFIX}${key.id}:${body.toString('base64')}`;
   }
 
+  /** Whether SECRET_KEYS lists the key a stored value was sealed with (a value in clear: yes). */
+  private opens(stored: string): boolean {
+    if (!SecretBox.isSealed(stored)) return true;
+    const id = stored.slice(PREFIX.length).split(':')[0];
+    return this.keys.some((k) => k.id === id);
+  }
+
   /** The secret a stored value holds. Throws when it was sealed with a key SECRET_KEYS no longer lists, or altered. */
   open(orgId: string, stored: string): string {
     if (!SecretBox.isSealed(stored)) return stored;
@@ -83,22 +91,28 @@ export class SecretBox {
     const key = this.keys.find((k) => k.id === id);
     if (!key) throw new Error(`a secret of organization ${orgId} is sealed with key ${id}, which SECRET_KEYS does not list`);
     const bytes = Buffer.from(body ?? '', 'base64');
-    const decipher = createDecipheriv('aes-256-gcm', key.bytes, bytes.subarray(0, IV_BYTES));
+    const decipher = createDecipheriv('aes-256-gcm', key.bytes, bytes.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(orgId));
     decipher.setAuthTag(bytes.subarray(bytes.length - TAG_BYTES));
     return Buffer.concat([decipher.update(bytes.subarray(IV_BYTES, bytes.length - TAG_BYTES)), decipher.final()]).toString('utf8');
   }
 
-  /** Settings with their secrets opened (what readers and signers use), or as they are when they hold none. */
-  openSettings<S extends OrgSettings | null>(orgId: string, settings: S): S {
+  /**
+   * Settings with their secrets opened. A replaced secret (a rotation's overlap) that does not open is left out: the
+   * current one signs alone. A current one that does not open throws for a signer (`unopenable: 'throw'`: it must
+   * not sign with anything else), and is shown as a notice to an admin (`'show'`), who can rotate it: reading and
+   * changing the settings never need it.
+   */
+  openSettings<S extends OrgSettings | null>(orgId: string, settings: S, unopenable: 'throw' | 'show' = 'throw'): S {
     if (!settings) return settings;
-    const { signingSecret, previousSigningSecret } = settings;
-    if (signingSecret === undefined && previousSigningSecret === undefined) return settings;
-    return {
-      ...settings,
-      ...(signingSecret !== undefined && { signingSecret: this.open(orgId, signingSecret) }),
-      ...(previousSigningSecret !== undefined && { previousSigningSecret: { ...previousSigningSecret, secret: this.open(orgId, previousSigningSecret.secret) } }),
-    };
+    const { signingSecret, previousSigningSecret, ...rest } = settings;
+    const previous = previousSigningSecret && this.opens(previousSigningSecret.secret) ? { ...previousSigningSecret, secret: this.open(orgId, previousSigningSecret.secret) } : undefined;
+    let current = signingSecret;
+    if (current !== undefined) {
+      if (this.opens(current) || unopenable === 'throw') current = this.open(orgId, current);
+      else current = `[sealed with key ${current.slice(PREFIX.length).split(':')[0]}, which SECRET_KEYS does not list: rotate the signing secret]`;
+    }
+    return { ...rest, ...(current !== undefined && { signingSecret: current }), ...(previous && { previousSigningSecret: previous }) } as S;
   }
 
   /** Settings events as they are to be stored: the secrets they make or carry sealed (the decider works on either). */

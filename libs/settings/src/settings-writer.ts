@@ -21,17 +21,18 @@ export class SettingsWriter {
     private readonly secrets: SecretBox,
   ) {}
 
+  /** The settings as stored, their secrets as stored (sealed or not): SettingsRepository opens them for who needs them. */
   async ensure(orgId: string, actorId: string | null = null): Promise<OrgSettingsWithSecret> {
     for (let attempt = 1; ; attempt++) {
       const stored = await this.store.readStream(orgId, settingsStream(orgId));
       const state = foldStream(settingsDecider, stored);
-      if (state.settings) return this.secrets.openSettings(orgId, state.settings);
+      if (state.settings) return state.settings;
       const timezone = await this.orgTimezone(orgId);
       const events = this.secrets.sealEvents(orgId, settingsDecider.decide({ type: 'InitializeSettings', timezone, signingSecret: generateSigningSecret() }, state));
       try {
         await this.store.append(settingsStream(orgId), events, { expectedVersion: NO_STREAM, metadata: this.metadata(orgId, actorId) });
         forgetCachedSettings(orgId);
-        return this.secrets.openSettings(orgId, events.reduce(settingsDecider.evolve, state).settings!);
+        return events.reduce(settingsDecider.evolve, state).settings!;
       } catch (err) {
         if (!(err instanceof ConcurrencyError) || attempt >= 3) throw err;
       }
@@ -40,8 +41,9 @@ export class SettingsWriter {
 
   /**
    * Ensures the settings exist, then load → decide → append (retried on a concurrent write). Returns the new state,
-   * its secrets opened. The decider folds and decides over the secrets as stored (sealed or not: it only carries them
-   * over or compares them); they are sealed on the way to the store.
+   * its secrets opened to be shown to the admin who wrote (SecretBox.openSettings 'show'). The decider folds and
+   * decides over the secrets as stored (sealed or not: it only carries them over or compares them), so a change or a
+   * rotation never needs them opened; they are sealed on the way to the store.
    */
   async write(actor: Actor, command: SettingsCommand): Promise<{ state: SettingsState; events: readonly SettingsEvent[] }> {
     await this.ensure(actor.orgId, actor.userId);
@@ -54,7 +56,7 @@ export class SettingsWriter {
     const applied = events as SettingsEvent[];
     forgetCachedSettings(actor.orgId); // after the commit: workers of this process see the change at once
     const after = applied.reduce(settingsDecider.evolve, state);
-    return { state: { ...after, settings: this.secrets.openSettings(actor.orgId, after.settings) }, events: applied };
+    return { state: { ...after, settings: this.secrets.openSettings(actor.orgId, after.settings, 'show') }, events: applied };
   }
 
   private metadata(orgId: string, actorId: string | null) {

@@ -27,11 +27,23 @@ export class SettingsRepository {
     return { ...DEFAULT_SETTINGS, timezone: rows[0].timezone };
   }
 
-  /** The organization's settings with their signing secret, created now if it has none yet. */
+  /**
+   * The organization's settings with their signing secret, to sign with, created now if it has none yet. Throws when
+   * the secret is sealed with a key SECRET_KEYS does not list (SecretBox.openSettings).
+   */
   async ensure(actorOrOrgId: Actor | string): Promise<OrgSettingsWithSecret> {
+    const orgId = typeof actorOrOrgId === 'string' ? actorOrOrgId : actorOrOrgId.orgId;
+    return this.secrets.openSettings(orgId, await this.ensureStored(actorOrOrgId));
+  }
+
+  /** The same, to be shown (GET /api/settings): a secret that does not open is a notice, not an error. */
+  async ensureToShow(actor: Actor): Promise<OrgSettingsWithSecret> {
+    return this.secrets.openSettings(actor.orgId, await this.ensureStored(actor), 'show');
+  }
+
+  private async ensureStored(actorOrOrgId: Actor | string): Promise<OrgSettingsWithSecret> {
     const [orgId, actorId] = typeof actorOrOrgId === 'string' ? [actorOrOrgId, null] : [actorOrOrgId.orgId, actorOrOrgId.userId];
-    const stored = await this.stored(orgId);
-    return stored ? this.secrets.openSettings(orgId, stored) : this.writer.ensure(orgId, actorId);
+    return (await this.stored(orgId)) ?? this.writer.ensure(orgId, actorId);
   }
 
   /**

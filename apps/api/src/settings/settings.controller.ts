@@ -49,7 +49,7 @@ export class SettingsController {
   @Get()
   @ApiOkResponse({ type: SettingsDto })
   async get(@CurrentActor() actor: Actor) {
-    return present(actor, await this.settings.ensure(actor));
+    return present(actor, await this.settings.ensureToShow(actor));
   }
 
   @Patch()
