@@ -735,6 +735,24 @@ describe('calls (SPEC §3, §4, §9)', () => {
       expect((await callsOf(id)).map((c) => c.followUpId)).toEqual([own.body.id]);
     });
 
+    it('should take the final push of a live call naming an unknown follow-up as naming none: the call ends, its outcome kept', async () => {
+      const id = await newContact();
+      const callId = randomUUID();
+      expect((await push(id, { callId, status: 'In-progress', durationSec: 0 })).status).toBe(201);
+      const final = await push(id, { callId, status: 'Called', durationSec: 40, followUpId: randomUUID() });
+      expect(final.status).toBe(201);
+      expect(await callsOf(id)).toMatchObject([{ callId, status: 'Called', live: false, followUpId: null }]);
+    });
+
+    it('should name a bad time, an unknown agent and an unknown follow-up together', async () => {
+      const id = await newContact();
+      const late = await push(id, { startedAt: iso(48 * HOUR), agentId: randomUUID() });
+      expect(fieldsNamed(late)).toEqual(['agentId', 'startedAt']);
+      const refs = await push(id, { agentId: randomUUID(), followUpId: randomUUID() });
+      expect(fieldsNamed(refs)).toEqual(['agentId', 'followUpId']);
+      await expectNothingRecorded(id);
+    });
+
     it('should answer 404 when the contact is unknown', async () => {
       const contactId = randomUUID();
       const res = await push(contactId);

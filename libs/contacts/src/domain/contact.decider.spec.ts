@@ -558,6 +558,11 @@ describe(decideContact.name, () => {
         given(created).when(logCall({ followUpId: 'f9', status: 'In-progress', durationSec: 0 })).thenThrows(ValidationError, { field: 'followUpId' });
       });
 
+      it('should take the final push of a call known live naming no follow-up of the contact as naming none', () => {
+        const live = after([created], logCall({ status: 'In-progress', durationSec: 0 }));
+        given(...live).when(logCall({ followUpId: 'f9' })).then([callLogged({ followUpId: null })]);
+      });
+
       it('should refuse naming durationSec when it is negative', () => {
         given(created).when(logCall({ durationSec: -1 })).thenThrows(ValidationError, { field: 'durationSec' });
       });

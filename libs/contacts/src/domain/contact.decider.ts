@@ -47,7 +47,7 @@ import {
   isOpenFollowUpStatus,
   isFinalCallStatus,
 } from './contact.events';
-import { isoUtc, normaliseTags, optionalText, requireOneOf, requireText, sameTags, validName, validPhone, newTimeZone } from './contact.invariants';
+import { isoUtc, normaliseTags, optionalText, requireOneOf, requireText, sameTags, UNKNOWN_FOLLOW_UP, validName, validPhone, newTimeZone } from './contact.invariants';
 import {
   checkCallback,
   checkDuration,
@@ -485,9 +485,17 @@ function updateContact(c: UpdateContact, state: ContactState): ContactEvent[] {
   return events;
 }
 
-/** A call may name only a follow-up of its contact (SPEC §2: the follow-up it was an attempt of): another is bad input. */
-function refuseUnknownFollowUp(call: LogCall['call'], state: ContactState): void {
-  if (call.followUpId != null && !state.followUpIds.has(call.followUpId)) throw new ValidationError('followUpId', 'must be a follow-up of the call\'s contact');
+/**
+ * A call may name only a follow-up of its contact (SPEC §2: the follow-up it was an attempt of): another is bad input.
+ * The final push of a call known as In-progress is taken all the same, naming no follow-up: diallers send the same
+ * body when a call starts and when it ends, and one started before this rule (or whose follow-up id went wrong
+ * since) would otherwise stay live for ever, its outcome lost (diallers do not retry a 400).
+ */
+function followUpIdOf(call: LogCall['call'], state: ContactState, live: boolean): string | null {
+  const named = call.followUpId ?? null;
+  if (named === null || state.followUpIds.has(named)) return named;
+  if (live) return null;
+  throw new ValidationError('followUpId', UNKNOWN_FOLLOW_UP);
 }
 
 /**
@@ -509,7 +517,7 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
     // (a followUp sent with In-progress is not refused: diallers send the same body when the call starts and when it
     // ends, and the final push is the one that schedules)
     if (known) return [];
-    refuseUnknownFollowUp(call, state);
+    followUpIdOf(call, state, false);
     return [{ type: CallStarted, data: callBase(c, state) }];
   }
 
@@ -517,7 +525,7 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
     if (known.status === call.status) return [];
     throw new ConflictError(`call ${call.callId} was already logged as ${known.status}`);
   }
-  refuseUnknownFollowUp(call, state);
+  const followUpId = followUpIdOf(call, state, known !== undefined);
 
   const status: FinalCallStatus = call.status;
   const base = callBase(c, state);
@@ -535,7 +543,7 @@ function logCall(c: LogCall, state: ContactState): ContactEvent[] {
     durationSec: call.durationSec,
     connected: call.durationSec > 0,
     note: optionalText(call.note),
-    followUpId: call.followUpId ?? null,
+    followUpId,
   };
   const events: ContactEvent[] = [{ type: CallLogged, data: logged }];
   if (c.now !== undefined && c.retryDelaySeconds !== undefined) {

@@ -215,7 +215,7 @@ export interface CallLoggedData {
   readonly note: string | null;
   readonly campaignId: string | null;
   readonly tags: readonly string[];
-  /** The follow-up this call was an attempt of, if the dialler said so. */
+  /** The follow-up this call was an attempt of: the one the dialler named, or the one whose attempt it ended unnamed (since 2026-12-07). */
   readonly followUpId: string | null;
 }
 

@@ -2,6 +2,9 @@ import { isIanaTimeZone, isKnownTimeZone, ValidationError } from '@app/shared';
 
 /** Pure checks and normalisations the contact decider applies; the API's DTOs may reuse the predicates. */
 
+/** A call's followUpId that names no follow-up of its contact (the decider's rule, and the ingest's check of it). */
+export const UNKNOWN_FOLLOW_UP = "must be a follow-up of the call's contact";
+
 export const isOneOf = <T extends string>(values: readonly T[], value: unknown): value is T => typeof value === 'string' && (values as readonly string[]).includes(value);
 
 export function requireOneOf<T extends string>(values: readonly T[], value: unknown, field: string): asserts value is T {

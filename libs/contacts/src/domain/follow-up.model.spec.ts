@@ -657,10 +657,13 @@ class Sequence {
           this.coverage.add('conflicting call refused');
           return { refused: true };
         }
-        if (namesUnknown) {
+        if (namesUnknown && !known) {
           this.coverage.add('call naming an unknown follow-up refused');
           return { refused: true, invalid: true };
         }
+        // the final push of a live call naming an unknown follow-up is taken as naming none
+        const namedId = namesUnknown ? null : p.followUpId;
+        if (namesUnknown) this.coverage.add('live call naming an unknown follow-up ended as naming none');
         this.calls.set(p.callId, { status: p.status, final: true });
         const open = (f: ModelFollowUp | undefined) => !!f && f.type === 'call' && !isEnded(f.status);
         let target: ModelFollowUp | undefined;
@@ -668,8 +671,8 @@ class Sequence {
         // SPEC §5: "the next final outbound call": one that ended before the open attempt started (a late push; the
         // dialler's clock may run CALL_CLOCK_SKEW_MS behind) is not its call, unless it names the follow-up.
         const during = (f: ModelFollowUp) => f.attemptStartedAt === undefined || startedAt + p.durationSec * 1000 >= f.attemptStartedAt - CALL_CLOCK_SKEW_MS;
-        if (p.followUpId !== null) {
-          const named = this.models.get(p.followUpId);
+        if (namedId !== null) {
+          const named = this.models.get(namedId);
           target = open(named) ? named : undefined;
           if (target && target.attemptOpen && p.durationSec === 0 && target.lastFailedAt !== undefined && startedAt < target.lastFailedAt) {
             this.coverage.add("late result of a failed attempt left the open one");

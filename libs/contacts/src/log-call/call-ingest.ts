@@ -32,6 +32,7 @@ import {
   LeadStatusChanged,
   LogCall,
   logCallProblems,
+  UNKNOWN_FOLLOW_UP,
 } from '../domain';
 import { uuidFromKey } from '../ids';
 import { ContactStateCache } from '../contact-state.cache';
@@ -259,18 +260,27 @@ export class CallIngest {
 
   /** Checks before deciding: the time, who may push what, and that every id names a record of this org (the contact by its stream's state). */
   private check(actor: Actor, push: CallPush, refs: References, states: Loaded, now: Date): void {
-    checkCallTime(push, now);
-    checkContact(actor, push, states.get(push.contactId)!.state);
-    if (actor.role === 'agent' && push.agentId !== actor.userId) throw new ForbiddenError('an agent can only log their own calls');
-    const owner = refs.callOwners.get(push.callId);
-    if (owner && owner !== push.contactId) throw callOfAnotherContact(push.callId);
+    const contact = states.get(push.contactId)!.state;
+    // A bad time is a 400 before the contact's 404 and the rest, as it always was; the references join it.
+    const timeProblems = problemsOf(() => checkCallTime(push, now));
+    let problems: FieldProblem[] | undefined = timeProblems.length ? [...timeProblems] : undefined;
+    if (!problems) {
+      checkContact(actor, push, contact);
+      if (actor.role === 'agent' && push.agentId !== actor.userId) throw new ForbiddenError('an agent can only log their own calls');
+      const owner = refs.callOwners.get(push.callId);
+      if (owner && owner !== push.contactId) throw callOfAnotherContact(push.callId);
+    }
     // A call the contact has: its agent may have left since (a retry, or the final status of a live call), and so may the
     // agent its follow-up names. Refused, the final push of a live call would leave it live for ever (diallers do not
     // retry a 400); taken, the follow-up's routing passes over a departed agent as if it named nobody.
-    const known = states.get(push.contactId)!.state.calls.has(push.callId);
+    const known = contact.calls.has(push.callId);
     const mayName = (agentId: string) => refs.staff.has(agentId) || (known && refs.former.has(agentId));
     // Each reference is checked, for a 400 that names every bad one (the list is made only for a refusal).
-    let problems: FieldProblem[] | undefined;
+    // A followUpId of no follow-up of the contact: the decider's rule (refuseUnknownFollowUp), checked here too so
+    // that it joins the others; only for a contact the caller sees, and a call it does not know yet.
+    if (push.followUpId != null && !known && visible(actor, contact) && !contact.followUpIds.has(push.followUpId)) {
+      (problems ??= []).push(fieldProblem('followUpId', UNKNOWN_FOLLOW_UP));
+    }
     if (!mayName(push.agentId)) (problems ??= []).push(fieldProblem('agentId', `${push.agentId} is not an active agent of this organization`));
     const fuAgent = push.followUp?.agentId;
     if (fuAgent && !mayName(fuAgent)) (problems ??= []).push(fieldProblem('followUp.agentId', `${fuAgent} is not an active agent of this organization`));
@@ -411,9 +421,11 @@ function callbackFields(push: CallPush, fields: FollowUpFields): FollowUpFields 
 }
 
 /** The contact must exist in the caller's org and, for an agent, be assigned to them (else 404, as if it did not exist). */
+/** No stream in this org (unknown, or another organization's contact) reads as version 0, state not created. */
+const visible = (actor: Actor, contact: ContactState): boolean => contact.exists && (actor.role !== 'agent' || contact.assignedAgentId === actor.userId);
+
 function checkContact(actor: Actor, push: CallPush, contact: ContactState): void {
-  // No stream in this org (unknown, or another organization's contact) reads as version 0, state not created.
-  if (!contact.exists || (actor.role === 'agent' && contact.assignedAgentId !== actor.userId)) throw new NotFoundError('contact', push.contactId);
+  if (!visible(actor, contact)) throw new NotFoundError('contact', push.contactId);
 }
 
 /**
