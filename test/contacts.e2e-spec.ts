@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { ContactUpdated, contactStream } from '@app/contacts';
+import { EventStore } from '@app/event-store';
 import { expectError, fieldsNamed, installNo5xxGuard, recordingClient, startTestApp, TestApp } from '@app/testing';
 
 type Entry = { at: string; kind: string; actorId: string | null; data: Record<string, unknown>; version: number };
@@ -177,6 +179,22 @@ describe('contacts (SPEC §2, §9)', () => {
       for (const c of [...listed, ...searched]) expect(c).toMatchObject({ id: imported.id, timezone: 'America/Los_Angeles', timezoneFromOrg: true });
       expect(listed).toHaveLength(1);
       expect(searched).toHaveLength(1);
+    });
+
+    it('should take a contact sent back whole with a zone stored before only IANA names were, and refuse a new such zone', async () => {
+      const { admin, org } = await setup('UTC');
+      const c = await createContact(admin.apiKey);
+      // what an earlier version stored: an abbreviation Intl reads (IST: Asia/Kolkata)
+      const store = t.app.get(EventStore);
+      const version = (await store.readStream(org.orgId, contactStream(c.id))).length;
+      const metadata = { orgId: org.orgId, actorId: null, occurredAt: new Date().toISOString() };
+      await store.append(contactStream(c.id), [{ type: ContactUpdated, data: { contactId: c.id, changes: { timezone: 'IST' } } }], { expectedVersion: version, metadata });
+      const res = await patch(`/api/contacts/${c.id}`, admin.apiKey, { name: 'Sarah Lee-Park', phone: c.phone, timezone: 'IST', tags: c.tags });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ name: 'Sarah Lee-Park' });
+      const bst = await patch(`/api/contacts/${c.id}`, admin.apiKey, { timezone: 'BST' });
+      expectError(bst, 400);
+      expect(fieldsNamed(bst)).toEqual(['timezone']);
     });
 
     it("should keep a contact's own timezone when the org's changes", async () => {

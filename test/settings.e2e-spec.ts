@@ -210,6 +210,7 @@ describe('settings (SPEC §7)', () => {
       ['several bad fields at once', { snoozeDays: 0, autoAssignment: { scope: 'x' } }, ['autoAssignment.scope', 'snoozeDays']],
       // one 400 naming every bad field, whichever check finds it (SPEC §9)
       ['a url the domain refuses beside a field the DTO refuses', { dialler: { url: 'ftp://x' }, snoozeDays: 0 }, ['dialler.url', 'snoozeDays']],
+      ['an abbreviation for a zone beside a field the DTO refuses', { timezone: 'BST', snoozeDays: 0 }, ['snoozeDays', 'timezone']],
       [
         'a window given whole that ends before it starts, and a url over plain http to none of the hosts the patch allows, beside a field the DTO refuses',
         { callingWindow: { start: '18:00', end: '09:00' }, autoAssignment: { scope: 'team' }, sms: { url: 'http://sms.example.com/send' }, webhooks: { allowHttpHosts: ['dialler.internal'] } },

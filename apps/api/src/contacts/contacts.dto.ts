@@ -36,7 +36,7 @@ import {
   updateContactProblems,
 } from '@app/contacts';
 import { END_HH_MM, HH_MM } from '@app/settings';
-import { DigitsParam, E164, IsIanaTimeZone, PageQuery, TagsField } from '../http/common.dto';
+import { DigitsParam, E164, IsIanaTimeZone, IsKnownTimeZone, PageQuery, TagsField } from '../http/common.dto';
 import { registerInputCheck } from '../http/validation.pipe';
 
 export class CreateContactDto {
@@ -95,7 +95,7 @@ export class UpdateContactDto {
 
   @ApiPropertyOptional({ type: String, description: "IANA time zone; null: the organization's, following its changes", nullable: true })
   @ValidateIf((_, v) => v !== undefined && v !== null)
-  @IsIanaTimeZone()
+  @IsKnownTimeZone()
   timezone?: string | null;
 
   @ApiPropertyOptional({ enum: LEAD_QUALITIES })

@@ -2,7 +2,7 @@ import { applyDecorators, ArgumentMetadata, ParseUUIDPipe } from '@nestjs/common
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateBy, ValidationOptions } from 'class-validator';
-import { isIanaTimeZone, NotFoundError } from '@app/shared';
+import { FieldProblem, fieldProblem, isIanaTimeZone, isKnownTimeZone, NotFoundError } from '@app/shared';
 
 /** ParseUUIDPipe, answering the id in lower case (see lowercaseUuids in validation.pipe.ts). */
 class LowerCaseUuidPipe extends ParseUUIDPipe {
@@ -32,6 +32,27 @@ export const IsIanaTimeZone = (options?: ValidationOptions) =>
     },
     options,
   );
+
+/**
+ * A zone Intl can compute with, IANA name or not: for a change (PATCH), whose domain refuses a zone that is not an IANA
+ * name only when it differs from the stored one, so that a record sent back whole with a zone stored before that rule
+ * is taken. A new zone must still be an IANA name (same message).
+ */
+export const IsKnownTimeZone = (options?: ValidationOptions) =>
+  ValidateBy(
+    {
+      name: 'isKnownTimeZone',
+      validator: { validate: (v: unknown) => isKnownTimeZone(v), defaultMessage: (args) => `${args?.property} must be an IANA time zone such as Europe/London` },
+    },
+    options,
+  );
+
+/**
+ * For a change whose body is refused anyway: a zone in it that Intl reads but IANA does not name, which the domain
+ * refuses unless it is the stored one, named with the rest (a record sent back whole then names its legacy zone too).
+ */
+export const nonIanaZoneProblems = (value: unknown): FieldProblem[] =>
+  typeof value === 'string' && isKnownTimeZone(value) && !isIanaTimeZone(value) ? [fieldProblem('timezone', 'must be an IANA time zone such as Europe/London')] : [];
 
 export class PageQuery {
   @ApiPropertyOptional({ minimum: 1, maximum: 200, default: 50 })

@@ -37,7 +37,7 @@ import {
   WeekDay,
 } from '@app/settings';
 import { registerInputCheck } from '../http/validation.pipe';
-import { IsIanaTimeZone } from '../http/common.dto';
+import { IsKnownTimeZone, nonIanaZoneProblems } from '../http/common.dto';
 
 /** Absent is fine; null is not (unlike @IsOptional, which lets null through). */
 const Optional = () => ValidateIf((_o, v) => v !== undefined);
@@ -142,7 +142,7 @@ export class UpdateSettingsDto {
   @ApiPropertyOptional({ example: 'Europe/London', description: 'IANA time zone' })
   @Optional()
   @IsString()
-  @IsIanaTimeZone({ message: 'timezone must be an IANA time zone such as Europe/London' })
+  @IsKnownTimeZone({ message: 'timezone must be an IANA time zone such as Europe/London' })
   timezone?: string;
 
   @ApiPropertyOptional({ type: CallingWindowPatchDto })
@@ -195,7 +195,7 @@ export class UpdateSettingsDto {
 }
 
 // A refused patch names its other bad fields too (SPEC §9), those that need no stored setting.
-registerInputCheck(UpdateSettingsDto, (body) => settingsPatchProblems(body));
+registerInputCheck(UpdateSettingsDto, (body) => [...settingsPatchProblems(body), ...nonIanaZoneProblems(body.timezone)]);
 
 /** POST /api/settings/signing-secret/rotate: the body is optional. */
 export class RotateSigningSecretDto {

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import { CommandBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { Actor, NotFoundError, problemsOf } from '@app/shared';
-import { uuidParam } from '../http/common.dto';
+import { nonIanaZoneProblems, uuidParam } from '../http/common.dto';
 import {
   CreateUserCommand,
   CreateUserResult,
@@ -22,8 +22,10 @@ import { CreateUserDto, IssueApiKeyDto, ListAgentsQuery, UpdateUserDto } from '.
 import { AgentListDto, ApiKeyListDto, CreatedUserDto, IssuedApiKeyDto, UserDto } from './users.response.dto';
 
 /** Who asks is in the request, not the body: a refused body of an admin's own names `active` too (SPEC §9). */
-const selfDeactivation = (body: Record<string, unknown>, { actor, params }: { actor: Actor; params: Record<string, string> }) =>
-  problemsOf(() => refuseSelfDeactivation(actor.userId, String(params.id).toLowerCase(), body));
+const selfDeactivation = (body: Record<string, unknown>, { actor, params }: { actor: Actor; params: Record<string, string> }) => [
+  ...problemsOf(() => refuseSelfDeactivation(actor.userId, String(params.id).toLowerCase(), body)),
+  ...nonIanaZoneProblems(body.timezone),
+];
 
 @ApiTags('users')
 @ApiBearerAuth()

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsEmail, IsIn, IsNotEmpty, IsOptional, IsString, MaxLength, ValidateIf } from 'class-validator';
 import { ROLES, Role } from '@app/shared';
-import { IsIanaTimeZone } from '../http/common.dto';
+import { IsIanaTimeZone, IsKnownTimeZone } from '../http/common.dto';
 
 export class CreateUserDto {
   @ApiProperty({ example: 'Sarah Lee' })
@@ -61,7 +61,7 @@ export class UpdateUserDto {
 
   @ApiPropertyOptional({ type: String, description: "IANA time zone; null: the organization's, following its changes", nullable: true })
   @ValidateIf((_, v) => v !== undefined && v !== null)
-  @IsIanaTimeZone()
+  @IsKnownTimeZone()
   timezone?: string | null;
 
   @ApiPropertyOptional({ description: 'false: their keys stop working and auto-assignment no longer picks them' })

@@ -455,10 +455,8 @@ function updateContact(c: UpdateContact, state: ContactState): ContactEvent[] {
     const phone = validPhone(c.phone);
     if (phone !== state.phone) changes.phone = phone;
   }
-  if (c.timezone !== undefined) {
-    const timezone = c.timezone === null ? null : newTimeZone(c.timezone);
-    if (timezone !== state.timezone) changes.timezone = timezone;
-  }
+  // a zone sent again as stored is no change, whatever it is (one taken before only IANA names were: it keeps working)
+  if (c.timezone !== undefined && c.timezone !== state.timezone) changes.timezone = c.timezone === null ? null : newTimeZone(c.timezone);
   if (c.tags !== undefined) {
     const tags = normaliseTags(c.tags, 'tags');
     if (!sameTags(tags, state.tags)) changes.tags = tags;

@@ -189,6 +189,8 @@ export function updateContactProblems(c: UpdateContact): FieldProblem[] {
   return [
     ...(c.name === undefined ? [] : problemsOf(() => validName(c.name!))),
     ...(c.phone === undefined ? [] : problemsOf(() => validPhone(c.phone!))),
+    // Run only for a change refused anyway: a zone that is no IANA name is named with the rest, even the stored one sent
+    // again (which the decider takes when it is the only thing sent that way).
     ...(c.timezone == null ? [] : problemsOf(() => newTimeZone(c.timezone!))),
     ...(c.tags === undefined ? [] : problemsOf(() => normaliseTags(c.tags!, 'tags'))),
     ...(c.leadQuality === undefined ? [] : problemsOf(() => requireOneOf(LEAD_QUALITIES, c.leadQuality, 'leadQuality'))),

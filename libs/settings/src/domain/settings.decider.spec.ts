@@ -44,6 +44,13 @@ describe(decideSettings.name, () => {
       expect(settingsOf([initialized, ...changed])).toEqual({ ...DEFAULT_SETTINGS, timezone: 'Europe/London', expireAfterDays: 10, signingSecret: SECRET });
     });
 
+    it('should take a zone sent again as stored, one taken before only IANA names were, and refuse a new such zone', () => {
+      const legacy: SettingsEvent = { type: SettingsInitialized, data: { settings: { ...DEFAULT_SETTINGS, timezone: 'IST', signingSecret: SECRET } } };
+      const changed = decideSettings({ type: 'ChangeSettings', changes: { timezone: 'IST', snoozeDays: 2 } }, given([legacy]));
+      expect(settingsOf([legacy, ...changed])).toMatchObject({ timezone: 'IST', snoozeDays: 2 });
+      expect(() => decideSettings({ type: 'ChangeSettings', changes: { timezone: 'BST' } }, given([legacy]))).toThrow(ValidationError);
+    });
+
     it('should check the end of the window against the stored start', () => {
       const later = decideSettings({ type: 'ChangeSettings', changes: { callingWindow: { start: '12:00', end: '20:00' } } }, given([initialized]));
       expect(() => decideSettings({ type: 'ChangeSettings', changes: { callingWindow: { end: '11:00' } } }, given([initialized, ...later]))).toThrow(

@@ -59,8 +59,11 @@ export function decideSettings(command: SettingsCommand, state: SettingsState): 
     case 'ChangeSettings': {
       const current = requireSettings(state);
       assertPatchShape(command.changes);
-      assertValidSettings(withoutSecret(mergeSettings(current, command.changes)), command.changes);
-      const changes = normalizePatch(command.changes);
+      // the zone sent again as stored is no change (one taken before only IANA names were keeps working: settingsProblems)
+      const { timezone, ...others } = command.changes;
+      const patch: SettingsPatch = timezone === current.timezone ? others : command.changes;
+      assertValidSettings(withoutSecret(mergeSettings(current, patch)), patch);
+      const changes = normalizePatch(patch);
       const next = withoutSecret(mergeSettings(current, changes));
       if (isDeepStrictEqual(next, withoutSecret(current))) return [];
       return [{ type: SettingsChanged, data: { changes, settings: next } }];

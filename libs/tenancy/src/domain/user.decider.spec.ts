@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '@app/shared';
+import { ConflictError, NotFoundError, ValidationError } from '@app/shared';
 import { ApiKeyIssued, ApiKeyRevoked, UserCreated, UserCreatedData, UserEvent, UserUpdated } from './tenancy.events';
 import { decideUser, evolveUser, initialUserState, MAX_LIVE_API_KEYS, UserState } from './user.decider';
 
@@ -85,6 +85,15 @@ describe('decideUser', () => {
     expect(decideUser({ type: 'UpdateUser', userId: 'u1', changes: { branch: null } }, moved)).toEqual([
       { type: UserUpdated, data: { userId: 'u1', changes: { branch: null } } },
     ]);
+  });
+
+  it('should take a zone sent again as stored, one taken before only IANA names were, and refuse a new such zone', () => {
+    const legacy = given([created, { type: UserUpdated, data: { userId: 'u1', changes: { timezone: 'PST' } } }]);
+    expect(decideUser({ type: 'UpdateUser', userId: 'u1', changes: { timezone: 'PST', branch: 'North' } }, legacy)).toEqual([
+      { type: UserUpdated, data: { userId: 'u1', changes: { branch: 'North' } } },
+    ]);
+    expect(() => decideUser({ type: 'UpdateUser', userId: 'u1', changes: { timezone: 'BST' } }, legacy)).toThrow(ValidationError);
+    expect(decideUser({ type: 'UpdateUser', userId: 'u1', changes: { timezone: 'America/Los_Angeles' } }, legacy)).toHaveLength(1);
   });
 
   it('should answer not found when updating a user that does not exist', () => {

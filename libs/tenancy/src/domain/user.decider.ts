@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError, Role, ValidationError } from '@app/shared';
+import { ConflictError, isIanaTimeZone, NotFoundError, Role, ValidationError } from '@app/shared';
 import { ApiKeyIssued, ApiKeyRevoked, UserCreated, UserCreatedData, UserEvent, UserUpdated, UserUpdatedData } from './tenancy.events';
 
 export interface UserProfile {
@@ -79,7 +79,10 @@ export function decideUser(command: UserCommand, state: UserState): UserEvent[] 
       const changes: UserChanges = {};
       for (const key of ['name', 'branch', 'department', 'timezone', 'active'] as const) {
         const value = command.changes[key];
-        if (value !== undefined && value !== state.profile[key]) (changes as Record<string, unknown>)[key] = value;
+        if (value === undefined || value === state.profile[key]) continue;
+        // a new zone must be an IANA name; the stored one sent again is no change (the API's DTO takes any zone Intl reads)
+        if (key === 'timezone' && value !== null && !isIanaTimeZone(value)) throw new ValidationError('timezone', 'must be an IANA time zone such as Europe/London');
+        (changes as Record<string, unknown>)[key] = value;
       }
       // a change to nothing new records nothing: PATCH is idempotent
       return Object.keys(changes).length === 0 ? [] : [{ type: UserUpdated, data: { userId: command.userId, changes } }];
