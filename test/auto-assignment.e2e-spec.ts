@@ -235,6 +235,9 @@ describe('auto lead assignment (SPEC §7)', () => {
         data: { contactId: l1, fromAgentId: Ann.id, toAgentId: Ben.id, leadStatus: 'Not Picked', strategy: 'round_robin', scope: 'org', reassignments: 1 },
       });
       expect(entry.actorId).toBeNull(); // SPEC's uuid or null: null is the system
+      // ... as it is stored (the timeline also reads the 'system' of earlier events as null)
+      const stored = await t.db.query<{ actor: string | null }>(`SELECT metadata->>'actorId' AS actor FROM events WHERE stream_id = $1 AND type = 'LeadReassigned'`, [`contact-${l1}`]);
+      expect(stored.rows).toEqual([{ actor: null }]);
       // the lead is Ben's now: Ben sees it, Ann no longer does
       expect((await get(`/api/contacts/${l1}`, Ben.apiKey)).status).toBe(200);
       expectError(await get(`/api/contacts/${l1}`, Ann.apiKey), 404);

@@ -310,8 +310,9 @@ export function validateByRules<T extends object>(cls: new () => T, value: unkno
   if (unseen.some(isTooDeep)) return { errors: messagesOf(unseen) };
   const input = unseen.length ? withoutUnseen(value) : value;
   const instance = plainToInstance(cls, input);
-  const problems = mergeProblems(unseen, flatten(validateSync(instance, { whitelist: true, forbidNonWhitelisted: true })));
-  if (problems.length) return { errors: messagesOf(withInputCheck(cls, input, problems, () => now)) };
+  const errors = validateSync(instance, { whitelist: true, forbidNonWhitelisted: true });
+  // a valid item (most of a batch that missed the fast check) allocates nothing more
+  if (unseen.length || errors.length) return { errors: messagesOf(withInputCheck(cls, input, mergeProblems(unseen, flatten(errors)), () => now)) };
   lowercaseUuids(instance);
   return { value: instance };
 }

@@ -57,6 +57,7 @@ export class UsersController {
    */
   @Get('users/me')
   @ApiOkResponse({ type: UserDto })
+  @ApiErrors({ 404: "The key's user is no longer in the organization" })
   async me(@CurrentActor() actor: Actor) {
     const user = await this.users.find(actor.orgId, actor.userId);
     if (!user) throw new NotFoundError('user', actor.userId);

@@ -198,3 +198,6 @@ export function updateContactProblems(c: UpdateContact): FieldProblem[] {
     ...(c.status === undefined ? [] : problemsOf(() => requireOneOf(CONTACT_STATUSES, c.status, 'status'))),
   ];
 }
+
+/** Stands for the id of a follow-up a command would schedule, where only its fields are checked (any id checks the same). */
+export const ANY_FOLLOW_UP_ID = '00000000-0000-4000-8000-000000000000';

@@ -31,6 +31,7 @@ import {
   LeadStatus,
   LeadStatusChanged,
   LogCall,
+  ANY_FOLLOW_UP_ID,
   logCallProblems,
   UNKNOWN_FOLLOW_UP,
 } from '../domain';
@@ -395,8 +396,6 @@ function checkCallTime(push: CallPush, now: Date): void {
   if (started + push.durationSec * 1000 > now.getTime() + DAY_MS) throw new ValidationError('durationSec', 'must not end the call more than 24 h in the future (startedAt + durationSec)');
 }
 
-/** Stands for the id of the follow-up a push schedules where no push is logged (any id checks the same). */
-const ANY_FOLLOW_UP_ID = '00000000-0000-4000-8000-000000000000';
 
 /**
  * Every problem of a pushed call that is found without a lookup: the decider's (logCallProblems) and its time's, for a

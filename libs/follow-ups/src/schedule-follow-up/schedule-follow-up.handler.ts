@@ -1,7 +1,7 @@
 import { CommandHandler, ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { Actor, Clock, FieldProblem, fieldProblem, ValidationError, withEveryProblem } from '@app/shared';
-import { ContactsRepository, ContactWriter, FollowUpFields, followUpInput, followUpProblems, KeyedRequest, uuidFromKey } from '@app/contacts';
+import { ANY_FOLLOW_UP_ID, ContactsRepository, ContactWriter, FollowUpFields, followUpInput, followUpProblems, KeyedRequest, uuidFromKey } from '@app/contacts';
 import { outboundUrlProblem, SettingsRepository } from '@app/settings';
 import { ScheduleFollowUpCommand } from './schedule-follow-up.command';
 
@@ -62,9 +62,6 @@ export class ScheduleFollowUpHandler implements ICommandHandler<ScheduleFollowUp
     if (problems.length) throw ValidationError.of(problems);
   }
 }
-
-/** Stands for the id of the follow-up to schedule where there is none yet (any id checks the same). */
-const ANY_FOLLOW_UP_ID = '00000000-0000-4000-8000-000000000000';
 
 /**
  * Every problem of a follow-up's fields that is found without a lookup (the decider's: a scheduledAt without an
