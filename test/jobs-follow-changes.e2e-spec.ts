@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { Queue } from 'bullmq';
 import { BRING_FORWARD_DELAY_MS, BringForwardDeferredHandler } from '@app/follow-ups';
+import { EventStore } from '@app/event-store';
 import { JobQueues, JobReconciler, QueueName } from '@app/queue';
+import { settingsStream } from '@app/settings';
 import {
   ALL_DAYS,
   ALWAYS_OPEN,
@@ -265,6 +267,8 @@ describe('jobs follow the changes of their follow-ups', () => {
       await waitDeferred(o, f.id);
       await eventually(async () => expect(await states([exec(f, 2)])).toEqual(['delayed']));
 
+      // the settings' version before these changes: setup's own change of the window made a sweep, which may still wait
+      const before = (await t.app.get(EventStore).readStream(o.orgId, settingsStream(o.orgId))).length;
       await patchSettings(o, { retryDelaySeconds: 120 });
       await patchSettings(o, { callingWindow: { start: '08:00' }, snoozeDays: 2 });
       // a change of the window that leaves the lead's next opening where it was (a later end, at their night)
@@ -273,7 +277,12 @@ describe('jobs follow the changes of their follow-ups', () => {
       // Redis); the third made one...
       await consumersCaughtUp(t.db);
       const maintenance = t.app.get(JobQueues).queue(QueueName.Maintenance);
-      const sweeps = async () => (await maintenance.getJobs(['delayed', 'waiting', 'prioritized', 'active', 'failed'])).filter((j) => j.id?.startsWith(`fu-forward.${o.orgId}.`));
+      const sweeps = async () =>
+        (await maintenance.getJobs(['delayed', 'waiting', 'prioritized', 'active', 'failed'])).filter(
+          (j) => j.id?.startsWith(`fu-forward.${o.orgId}.`) && Number(j.id.split('.').pop()) > before,
+        );
+      expect((await sweeps()).map((j) => j.id)).not.toContain(`fu-forward.${o.orgId}.${before + 1}`);
+      expect((await sweeps()).map((j) => j.id)).not.toContain(`fu-forward.${o.orgId}.${before + 2}`);
       expect((await sweeps()).length).toBeLessThanOrEqual(1);
       // ...and past the time it ran, the worker with it, nothing ran again: the lead's window opens when it did
       await sleep(BRING_FORWARD_DELAY_MS + 4000);
