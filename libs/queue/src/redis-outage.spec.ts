@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { Logger } from '@nestjs/common';
 import { isRedisConnectionError, REDIS_OUTAGE_LOG_EVERY_MS, RedisOutageLog } from './redis-outage';
 
@@ -56,6 +57,8 @@ describe(isRedisConnectionError.name, () => {
     ['a script error', new Error('ERR Error running script (call to f_1234): @user_script:1: oops'), false],
     ['a missing job key', new Error('Missing key for job 42'), false],
     ['a string, not an Error', 'ECONNREFUSED', false],
+    // an error of another realm (Node's net module, seen from jest's sandbox) is no `instanceof Error` there
+    ['an error of another realm', runInNewContext("Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })"), true],
   ])('should tell a connection error from any other: %s', (_, err, expected) => {
     expect(isRedisConnectionError(err)).toBe(expected);
   });

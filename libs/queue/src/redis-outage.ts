@@ -14,9 +14,11 @@ const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 
 
 /** Whether an 'error' a Redis client (ioredis, or BullMQ through it) emits says only that Redis cannot be reached. */
 export function isRedisConnectionError(err: unknown): err is Error {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
-  return (typeof code === 'string' && CONNECTION_CODES.has(code)) || /^(Connection is closed|connect ETIMEDOUT|Stream isn't writeable)/.test(err.message);
+  // not `instanceof Error`: an error of Node's net module is of another realm than code under jest's sandbox
+  if (err === null || typeof err !== 'object') return false;
+  const { code, message } = err as { code?: unknown; message?: unknown };
+  if (typeof message !== 'string') return false;
+  return (typeof code === 'string' && CONNECTION_CODES.has(code)) || /^(Connection is closed|connect ETIMEDOUT|Stream isn't writeable)/.test(message);
 }
 
 /**
