@@ -148,7 +148,11 @@ describe('signing secret rotation (SPEC §7)', () => {
       expect((await send('get', '/api/settings', o.agent.apiKey)).status).toBe(200);
       expect((await send('get', '/api/settings', o.admin)).body.signingSecret).toMatch(/^\[sealed with key [0-9a-f]{8}, which SECRET_KEYS does not list/);
       expect((await send('patch', '/api/settings', o.admin, { snoozeDays: 2 })).body).toMatchObject({ snoozeDays: 2 });
-      // nothing signs with a secret it cannot read: a rotation makes one it can (the lost one cannot overlap)
+      // nothing signs with a secret it cannot read: the attempt fails saying why, and nothing is sent
+      const unsigned = await scheduleFollowUp(send, o.admin, contactId, { type: 'webhook', url: hook.url, scheduledAt: iso(0), maxAttempts: 1 });
+      await eventually(async () => expect(await readFollowUp(send, o.admin, unsigned.id)).toMatchObject({ status: 'failed', lastError: expect.stringContaining('SECRET_KEYS does not list') }), 30_000);
+      expect(requestsFor(hook, unsigned.id)).toEqual([]);
+      // a rotation makes a secret it can read (the lost one cannot overlap)
       const rotated = await rotate(o, { graceSeconds: 3_600 });
       expect(rotated.signingSecret).toMatch(/^whsec_/);
       const f = await deliver(o, contactId, { type: 'webhook', url: hook.url });

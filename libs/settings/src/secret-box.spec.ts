@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { DEFAULT_SETTINGS, OrgSettingsWithSecret } from './domain/settings';
 import { SettingsInitialized, SigningSecretRotated } from './domain/settings.events';
 import { generateSigningSecret } from './domain/signing-secret';
-import { parseSecretKeys, SecretBox } from './secret-box';
+import { parseSecretKeys, SecretBox, SecretKeyMissingError } from './secret-box';
 
 const key = () => randomBytes(32).toString('base64');
 const box = (...keys: string[]) => new SecretBox(new ConfigService({ SECRET_KEYS: keys.join(',') }));
@@ -39,7 +39,7 @@ describe(SecretBox.name, () => {
     const sealedWithB = rotated.seal(ORG, secret);
     expect(sealedWithB.split(':')[2]).not.toBe(sealedWithA.split(':')[2]);
     expect(box(b).open(ORG, sealedWithB)).toBe(secret);
-    expect(() => box(b).open(ORG, sealedWithA)).toThrow(/sealed with key [0-9a-f]{8}, which SECRET_KEYS does not list/);
+    expect(() => box(b).open(ORG, sealedWithA)).toThrow(SecretKeyMissingError);
     // what a write carries over (the replaced secret of a rotation) moves to the new key
     const carried = rotated.seal(ORG, sealedWithA);
     expect(carried.split(':')[2]).toBe(sealedWithB.split(':')[2]);

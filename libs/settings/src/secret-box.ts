@@ -13,6 +13,17 @@ interface Key {
   readonly bytes: Buffer;
 }
 
+/** A stored secret sealed with a key SECRET_KEYS does not list: nothing can be signed with it. */
+export class SecretKeyMissingError extends Error {
+  constructor(
+    readonly orgId: string,
+    readonly keyId: string,
+  ) {
+    super(`the signing secret is sealed with key ${keyId}, which SECRET_KEYS does not list: rotate the signing secret`);
+    this.name = 'SecretKeyMissingError';
+  }
+}
+
 /** The keys of SECRET_KEYS (comma-separated, each the base64 of 32 bytes); a message naming the variable otherwise. */
 export function parseSecretKeys(value: string | undefined): Key[] {
   const texts = (value ?? '')
@@ -89,7 +100,7 @@ export class SecretBox {
     if (!SecretBox.isSealed(stored)) return stored;
     const [id, body] = stored.slice(PREFIX.length).split(':');
     const key = this.keys.find((k) => k.id === id);
-    if (!key) throw new Error(`a secret of organization ${orgId} is sealed with key ${id}, which SECRET_KEYS does not list`);
+    if (!key) throw new SecretKeyMissingError(orgId, id);
     const bytes = Buffer.from(body ?? '', 'base64');
     const decipher = createDecipheriv('aes-256-gcm', key.bytes, bytes.subarray(0, IV_BYTES), { authTagLength: TAG_BYTES });
     decipher.setAAD(Buffer.from(orgId));

@@ -11,6 +11,7 @@ import { PreviousSigningSecret } from '../domain/settings';
 import { isHostAllowed, normalizeHost, outboundUrlProblem } from '../domain/settings.validation';
 import { SettingsRepository } from '../settings.repository';
 import { HostResolver } from './host-resolver';
+import { SecretKeyMissingError } from '../secret-box';
 
 export interface OutboundRequest {
   readonly url: string;
@@ -106,7 +107,16 @@ export class OutboundHttp {
 
   async post(orgId: string, request: OutboundRequest): Promise<OutboundResult> {
     // Cached for a second: a worker signs many requests for one org; a rotated secret applies within a second.
-    const { signingSecret, previousSigningSecret, webhooks } = await this.settings.ensureCached(orgId);
+    let settings: Awaited<ReturnType<SettingsRepository['ensureCached']>>;
+    try {
+      settings = await this.settings.ensureCached(orgId);
+    } catch (err) {
+      // a secret no listed key opens: the request cannot be signed, and will not be until an admin rotates the secret
+      // (or the key is put back): the attempt fails saying so, rather than the job failing unseen
+      if (err instanceof SecretKeyMissingError) return this.refused(orgId, err.message, { keyId: err.keyId });
+      throw err;
+    }
+    const { signingSecret, previousSigningSecret, webhooks } = settings;
     const allow = webhooks.allowHttpHosts;
 
     const problem = typeof request.url === 'string' ? outboundUrlProblem(request.url, allow) : 'must be an absolute http(s) URL';
