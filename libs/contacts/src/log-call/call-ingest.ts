@@ -37,6 +37,7 @@ import {
 } from '../domain';
 import { uuidFromKey } from '../ids';
 import { ContactStateCache } from '../contact-state.cache';
+import { ContactsRepository } from '../contacts.repository';
 import { CallPush, CallPushResult, FollowUpFields } from './call-push';
 
 const DAY_MS = 24 * 3600_000;
@@ -419,9 +420,11 @@ function callbackFields(push: CallPush, fields: FollowUpFields): FollowUpFields 
   return push.status === 'Rescheduled' && fields.scheduledAt === undefined ? { ...fields, scheduledAt: push.callbackAt } : fields;
 }
 
-/** The contact must exist in the caller's org and, for an agent, be assigned to them (else 404, as if it did not exist). */
-/** No stream in this org (unknown, or another organization's contact) reads as version 0, state not created. */
-const visible = (actor: Actor, contact: ContactState): boolean => contact.exists && (actor.role !== 'agent' || contact.assignedAgentId === actor.userId);
+/**
+ * The contact must exist in the caller's org and, for an agent, be assigned to them (else 404, as if it did not exist).
+ * No stream in this org (unknown, or another organization's contact) reads as version 0, state not created.
+ */
+const visible = (actor: Actor, contact: ContactState): boolean => contact.exists && ContactsRepository.visible(actor, contact);
 
 function checkContact(actor: Actor, push: CallPush, contact: ContactState): void {
   if (!visible(actor, contact)) throw new NotFoundError('contact', push.contactId);
