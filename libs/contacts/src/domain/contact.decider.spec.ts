@@ -24,22 +24,12 @@ import {
   contactStream,
 } from './contact.events';
 import { CallInput, ContactCommand, FollowUpInput, LogCall, contactDecider, decideContact, evolveContact, initialContactState } from './contact.decider';
+import { FIXTURE_CONTACT_ID, fixtureContact } from '@app/testing/contact-fixture';
 
 // ---- fixtures -------------------------------------------------------------------------------------------------
 
-const contactId = 'c1';
-const contact: ContactCreatedData = {
-  contactId,
-  name: 'Sarah Lee',
-  phone: '+14155550100',
-  timezone: 'America/New_York',
-  leadQuality: 'WARM',
-  leadStatus: 'New',
-  assignedAgentId: 'a1',
-  tags: ['vip'],
-  campaignId: 'camp1',
-  status: 'ACTIVE',
-};
+const contactId = FIXTURE_CONTACT_ID;
+const contact: ContactCreatedData = fixtureContact;
 const created: ContactEvent = { type: ContactCreated, data: contact };
 
 const leadStatusChanged = (from: LeadStatus, to: LeadStatus, cause: LeadStatusCause = { kind: 'manual' }): ContactEvent => ({

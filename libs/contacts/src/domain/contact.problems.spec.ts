@@ -3,22 +3,12 @@ import { ContactCreated, ContactCreatedData, ContactEvent } from './contact.even
 import { CallInput, ContactCommand, FollowUpInput, LogCall, decideContact, evolveContact, initialContactState } from './contact.decider';
 import { createContactProblems, followUpProblems, logCallProblems, updateContactProblems } from './contact.problems';
 import { prng } from '@app/testing/seeded-random';
+import { FIXTURE_CONTACT_ID, fixtureContact } from '@app/testing/contact-fixture';
 
 // ---- fixtures -------------------------------------------------------------------------------------------------
 
-const contactId = 'c1';
-const contact: ContactCreatedData = {
-  contactId,
-  name: 'Sarah Lee',
-  phone: '+14155550100',
-  timezone: 'America/New_York',
-  leadQuality: 'WARM',
-  leadStatus: 'New',
-  assignedAgentId: 'a1',
-  tags: ['vip'],
-  campaignId: 'camp1',
-  status: 'ACTIVE',
-};
+const contactId = FIXTURE_CONTACT_ID;
+const contact: ContactCreatedData = fixtureContact;
 const existing = [contact].map((data): ContactEvent => ({ type: ContactCreated, data })).reduce(evolveContact, initialContactState);
 
 const call = (overrides: Record<string, unknown> = {}): CallInput =>
